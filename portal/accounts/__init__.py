@@ -1,0 +1,1 @@
+"""Accounts, passwords, sessions, roles, route guards, second factor and the audit log."""

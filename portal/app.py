@@ -1,0 +1,141 @@
+"""`create_app(settings)`: the one place where middleware, routes and resources are put together."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from portal.accounts import routes as accounts_routes
+from portal.accounts.guards import AccessSpec, page, system_clock
+from portal.accounts.passwords import Passwords
+from portal.accounts.service import Principal
+from portal.db import Database
+from portal.settings import Settings
+from portal.web.context import Ctx
+from portal.web.errors import PortalError, http_exception_handler, portal_error_handler, server_error_handler
+from portal.web.middleware import RequestLog, SecurityHeaders
+from portal.web.templating import make_templates
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+log = logging.getLogger("portal")
+
+
+@page("public")
+def home(ctx: Ctx) -> Response:
+    return ctx.render("home.html")
+
+
+async def healthz(request: Request) -> Response:
+    """For load balancers: 200 when the database answers, 503 when it does not. Public and cheap."""
+    try:
+        await _ping(request)
+    except Exception:
+        log.warning("health check failed", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+async def _ping(request: Request) -> None:
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(request.app.state.db.ping)
+
+
+healthz.access = AccessSpec(("public",), kind="api", before_setup=True)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    route: str
+    allow: tuple[str, ...]
+    description: str = ""
+
+
+#: The main navigation; each entry shows only to those its access words admit.
+NAV: list[NavItem] = [
+    NavItem("Staff accounts", "accounts:staff", ("admin",), "Add staff, set their roles, disable accounts."),
+    NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
+]
+
+
+def _nav_function(app: Starlette) -> Callable[[Principal | None], list[dict[str, str]]]:
+    specs = [(item, AccessSpec(item.allow, kind="page")) for item in NAV]
+
+    def nav(principal: Principal | None) -> list[dict[str, str]]:
+        return [
+            {"label": item.label, "url": app.url_path_for(item.route), "description": item.description}
+            for item, spec in specs
+            if principal is not None and spec.allows(principal)
+        ]
+
+    return nav
+
+
+def build_routes() -> list[BaseRoute]:
+    return [
+        Route("/", home, name="home"),
+        Route("/healthz", healthz, name="healthz"),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Mount("", routes=accounts_routes.routes, name="accounts"),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    database: Database | None = None,
+) -> Starlette:
+    """Build the portal. `clock` lets tests move time; `database` lets them share an engine."""
+    logging.getLogger("portal").setLevel(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        app.state.db.dispose()
+
+    app = Starlette(
+        debug=False,
+        routes=build_routes(),
+        middleware=[
+            Middleware(RequestLog),
+            Middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://")),
+        ],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            PortalError: portal_error_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.db = database or Database(settings.database_url)
+    app.state.templates = make_templates(TEMPLATES)
+    app.state.templates.env.globals["nav"] = _nav_function(app)
+    app.state.passwords = Passwords(fast=settings.env == "test")
+    app.state.setup_done = threading.Event()
+    app.state.society_name = None
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory used by `portal serve` (each worker process builds its own app)."""
+    return create_app(Settings.from_env())

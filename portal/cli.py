@@ -1,0 +1,182 @@
+"""The `portal` command. Each command builds what it needs from settings; nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from portal.accounts.guards import system_clock
+from portal.db import Database
+from portal.settings import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def transaction(settings: Settings) -> Iterator[Session]:
+    """One transaction for one command: all of it is written, or none."""
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        with database.session(write=True) as session:
+            yield session
+    finally:
+        database.dispose()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """The IPT UK portal: conference registration, National Meeting sign-ups, elections."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the portal over HTTP (put a TLS proxy in front in production)."""
+    import uvicorn
+
+    settings = load_settings()
+    if settings.is_sqlite and workers > 1:
+        raise click.ClickException(
+            "SQLite runs with one worker (several processes writing one file only add lock waits). "
+            "Use PostgreSQL (PORTAL_DATABASE_URL=postgresql://...) for more workers."
+        )
+    configure_logging(settings.log_level)
+    click.echo(
+        f"Serving {settings.base_url} on http://{host}:{port} with {workers} worker(s) ({settings.env}).",
+        err=True,
+    )
+    uvicorn.run(
+        "portal.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema to the latest version."""
+    from pathlib import Path
+
+    from portal import migrate
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        path = settings.database_url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url, revision)
+    click.echo("The database schema is up to date.")
+
+
+@main.group()
+def admin() -> None:
+    """Administrator accounts."""
+
+
+@admin.command("create")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option("--society", default="IPT UK", show_default=True, help="The society's name, on first setup.")
+@click.password_option(confirmation_prompt=True)
+def admin_create(email: str, name: str, society: str, password: str) -> None:
+    """Create an administrator (on an empty portal this is the first-run setup)."""
+    from portal.accounts import audit, service
+    from portal.accounts.passwords import Passwords
+    from portal.web.forms import FormReader
+
+    form = FormReader({"email": email, "name": name, "password": password})
+    form.email()
+    form.text("name", label="a name")
+    form.password(new=True)
+    if not form.ok:
+        raise click.ClickException(" ".join(form.errors.values()))
+    settings = load_settings()
+    passwords = Passwords(fast=settings.env == "test")
+    now = system_clock()
+    with transaction(settings) as session:
+        try:
+            if not service.is_set_up(session):
+                service.setup_first_admin(
+                    session,
+                    society_name=society,
+                    name=name,
+                    email=email,
+                    password=password,
+                    passwords=passwords,
+                    now=now,
+                )
+            else:
+                account, _ = service.create_staff(
+                    session,
+                    actor=None,
+                    name=name,
+                    email=email,
+                    roles=["admin"],
+                    now=now,
+                    key=settings.key_bytes(),
+                )  # type: ignore[arg-type]
+                account.password_hash = passwords.hash(password)
+                audit.record(session, actor=None, action="cli.admin_create", subject=account.email, now=now)
+        except service.AccountError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Administrator {email.lower()} created.")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 if any entry was changed, added or removed."""
+    from portal.accounts import audit as audit_log
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        problems = audit_log.verify(session)
+        total = session.query(audit_log.AuditEvent).count()
+    if problems:
+        for problem in problems:
+            click.echo(f"entry {problem.entry_id}: {problem.problem}")
+        raise SystemExit(1)
+    click.echo(f"The audit log is intact ({total} entries).")
+
+
+def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m
+    return main.main(args=args, **kwargs)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,165 @@
+"""Settings from `PORTAL_*` environment variables, validated once at start.
+
+Nothing reads the environment at import: `Settings.from_env()` is called by the CLI (or a test builds
+`Settings(...)` itself) and the result is handed to `create_app(settings)`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Secret
+
+#: The secret key used when none is given in development. Production refuses it.
+DEVELOPMENT_SECRET_KEY = "development-only-insecure-secret-key"  # noqa: S105 - refused in production
+ENVIRONMENTS = ("development", "production", "test")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message is one line a person can act on."""
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    name: str
+    default: str
+    meaning: str
+
+
+#: Every setting, its default and meaning. The README's configuration table is checked against this list.
+DOCUMENTED: tuple[SettingDoc, ...] = (
+    SettingDoc(
+        "PORTAL_ENV",
+        "development",
+        "`development`, `production` or `test`. Production refuses unsafe settings.",
+    ),
+    SettingDoc(
+        "PORTAL_DATABASE_URL", "sqlite:///var/portal.db", "SQLite file or `postgresql://user@host/db`."
+    ),
+    SettingDoc(
+        "PORTAL_SECRET_KEY",
+        "(development key)",
+        "At least 32 characters; signs tokens, badges and ballots. Required in production.",
+    ),
+    SettingDoc(
+        "PORTAL_BASE_URL",
+        "http://127.0.0.1:8000",
+        "The public address, used in e-mailed links and the Origin check.",
+    ),
+    SettingDoc(
+        "PORTAL_SMTP_URL",
+        "(none: e-mails are logged)",
+        "`smtp://user:pass@host:587` (STARTTLS) or `smtps://host:465`.",
+    ),
+    SettingDoc("PORTAL_MAIL_FROM", "IPT UK <noreply@localhost>", "The From address of every e-mail."),
+    SettingDoc("PORTAL_SESSION_IDLE_MINUTES", "120", "A login ends after this long without a request."),
+    SettingDoc("PORTAL_SESSION_MAX_HOURS", "24", "A login ends this long after it began, however active."),
+    SettingDoc(
+        "PORTAL_TRUSTED_PROXIES",
+        "127.0.0.1",
+        "Addresses whose X-Forwarded-For is believed (comma separated).",
+    ),
+    SettingDoc("PORTAL_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`."),
+    SettingDoc("PORTAL_METRICS_TOKEN", "(none: /metrics is off)", "Bearer token that opens `/metrics`."),
+)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/portal.db"
+    secret_key: Secret = field(default_factory=lambda: Secret(DEVELOPMENT_SECRET_KEY))
+    base_url: str = "http://127.0.0.1:8000"
+    env: str = "development"
+    smtp_url: str | None = None
+    mail_from: str = "IPT UK <noreply@localhost>"
+    session_idle_minutes: int = 120
+    session_max_hours: int = 24
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    log_level: str = "INFO"
+    metrics_token: Secret | None = None
+    #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
+    run_mail_worker: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        metrics = env.get("PORTAL_METRICS_TOKEN", "").strip()
+        return cls(
+            database_url=env.get("PORTAL_DATABASE_URL", "").strip() or cls.database_url,
+            secret_key=Secret(env.get("PORTAL_SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY),
+            base_url=(env.get("PORTAL_BASE_URL", "").strip() or cls.base_url).rstrip("/"),
+            env=env.get("PORTAL_ENV", "").strip() or "development",
+            smtp_url=env.get("PORTAL_SMTP_URL", "").strip() or None,
+            mail_from=env.get("PORTAL_MAIL_FROM", "").strip() or cls.mail_from,
+            session_idle_minutes=_int(env, "PORTAL_SESSION_IDLE_MINUTES", 120),
+            session_max_hours=_int(env, "PORTAL_SESSION_MAX_HOURS", 24),
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("PORTAL_TRUSTED_PROXIES", "127.0.0.1").split(",") if p.strip()
+            ),
+            log_level=(env.get("PORTAL_LOG_LEVEL", "").strip() or "INFO").upper(),
+            metrics_token=Secret(metrics) if metrics else None,
+        )
+
+    def validate(self) -> None:
+        if self.env not in ENVIRONMENTS:
+            raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}.")
+        scheme = urlsplit(self.database_url).scheme
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise SettingsError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://.")
+        base = urlsplit(self.base_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise SettingsError(f"PORTAL_BASE_URL must be an http(s) address, not {self.base_url!r}.")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
+            raise SettingsError("PORTAL_SMTP_URL must start with smtp:// or smtps://.")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("PORTAL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        if self.production:
+            key = str(self.secret_key)
+            if key == DEVELOPMENT_SECRET_KEY:
+                raise SettingsError(
+                    "Refusing to start in production without PORTAL_SECRET_KEY: set it to a long random value "
+                    '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
+                )
+            if len(key) < 32:
+                raise SettingsError(
+                    "Refusing to start in production: PORTAL_SECRET_KEY must be at least 32 characters."
+                )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure everywhere but plain-http development and tests."""
+        return self.base_url.startswith("https://") or self.production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def key_bytes(self) -> bytes:
+        return str(self.secret_key).encode()

@@ -1,0 +1,96 @@
+"""The request context a handler receives, and the small helpers every handler uses.
+
+Handlers are plain (synchronous) functions `handler(ctx) -> Response`, run in a worker thread with the
+request's database session open, so database waits never stall the event loop. The body is parsed before
+the handler runs (it needs the event loop), and the transaction is owned by the guard that calls it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from portal.settings import Settings
+
+
+@dataclass
+class Ctx:
+    request: Request
+    db: Session
+    settings: Settings
+    now: datetime
+    form: FormData | None = None
+    json: Any = None
+    principal: Any = None
+    csrf_token: str = ""
+    client_ip: str = ""
+    #: Commit even though the response is an error (a failed login must still be counted).
+    keep_on_error: bool = False
+    #: A login whose password was accepted but whose second factor is still owed.
+    pending_mfa: Any = None
+    set_cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    flash_messages: list[str] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.request.path_params)
+
+    @property
+    def query(self) -> Any:
+        return self.request.query_params
+
+    @property
+    def is_htmx(self) -> bool:
+        return self.request.headers.get("HX-Request") == "true"
+
+    @property
+    def key(self) -> bytes:
+        return self.settings.key_bytes()
+
+    def url_for(self, name: str, **params: Any) -> str:
+        return str(self.request.url_for(name, **params).path)
+
+    def absolute_url(self, name: str, **params: Any) -> str:
+        """A link for an e-mail: the configured base URL, never the Host header of this request."""
+        return self.settings.base_url + self.url_for(name, **params)
+
+    def redirect(self, name: str, *, query: str = "", **params: Any) -> Response:
+        url = self.url_for(name, **params) + (f"?{query}" if query else "")
+        if self.is_htmx:
+            # htmx follows a 303 itself and would swap the whole page into the target; ask it to navigate.
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    def flash(self, message: str) -> None:
+        self.flash_messages.append(message)
+
+    def render(
+        self,
+        template: str,
+        context: dict[str, Any] | None = None,
+        *,
+        status_code: int = 200,
+        partial: str | None = None,
+    ) -> Response:
+        """Render a page, or only `partial` when htmx asked (the page includes the same partial)."""
+        templates = self.request.app.state.templates
+        name = partial if (partial and self.is_htmx) else template
+        data = {
+            "ctx": self,
+            "principal": self.principal,
+            "csrf_token": self.csrf_token,
+            "now": self.now,
+            "society_name": self.request.app.state.society_name or "IPT UK",
+            "flashes": self.flash_messages,
+        }
+        data.update(context or {})
+        response: HTMLResponse = templates.TemplateResponse(self.request, name, data, status_code=status_code)
+        if partial:
+            response.headers["Vary"] = "HX-Request"
+        return response

@@ -1,0 +1,108 @@
+"""Errors with a stable code and a human message, and the pages and JSON that show them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger("portal.errors")
+
+TITLES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Not allowed", "You do not have permission to do that."),
+    404: ("Not found", "There is nothing at this address. It may have moved, or the link may be mistyped."),
+    405: ("Not allowed", "That action is not possible at this address."),
+    413: ("Too large", "What you sent is larger than the portal accepts."),
+    422: ("Please check the form", "Some of what you entered needs attention."),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: (
+        "Something went wrong",
+        "An error occurred on our side. It has been logged; please try again shortly.",
+    ),
+}
+
+
+class PortalError(Exception):
+    """A domain or request error: `code` is stable (tests and API clients match on it), `message` is for people."""
+
+    status_code = 400
+
+    def __init__(self, code: str, message: str, *, status_code: int | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class Forbidden(PortalError):
+    status_code = 403
+
+
+class NotFound(PortalError):
+    status_code = 404
+
+    def __init__(self, message: str = "There is nothing at this address.") -> None:
+        super().__init__("not_found", message)
+
+
+def json_error(code: str, message: str, status_code: int, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if extra:
+        body["error"].update(extra)
+    return JSONResponse(body, status_code=status_code)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def error_response(request: Request, status_code: int, code: str, message: str | None = None) -> Response:
+    title, default_message = TITLES.get(status_code, TITLES[500] if status_code >= 500 else TITLES[400])
+    message = message or default_message
+    if wants_json(request):
+        return json_error(code, message, status_code)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status_code": status_code,
+            "title": title,
+            "message": message,
+            "code": code,
+            # Error pages show no login state: they must render even when loading it is what failed.
+            "principal": None,
+            "csrf_token": "",
+            "flashes": [],
+            "society_name": getattr(request.app.state, "society_name", None) or "IPT UK",
+        },
+        status_code=status_code,
+    )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 413: "too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    # Starlette's own detail strings are generic; ours come through PortalError instead.
+    response = error_response(request, exc.status_code, code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def portal_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PortalError)
+    return error_response(request, exc.status_code, exc.code, exc.message)
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(request, 500, "server_error")

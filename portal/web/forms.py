@@ -1,0 +1,144 @@
+"""Form parsing as plain functions that return `(data, errors)` and never raise on user input."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+Errors = dict[str, str]
+
+
+class FormReader:
+    """Reads fields from a submitted form, collecting one message per bad field."""
+
+    def __init__(self, form: Mapping[str, Any] | None) -> None:
+        self.form = form or {}
+        self.errors: Errors = {}
+        self.data: dict[str, Any] = {}
+
+    def raw(self, name: str) -> str:
+        value = self.form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def text(self, name: str, *, label: str, required: bool = True, max_length: int = 200) -> str:
+        value = self.raw(name)
+        if required and not value:
+            self.errors[name] = f"Enter {label}."
+        elif len(value) > max_length:
+            self.errors[name] = f"{label[0].upper() + label[1:]} must be at most {max_length} characters."
+        self.data[name] = value
+        return value
+
+    def email(self, name: str = "email", *, label: str = "an e-mail address", required: bool = True) -> str:
+        value = self.raw(name).lower()
+        if not value:
+            if required:
+                self.errors[name] = f"Enter {label}."
+        elif len(value) > 254 or not EMAIL_RE.match(value):
+            self.errors[name] = "Enter an e-mail address like name@example.org."
+        self.data[name] = value
+        return value
+
+    def password(self, name: str = "password", *, new: bool = False, confirm: str | None = None) -> str:
+        value = self.form.get(name)
+        value = value if isinstance(value, str) else ""
+        if not value:
+            self.errors[name] = "Enter a password."
+        elif new and len(value) < 10:
+            self.errors[name] = "Choose a password of at least 10 characters."
+        elif len(value) > 1024:
+            self.errors[name] = "That password is too long."
+        elif confirm is not None and value != self.form.get(confirm):
+            self.errors[confirm] = "The two passwords are not the same."
+        return value
+
+    def integer(
+        self, name: str, *, label: str, minimum: int | None = None, required: bool = True
+    ) -> int | None:
+        raw = self.raw(name)
+        if not raw:
+            if required:
+                self.errors[name] = f"Enter {label}."
+            self.data[name] = None
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            self.errors[name] = f"Enter {label} as a whole number."
+            self.data[name] = raw
+            return None
+        if minimum is not None and value < minimum:
+            self.errors[name] = f"{label[0].upper() + label[1:]} must be at least {minimum}."
+        self.data[name] = value
+        return value
+
+    def choice(
+        self, name: str, choices: Mapping[str, str] | list[str], *, label: str, required: bool = True
+    ) -> str:
+        value = self.raw(name)
+        if not value and not required:
+            self.data[name] = ""
+            return ""
+        if value not in choices:
+            self.errors[name] = f"Choose {label}."
+        self.data[name] = value
+        return value
+
+    def choices(self, name: str, choices: Mapping[str, str] | list[str]) -> list[str]:
+        getlist = getattr(self.form, "getlist", None)
+        values = [v for v in (getlist(name) if getlist else [self.form.get(name)]) if isinstance(v, str)]
+        bad = [v for v in values if v not in choices]
+        if bad:
+            self.errors[name] = "Choose only from the options shown."
+        self.data[name] = values
+        return [v for v in values if v in choices]
+
+    def checkbox(self, name: str) -> bool:
+        value = self.raw(name) in ("on", "yes", "true", "1")
+        self.data[name] = value
+        return value
+
+    def date(self, name: str, *, label: str, required: bool = True) -> date | None:
+        raw = self.raw(name)
+        if not raw:
+            if required:
+                self.errors[name] = f"Enter {label}."
+            return None
+        try:
+            value = date.fromisoformat(raw)
+        except ValueError:
+            self.errors[name] = f"Enter {label} as a date (YYYY-MM-DD)."
+            return None
+        self.data[name] = value
+        return value
+
+    def local_datetime(
+        self, name: str, *, label: str, tz: str = "Europe/London", required: bool = True
+    ) -> datetime | None:
+        """A `datetime-local` field read in the given zone and returned as an aware datetime."""
+        raw = self.raw(name)
+        self.data[name] = raw
+        if not raw:
+            if required:
+                self.errors[name] = f"Enter {label}."
+            return None
+        try:
+            naive = datetime.fromisoformat(raw)
+        except ValueError:
+            self.errors[name] = f"Enter {label} as a date and time."
+            return None
+        if naive.tzinfo is not None:
+            return naive
+        return naive.replace(tzinfo=ZoneInfo(tz))
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

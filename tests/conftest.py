@@ -1,0 +1,156 @@
+"""Fixtures shared by every test.
+
+Each database test runs on SQLite and, when PORTAL_TEST_POSTGRES_URL is set, on PostgreSQL too. SQLite gets
+a fresh file per test (a copy of a migrated template); PostgreSQL gets one database per xdist worker,
+migrated once and truncated after each test. Tests commit for real, so concurrency tests are honest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.datastructures import Secret
+from starlette.testclient import TestClient
+from support import PASSWORD, SECRET, Clock
+
+from portal import migrate
+from portal.accounts import service as accounts
+from portal.accounts.models import Account
+from portal.accounts.passwords import Passwords
+from portal.app import create_app
+from portal.db import Base, Database
+from portal.settings import Settings
+
+POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
+ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PORTAL_TEST_POSTGRES_URL is not set")
+    name = f"portal_test_{_worker()}"
+    admin = sa.create_engine(
+        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if engine_name == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "portal.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        yield url
+        _truncate_all(url)
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        secret_key=Secret(SECRET),
+        base_url="http://testserver",
+        env="test",
+        run_mail_worker=False,
+    )
+
+
+@pytest.fixture
+def key(settings: Settings) -> bytes:
+    return settings.key_bytes()
+
+
+@pytest.fixture
+def passwords() -> Passwords:
+    return Passwords(fast=True)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock, database: Database) -> Any:
+    return create_app(settings, clock=clock, database=database)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Any]:
+    """A session for domain tests; the test commits (or not) as the request would."""
+    session = database.new_session(write=True)
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def admin(database: Database, passwords: Passwords, clock: Clock) -> Account:
+    """A set-up portal with one administrator (password PASSWORD)."""
+    with database.session() as session:
+        account = accounts.setup_first_admin(
+            session,
+            society_name="IPT UK",
+            name="Ada Admin",
+            email="admin@example.org",
+            password=PASSWORD,
+            passwords=passwords,
+            now=clock(),
+        )
+    return account

@@ -1,0 +1,133 @@
+"""CSRF on every unsafe route, and who may use which route: the full role-by-route matrix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from starlette.testclient import TestClient
+from support import all_routes, csrf_token, fill_path, make_account
+
+from portal.accounts import service
+from portal.accounts.guards import SESSION_COOKIE
+
+PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "admin"]
+ALL = set(PERSONAS)
+LOGGED_IN = ALL - {"anonymous"}
+STAFF_ADMIN = {"admin"}
+
+#: Who may use each route. A new route must be added here, with a decision about who may use it.
+MATRIX: dict[str, set[str]] = {
+    "home": ALL,
+    "healthz": ALL,
+    "accounts:setup": ALL,
+    "accounts:login": ALL,
+    "accounts:second_factor": ALL,
+    "accounts:logout": LOGGED_IN,
+    "accounts:logout_everywhere": LOGGED_IN,
+    "accounts:set_password": ALL,
+    "accounts:security": LOGGED_IN,
+    "accounts:totp_disable": LOGGED_IN,
+    "accounts:staff": STAFF_ADMIN,
+    "accounts:staff_edit": STAFF_ADMIN,
+    "accounts:audit": STAFF_ADMIN,
+}
+
+
+def test_every_route_declares_who_may_use_it(app):
+    for name, path, _methods, endpoint in all_routes(app):
+        assert hasattr(endpoint, "access"), f"{name} ({path}) declares no access"
+
+
+def test_the_matrix_covers_every_route(app):
+    names = {name for name, *_ in all_routes(app)}
+    assert names == set(MATRIX), f"missing: {names - set(MATRIX)}; stale: {set(MATRIX) - names}"
+
+
+@pytest.fixture
+def persona_client(app, admin, database, passwords, key, clock):
+    """A fresh client logged in as the persona (the session made directly, so no login throttle applies)."""
+    accounts = {"admin": admin}
+    for persona in PERSONAS[1:-1]:
+        roles = "" if persona == "member" else persona
+        accounts[persona] = make_account(database, passwords, email=f"{persona}@example.org", roles=roles)
+    clients = []
+
+    def make(persona: str) -> TestClient:
+        client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+        clients.append(client)
+        client.get("/login")
+        if persona != "anonymous":
+            with database.session() as s:
+                token = service.start_session(
+                    s, account=accounts[persona], now=clock(), max_age=timedelta(hours=1), key=key
+                )
+            client.cookies.set(SESSION_COOKIE, token, domain="testserver.local")
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def _denied(response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    return response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+def test_role_by_route_matrix(app, persona_client):
+    failures = []
+    for persona in PERSONAS:
+        for name, path, methods, _endpoint in all_routes(app):
+            url = fill_path(path)
+            for method in sorted(methods):
+                # A fresh login for every request: some routes (log out) end the session they are called with.
+                client = persona_client(persona)
+                headers = {"X-CSRF-Token": csrf_token(client)}
+                response = client.request(
+                    method, url, headers=headers, data={"x": "1"} if method != "GET" else None
+                )
+                allowed = persona in MATRIX[name]
+                if allowed == _denied(response):
+                    expected = "allowed" if allowed else "denied"
+                    failures.append(
+                        f"{method} {url} as {persona}: got {response.status_code}, expected {expected}"
+                    )
+    assert not failures, "\n".join(failures)
+
+
+def test_every_unsafe_route_refuses_a_request_without_a_valid_csrf_token(app, client, admin):
+    from support import login
+
+    login(client, "admin@example.org")
+    unsafe = [(n, p, m) for n, p, ms, _ in all_routes(app) for m in ms if m not in ("GET", "HEAD")]
+    assert unsafe, "no unsafe routes found"
+    for name, path, method in unsafe:
+        url = fill_path(path)
+        missing = client.request(method, url, data={"x": "1"})
+        wrong = client.request(method, url, data={"csrf_token": "0" * 64})
+        for response in (missing, wrong):
+            assert response.status_code == 403, (
+                f"{method} {url} ({name}) accepted a request without a valid token"
+            )
+            assert "expired" in response.text
+
+
+def test_a_valid_token_from_another_origin_is_refused(client, admin):
+    response = client.post(
+        "/login",
+        data={"csrf_token": csrf_token(client), "email": "admin@example.org", "password": "x"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert "another site" in response.text
+
+
+def test_htmx_requests_carry_the_token_in_a_header(client, admin):
+    response = client.post(
+        "/login",
+        data={"email": "admin@example.org", "password": "wrong password"},
+        headers={"X-CSRF-Token": csrf_token(client), "HX-Request": "true"},
+    )
+    assert response.status_code == 422
