@@ -46,7 +46,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("PORTAL_TEST_POSTGRES_URL is not set")
-    name = f"portal_test_{_worker()}"
+    # One database per test process: parallel runs (xdist workers, or two developers) never share one.
+    name = f"portal_test_{_worker()}_{os.getpid()}"
     admin = sa.create_engine(
         POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )

@@ -46,6 +46,8 @@ class Account(Base):
     #: The TOTP secret, encrypted with a key derived from the secret key (a database copy alone cannot use it).
     totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The member this login belongs to: only people on the roll have member accounts.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), unique=True)
 
     sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan"

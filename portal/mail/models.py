@@ -1,0 +1,54 @@
+"""The outbox: every e-mail is a row, written in the same transaction as the action that causes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime
+
+#: pending → sending (claimed by one sender) → sent; or back to pending with a later attempt; or failed.
+MAIL_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxEmail(Base):
+    __tablename__ = "outbox_emails"
+    __table_args__ = (Index("ix_outbox_emails_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: What caused it (the template name): "accounts/reset_password", "events/confirmation" ...
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Message-ID header, set when the message is built, so a retry after an unclear failure keeps it.
+    message_id: Mapped[str | None] = mapped_column(String(200))
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        back_populates="email", cascade="all, delete-orphan", order_by="OutboxAttachment.id"
+    )
+
+
+class OutboxAttachment(Base):
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_id: Mapped[int] = mapped_column(ForeignKey("outbox_emails.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Set for inline images referenced from the HTML part as cid:<content_id>.
+    content_id: Mapped[str | None] = mapped_column(String(100))
+
+    email: Mapped[OutboxEmail] = relationship(back_populates="attachments")

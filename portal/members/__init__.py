@@ -1,0 +1,1 @@
+"""The membership roll: members, their history, CSV import, staff pages and member self-service."""
