@@ -33,7 +33,7 @@ test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH)
 
 lint: install
 	$(BIN)/ruff check portal tests bench migrations

@@ -1,0 +1,106 @@
+"""Staff accounts: added by an administrator with a single-use link, roles set, disabled."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from support import PASSWORD, login, post
+
+from portal.accounts import service
+from portal.accounts.models import Account, AuditEvent, LoginSession
+
+
+def _add_staff(client, **fields):
+    data = {"name": "Owen Office", "email": "owen@example.org", "roles": ["office"], **fields}
+    return post(client, "/staff", data)
+
+
+def test_admin_adds_staff_and_gets_a_set_password_link(client, admin, database):
+    login(client, "admin@example.org")
+    response = _add_staff(client)
+    assert response.status_code == 200
+    link = re.search(r'value="(http://testserver/password/[^"]+)"', response.text).group(1)
+    with database.session() as s:
+        owen = s.query(Account).filter_by(email="owen@example.org").one()
+        assert owen.roles == "office" and owen.password_hash is None
+        assert s.query(AuditEvent).filter_by(action="staff.create").count() == 1
+    post(client, "/logout")
+    path = link.removeprefix("http://testserver")
+    assert client.get(path).status_code == 200
+    assert post(client, path, {"password": PASSWORD, "password_confirm": PASSWORD}).status_code == 303
+    # Single use: the link is spent.
+    post(client, "/logout")
+    spent = client.get(path)
+    assert spent.status_code == 410
+    assert "already been used" in spent.text
+
+
+def test_staff_form_reports_a_taken_email_beside_the_field(client, admin):
+    login(client, "admin@example.org")
+    response = _add_staff(client, email="admin@example.org")
+    assert response.status_code == 422
+    assert "already exists" in response.text
+
+
+def test_staff_form_needs_a_role(client, admin):
+    login(client, "admin@example.org")
+    response = _add_staff(client, roles=[])
+    assert response.status_code == 422
+    assert "Choose at least one role" in response.text
+
+
+def test_disabling_staff_ends_their_sessions(db, admin, clock, key):
+    owen, _ = service.create_staff(
+        db, actor=admin, name="Owen", email="owen@example.org", roles=["office"], now=clock(), key=key
+    )
+    service.start_session(db, account=owen, now=clock(), max_age=timedelta(hours=1), key=key)
+    service.update_staff(db, actor=admin, account_id=owen.id, roles=["office"], active=False, now=clock())
+    db.commit()
+    assert db.query(LoginSession).filter_by(account_id=owen.id).count() == 0
+
+
+def test_the_last_active_admin_cannot_be_removed(db, admin, clock):
+    with pytest.raises(service.AccountError) as error:
+        service.update_staff(db, actor=admin, account_id=admin.id, roles=["office"], active=True, now=clock())
+    assert error.value.code == "last_admin"
+
+
+def test_unknown_roles_are_refused(db, admin, clock, key):
+    with pytest.raises(service.AccountError) as error:
+        service.create_staff(
+            db, actor=admin, name="X", email="x@example.org", roles=["overlord"], now=clock(), key=key
+        )
+    assert error.value.code == "bad_role"
+
+
+def test_a_new_link_replaces_the_old_one(db, admin, clock, key):
+    owen, first = service.create_staff(
+        db, actor=admin, name="Owen", email="owen@example.org", roles=["door"], now=clock(), key=key
+    )
+    service.issue_token(
+        db, account=owen, purpose="set_password", valid=service.SET_PASSWORD_VALID, now=clock(), key=key
+    )
+    with pytest.raises(service.AccountError) as error:
+        service.peek_token(db, token=first, purposes=("set_password",), now=clock(), key=key)
+    assert error.value.code == "bad_token"
+
+
+def test_links_expire(db, admin, clock, key):
+    _owen, token = service.create_staff(
+        db, actor=admin, name="Owen", email="owen@example.org", roles=["door"], now=clock(), key=key
+    )
+    later = clock.advance(days=8)
+    with pytest.raises(service.AccountError):
+        service.peek_token(db, token=token, purposes=("set_password",), now=later, key=key)
+
+
+def test_tokens_are_stored_only_as_digests(db, admin, clock, key):
+    from portal.accounts.models import AccountToken
+
+    _, token = service.create_staff(
+        db, actor=admin, name="Owen", email="owen@example.org", roles=["door"], now=clock(), key=key
+    )
+    stored = db.query(AccountToken).one()
+    assert token not in stored.token_digest and len(stored.token_digest) == 64

@@ -1,0 +1,102 @@
+"""What every response carries: security headers, error pages that leak nothing, JSON errors under /api."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+from support import login
+
+
+def test_pages_carry_the_security_headers(client, admin):
+    response = client.get("/login")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in response.headers
+    assert response.headers["x-request-id"]
+
+
+def test_hsts_is_sent_when_the_base_url_is_https(settings, clock, database):
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from portal.app import create_app
+
+    app = create_app(replace(settings, base_url="https://portal.example"), clock=clock, database=database)
+    with TestClient(app, base_url="https://portal.example") as client:
+        assert "max-age" in client.get("/healthz").headers["strict-transport-security"]
+
+
+def test_cookies_are_secure_and_host_prefixed_over_https(settings, clock, database, admin):
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from portal.app import create_app
+
+    app = create_app(replace(settings, base_url="https://portal.example"), clock=clock, database=database)
+    with TestClient(app, base_url="https://portal.example") as client:
+        cookie = client.get("/login").headers["set-cookie"]
+    assert cookie.startswith("__Host-portal_csrf=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_unknown_page_gets_a_helpful_404(client, admin):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "There is nothing at this address" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_api_errors_are_json_with_a_stable_code(client, admin):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": response.json()["error"]["message"]}}
+
+
+def test_a_crash_shows_a_plain_500_and_leaks_nothing(app, admin):
+    from starlette.testclient import TestClient
+
+    def explode(request):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app.router.routes.insert(0, Route("/explode", explode))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/explode")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up"}
+
+
+def test_healthz_says_503_when_the_database_is_gone(app, client, database):
+    database.engine.dispose()
+    database.engine.url  # noqa: B018 - keep the object; point it at nowhere below
+    from portal.db import Database
+
+    app.state.db = Database("postgresql://nobody@127.0.0.1:1/none")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+
+
+def test_request_log_names_the_route_not_the_path(client, admin, caplog):
+    caplog.set_level("INFO", logger="portal.access")
+    client.get("/password/SECRET-TOKEN-VALUE-123")
+    lines = [r.getMessage() for r in caplog.records if r.name == "portal.access"]
+    assert any('"route": "/password/{token}"' in line for line in lines)
+    assert not any("SECRET-TOKEN-VALUE" in line for line in lines)
+
+
+def test_home_shows_staff_links_by_role(client, admin):
+    login(client, "admin@example.org")
+    page = client.get("/").text
+    assert "Staff accounts" in page and "Audit log" in page
