@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -14,10 +15,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from portal import ops
 from portal.accounts import routes as accounts_routes
 from portal.accounts.guards import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
@@ -60,6 +62,36 @@ async def _ping(request: Request) -> None:
 healthz.access = AccessSpec(("public",), kind="api", before_setup=True)  # type: ignore[attr-defined]
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus text format, for a monitoring system holding PORTAL_METRICS_TOKEN; absent otherwise."""
+    from starlette.concurrency import run_in_threadpool
+
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return JSONResponse(
+            {"error": {"code": "not_found", "message": "Metrics are not enabled."}}, status_code=404
+        )
+    sent = request.headers.get("authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return JSONResponse(
+            {"error": {"code": "not_authenticated", "message": "Send the metrics token as a Bearer token."}},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def gather() -> str:
+        state = request.app.state
+        with state.db.session(write=False) as session:
+            gauges = ops.collect_gauges(session, state.clock())
+        return state.metrics.render(gauges)
+
+    body = await run_in_threadpool(gather)
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+metrics.access = AccessSpec(("public",), kind="api", before_setup=True)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class NavItem:
     label: str
@@ -92,6 +124,7 @@ def build_routes() -> list[BaseRoute]:
     return [
         Route("/", home, name="home"),
         Route("/healthz", healthz, name="healthz"),
+        Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Mount("", routes=accounts_routes.routes, name="accounts"),
     ]
@@ -131,6 +164,7 @@ def create_app(
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.passwords = Passwords(fast=settings.env == "test")
+    app.state.metrics = ops.Metrics()
     app.state.setup_done = threading.Event()
     app.state.society_name = None
     return app

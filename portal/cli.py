@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -86,8 +87,6 @@ def db() -> None:
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema to the latest version."""
-    from pathlib import Path
-
     from portal import migrate
 
     settings = load_settings()
@@ -172,6 +171,56 @@ def audit_verify() -> None:
             click.echo(f"entry {problem.entry_id}: {problem.problem}")
         raise SystemExit(1)
     click.echo(f"The audit log is intact ({total} entries).")
+
+
+@main.command("check")
+@click.option("--workers", default=1, show_default=True, type=int, help="How many workers you plan to run.")
+def check_command(workers: int) -> None:
+    """Print what is unsafe or missing for production; exits 1 if anything must be fixed."""
+    from portal import ops
+
+    settings = load_settings()
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        findings = ops.check(settings, workers=workers, database=database)
+    finally:
+        database.dispose()
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for finding in findings:
+        click.echo(f"{marks[finding.level]}  {finding.message}")
+    if any(f.level == "fail" for f in findings):
+        raise SystemExit(1)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (SQLite online backup; PostgreSQL with pg_dump)."""
+    from portal import ops
+
+    settings = load_settings()
+    try:
+        ops.backup(settings.database_url, file)
+    except ops.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {file} ({file.stat().st_size:,} bytes).")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database's contents with the backup in FILE. Stop the portal first."""
+    from portal import ops
+
+    settings = load_settings()
+    if not yes:
+        click.confirm(f"Replace everything in the database with {file}?", abort=True)
+    try:
+        ops.restore(settings.database_url, file)
+    except ops.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored from {file}.")
 
 
 def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m

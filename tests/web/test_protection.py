@@ -20,6 +20,7 @@ STAFF_ADMIN = {"admin"}
 MATRIX: dict[str, set[str]] = {
     "home": ALL,
     "healthz": ALL,
+    "metrics": ALL,  # gated by its own bearer token, not by login
     "accounts:setup": ALL,
     "accounts:login": ALL,
     "accounts:second_factor": ALL,
