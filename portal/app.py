@@ -29,6 +29,7 @@ from portal.settings import Settings
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, http_exception_handler, portal_error_handler, server_error_handler
 from portal.web.middleware import RequestLog, SecurityHeaders
+from portal.web.routing import namespaced
 from portal.web.templating import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, name="healthz"),
         Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
-        Mount("", routes=accounts_routes.routes, name="accounts"),
+        *namespaced("accounts", accounts_routes.routes),
     ]
 
 
