@@ -28,7 +28,7 @@ from portal.db import Database
 from portal.settings import Settings
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, http_exception_handler, portal_error_handler, server_error_handler
-from portal.web.middleware import RequestLog, SecurityHeaders
+from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
 from portal.web.routing import namespaced
 from portal.web.templating import make_templates
 
@@ -37,6 +37,8 @@ TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 
 log = logging.getLogger("portal")
+#: The largest request accepted: a roll CSV or a candidate's photo fits well inside it.
+MAX_BODY_BYTES = 12 * 1024 * 1024
 
 
 @page("public")
@@ -151,6 +153,7 @@ def create_app(
         middleware=[
             Middleware(RequestLog),
             Middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://")),
+            Middleware(BodySizeLimit, limit=MAX_BODY_BYTES),
         ],
         exception_handlers={
             HTTPException: http_exception_handler,

@@ -32,6 +32,7 @@ from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, error_response, json_error
+from portal.web.middleware import BodyTooLarge
 from portal.web.tokens import new_token
 
 log = logging.getLogger("portal.guards")
@@ -117,6 +118,8 @@ async def _read_body(request: Request, spec: AccessSpec) -> tuple[Any, Any]:
         body = await request.body()
         if len(body) > MAX_JSON_BYTES:
             raise PortalError("too_large", "The request body is too large.", status_code=413)
+        if b"\\u0000" in body:
+            raise PortalError("bad_json", "The request body must not contain NUL characters.")
         try:
             return None, json.loads(body or b"null")
         except ValueError:
@@ -124,6 +127,8 @@ async def _read_body(request: Request, spec: AccessSpec) -> tuple[Any, Any]:
     if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
         try:
             form = await request.form(max_files=5, max_fields=2000, max_part_size=10 * 1024 * 1024)
+        except BodyTooLarge:
+            raise
         except Exception:  # malformed multipart: the parser's own errors vary by version
             raise PortalError("bad_form", "The form could not be read. Please try again.") from None
         return form, None

@@ -11,6 +11,13 @@ from zoneinfo import ZoneInfo
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Errors = dict[str, str]
+# C0 control characters other than tab, newline and carriage return: never meaningful in a form, and PostgreSQL
+# refuses NUL in text.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def clean_text(value: str) -> str:
+    return value.translate(_CONTROL)
 
 
 class FormReader:
@@ -23,7 +30,7 @@ class FormReader:
 
     def raw(self, name: str) -> str:
         value = self.form.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        return clean_text(value).strip() if isinstance(value, str) else ""
 
     def text(self, name: str, *, label: str, required: bool = True, max_length: int = 200) -> str:
         value = self.raw(name)
