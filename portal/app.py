@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
 from portal import ops
 from portal.accounts import routes as accounts_routes
 from portal.accounts.guards import AccessSpec, page, system_clock
