@@ -224,6 +224,31 @@ def restore_command(file: Path, yes: bool) -> None:
     click.echo(f"Restored from {file}.")
 
 
+@main.command("count")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rule", type=click.Choice(["scottish", "ers97"]), default="scottish", show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed for any lot (recorded in the output; repeat it to recount).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full count record as JSON.")
+def count_command(file: Path, rule: str, seed: int | None, as_json: bool) -> None:
+    """Count any BLT file with STV, stage by stage (independent of the portal's database)."""
+    import json as json_module
+
+    from portal.elections import counting
+
+    try:
+        contest = counting.load_blt(file)
+    except counting.BltError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    method = "scottish-stv" if rule == "scottish" else "ers97-stv"
+    result = counting.count(contest, method, seed=seed)
+    if as_json:
+        click.echo(json_module.dumps(result.as_dict(), indent=1, ensure_ascii=False))
+        return
+    click.echo(f"{contest.title or file.name}: {contest.seats} seat(s), {result.valid_ballots:,} valid ballots")
+    for sentence in counting.explain(result):
+        click.echo(f"  {sentence}")
+    click.echo("Elected, in order: " + "; ".join(c.name.strip() for c in result.winners))
+    click.echo(f"Seed for any lot: {result.seed} (pass --seed {result.seed} to repeat this count exactly).")
 def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m
     return main.main(args=args, **kwargs)
 
