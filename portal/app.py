@@ -26,6 +26,7 @@ from portal.accounts.guards import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.db import Database
+from portal.members import routes as members_routes
 from portal.settings import Settings
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, http_exception_handler, portal_error_handler, server_error_handler
@@ -108,6 +109,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Staff accounts", "accounts:staff", ("admin",), "Add staff, set their roles, disable accounts."),
     NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
+    NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
 ]
 
 
@@ -131,6 +133,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         *namespaced("accounts", accounts_routes.routes),
+        Mount("/members", routes=members_routes.routes, name="members"),
     ]
 
 

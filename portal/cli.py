@@ -249,6 +249,45 @@ def count_command(file: Path, rule: str, seed: int | None, as_json: bool) -> Non
         click.echo(f"  {sentence}")
     click.echo("Elected, in order: " + "; ".join(c.name.strip() for c in result.winners))
     click.echo(f"Seed for any lot: {result.seed} (pass --seed {result.seed} to repeat this count exactly).")
+@main.group()
+def members() -> None:
+    """The membership roll."""
+
+
+@members.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change, and change nothing.")
+@click.option("--lapse-missing", is_flag=True, help="Mark active members who are not in the file as lapsed.")
+def members_import(file: Path, dry_run: bool, lapse_missing: bool) -> None:
+    """Import the roll from the office's CSV export (docs/members-import.md): all of it, or nothing."""
+    from portal.members import importer
+
+    settings = load_settings()
+    content = file.read_bytes()
+    with transaction(settings) as session:
+        plan = importer.plan_import(session, content=content, filename=file.name)
+        for line in importer.describe(plan):
+            click.echo(line)
+        if not plan.ok:
+            raise click.ClickException("Nothing was imported: fix the problems above and try again.")
+        if dry_run:
+            click.echo("Dry run: nothing was changed.")
+            return
+        _, result = importer.apply_import(
+            session,
+            content=content,
+            filename=file.name,
+            actor=None,
+            lapse_missing=lapse_missing,
+            now=system_clock(),
+            actor_label="portal members import (command line)",
+        )
+    click.echo(
+        f"Imported: {result.added} new, {result.changed} changed, {result.unchanged} unchanged, "
+        f"{result.lapsed} marked lapsed."
+    )
+
+
 def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m
     return main.main(args=args, **kwargs)
 

@@ -27,6 +27,8 @@ from portal.app import create_app
 from portal.db import Base, Database
 from portal.settings import Settings
 
+pytest_plugins = ["browser_fixtures"]
+
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 

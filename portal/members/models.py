@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
@@ -59,3 +59,41 @@ class MemberChange(Base):
     changes: Mapped[str] = mapped_column(Text, default="{}")
 
     member: Mapped[Member] = relationship(back_populates="history")
+
+
+class MemberCategory(Base):
+    """A membership category (trainee, basic, ...), configurable by staff. `code` is what members store and
+    never changes once made; `label` is what people see and may be renamed."""
+
+    __tablename__ = "member_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccreditationLevel(Base):
+    """An accreditation level ("none", "accredited practitioner", ...), configurable like the categories."""
+
+    __tablename__ = "accreditation_levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollUpload(Base):
+    """An uploaded roll file waiting to be applied, keyed by its SHA-256: the preview a person checked and the
+    file that is applied are provably the same bytes. Deleted when applied, and purged after a day."""
+
+    __tablename__ = "member_roll_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: No foreign key: an upload is short-lived and must not block removing an account.
+    uploaded_by: Mapped[int | None] = mapped_column(Integer)

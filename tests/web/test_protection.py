@@ -32,6 +32,16 @@ MATRIX: dict[str, set[str]] = {
     "accounts:staff": STAFF_ADMIN,
     "accounts:staff_edit": STAFF_ADMIN,
     "accounts:audit": STAFF_ADMIN,
+    "members:list": {"office", "admin"},
+    "members:export": {"office", "admin"},
+    "members:import": {"office", "admin"},
+    "members:import_preview": {"office", "admin"},
+    "members:import_apply": {"office", "admin"},
+    "members:options": {"office", "admin"},
+    "members:option_edit": {"office", "admin"},
+    "members:detail": {"office", "admin"},
+    "members:export_json": {"office", "admin"},
+    "members:erase": {"office", "admin"},
 }
 
 

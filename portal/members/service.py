@@ -1,0 +1,669 @@
+"""Membership roll rules: the look-ups other domains use, staff edits kept in the member's history, the
+configurable categories and accreditation levels, the searchable list and its CSV export, and privacy
+(everything held about a member as JSON; erasing a former member's personal data).
+
+Plain functions over a Session that flush but never commit; failures raise `MemberError` with a stable code.
+Audit entries name a member by membership number only and list changed *field names*, never values: the
+audit log is append-only and cannot be erased, the history can.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts import audit
+from portal.accounts.models import ROLES, Account, AccountToken, LoginSession, RecoveryCode
+from portal.db import is_postgres
+from portal.members.models import (
+    STATUSES,
+    AccreditationLevel,
+    Member,
+    MemberCategory,
+    MemberChange,
+    RollUpload,
+)
+from portal.web.errors import PortalError
+from portal.web.forms import EMAIL_RE
+
+#: Where a change came from (MemberChange.source).
+SOURCES: dict[str, str] = {"import": "Roll import", "staff": "Staff edit", "self-service": "The member"}
+
+#: Every field a member has that history tracks, with the label people see.
+FIELDS: dict[str, str] = {
+    "membership_number": "Membership number",
+    "email": "E-mail",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "category": "Category",
+    "accreditation": "Accreditation",
+    "status": "Status",
+    "joined_on": "Joined",
+    "renewal_on": "Renewal date",
+}
+#: What staff (and self-service) may change; the membership number is the member's identity.
+EDITABLE = tuple(f for f in FIELDS if f != "membership_number")
+DATE_FIELDS = ("joined_on", "renewal_on")
+MAX_LENGTHS = {"membership_number": 40, "email": 254, "first_name": 100, "last_name": 100}
+
+ERASED_NAME = "Erased member"
+
+#: The options a new database starts with (the `members_0001` migration seeds the same lists).
+DEFAULT_CATEGORIES = [
+    ("trainee", "Trainee"),
+    ("basic", "Basic"),
+    ("member_plus", "Member plus"),
+    ("organisation", "Organisation"),
+    ("honorary", "Honorary"),
+]
+DEFAULT_LEVELS = [
+    ("none", "None"),
+    ("accredited_practitioner", "Accredited practitioner"),
+    ("supervisor", "Supervisor"),
+    ("trainer", "Trainer"),
+]
+
+OptionModel = type[MemberCategory] | type[AccreditationLevel]
+OPTION_KINDS: dict[str, tuple[OptionModel, str]] = {
+    "category": (MemberCategory, "category"),
+    "accreditation": (AccreditationLevel, "accreditation level"),
+}
+
+
+class MemberError(PortalError):
+    """`code` is one of: not_found, member_active, member_erased, email_taken, bad_value, option_exists,
+    in_use, protected."""
+
+
+# --- look-ups other domains use -----------------------------------------------------------------------------
+
+
+def member_in_good_standing(member: Member, *, on: date) -> bool:
+    """Active, not erased, and the renewal date (if the office set one) not yet passed on `on`."""
+    if member.status != "active" or member.erased_at is not None:
+        return False
+    return member.renewal_on is None or member.renewal_on >= on
+
+
+def find_member_by_email(session: Session, email: str) -> Member | None:
+    """The member with this address (case-insensitive; addresses are stored lower-case), or None."""
+    email = email.strip().lower()
+    if not email:
+        return None
+    return session.scalar(select(Member).where(Member.email == email))
+
+
+def get_member(session: Session, member_id: int, *, lock: bool = False) -> Member:
+    query = select(Member).where(Member.id == member_id)
+    if lock and is_postgres(session):
+        query = query.with_for_update()
+    member = session.scalar(query)
+    if member is None:
+        raise MemberError("not_found", "There is no such member.", status_code=404)
+    return member
+
+
+def json_value(value: Any) -> Any:
+    """A field value as stored in the history (dates as ISO strings)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def history_entries(session: Session, member_id: int) -> list[tuple[MemberChange, dict[str, list[Any]]]]:
+    rows = session.scalars(
+        select(MemberChange).where(MemberChange.member_id == member_id).order_by(MemberChange.id.desc())
+    ).all()
+    order = {name: i for i, name in enumerate(FIELDS)}
+
+    def ordered(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return dict(sorted(changes.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+    return [(row, ordered(json.loads(row.changes or "{}"))) for row in rows]
+
+
+# --- changes with history -----------------------------------------------------------------------------------
+
+
+def record_change(
+    session: Session,
+    *,
+    member: Member,
+    changes: Mapping[str, list[Any]],
+    actor: str,
+    source: str,
+    now: datetime,
+) -> MemberChange | None:
+    """One history row for `changes` ({field: [before, after]}); nothing when there is nothing to record."""
+    if not changes:
+        return None
+    if source not in SOURCES:
+        raise ValueError(f"unknown change source {source!r}")
+    row = MemberChange(
+        member_id=member.id,
+        at=now,
+        actor=actor[:300],
+        source=source,
+        changes=json.dumps(dict(changes), ensure_ascii=False, sort_keys=True),
+    )
+    session.add(row)
+    return row
+
+
+def check_values(session: Session, values: Mapping[str, Any]) -> dict[str, str]:
+    """Messages for values a member may not hold, by field: unknown options, bad e-mail, blank names."""
+    errors: dict[str, str] = {}
+    for field, value in values.items():
+        if field not in EDITABLE:
+            raise ValueError(f"{field} cannot be changed")
+        if field in ("first_name", "last_name") and not str(value or "").strip():
+            errors[field] = f"Enter the {FIELDS[field].lower()}."
+        elif field in MAX_LENGTHS and len(str(value or "")) > MAX_LENGTHS[field]:
+            errors[field] = f"{FIELDS[field]} must be at most {MAX_LENGTHS[field]} characters."
+    if "email" in values and not EMAIL_RE.match(str(values["email"] or "")):
+        errors["email"] = "Enter an e-mail address like name@example.org."
+    if "category" in values and values["category"] not in option_labels(session, "category"):
+        errors["category"] = "Choose a category."
+    if "accreditation" in values and values["accreditation"] not in option_labels(session, "accreditation"):
+        errors["accreditation"] = "Choose an accreditation level."
+    if "status" in values and values["status"] not in STATUSES:
+        errors["status"] = "Choose a status."
+    return errors
+
+
+def change_member(
+    session: Session,
+    *,
+    member_id: int,
+    values: Mapping[str, Any],
+    actor: str,
+    source: str,
+    now: datetime,
+) -> tuple[Member, dict[str, list[Any]]]:
+    """Set the given fields, record what changed in the member's history, and return the member and the
+    changes. Staff edits and member self-service both come through here. The unique e-mail is kept by the
+    database: a clash raises `email_taken`."""
+    member = get_member(session, member_id, lock=True)
+    if member.erased_at is not None:
+        raise MemberError("member_erased", "This member's personal data has been erased.")
+    values = {k: (v.strip().lower() if k == "email" and isinstance(v, str) else v) for k, v in values.items()}
+    errors = check_values(session, values)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise MemberError("bad_value", message, field=field, errors=errors)
+    changes = {
+        field: [json_value(getattr(member, field)), json_value(value)]
+        for field, value in values.items()
+        if getattr(member, field) != value
+    }
+    if not changes:
+        return member, {}
+    for field in changes:
+        setattr(member, field, values[field])
+    member.updated_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise MemberError(
+            "email_taken", "Another member already has this e-mail address.", field="email"
+        ) from None
+    record_change(session, member=member, changes=changes, actor=actor, source=source, now=now)
+    session.flush()
+    return member, changes
+
+
+def update_member(
+    session: Session, *, member_id: int, values: Mapping[str, Any], actor: Account, now: datetime
+) -> tuple[Member, dict[str, list[Any]]]:
+    """A staff edit: the change goes into the member's history and the audit log."""
+    member, changes = change_member(
+        session, member_id=member_id, values=values, actor=audit.actor_label(actor), source="staff", now=now
+    )
+    if changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="member.update",
+            subject=member.membership_number,
+            details={"fields": sorted(changes)},
+            now=now,
+        )
+    return member, changes
+
+
+# --- categories and accreditation levels --------------------------------------------------------------------
+
+
+def _option_model(kind: str) -> OptionModel:
+    if kind not in OPTION_KINDS:
+        raise MemberError("not_found", "There is no such list.", status_code=404)
+    return OPTION_KINDS[kind][0]
+
+
+def options(session: Session, kind: str) -> list[MemberCategory] | list[AccreditationLevel]:
+    model = _option_model(kind)
+    return list(session.scalars(select(model).order_by(model.position, model.label)).all())
+
+
+def option_labels(session: Session, kind: str) -> dict[str, str]:
+    """code → label, in display order."""
+    return {o.code: o.label for o in options(session, kind)}
+
+
+def option_usage(session: Session, kind: str) -> dict[str, int]:
+    column = Member.category if kind == "category" else Member.accreditation
+    return {code: count for code, count in session.execute(select(column, func.count()).group_by(column))}
+
+
+def slugify(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_")[:50]
+
+
+def add_option(session: Session, *, kind: str, label: str, actor: Account | None, now: datetime) -> Any:
+    """A new category or level; its code (what members store and the import also accepts) comes from the
+    label and never changes, so renaming later is safe."""
+    model = _option_model(kind)
+    label = " ".join(label.split())
+    code = slugify(label)
+    if not code or len(label) > 100:
+        raise MemberError("bad_value", "Give a name of 1 to 100 letters or digits.", field="label")
+    position = (session.scalar(select(func.max(model.position))) or 0) + 1
+    option = model(code=code, label=label, position=position)
+    session.add(option)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise MemberError(
+            "option_exists", f"There is already a {OPTION_KINDS[kind][1]} like that.", field="label"
+        ) from None
+    audit.record(
+        session, actor=actor, action=f"members.{kind}_add", subject=code, details={"label": label}, now=now
+    )
+    return option
+
+
+def rename_option(
+    session: Session, *, kind: str, option_id: int, label: str, actor: Account | None, now: datetime
+) -> Any:
+    model = _option_model(kind)
+    option = session.get(model, option_id)
+    if option is None:
+        raise MemberError("not_found", "There is no such option.", status_code=404)
+    label = " ".join(label.split())
+    if not label or len(label) > 100:
+        raise MemberError("bad_value", "Give a name of 1 to 100 characters.", field="label")
+    taken = session.scalar(
+        select(model.id).where(func.lower(model.label) == label.lower(), model.id != option.id)
+    )
+    if taken is not None:
+        raise MemberError("option_exists", f"There is already a {OPTION_KINDS[kind][1]} like that.")
+    before = option.label
+    option.label = label
+    session.flush()
+    if before != label:
+        audit.record(
+            session,
+            actor=actor,
+            action=f"members.{kind}_rename",
+            subject=option.code,
+            details={"from": before, "to": label},
+            now=now,
+        )
+    return option
+
+
+def remove_option(
+    session: Session, *, kind: str, option_id: int, actor: Account | None, now: datetime
+) -> str:
+    """Remove an option nobody holds. The check and the delete are one statement, so a member given the
+    option meanwhile keeps it."""
+    model = _option_model(kind)
+    option = session.get(model, option_id)
+    if option is None:
+        raise MemberError("not_found", "There is no such option.", status_code=404)
+    if kind == "accreditation" and option.code == "none":
+        raise MemberError("protected", "“None” is needed for members without accreditation.")
+    column = Member.category if kind == "category" else Member.accreditation
+    removed = session.execute(
+        delete(model).where(model.id == option.id, ~exists().where(column == option.code))
+    ).rowcount
+    if removed != 1:
+        raise MemberError("in_use", f"Members still hold “{option.label}”; change them first.")
+    audit.record(session, actor=actor, action=f"members.{kind}_remove", subject=option.code, now=now)
+    session.expunge(option)
+    return option.label
+
+
+def seed_default_options(session: Session) -> None:
+    """Put the default categories and levels back where a list is empty (tests that empty every table)."""
+    for model, defaults in ((MemberCategory, DEFAULT_CATEGORIES), (AccreditationLevel, DEFAULT_LEVELS)):
+        if session.scalar(select(func.count()).select_from(model)) == 0:
+            session.add_all(
+                model(code=code, label=label, position=i) for i, (code, label) in enumerate(defaults, start=1)
+            )
+    session.flush()
+
+
+# --- the list: search, filter, sort, pages ------------------------------------------------------------------
+
+PER_PAGE = 50
+OPTION_CODE = re.compile(r"[a-z0-9_]{1,50}")
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (Member.last_name, Member.first_name, Member.id),
+    "number": (Member.membership_number,),
+    "category": (Member.category, Member.last_name, Member.first_name, Member.id),
+    "status": (Member.status, Member.last_name, Member.first_name, Member.id),
+    "renewal": (Member.renewal_on, Member.last_name, Member.first_name, Member.id),
+}
+
+
+@dataclass(frozen=True)
+class MemberQuery:
+    """What the list shows: free-text search, filters, sort and page. Built from query parameters without
+    ever failing: an unknown value is the default."""
+
+    q: str = ""
+    status: str = ""
+    category: str = ""
+    accreditation: str = ""
+    sort: str = "name"
+    direction: str = "asc"
+    page: int = 1
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> MemberQuery:
+        def code(name: str) -> str:
+            value = params.get(name, "")
+            return value if OPTION_CODE.fullmatch(value) else ""
+
+        page = params.get("page", "")
+        return cls(
+            q=" ".join("".join(c for c in params.get("q", "") if c.isprintable()).split())[:100],
+            status=params.get("status", "") if params.get("status", "") in STATUSES else "",
+            category=code("category"),
+            accreditation=code("accreditation"),
+            sort=params.get("sort", "") if params.get("sort", "") in SORTS else "name",
+            direction="desc" if params.get("dir") == "desc" else "asc",
+            page=max(1, int(page)) if page.isascii() and page.isdigit() and len(page) <= 6 else 1,
+        )
+
+    def params(self, **changes: Any) -> str:
+        """The query string for this query with some values changed (defaults left out)."""
+        query = replace(self, **changes)
+        pairs = {
+            "q": query.q,
+            "status": query.status,
+            "category": query.category,
+            "accreditation": query.accreditation,
+            "sort": "" if query.sort == "name" else query.sort,
+            "dir": "" if query.direction == "asc" else query.direction,
+            "page": "" if query.page == 1 else str(query.page),
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    def sorted_by(self, column: str) -> str:
+        """The query string a column heading links to: sort by it, or flip the direction if already sorted."""
+        direction = "desc" if self.sort == column and self.direction == "asc" else "asc"
+        return self.params(sort=column, direction=direction, page=1)
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list[Member]
+    total: int
+    page: int
+    pages: int
+    query: MemberQuery
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filtered(query: MemberQuery) -> Any:
+    statement = select(Member)
+    for word in query.q.split():
+        pattern = _like(word.lower())
+        statement = statement.where(
+            or_(
+                func.lower(Member.membership_number).like(pattern, escape="\\"),
+                Member.email.like(pattern, escape="\\"),
+                func.lower(Member.first_name).like(pattern, escape="\\"),
+                func.lower(Member.last_name).like(pattern, escape="\\"),
+            )
+        )
+    if query.status:
+        statement = statement.where(Member.status == query.status)
+    if query.category:
+        statement = statement.where(Member.category == query.category)
+    if query.accreditation:
+        statement = statement.where(Member.accreditation == query.accreditation)
+    return statement
+
+
+def _ordered(statement: Any, query: MemberQuery) -> Any:
+    columns = SORTS[query.sort]
+    first, rest = columns[0], columns[1:]
+    first_order = first.desc() if query.direction == "desc" else first.asc()
+    return statement.order_by(first_order.nulls_last(), *rest)
+
+
+def search_members(session: Session, query: MemberQuery, *, per_page: int = PER_PAGE) -> MemberPage:
+    statement = _filtered(query)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(query.page, pages)
+    members = session.scalars(_ordered(statement, query).limit(per_page).offset((page - 1) * per_page)).all()
+    return MemberPage(list(members), total, page, pages, replace(query, page=page))
+
+
+def filtered_members(session: Session, query: MemberQuery) -> Iterator[Member]:
+    """Every member the query matches (all pages), in its order."""
+    yield from session.scalars(_ordered(_filtered(query), query)).yield_per(1000)
+
+
+# --- CSV export -----------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS: list[tuple[str, str]] = [
+    ("Membership number", "membership_number"),
+    ("Email", "email"),
+    ("First name", "first_name"),
+    ("Last name", "last_name"),
+    ("Category", "category"),
+    ("Accreditation", "accreditation"),
+    ("Status", "status"),
+    ("Joined", "joined_on"),
+    ("Renewal date", "renewal_on"),
+]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR) gets a leading quote."""
+    text = "" if value is None else (value.isoformat() if isinstance(value, date) else str(value))
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_filename(query: MemberQuery, *, today: date) -> str:
+    parts = ["members", today.isoformat(), query.status, query.category, query.accreditation]
+    name = "-".join(p for p in parts if p)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] + ".csv"
+
+
+def export_csv(
+    session: Session, query: MemberQuery, *, actor: Account | None, now: datetime
+) -> tuple[bytes, int]:
+    """The members the query matches as CSV (UTF-8 with a BOM, so Excel reads it; the headings are ones the
+    import understands), and how many rows. Audit-logged: it is personal data leaving the portal."""
+    categories = option_labels(session, "category")
+    levels = option_labels(session, "accreditation")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([heading for heading, _ in EXPORT_COLUMNS])
+    count = 0
+    for member in filtered_members(session, query):
+        row = []
+        for _, field in EXPORT_COLUMNS:
+            value = getattr(member, field)
+            if field == "category":
+                value = categories.get(value, value)
+            elif field == "accreditation":
+                value = levels.get(value, value)
+            row.append(csv_safe(value))
+        writer.writerow(row)
+        count += 1
+    audit.record(
+        session,
+        actor=actor,
+        action="members.export_csv",
+        details={"rows": count, "filter": query.params(page=1, sort="name", direction="asc")},
+        now=now,
+    )
+    return ("\ufeff" + buffer.getvalue()).encode(), count
+
+
+# --- privacy: everything held, and erasure --------------------------------------------------------------------
+
+#: Each returns (section name, JSON-able data) for a member's data export. Other domains append their own
+#: (registrations, badges, nominations ...) so the export stays complete as the portal grows.
+Exporter = Callable[[Session, Member], tuple[str, Any]]
+#: Each removes or anonymises what its domain holds about a member being erased, in the same transaction.
+Eraser = Callable[[Session, Member, datetime], None]
+
+
+def member_record(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        **{field: json_value(getattr(member, field)) for field in FIELDS},
+        "created_at": member.created_at.isoformat(),
+        "updated_at": member.updated_at.isoformat(),
+        "erased_at": member.erased_at.isoformat() if member.erased_at else None,
+    }
+
+
+def _linked_account(session: Session, member: Member) -> Account | None:
+    return session.scalar(select(Account).where(Account.member_id == member.id))
+
+
+def export_account(session: Session, member: Member) -> tuple[str, Any]:
+    """The member's login, if any: never its password hash, second-factor secret or tokens."""
+    account = _linked_account(session, member)
+    if account is None:
+        return "account", None
+    return "account", {
+        "email": account.email,
+        "name": account.name,
+        "roles": [ROLES[r] for r in sorted(account.role_set)],
+        "active": account.is_active,
+        "created_at": account.created_at.isoformat(),
+        "last_login_at": account.last_login_at.isoformat() if account.last_login_at else None,
+        "two_step_verification": account.totp_enabled,
+    }
+
+
+def erase_account(session: Session, member: Member, now: datetime) -> None:
+    """Disable the member's login, replace its address with a non-routable placeholder, and end its
+    sessions, links and second factor."""
+    account = _linked_account(session, member)
+    if account is None:
+        return
+    account.is_active = False
+    account.email = f"erased-{account.id}@erased.invalid"
+    account.name = ERASED_NAME
+    account.password_hash = None
+    account.totp_secret_enc = None
+    account.totp_enabled_at = None
+    for model in (LoginSession, AccountToken, RecoveryCode):
+        session.execute(delete(model).where(model.account_id == account.id))
+    session.flush()
+
+
+def erase_uploads(session: Session, member: Member, now: datetime) -> None:
+    """Roll files awaiting apply may hold the member's details: drop them (they can be uploaded again)."""
+    session.execute(delete(RollUpload))
+
+
+EXPORTERS: list[Exporter] = [export_account]
+ERASERS: list[Eraser] = [erase_account, erase_uploads]
+
+
+def export_member_data(
+    session: Session, *, member_id: int, actor: Account | None, now: datetime
+) -> dict[str, Any]:
+    """Everything the portal holds about a member (a subject access request), audit-logged."""
+    member = get_member(session, member_id)
+    data: dict[str, Any] = {
+        "exported_at": now.isoformat(),
+        "member": member_record(member),
+        "history": [
+            {"at": row.at.isoformat(), "by": row.actor, "source": row.source, "changes": changes}
+            for row, changes in reversed(history_entries(session, member.id))
+        ],
+    }
+    for exporter in EXPORTERS:
+        section, value = exporter(session, member)
+        data[section] = value
+    audit.record(
+        session,
+        actor=actor,
+        action="member.export",
+        subject=member.membership_number,
+        details={"sections": sorted(data)},
+        now=now,
+    )
+    return data
+
+
+def erase_member(session: Session, *, member_id: int, actor: Account | None, now: datetime) -> Member:
+    """Erase a former member's personal data. The row and its membership number, category, accreditation and
+    status stay, so counts stay right; names, e-mail and dates go; the history keeps which fields changed and
+    when, not the values; the linked login is disabled. Refused for an active member."""
+    member = get_member(session, member_id, lock=True)
+    if member.status == "active":
+        raise MemberError(
+            "member_active", "An active member's data cannot be erased. Mark them lapsed or resigned first."
+        )
+    if member.erased_at is not None:
+        raise MemberError("member_erased", "This member's personal data has already been erased.")
+    personal = [v for v in (member.email, member.full_name) if v]
+    member.first_name = ""
+    member.last_name = ERASED_NAME
+    member.email = None
+    member.joined_on = None
+    member.renewal_on = None
+    member.erased_at = now
+    member.updated_at = now
+    for row in session.scalars(select(MemberChange).where(MemberChange.member_id == member.id)):
+        blank = {field: [None, None] for field in json.loads(row.changes or "{}")}
+        row.changes = json.dumps(blank, sort_keys=True)
+        if row.source == "self-service" or any(p.lower() in row.actor.lower() for p in personal):
+            row.actor = ERASED_NAME
+    for eraser in ERASERS:
+        eraser(session, member, now)
+    record_change(
+        session,
+        member=member,
+        changes={"erased_at": [None, now.isoformat()]},
+        actor=audit.actor_label(actor),
+        source="staff",
+        now=now,
+    )
+    session.flush()
+    audit.record(session, actor=actor, action="member.erase", subject=member.membership_number, now=now)
+    return member
+
+
+def account_for(session: Session, member: Member) -> Account | None:
+    """The login linked to a member, if any (shown on the staff page)."""
+    return _linked_account(session, member)
