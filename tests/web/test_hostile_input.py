@@ -62,7 +62,7 @@ FORM = st.dictionaries(
     st.sampled_from(FIELDS), st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3)), max_size=8
 )
 JSON_BODY = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | HOSTILE_TEXT,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | HOSTILE_TEXT,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(FIELDS), children, max_size=5)
     ),
