@@ -190,19 +190,24 @@ def guard(spec: AccessSpec, *, write: bool | None = None) -> Callable[[Handler],
             if not csrf_cookie:
                 csrf_cookie = new_csrf = new_token(24)
             flash = request.cookies.get(cookie_name(request, FLASH_COOKIE))
-            return await run_in_threadpool(
-                _run,
-                request,
-                handler,
-                spec,
-                form,
-                body,
-                bearer,
-                csrf_cookie,
-                new_csrf,
-                flash,
-                unsafe if write is None else write,
-            )
+            try:
+                return await run_in_threadpool(
+                    _run,
+                    request,
+                    handler,
+                    spec,
+                    form,
+                    body,
+                    bearer,
+                    csrf_cookie,
+                    new_csrf,
+                    flash,
+                    unsafe if write is None else write,
+                )
+            finally:
+                if form is not None:
+                    # Uploaded files are spooled to temporary files: close them once the handler is done.
+                    await form.close()
 
         endpoint.access = spec  # type: ignore[attr-defined]
         endpoint.handler = handler  # type: ignore[attr-defined]
