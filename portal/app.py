@@ -22,10 +22,15 @@ from starlette.staticfiles import StaticFiles
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
 from portal import ops
 from portal.accounts import routes as accounts_routes
+from portal.accounts import selfservice_routes
 from portal.accounts.guards import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.db import Database
+from portal.elections import routes as elections_routes
+from portal.elections import tasks as election_tasks
+from portal.mail import routes as mail_routes
+from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.settings import Settings
 from portal.web.context import Ctx
@@ -110,6 +115,15 @@ NAV: list[NavItem] = [
     NavItem("Staff accounts", "accounts:staff", ("admin",), "Add staff, set their roles, disable accounts."),
     NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
+    NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
+    NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
+    NavItem(
+        "Run elections",
+        "elections:manage",
+        ("returning_officer", "scrutineer"),
+        "Set up elections, check nominations, watch turnout.",
+    ),
 ]
 
 
@@ -133,7 +147,10 @@ def build_routes() -> list[BaseRoute]:
         Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         *namespaced("accounts", accounts_routes.routes),
+        *namespaced("me", selfservice_routes.routes),
+        *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
+        Mount("/elections", routes=elections_routes.routes, name="elections"),
     ]
 
 
@@ -148,7 +165,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        # The outbox sender and the election tasks run with the app and stop before the engine.
+        async with (
+            mail_sender.running(app.state.db, settings, clock=clock),
+            election_tasks.running(app),
+        ):
+            yield
         app.state.db.dispose()
 
     app = Starlette(

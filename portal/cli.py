@@ -288,6 +288,54 @@ def members_import(file: Path, dry_run: bool, lapse_missing: bool) -> None:
     )
 
 
+@main.group()
+def mail() -> None:
+    """The e-mail outbox."""
+
+
+@mail.command("send-pending")
+def mail_send_pending() -> None:
+    """Send every e-mail that is due now, once (what fails is rescheduled), then stop."""
+    from portal.mail.sender import Sender
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        outcomes = Sender(database, settings, clock=system_clock).drain()
+    finally:
+        database.dispose()
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()))
+    click.echo(f"Outbox: {summary or 'nothing was due'}.")
+
+
+@main.group()
+def election() -> None:
+    """Executive Committee elections."""
+
+
+@election.command("remind")
+def election_remind() -> None:
+    """Do what the clock has made due: freeze rolls (e-mailing ballot links) once voting opens, send the
+    scheduled reminders to members who have not voted, and empty the ballot pool at the close. Safe to run
+    as often as you like (each step happens once), e.g. hourly from cron."""
+    from starlette.routing import Router
+
+    from portal.app import build_routes
+    from portal.elections.links import Links
+    from portal.elections.reminders import run_due
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    links = Links(settings.base_url, Router(routes=build_routes()).url_path_for)
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        done = run_due(database, now=system_clock(), key=settings.key_bytes(), links=links)
+    finally:
+        database.dispose()
+    click.echo(f"Elections brought up to date: {done['updated']}. Reminders sent: {done['reminders']}.")
+
+
 def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m
     return main.main(args=args, **kwargs)
 

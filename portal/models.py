@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from portal.accounts import models as accounts_models
 from portal.db import Base
+from portal.elections import models as elections_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "mail_models", "members_models", "metadata"]
+__all__ = ["accounts_models", "elections_models", "mail_models", "members_models", "metadata"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,3 +107,112 @@ def fill_path(path: str) -> str:
     """A concrete URL for a route path: numbers for int parameters, a dummy token otherwise."""
     path = re.sub(r"\{[^}:]+:int\}", "1", path)
     return re.sub(r"\{[^}]+\}", "x" * 20, path)
+
+
+# --- a real SMTP server (aiosmtpd) that tests can send to and read from ---------------------------------------
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1: `.port`, `.messages` (parsed `email.message.EmailMessage`, in arrival order),
+    `.envelopes` ((mail from, [rcpt to]) per message), `.wait_for(count, timeout)`. `stop()` and `start()`
+    take it down and bring it back on the same port (to test delivery after an outage); `refuse` holds
+    recipients answered with a permanent 550; `auth=(user, password)` offers AUTH (without TLS: tests only)."""
+
+    def __init__(
+        self, *, port: int | None = None, auth: tuple[str, str] | None = None, refuse: set[str] | None = None
+    ) -> None:
+        import socket
+        import threading
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port: int = port
+        self.auth = auth
+        self.refuse = {r.lower() for r in (refuse or set())}
+        self.messages: list[Any] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.logins: list[tuple[str, str]] = []
+        self._arrived = threading.Condition()
+        self._controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        extra: dict[str, Any] = {}
+        if self.auth is not None:
+            # AUTH offered without TLS (tests only); requiring it would make aiosmtpd warn at every connection.
+            extra.update(authenticator=self._authenticate, auth_require_tls=False)
+        # A new controller each time: a stopped one cannot be started again.
+        self._controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port, **extra)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        self.logins.append((login, password))
+        return AuthResult(success=(login, password) == self.auth)
+
+    def _received(self, message: Any, sender: str, recipients: list[str]) -> None:
+        with self._arrived:
+            self.messages.append(message)
+            self.envelopes.append((sender, recipients))
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """Wait until at least `count` messages have arrived; returns them all."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout):
+                raise AssertionError(f"expected {count} e-mails within {timeout} s, got {len(self.messages)}")
+            return list(self.messages)
+
+    @staticmethod
+    def text(message: Any) -> str:
+        """The plain-text part of a received message."""
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    @classmethod
+    def links(cls, message: Any) -> list[str]:
+        """Every http(s) link in the plain-text part."""
+        return re.findall(r"https?://\S+", cls.text(message))
+
+
+class _SmtpHandler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.lower() in self.server.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import policy
+        from email.parser import BytesParser
+
+        raw = envelope.original_content or envelope.content
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        self.server._received(message, envelope.mail_from, list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server(**options: Any) -> Iterator[SmtpServer]:
+    """A running `SmtpServer` for the block; see the class for `options`."""
+    server = SmtpServer(**options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
 
 #: pending → sending (claimed by one sender) → sent; or back to pending with a later attempt; or failed.
-MAIL_STATUSES = ("pending", "sending", "sent", "failed")
+#: `logged`: no SMTP server is configured, so the e-mail was written to the log (and the outbox page) instead.
+MAIL_STATUSES = ("pending", "sending", "sent", "logged", "failed")
 
 
 class OutboxEmail(Base):
@@ -34,6 +35,9 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Message-ID header, set when the message is built, so a retry after an unclear failure keeps it.
     message_id: Mapped[str | None] = mapped_column(String(200))
+    #: It carries a single-use link (reset, activation, ballot ...) meant for its recipient alone: staff see
+    #: its headers and delivery, never its body, unless it went to the log because no SMTP server is set.
+    secret: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="email", cascade="all, delete-orphan", order_by="OutboxAttachment.id"
@@ -52,3 +56,21 @@ class OutboxAttachment(Base):
     content_id: Mapped[str | None] = mapped_column(String(100))
 
     email: Mapped[OutboxEmail] = relationship(back_populates="attachments")
+
+
+class MailRequest(Base):
+    """One request, by someone who need not be logged in, that makes the portal e-mail an address (an
+    activation or password-reset link, a change-of-address confirmation). Counted per address and per client
+    address, in the database so every worker sees them, to stop anyone using the portal to flood a mailbox."""
+
+    __tablename__ = "mail_requests"
+    __table_args__ = (
+        Index("ix_mail_requests_email_at", "email", "at"),
+        Index("ix_mail_requests_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

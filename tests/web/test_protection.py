@@ -10,6 +10,8 @@ from support import all_routes, csrf_token, fill_path, make_account
 
 from portal.accounts import service
 from portal.accounts.guards import SESSION_COOKIE
+from portal.accounts.models import Account
+from portal.members.models import Member
 
 PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "admin"]
 ALL = set(PERSONAS)
@@ -32,6 +34,15 @@ MATRIX: dict[str, set[str]] = {
     "accounts:staff": STAFF_ADMIN,
     "accounts:staff_edit": STAFF_ADMIN,
     "accounts:audit": STAFF_ADMIN,
+    "me:activate": ALL,
+    "me:forgot_password": ALL,
+    "me:account": {"member"},
+    "me:change_email": {"member"},
+    "me:confirm_email": ALL,  # the token in the link decides
+    "mail:outbox": {"office", "admin"},
+    "mail:email": {"office", "admin"},
+    "mail:attachment": {"office", "admin"},
+    "mail:retry": {"office", "admin"},
     "members:list": {"office", "admin"},
     "members:export": {"office", "admin"},
     "members:import": {"office", "admin"},
@@ -42,6 +53,35 @@ MATRIX: dict[str, set[str]] = {
     "members:detail": {"office", "admin"},
     "members:export_json": {"office", "admin"},
     "members:erase": {"office", "admin"},
+    # Elections: members nominate and vote; a personal link's token decides on its own; the returning
+    # officer runs an election (an administrator does not pass that role), scrutineers watch it.
+    "elections:index": {"member"},
+    "elections:detail": {"member"},
+    "elections:candidates": ALL,  # the list of valid nominations is public
+    "elections:photo": ALL,
+    "elections:nominate": {"member"},
+    "elections:nomination_link": ALL,  # the token in the link decides
+    "elections:withdraw": {"member"},  # the candidate only (others get not_yours)
+    "elections:ballot": {"member"},
+    "elections:review": {"member"},
+    "elections:cast": {"member"},
+    "elections:link_ballot": ALL,  # the personal ballot link's token decides
+    "elections:link_review": ALL,
+    "elections:link_cast": ALL,
+    "elections:trackers": ALL,  # after the close: officers at once, everyone once published
+    "elections:manage": {"returning_officer", "scrutineer"},
+    "elections:admin": {"returning_officer", "scrutineer"},
+    "elections:nomination": {"returning_officer", "scrutineer"},
+    "elections:roll": {"returning_officer", "scrutineer"},
+    "elections:create": {"returning_officer"},
+    "elections:edit": {"returning_officer"},
+    "elections:contest_new": {"returning_officer"},
+    "elections:contest_edit": {"returning_officer"},
+    "elections:decide": {"returning_officer"},
+    "elections:open_voting": {"returning_officer"},
+    "elections:roll_correct": {"returning_officer"},
+    "elections:remind": {"returning_officer"},
+    "elections:turnout": {"returning_officer", "scrutineer", "office", "admin"},
 }
 
 
@@ -62,6 +102,21 @@ def persona_client(app, admin, database, passwords, key, clock):
     for persona in PERSONAS[1:-1]:
         roles = "" if persona == "member" else persona
         accounts[persona] = make_account(database, passwords, email=f"{persona}@example.org", roles=roles)
+    # The member persona's login is linked to a member on the roll (what the `member` access word needs).
+    with database.session() as s:
+        member = Member(
+            membership_number="M-0001",
+            email="member@example.org",
+            first_name="Mem",
+            last_name="Ber",
+            category="basic",
+            status="active",
+            created_at=clock(),
+            updated_at=clock(),
+        )
+        s.add(member)
+        s.flush()
+        s.get(Account, accounts["member"].id).member_id = member.id
     clients = []
 
     def make(persona: str) -> TestClient:

@@ -1,0 +1,278 @@
+"""Self-service by e-mailed link: a member activates their account, anyone resets a forgotten password,
+and a member changes their e-mail address.
+
+Only people on the roll have member accounts: activation starts from the roll (an active member's address),
+creates the login linked to that member, and e-mails a single-use link to the address on the roll. The
+answers to "activate" and "forgot password" are the same whatever the address, so the pages never tell
+anyone who is a member or has an account; and each such request is counted (`mail.service.throttle`), so
+nobody can use the portal to flood a mailbox. Every link is a token stored only as its keyed digest
+(`service.issue_token`), works once, and expires: activation in 24 hours, password reset in one hour, a
+change of address in 24 hours. The e-mails are written to the outbox in the request's own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts import audit, service
+from portal.accounts.models import Account, AccountToken
+from portal.db import is_postgres
+from portal.mail import service as mail
+from portal.members.models import Member, MemberChange
+from portal.web.errors import PortalError
+
+log = logging.getLogger("portal.accounts")
+
+ACTIVATE_VALID = timedelta(hours=24)
+RESET_VALID = service.RESET_VALID
+CHANGE_EMAIL_VALID = timedelta(hours=24)
+
+
+class SelfServiceError(PortalError):
+    """`code` is one of: email_taken, same_email."""
+
+
+@dataclass(frozen=True)
+class Links:
+    """How the e-mails link back to the portal; the routes build these from the configured base URL."""
+
+    activate: Callable[[str], str]
+    reset_password: Callable[[str], str]
+    confirm_email: Callable[[str], str]
+    login: str
+    forgot_password: str
+
+
+def _society_name(session: Session) -> str:
+    society = service.society(session)
+    return society.name if society else "IPT UK"
+
+
+def normalise(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- activation ---------------------------------------------------------------------------------------------
+
+
+def request_activation(
+    session: Session, *, email: str, ip: str, now: datetime, key: bytes, links: Links
+) -> None:
+    """Someone asks to activate a member account for `email`. If it is an active member's address on the
+    roll, e-mail that address a link to choose a password (creating the account, linked to the member, if
+    there is none yet); a member who already has a password is told so instead. Otherwise nothing happens.
+    The caller answers the same either way."""
+    email = normalise(email)
+    mail.throttle(session, purpose="activate", email=email, ip=ip, now=now)
+    query = select(Member).where(Member.email == email, Member.status == "active", Member.erased_at.is_(None))
+    if is_postgres(session):
+        # Two requests for one member wait for each other, so the second finds the first one's account.
+        query = query.with_for_update()
+    member = session.scalar(query)
+    if member is None or member.email is None:
+        return
+    account = session.scalar(select(Account).where(Account.member_id == member.id))
+    if account is None:
+        account = session.scalar(select(Account).where(Account.email == member.email))
+        if account is not None and account.member_id is not None:
+            log.warning("member %s's address belongs to the login of member %s", member.id, account.member_id)
+            return
+        if account is None:
+            account = Account(
+                name=member.full_name,
+                email=member.email,
+                roles="",
+                password_hash=None,
+                created_at=now,
+                is_active=True,
+                member_id=member.id,
+            )
+            session.add(account)
+        else:
+            # The same address already has a login (a member of staff who is also a member): it is theirs.
+            account.member_id = member.id
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            log.warning("activation for member %s met a concurrent change; nothing sent", member.id)
+            return
+    if not account.is_active:
+        return
+    context = {"society_name": _society_name(session), "name": member.first_name or member.full_name}
+    if account.password_hash:
+        mail.enqueue(
+            session,
+            to=member.email,
+            template="accounts/already_active",
+            context={**context, "login_url": links.login, "forgot_url": links.forgot_password},
+            now=now,
+        )
+        return
+    token = service.issue_token(
+        session, account=account, purpose="activate", valid=ACTIVATE_VALID, now=now, key=key
+    )
+    mail.enqueue(
+        session,
+        to=member.email,
+        template="accounts/activate",
+        context={**context, "link": links.activate(token), "membership_number": member.membership_number},
+        now=now,
+        secret=True,
+    )
+
+
+# --- forgotten password -------------------------------------------------------------------------------------
+
+
+def request_password_reset(
+    session: Session, *, email: str, ip: str, now: datetime, key: bytes, links: Links
+) -> None:
+    """Someone asks for a password-reset link for `email`: any active account (member or staff) with that
+    address gets one, valid for an hour. The caller answers the same whether or not there is one."""
+    email = normalise(email)
+    mail.throttle(session, purpose="reset_password", email=email, ip=ip, now=now)
+    account = session.scalar(select(Account).where(Account.email == email, Account.is_active.is_(True)))
+    if account is None:
+        return
+    token = service.issue_token(
+        session, account=account, purpose="reset_password", valid=RESET_VALID, now=now, key=key
+    )
+    mail.enqueue(
+        session,
+        to=account.email,
+        template="accounts/reset_password",
+        context={
+            "society_name": _society_name(session),
+            "name": account.name,
+            "link": links.reset_password(token),
+            "forgot_url": links.forgot_password,
+        },
+        now=now,
+        secret=True,
+    )
+
+
+# --- change of e-mail address -------------------------------------------------------------------------------
+
+
+def _check_free(session: Session, *, address: str, account: Account) -> None:
+    other_account = session.scalar(
+        select(Account.id).where(Account.email == address, Account.id != account.id)
+    )
+    member_query = select(Member.id).where(Member.email == address)
+    if account.member_id is not None:
+        member_query = member_query.where(Member.id != account.member_id)
+    if other_account is not None or session.scalar(member_query) is not None:
+        raise SelfServiceError(
+            "email_taken",
+            "That e-mail address is already used by someone else here. Choose another, or ask the office.",
+            status_code=409,
+        )
+
+
+def request_email_change(
+    session: Session, *, account_id: int, new_email: str, ip: str, now: datetime, key: bytes, links: Links
+) -> str:
+    """Send a confirmation link to the new address; nothing changes until it is followed. Returns it."""
+    account = session.get(Account, account_id)
+    assert account is not None
+    new_email = normalise(new_email)
+    if new_email == account.email:
+        raise SelfServiceError("same_email", "That is already your e-mail address.")
+    _check_free(session, address=new_email, account=account)
+    mail.throttle(session, purpose="change_email", email=new_email, ip=ip, now=now)
+    token = service.issue_token(
+        session,
+        account=account,
+        purpose="change_email",
+        valid=CHANGE_EMAIL_VALID,
+        now=now,
+        key=key,
+        payload=new_email,
+    )
+    mail.enqueue(
+        session,
+        to=new_email,
+        template="accounts/change_email",
+        context={
+            "society_name": _society_name(session),
+            "name": account.name,
+            "link": links.confirm_email(token),
+            "new_email": new_email,
+        },
+        now=now,
+        secret=True,
+    )
+    return new_email
+
+
+def pending_email_change(session: Session, *, token: str, now: datetime, key: bytes) -> AccountToken:
+    """The live change-of-address link (for the page that asks to confirm it), or `bad_token`."""
+    return service.peek_token(session, token=token, purposes=("change_email",), now=now, key=key)
+
+
+def confirm_email_change(session: Session, *, token: str, now: datetime, key: bytes) -> Account:
+    """Follow a change-of-address link: the login's address and the member's address on the roll change
+    together, the change is kept in the member's history, every other outstanding link stops working, and
+    the old address is told."""
+    row = service.redeem_token(session, token=token, purposes=("change_email",), now=now, key=key)
+    account = session.get(Account, row.account_id)
+    assert account is not None
+    if not account.is_active:
+        raise service.AccountError("disabled", "This account has been disabled.", status_code=403)
+    new_email, old_email = row.payload, account.email
+    _check_free(session, address=new_email, account=account)
+    member = session.get(Member, account.member_id) if account.member_id is not None else None
+    try:
+        with session.begin_nested():
+            account.email = new_email
+            if member is not None:
+                session.add(
+                    MemberChange(
+                        member_id=member.id,
+                        at=now,
+                        actor=audit.actor_label(account),
+                        source="self-service",
+                        changes=json.dumps({"email": [member.email, new_email]}),
+                    )
+                )
+                member.email = new_email
+                member.updated_at = now
+            session.flush()
+    except IntegrityError:
+        raise SelfServiceError(
+            "email_taken", "That e-mail address has just been taken by someone else.", status_code=409
+        ) from None
+    # A link sent to the old address (a password reset, say) must not outlive the change.
+    session.execute(
+        update(AccountToken)
+        .where(AccountToken.account_id == account.id, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if account.is_staff:
+        audit.record(
+            session,
+            actor=account,
+            action="account.email_changed",
+            subject=new_email,
+            details={"from": old_email},
+            now=now,
+        )
+    mail.enqueue(
+        session,
+        to=old_email,
+        template="accounts/email_changed",
+        context={"society_name": _society_name(session), "name": account.name, "new_email": new_email},
+        now=now,
+    )
+    return account

@@ -1,0 +1,717 @@
+"""Election rules: setting an election up, its contests, eligibility, and nominations with their proposer,
+seconder and consent. Plain functions over a Session that flush but never commit; failures raise
+`ElectionError` with a stable code. Every returning-officer action is written to the audit log.
+
+The roll is in `roll.py`, casting and the ballot pool in `voting.py`, reminders in `reminders.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts import audit
+from portal.accounts.models import Account
+from portal.accounts.service import society
+from portal.db import is_postgres
+from portal.elections import photos
+from portal.elections.errors import ElectionError
+from portal.elections.links import Links
+from portal.elections.models import (
+    BALLOT_ORDERS,
+    LIVE_STATUSES,
+    METHODS,
+    Contest,
+    Election,
+    Nomination,
+    NominationToken,
+)
+from portal.mail.service import enqueue
+from portal.members.models import STATUSES, Member
+from portal.members.service import member_in_good_standing
+from portal.web.templating import local_time
+from portal.web.tokens import new_token, token_digest
+
+LONDON = ZoneInfo("Europe/London")
+WORD_RE = re.compile(r"\S+")
+MAX_SEATS = 20
+
+
+def london_date(now: datetime) -> date:
+    return now.astimezone(LONDON).date()
+
+
+def count_words(text: str) -> int:
+    return len(WORD_RE.findall(text or ""))
+
+
+def mail_context(session: Session, election: Election, **extra: object) -> dict[str, object]:
+    """What every election e-mail may use; times are formatted here in UK time (e-mails have no filters)."""
+    found = society(session)
+    return {
+        "society_name": found.name if found else "IPT UK",
+        "election": election,
+        "close_text": local_time(election.voting_close_at),
+        "close_short": local_time(election.voting_close_at, "%-d %B at %H:%M"),
+        "nominations_close_text": local_time(election.nominations_close_at),
+        "withdrawal_text": local_time(election.withdrawal_deadline_at),
+        **extra,
+    }
+
+
+# --- eligibility ----------------------------------------------------------------------------------------------
+
+
+def is_eligible(election: Election, member: Member, *, now: datetime) -> bool:
+    """The election's rule (statuses, categories, accreditation levels) and good standing on today's date."""
+    if member.status not in election.statuses:
+        return False
+    if election.categories and member.category not in election.categories:
+        return False
+    if election.accreditations and member.accreditation not in election.accreditations:
+        return False
+    return member_in_good_standing(member, on=london_date(now))
+
+
+def eligible_members(session: Session, election: Election, *, now: datetime) -> list[Member]:
+    """Everyone eligible at `now`, by membership number (the database narrows, the rule decides)."""
+    query = select(Member).where(Member.status.in_(election.statuses), Member.erased_at.is_(None))
+    if election.categories:
+        query = query.where(Member.category.in_(election.categories))
+    if election.accreditations:
+        query = query.where(Member.accreditation.in_(election.accreditations))
+    members = session.scalars(query.order_by(Member.membership_number)).all()
+    return [m for m in members if is_eligible(election, m, now=now)]
+
+
+def find_member(session: Session, text: str) -> Member | None:
+    """A member by membership number or e-mail address, as a nominator types them."""
+    text = text.strip()
+    if not text:
+        return None
+    return session.scalar(
+        select(Member).where(or_(Member.membership_number == text, Member.email == text.lower()))
+    )
+
+
+# --- setting up -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElectionSetup:
+    title: str
+    nominations_open_at: datetime
+    nominations_close_at: datetime
+    withdrawal_deadline_at: datetime
+    voting_open_at: datetime
+    voting_close_at: datetime
+    description: str = ""
+    statuses: tuple[str, ...] = ("active",)
+    categories: tuple[str, ...] = ()
+    accreditations: tuple[str, ...] = ()
+    ballot_order: str = "alphabetical"
+    statement_word_limit: int = 300
+    reminder_days: tuple[int, ...] = (3, 1)
+
+
+def setup_problems(setup: ElectionSetup) -> dict[str, str]:
+    """Every problem with a set-up, keyed by the form field it belongs to (the form shows them beside it)."""
+    problems: dict[str, str] = {}
+    if not setup.title.strip():
+        problems["title"] = "Enter a title."
+    if setup.nominations_close_at <= setup.nominations_open_at:
+        problems["nominations_close_at"] = "Nominations must close after they open."
+    if not setup.nominations_close_at <= setup.withdrawal_deadline_at <= setup.voting_open_at:
+        problems["withdrawal_deadline_at"] = (
+            "The withdrawal deadline must be after nominations close and no later than voting opens."
+        )
+    if setup.voting_open_at < setup.nominations_close_at:
+        problems["voting_open_at"] = "Voting must open after nominations close."
+    if setup.voting_close_at <= setup.voting_open_at:
+        problems["voting_close_at"] = "Voting must close after it opens."
+    if not setup.statuses or set(setup.statuses) - set(STATUSES):
+        problems["statuses"] = "Choose at least one membership status."
+    if setup.ballot_order not in BALLOT_ORDERS:
+        problems["ballot_order"] = "Choose how candidates are ordered on the ballot."
+    if not 50 <= setup.statement_word_limit <= 2000:
+        problems["statement_word_limit"] = "The word limit must be between 50 and 2,000."
+    if any(not 1 <= d <= 60 for d in setup.reminder_days):
+        problems["reminder_days"] = "Reminder days must be whole numbers between 1 and 60."
+    return problems
+
+
+def _apply(election: Election, setup: ElectionSetup) -> None:
+    election.title = setup.title.strip()
+    election.description = setup.description.strip()
+    election.nominations_open_at = setup.nominations_open_at
+    election.nominations_close_at = setup.nominations_close_at
+    election.withdrawal_deadline_at = setup.withdrawal_deadline_at
+    election.voting_open_at = setup.voting_open_at
+    election.voting_close_at = setup.voting_close_at
+    election.eligible_statuses = " ".join(s for s in STATUSES if s in setup.statuses)
+    election.eligible_categories = " ".join(sorted(set(setup.categories)))
+    election.eligible_accreditations = " ".join(sorted(set(setup.accreditations)))
+    election.ballot_order = setup.ballot_order
+    election.statement_word_limit = setup.statement_word_limit
+    election.reminder_days = ",".join(str(d) for d in sorted(set(setup.reminder_days), reverse=True))
+
+
+def _check_setup(setup: ElectionSetup) -> None:
+    problems = setup_problems(setup)
+    if problems:
+        raise ElectionError("bad_timetable", next(iter(problems.values())), status_code=422, fields=problems)
+
+
+def _setup_details(election: Election) -> dict[str, object]:
+    return {
+        "nominations": [election.nominations_open_at, election.nominations_close_at],
+        "withdrawal_deadline": election.withdrawal_deadline_at,
+        "voting": [election.voting_open_at, election.voting_close_at],
+        "statuses": election.eligible_statuses,
+        "categories": election.eligible_categories,
+        "accreditations": election.eligible_accreditations,
+        "ballot_order": election.ballot_order,
+    }
+
+
+def create_election(session: Session, *, actor: Account, setup: ElectionSetup, now: datetime) -> Election:
+    _check_setup(setup)
+    election = Election(created_at=now, pool_closed=False, manual_reminders=0, tracker_public=False)
+    _apply(election, setup)
+    session.add(election)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="election.create",
+        subject=f"election {election.id}: {election.title}",
+        details=_setup_details(election),
+        now=now,
+    )
+    return election
+
+
+def get_election(session: Session, election_id: int, *, lock: bool = False) -> Election:
+    query = select(Election).where(Election.id == election_id)
+    if lock and is_postgres(session):
+        query = query.with_for_update()
+    election = session.scalar(query)
+    if election is None:
+        raise ElectionError("not_found", "There is no such election.", status_code=404)
+    return election
+
+
+def _unlocked(session: Session, election_id: int, now: datetime) -> Election:
+    """The election, locked against a concurrent freeze; ElectionError('locked') once voting has opened."""
+    election = get_election(session, election_id, lock=True)
+    if election.locked(now):
+        raise ElectionError(
+            "locked", "Voting has opened: the election can no longer be changed.", status_code=409
+        )
+    return election
+
+
+def update_election(
+    session: Session, *, actor: Account, election_id: int, setup: ElectionSetup, now: datetime
+) -> Election:
+    election = _unlocked(session, election_id, now)
+    _check_setup(setup)
+    _apply(election, setup)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="election.update",
+        subject=f"election {election.id}: {election.title}",
+        details=_setup_details(election),
+        now=now,
+    )
+    return election
+
+
+def list_elections(session: Session) -> list[Election]:
+    return list(session.scalars(select(Election).order_by(Election.voting_close_at.desc(), Election.id)))
+
+
+# --- contests -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContestSetup:
+    title: str
+    seats: int = 1
+    method: str = "plurality"
+    ron: bool = False
+    officer: bool = False
+    position: int = 0
+    description: str = ""
+
+
+def contest_problems(setup: ContestSetup) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not setup.title.strip():
+        problems["title"] = "Enter the name of the post."
+    if setup.method not in METHODS:
+        problems["method"] = "Choose how this post is voted on."
+    if not 1 <= setup.seats <= MAX_SEATS:
+        problems["seats"] = f"The number of seats must be between 1 and {MAX_SEATS}."
+    elif setup.method == "plurality" and setup.seats != 1:
+        problems["seats"] = "One-vote contests have one seat. Use approval or ranked voting for several."
+    return problems
+
+
+def _contest_apply(contest: Contest, setup: ContestSetup) -> None:
+    contest.title = setup.title.strip()
+    contest.description = setup.description.strip()
+    contest.seats = setup.seats
+    contest.method = setup.method
+    contest.ron = setup.ron
+    contest.officer = setup.officer
+    contest.position = setup.position
+
+
+def _save_contest(session: Session, contest: Contest, setup: ContestSetup) -> None:
+    """Apply and flush inside a savepoint (begin_nested() flushes pending changes before it starts), so a
+    duplicate name becomes a domain error and leaves the transaction usable."""
+    session.flush()
+    try:
+        with session.begin_nested():
+            _contest_apply(contest, setup)
+            session.add(contest)
+            session.flush()
+    except IntegrityError:
+        raise ElectionError(
+            "bad_value", "This election already has a post with that name.", status_code=422
+        ) from None
+
+
+def add_contest(
+    session: Session, *, actor: Account, election_id: int, setup: ContestSetup, now: datetime
+) -> Contest:
+    election = _unlocked(session, election_id, now)
+    problems = contest_problems(setup)
+    if problems:
+        raise ElectionError("bad_value", next(iter(problems.values())), status_code=422, fields=problems)
+    contest = Contest(election_id=election.id)
+    _save_contest(session, contest, setup)
+    session.expire(election, ["contests"])
+    audit.record(
+        session,
+        actor=actor,
+        action="election.contest_add",
+        subject=f"election {election.id}: {contest.title}",
+        details={
+            "seats": contest.seats,
+            "method": contest.method,
+            "ron": contest.ron,
+            "officer": contest.officer,
+        },
+        now=now,
+    )
+    return contest
+
+
+def get_contest(session: Session, contest_id: int, *, election_id: int) -> Contest:
+    contest = session.get(Contest, contest_id)
+    if contest is None or contest.election_id != election_id:
+        raise ElectionError("not_found", "There is no such post.", status_code=404)
+    return contest
+
+
+def update_contest(
+    session: Session, *, actor: Account, election_id: int, contest_id: int, setup: ContestSetup, now: datetime
+) -> Contest:
+    election = _unlocked(session, election_id, now)
+    contest = get_contest(session, contest_id, election_id=election.id)
+    problems = contest_problems(setup)
+    if problems:
+        raise ElectionError("bad_value", next(iter(problems.values())), status_code=422, fields=problems)
+    _save_contest(session, contest, setup)
+    audit.record(
+        session,
+        actor=actor,
+        action="election.contest_update",
+        subject=f"election {election.id}: {contest.title}",
+        details={
+            "seats": contest.seats,
+            "method": contest.method,
+            "ron": contest.ron,
+            "officer": contest.officer,
+        },
+        now=now,
+    )
+    return contest
+
+
+def remove_contest(
+    session: Session, *, actor: Account, election_id: int, contest_id: int, now: datetime
+) -> None:
+    election = _unlocked(session, election_id, now)
+    contest = get_contest(session, contest_id, election_id=election.id)
+    if session.scalar(select(Nomination.id).where(Nomination.contest_id == contest.id).limit(1)) is not None:
+        raise ElectionError(
+            "bad_value",
+            "This post has nominations, so it cannot be removed. Reject them first.",
+            status_code=409,
+        )
+    title = contest.title
+    session.delete(contest)
+    session.flush()
+    session.expire(election, ["contests"])
+    audit.record(
+        session,
+        actor=actor,
+        action="election.contest_remove",
+        subject=f"election {election.id}: {title}",
+        now=now,
+    )
+
+
+# --- nominations ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NominationForm:
+    contest_id: int
+    nominee_id: int
+    proposer_id: int
+    seconder_id: int
+    statement: str
+    photo: bytes | None = None
+
+
+@dataclass
+class NominationView:
+    """A nomination with the people named in it, for pages."""
+
+    nomination: Nomination
+    nominee: Member
+    proposer: Member
+    seconder: Member
+    contest: Contest
+    pending: list[str] = field(default_factory=list)
+
+
+def _nominations_open(election: Election, now: datetime) -> None:
+    if election.state(now) != "nominations":
+        raise ElectionError(
+            "nominations_closed", "Nominations are not open for this election.", status_code=409
+        )
+
+
+def _issue_nomination_token(
+    session: Session, *, nomination: Nomination, role: str, member_id: int, now: datetime, key: bytes
+) -> str:
+    token = new_token()
+    session.add(
+        NominationToken(
+            nomination_id=nomination.id,
+            role=role,
+            member_id=member_id,
+            token_digest=token_digest(key, token, purpose="nomination"),
+            created_at=now,
+        )
+    )
+    return token
+
+
+def nominate(
+    session: Session,
+    *,
+    election_id: int,
+    nominator_id: int,
+    form: NominationForm,
+    now: datetime,
+    key: bytes,
+    links: Links,
+) -> Nomination:
+    """Record a nomination and ask the proposer, the seconder and (when someone else nominated them) the
+    nominee to confirm by e-mailed link. A role the nominator holds is confirmed by the nomination itself."""
+    election = get_election(session, election_id)
+    _nominations_open(election, now)
+    contest = get_contest(session, form.contest_id, election_id=election.id)
+    people = {
+        "nominator": session.get(Member, nominator_id),
+        "nominee": session.get(Member, form.nominee_id),
+        "proposer": session.get(Member, form.proposer_id),
+        "seconder": session.get(Member, form.seconder_id),
+    }
+    for role, member in people.items():
+        if member is None or not is_eligible(election, member, now=now):
+            raise ElectionError(
+                "not_eligible", f"The {role} is not eligible to take part in this election.", role=role
+            )
+    nominee, proposer, seconder = people["nominee"], people["proposer"], people["seconder"]
+    assert nominee is not None and proposer is not None and seconder is not None
+    if len({nominee.id, proposer.id, seconder.id}) != 3:
+        raise ElectionError(
+            "same_person", "The candidate, the proposer and the seconder must be three different members."
+        )
+    words = count_words(form.statement)
+    if words > election.statement_word_limit:
+        raise ElectionError(
+            "too_long", f"The statement has {words} words; the limit is {election.statement_word_limit}."
+        )
+    photo = photos.reencode(form.photo) if form.photo else None
+    nomination = Nomination(
+        election_id=election.id,
+        contest_id=contest.id,
+        member_id=nominee.id,
+        nominator_id=nominator_id,
+        proposer_id=proposer.id,
+        seconder_id=seconder.id,
+        statement=form.statement.strip(),
+        photo=photo,
+        status="pending",
+        live=True,
+        created_at=now,
+        consent_at=now if nominee.id == nominator_id else None,
+        proposer_confirmed_at=now if proposer.id == nominator_id else None,
+        seconder_confirmed_at=now if seconder.id == nominator_id else None,
+    )
+    try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
+        with session.begin_nested():
+            session.add(nomination)
+            session.flush()
+    except IntegrityError:
+        raise ElectionError(
+            "already_nominated",
+            f"{nominee.full_name} already has a nomination for {contest.title}.",
+            status_code=409,
+        ) from None
+    asks = [
+        ("proposer", proposer, nomination.proposer_confirmed_at),
+        ("seconder", seconder, nomination.seconder_confirmed_at),
+        ("consent", nominee, nomination.consent_at),
+    ]
+    for role, member, done in asks:
+        if done is not None or not member.email:
+            continue
+        token = _issue_nomination_token(
+            session, nomination=nomination, role=role, member_id=member.id, now=now, key=key
+        )
+        enqueue(
+            session,
+            to=member.email,
+            template="elections/nomination_confirm",
+            context=mail_context(
+                session,
+                election,
+                role=role,
+                member=member,
+                nominee=nominee,
+                contest=contest,
+                link=links.nomination(token),
+            ),
+            now=now,
+            secret=True,
+        )
+    _advance(nomination)
+    session.flush()
+    return nomination
+
+
+def _advance(nomination: Nomination) -> None:
+    if (
+        nomination.status == "pending"
+        and nomination.consent_at
+        and nomination.proposer_confirmed_at
+        and nomination.seconder_confirmed_at
+    ):
+        nomination.status = "submitted"
+
+
+def nomination_token(session: Session, *, token: str, key: bytes) -> tuple[NominationToken, Nomination]:
+    row = session.scalar(
+        select(NominationToken).where(
+            NominationToken.token_digest == token_digest(key, token, purpose="nomination")
+        )
+    )
+    if row is None:
+        raise ElectionError(
+            "bad_link", "This link is not valid. Check that you copied all of it.", status_code=404
+        )
+    nomination = session.get(Nomination, row.nomination_id)
+    assert nomination is not None
+    return row, nomination
+
+
+def answer_nomination(
+    session: Session, *, token: str, confirm: bool, now: datetime, key: bytes
+) -> Nomination:
+    """A proposer, seconder or nominee confirms (or declines) through their single-use link."""
+    row, nomination = nomination_token(session, token=token, key=key)
+    election = get_election(session, nomination.election_id)
+    _nominations_open(election, now)
+    used = session.execute(
+        update(NominationToken)
+        .where(NominationToken.id == row.id, NominationToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1 or nomination.status != "pending":
+        raise ElectionError("bad_link", "This link has already been used.", status_code=410)
+    if not confirm:
+        nomination.status = "declined"
+        nomination.live = None
+    elif row.role == "proposer":
+        nomination.proposer_confirmed_at = now
+    elif row.role == "seconder":
+        nomination.seconder_confirmed_at = now
+    else:
+        nomination.consent_at = now
+    _advance(nomination)
+    session.flush()
+    return nomination
+
+
+def decide_nomination(
+    session: Session,
+    *,
+    actor: Account,
+    election_id: int,
+    nomination_id: int,
+    accept: bool,
+    reason: str,
+    now: datetime,
+) -> Nomination:
+    """The returning officer accepts a complete nomination, or rejects one with a reason."""
+    election = _unlocked(session, election_id, now)
+    nomination = _nomination(session, election.id, nomination_id)
+    reason = reason.strip()
+    if accept:
+        if nomination.status != "submitted":
+            raise ElectionError(
+                "incomplete", "Only a nomination with every confirmation can be accepted.", status_code=409
+            )
+        nomination.status = "accepted"
+    else:
+        if not reason:
+            raise ElectionError(
+                "reason_required", "Give a reason for rejecting the nomination.", status_code=422
+            )
+        if nomination.status not in LIVE_STATUSES:
+            raise ElectionError("incomplete", "This nomination is no longer live.", status_code=409)
+        nomination.status = "rejected"
+        nomination.live = None
+    nomination.decided_at = now
+    nomination.decided_by = audit.actor_label(actor)
+    nomination.reason = reason
+    session.flush()
+    nominee = session.get(Member, nomination.member_id)
+    contest = session.get(Contest, nomination.contest_id)
+    assert nominee is not None and contest is not None
+    audit.record(
+        session,
+        actor=actor,
+        action="election.nomination_accept" if accept else "election.nomination_reject",
+        subject=f"election {election.id}: {contest.title}: {nominee.membership_number}",
+        details={"reason": reason} if reason else {},
+        now=now,
+    )
+    if nominee.email:
+        enqueue(
+            session,
+            to=nominee.email,
+            template="elections/nomination_decided",
+            context=mail_context(session, election, member=nominee, contest=contest, nomination=nomination),
+            now=now,
+        )
+    return nomination
+
+
+def _nomination(session: Session, election_id: int, nomination_id: int) -> Nomination:
+    nomination = session.get(Nomination, nomination_id)
+    if nomination is None or nomination.election_id != election_id:
+        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+    return nomination
+
+
+def withdraw_nomination(
+    session: Session, *, election_id: int, nomination_id: int, member_id: int, now: datetime
+) -> Nomination:
+    """A candidate withdraws, until the withdrawal deadline."""
+    election = get_election(session, election_id, lock=True)
+    nomination = _nomination(session, election.id, nomination_id)
+    if nomination.member_id != member_id:
+        raise ElectionError("not_yours", "Only the candidate can withdraw a nomination.", status_code=403)
+    if now >= election.withdrawal_deadline_at or election.locked(now):
+        raise ElectionError("too_late", "The deadline for withdrawing has passed.", status_code=409)
+    if nomination.status not in LIVE_STATUSES:
+        raise ElectionError("incomplete", "This nomination is no longer live.", status_code=409)
+    nomination.status = "withdrawn"
+    nomination.live = None
+    nomination.withdrawn_at = now
+    session.flush()
+    return nomination
+
+
+def nomination_views(
+    session: Session,
+    election: Election,
+    *,
+    statuses: Iterable[str] | None = None,
+    member_id: int | None = None,
+) -> list[NominationView]:
+    """Nominations with their people, by post (counting order) and then candidate's surname."""
+    query = select(Nomination).where(Nomination.election_id == election.id)
+    if statuses is not None:
+        query = query.where(Nomination.status.in_(list(statuses)))
+    if member_id is not None:
+        query = query.where(
+            or_(
+                Nomination.member_id == member_id,
+                Nomination.nominator_id == member_id,
+                Nomination.proposer_id == member_id,
+                Nomination.seconder_id == member_id,
+            )
+        )
+    nominations = session.scalars(query).all()
+    ids = (
+        {n.member_id for n in nominations}
+        | {n.proposer_id for n in nominations}
+        | {n.seconder_id for n in nominations}
+    )
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
+    order = {c.id: i for i, c in enumerate(election.contests)}
+    views = []
+    for n in nominations:
+        view = NominationView(
+            n, members[n.member_id], members[n.proposer_id], members[n.seconder_id], n.contest
+        )
+        if n.status == "pending":
+            view.pending = [
+                label
+                for label, done in (
+                    ("the proposer", n.proposer_confirmed_at),
+                    ("the seconder", n.seconder_confirmed_at),
+                    ("the candidate's consent", n.consent_at),
+                )
+                if done is None
+            ]
+        views.append(view)
+    views.sort(
+        key=lambda v: (order.get(v.contest.id, 0), v.nominee.last_name, v.nominee.first_name, v.nomination.id)
+    )
+    return views
+
+
+def photo_of(session: Session, *, election_id: int, nomination_id: int, staff: bool) -> bytes:
+    """A candidate's photo: public once the nomination is valid; the returning officer sees it before."""
+    nomination = session.get(Nomination, nomination_id)
+    if (
+        nomination is None
+        or nomination.election_id != election_id
+        or nomination.photo is None
+        or not (staff or nomination.status == "accepted")
+    ):
+        raise ElectionError("not_found", "There is no such photo.", status_code=404)
+    return nomination.photo

@@ -1,0 +1,107 @@
+"""Staff outbox pages: every e-mail the portal sends, its delivery, its text, and a retry for failures."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.accounts.guards import page
+from portal.accounts.models import Account
+from portal.mail import service
+from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
+from portal.web.context import Ctx
+from portal.web.errors import NotFound
+
+OUTBOX_PAGE = 50
+
+STATUS_LABELS = {
+    "pending": "Waiting",
+    "sending": "Sending",
+    "sent": "Sent",
+    "logged": "Logged, not sent",
+    "failed": "Failed",
+}
+
+
+def _email(ctx: Ctx) -> OutboxEmail:
+    email = ctx.db.get(OutboxEmail, int(ctx.params["email_id"]))
+    if email is None:
+        raise NotFound("No such e-mail.")
+    return email
+
+
+@page("office")
+def outbox(ctx: Ctx) -> Response:
+    status = ctx.query.get("status", "")
+    status = status if status in MAIL_STATUSES else ""
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    if status:
+        query = query.where(OutboxEmail.status == status)
+    before = ctx.query.get("before", "")
+    if before.isdigit():
+        query = query.where(OutboxEmail.id < int(before))
+    emails = ctx.db.scalars(query.limit(OUTBOX_PAGE + 1)).all()
+    return ctx.render(
+        "mailbox/outbox.html",
+        {
+            "emails": emails[:OUTBOX_PAGE],
+            "more": len(emails) > OUTBOX_PAGE,
+            "status": status,
+            "counts": service.counts(ctx.db),
+            "labels": STATUS_LABELS,
+            "logging_only": not ctx.settings.smtp_url,
+        },
+        partial="mailbox/_rows.html",
+    )
+
+
+@page("office")
+def email_detail(ctx: Ctx) -> Response:
+    email = _email(ctx)
+    return ctx.render(
+        "mailbox/email.html",
+        {
+            "email": email,
+            "labels": STATUS_LABELS,
+            "mail_from": ctx.settings.mail_from,
+            # A single-use link is for its recipient alone; it is shown only when the log is its delivery.
+            "show_body": not email.secret or email.status == "logged",
+        },
+    )
+
+
+@page("office")
+def attachment(ctx: Ctx) -> Response:
+    email = _email(ctx)
+    found = ctx.db.get(OutboxAttachment, int(ctx.params["attachment_id"]))
+    if found is None or found.email_id != email.id or (email.secret and email.status != "logged"):
+        raise NotFound("No such attachment.")
+    safe_name = "".join(c for c in found.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
+    return Response(
+        found.content,
+        media_type=found.content_type or "application/octet-stream",
+        # Always a download, never shown in the portal's own origin.
+        headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
+    )
+
+
+@page("office")
+def retry(ctx: Ctx) -> Response:
+    actor = ctx.db.get(Account, ctx.principal.account_id)
+    email = service.retry(ctx.db, email_id=int(ctx.params["email_id"]), actor=actor, now=ctx.now)
+    ctx.flash(f"The e-mail to {email.to_addr} will be sent again now.")
+    return ctx.redirect("mail:email", email_id=email.id)
+
+
+routes = [
+    Route("/outbox", outbox, methods=["GET"], name="outbox"),
+    Route("/outbox/{email_id:int}", email_detail, methods=["GET"], name="email"),
+    Route(
+        "/outbox/{email_id:int}/attachments/{attachment_id:int}",
+        attachment,
+        methods=["GET"],
+        name="attachment",
+    ),
+    Route("/outbox/{email_id:int}/retry", retry, methods=["POST"], name="retry"),
+]
