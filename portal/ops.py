@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from portal.db import Database, normalise_url
+from portal.elections.models import RollEntry
 from portal.mail.models import OutboxEmail
 from portal.settings import DEVELOPMENT_SECRET_KEY, Settings
 
@@ -110,7 +111,15 @@ def outbox_gauges(session: Session, now: datetime) -> list[Gauge]:
     ]
 
 
-GAUGE_SOURCES.append(outbox_gauges)
+def ballot_gauges(session: Session, now: datetime) -> list[Gauge]:
+    """Ballots cast so far per election (roll entries marked voted): turnout, never content."""
+    rows = session.execute(
+        select(RollEntry.election_id, func.count()).where(RollEntry.has_voted.is_(True)).group_by(RollEntry.election_id)
+    ).all()
+    return [("portal_ballots_cast", "Ballots cast, by election.", [({"election": str(e)}, float(n)) for e, n in rows])]
+
+
+GAUGE_SOURCES.extend([outbox_gauges, ballot_gauges])
 
 
 def collect_gauges(session: Session, now: datetime) -> list[Gauge]:
