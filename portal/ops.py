@@ -215,10 +215,12 @@ def _migration_finding(database: Database) -> Finding:
 
     from portal import migrate
 
-    heads = set(ScriptDirectory.from_config(migrate.alembic_config()).get_heads())
+    script = ScriptDirectory.from_config(migrate.alembic_config())
     with database.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == heads:
+        current = MigrationContext.configure(conn).get_current_heads()
+    # Every head must be applied: the current revisions and everything beneath them (dependencies included).
+    applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+    if set(script.get_heads()) <= applied:
         return Finding("ok", "The database schema is up to date.")
     return Finding("fail", "The database schema is not up to date: run `portal db upgrade`.")
 
