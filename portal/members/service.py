@@ -225,10 +225,22 @@ def change_member(
 def update_member(
     session: Session, *, member_id: int, values: Mapping[str, Any], actor: Account, now: datetime
 ) -> tuple[Member, dict[str, list[Any]]]:
-    """A staff edit: the change goes into the member's history and the audit log."""
+    """A staff edit: the change goes into the member's history and the audit log. A new e-mail address also
+    becomes the member's login, so reset and ballot links keep reaching the address on the roll."""
     member, changes = change_member(
         session, member_id=member_id, values=values, actor=audit.actor_label(actor), source="staff", now=now
     )
+    if "email" in changes and member.email:
+        account = _linked_account(session, member)
+        if account is not None and account.email != member.email:
+            taken = session.scalar(
+                select(Account.id).where(Account.email == member.email, Account.id != account.id)
+            )
+            if taken is not None:
+                raise MemberError(
+                    "email_taken", "Another login already uses this e-mail address.", field="email"
+                )
+            account.email = member.email
     if changes:
         audit.record(
             session,

@@ -167,3 +167,31 @@ def test_a_new_category_is_accepted_by_the_import(db, clock, office, make_roll):
 )
 def test_csv_cells_that_a_spreadsheet_would_run_get_a_leading_quote(value, expected):
     assert service.csv_safe(value) == expected
+
+
+def test_a_staff_change_of_email_moves_the_members_login_too(db, clock):
+    from portal.accounts.models import Account
+    from portal.members.models import Member
+    from portal.members.service import update_member
+
+    member = Member(
+        membership_number="M-77",
+        email="old@example.org",
+        first_name="Olive",
+        last_name="Old",
+        category="basic",
+        status="active",
+        created_at=clock(),
+        updated_at=clock(),
+    )
+    db.add(member)
+    db.flush()
+    staff = Account(email="office@example.org", name="Office", roles="office", created_at=clock())
+    login = Account(
+        email="old@example.org", name="Olive Old", roles="", created_at=clock(), member_id=member.id
+    )
+    db.add_all([staff, login])
+    db.flush()
+    update_member(db, member_id=member.id, values={"email": "new@example.org"}, actor=staff, now=clock())
+    db.flush()
+    assert db.get(Account, login.id).email == "new@example.org"
