@@ -26,9 +26,14 @@ from portal.accounts import selfservice_routes
 from portal.accounts.guards import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.checkin import badging as checkin_badging
+from portal.checkin import routes as checkin_routes
+from portal.checkin import service as checkin_service
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
+from portal.events import routes as events_routes
+from portal.events import tasks as events_tasks
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
@@ -114,10 +119,13 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Staff accounts", "accounts:staff", ("admin",), "Add staff, set their roles, disable accounts."),
     NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
-    NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
+    NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
+    NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
+    NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
+    NavItem("Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."),
     NavItem(
         "Run elections",
         "elections:manage",
@@ -151,6 +159,8 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
+        *namespaced("events", events_routes.routes),
+        *namespaced("checkin", checkin_routes.routes),
     ]
 
 
@@ -165,10 +175,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # The outbox sender and the election tasks run with the app and stop before the engine.
+        # The outbox sender runs with the app (when settings.run_mail_worker) and stops before the engine.
         async with (
             mail_sender.running(app.state.db, settings, clock=clock),
             election_tasks.running(app),
+            events_tasks.running(app),
         ):
             yield
         app.state.db.dispose()
@@ -197,6 +208,10 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.setup_done = threading.Event()
     app.state.society_name = None
+    # Scanner devices authenticate with a bearer token; the badge goes into every confirmation e-mail.
+    app.state.device_loader = checkin_service.device_loader
+    app.state.checkin = checkin_service.DoorState()
+    checkin_badging.register_hooks(settings.key_bytes())
     return app
 
 

@@ -224,31 +224,27 @@ def restore_command(file: Path, yes: bool) -> None:
     click.echo(f"Restored from {file}.")
 
 
-@main.command("count")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--rule", type=click.Choice(["scottish", "ers97"]), default="scottish", show_default=True)
-@click.option("--seed", type=int, default=None, help="Seed for any lot (recorded in the output; repeat it to recount).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full count record as JSON.")
-def count_command(file: Path, rule: str, seed: int | None, as_json: bool) -> None:
-    """Count any BLT file with STV, stage by stage (independent of the portal's database)."""
-    import json as json_module
+@main.group()
+def mail() -> None:
+    """The e-mail outbox."""
 
-    from portal.elections import counting
 
+@mail.command("send-pending")
+def mail_send_pending() -> None:
+    """Send every e-mail that is due now, once (what fails is rescheduled), then stop."""
+    from portal.mail.sender import Sender
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    database = Database(settings.database_url, null_pool=True)
     try:
-        contest = counting.load_blt(file)
-    except counting.BltError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
-    method = "scottish-stv" if rule == "scottish" else "ers97-stv"
-    result = counting.count(contest, method, seed=seed)
-    if as_json:
-        click.echo(json_module.dumps(result.as_dict(), indent=1, ensure_ascii=False))
-        return
-    click.echo(f"{contest.title or file.name}: {contest.seats} seat(s), {result.valid_ballots:,} valid ballots")
-    for sentence in counting.explain(result):
-        click.echo(f"  {sentence}")
-    click.echo("Elected, in order: " + "; ".join(c.name.strip() for c in result.winners))
-    click.echo(f"Seed for any lot: {result.seed} (pass --seed {result.seed} to repeat this count exactly).")
+        outcomes = Sender(database, settings, clock=system_clock).drain()
+    finally:
+        database.dispose()
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()))
+    click.echo(f"Outbox: {summary or 'nothing was due'}.")
+
+
 @main.group()
 def members() -> None:
     """The membership roll."""
@@ -288,25 +284,35 @@ def members_import(file: Path, dry_run: bool, lapse_missing: bool) -> None:
     )
 
 
-@main.group()
-def mail() -> None:
-    """The e-mail outbox."""
+@main.command("count")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rule", type=click.Choice(["scottish", "ers97"]), default="scottish", show_default=True)
+@click.option(
+    "--seed", type=int, default=None, help="Seed for any lot (recorded in the output; repeat it to recount)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the full count record as JSON.")
+def count_command(file: Path, rule: str, seed: int | None, as_json: bool) -> None:
+    """Count any BLT file with STV, stage by stage (independent of the portal's database)."""
+    import json as json_module
 
+    from portal.elections import counting
 
-@mail.command("send-pending")
-def mail_send_pending() -> None:
-    """Send every e-mail that is due now, once (what fails is rescheduled), then stop."""
-    from portal.mail.sender import Sender
-
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    database = Database(settings.database_url, null_pool=True)
     try:
-        outcomes = Sender(database, settings, clock=system_clock).drain()
-    finally:
-        database.dispose()
-    summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()))
-    click.echo(f"Outbox: {summary or 'nothing was due'}.")
+        contest = counting.load_blt(file)
+    except counting.BltError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    method = "scottish-stv" if rule == "scottish" else "ers97-stv"
+    result = counting.count(contest, method, seed=seed)
+    if as_json:
+        click.echo(json_module.dumps(result.as_dict(), indent=1, ensure_ascii=False))
+        return
+    click.echo(
+        f"{contest.title or file.name}: {contest.seats} seat(s), {result.valid_ballots:,} valid ballots"
+    )
+    for sentence in counting.explain(result):
+        click.echo(f"  {sentence}")
+    click.echo("Elected, in order: " + "; ".join(c.name.strip() for c in result.winners))
+    click.echo(f"Seed for any lot: {result.seed} (pass --seed {result.seed} to repeat this count exactly).")
 
 
 @main.group()
@@ -334,6 +340,170 @@ def election_remind() -> None:
     finally:
         database.dispose()
     click.echo(f"Elections brought up to date: {done['updated']}. Reminders sent: {done['reminders']}.")
+
+
+@election.command("tally")
+@click.argument("election_id", metavar="ELECTION", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print every post's full count record as JSON.")
+def election_tally(election_id: int, as_json: bool) -> None:
+    """Count the stored ballots of ELECTION (its id), post by post in counting order, and compare with the
+    returning officer's stored count (the same seed, so the same result as the results page). Changes
+    nothing. Refused before the close; exits 1 if the stored count differs."""
+    import json as json_module
+
+    from portal.elections import results
+    from portal.elections.errors import ElectionError
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        try:
+            found = results.tally(session, election_id=election_id, now=system_clock())
+        except ElectionError as exc:
+            raise click.ClickException(exc.message) from None
+        election = session.get(results.Election, election_id)
+        assert election is not None
+        title, fingerprint, ballots = election.title, election.ballots_hash, election.ballots_total
+    if as_json:
+        body = {
+            "election": election_id,
+            "title": title,
+            "ballots": ballots,
+            "ballots_hash": fingerprint,
+            "seed": found.seed,
+            "matches_stored": found.matches_stored,
+            "posts": found.records,
+        }
+        click.echo(json_module.dumps(body, indent=1, ensure_ascii=False))
+    else:
+        click.echo(f"{title}: {ballots} ballots, fingerprint {fingerprint}")
+        for position, record in enumerate(found.records, start=1):
+            click.echo(
+                f"{position}. {record['title']} ({record['seats']} seat(s), {record['rule'] or record['outcome']})"
+            )
+            for sentence in record["explanation"]:
+                click.echo(f"   {sentence}")
+        origin = "the stored count's seed" if found.stored_seed else "drawn for this tally only"
+        click.echo(f"Seed for any lot: {found.seed} ({origin}).")
+        if found.matches_stored is None:
+            click.echo("The returning officer has not run the count yet.")
+        elif found.matches_stored:
+            click.echo("This tally matches the stored count.")
+    if found.matches_stored is False:
+        click.echo("THE STORED COUNT DIFFERS FROM THIS TALLY OF THE BALLOTS.", err=True)
+        raise SystemExit(1)
+
+
+@election.command("verify")
+@click.argument("election_id", metavar="ELECTION", type=int)
+def election_verify(election_id: int) -> None:
+    """Recompute the SHA-256 fingerprint of the ballots of ELECTION (its id) and compare it with the one
+    recorded at the close, on the election and in the audit log; exits 1 if anything differs."""
+    from portal.elections import results
+    from portal.elections.errors import ElectionError
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        try:
+            report = results.verify_ballots(session, election_id=election_id)
+        except ElectionError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Ballots now: {report.ballots}, SHA-256 {report.computed}")
+    click.echo(f"At the close: {report.recorded_ballots}, SHA-256 {report.recorded}")
+    if report.problems:
+        for problem in report.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1)
+    click.echo("The ballots match the fingerprint recorded at the close (and in the audit log).")
+
+
+@election.command("export-blt")
+@click.argument("election_id", metavar="ELECTION", type=int)
+@click.argument("contest_id", metavar="CONTEST", type=int)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="The file to write."
+)
+def election_export_blt(election_id: int, contest_id: int, output: Path | None) -> None:
+    """Write the ballots of one ranked post (CONTEST, by id) of ELECTION (by id) in BLT, as counted (earlier
+    winners withdrawn), to recount with `portal count FILE --rule ... --seed ...` or any STV program."""
+    from portal.elections import results
+    from portal.elections.errors import ElectionError
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        try:
+            _, text = results.contest_blt(session, election_id=election_id, contest_id=contest_id)
+        except ElectionError as exc:
+            raise click.ClickException(exc.message) from None
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Written to {output}.", err=True)
+
+
+@main.group()
+def badges() -> None:
+    """Printable name badges with their QR codes."""
+
+
+@badges.command("pdf")
+@click.argument("event")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write."
+)
+@click.option("--layout", type=click.Choice(["a6", "a4-4", "a4-8"]), default="a4-4", show_default=True)
+@click.option("--ticket", type=int, default=None, help="Only this ticket type (its id).")
+@click.option("--status", default="confirmed", show_default=True, help="Bookings with this status, or 'all'.")
+@click.option(
+    "--ribbon", default=None, help="Only this ribbon (speaker, staff, committee, organiser, delegate)."
+)
+def badges_pdf(
+    event: str, output: Path, layout: str, ticket: int | None, status: str, ribbon: str | None
+) -> None:
+    """Write the badges of EVENT (its id or web address) to a PDF: A6, or A4 sheets of 4 or 8 with cut marks."""
+    from sqlalchemy import select
+
+    from portal.checkin import badging
+    from portal.events.models import Event
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        found = (
+            session.get(Event, int(event))
+            if event.isdigit()
+            else session.scalar(select(Event).where(Event.slug == event))
+        )
+        if found is None:
+            raise click.ClickException(f"There is no event {event!r} (give its id or its web address).")
+        chosen = badging.BadgeFilter(ticket_type_id=ticket, status=status, ribbon=ribbon)
+        _, content, count = badging.event_badges_pdf(
+            session, event_id=found.id, chosen=chosen, layout=layout, key=settings.key_bytes()
+        )
+    output.write_bytes(content)
+    click.echo(f"{count} badge{'s' if count != 1 else ''} written to {output}.")
+
+
+@main.group()
+def events() -> None:
+    """Conferences and meetings: registrations and waitlists."""
+
+
+@events.command("expire-offers")
+def events_expire_offers() -> None:
+    """Pass every waitlist offer whose deadline has passed to the next person waiting (each gets an e-mail).
+    The app does this by itself every minute and whenever a page is viewed; safe to run as often as you like."""
+    from starlette.routing import Router
+
+    from portal.app import build_routes
+    from portal.events.links import app_links
+    from portal.events.waitlist import expire_offers
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    links = app_links(Router(routes=build_routes()), settings.base_url, settings.key_bytes())
+    with transaction(settings) as session:
+        lapsed = expire_offers(session, now=system_clock(), links=links)
+    click.echo(f"Lapsed offers passed on: {len(lapsed)}.")
 
 
 def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m

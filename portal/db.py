@@ -9,6 +9,7 @@ services take row locks or conditional updates where a rule must hold across wor
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -81,11 +82,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    if conn.get_execution_options().get("portal_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+class _WriterQueue:
+    """One SQLite write transaction at a time in this process, handed over in arrival order.
+
+    SQLite's busy handler is not fair: under a steady stream of writers one of them can keep losing the race
+    for the lock until its timeout passes ("database is locked"). Queuing writers on a lock inside the process
+    makes them wait their turn instead; `BEGIN IMMEDIATE` and the busy timeout still guard against other
+    processes (a CLI command run beside the server).
+    """
+
+    KEY = "portal_writer_queue"
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    def begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get("portal_write"):
+            if not self.lock.acquire(timeout=self.timeout):
+                raise TimeoutError("waited too long for the database's write lock")
+            conn.connection.info[self.KEY] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                self.release(conn.connection.info)
+                raise
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    def end(self, conn: Any) -> None:
+        self.release(conn.connection.info)
+
+    def checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        self.release(record.info)
+
+    def release(self, info: dict[str, Any]) -> None:
+        if info.pop(self.KEY, False):
+            self.lock.release()
 
 
 def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> Engine:
@@ -96,8 +129,13 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         engine = create_engine(url, **kwargs)
+        queue = _WriterQueue()
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", queue.begin)
+        event.listen(engine, "commit", queue.end)
+        event.listen(engine, "rollback", queue.end)
+        # A connection returned to the pool mid-transaction (an error, a lost reference) gives its turn back too.
+        event.listen(engine, "checkin", queue.checkin)
         return engine
     if not null_pool:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)

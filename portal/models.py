@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from portal.accounts import models as accounts_models
+from portal.checkin import models as checkin_models
 from portal.db import Base
 from portal.elections import models as elections_models
+from portal.events import models as events_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "elections_models", "mail_models", "members_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "checkin_models",
+    "elections_models",
+    "events_models",
+    "mail_models",
+    "members_models",
+    "metadata",
+]

@@ -53,6 +53,33 @@ MATRIX: dict[str, set[str]] = {
     "members:detail": {"office", "admin"},
     "members:export_json": {"office", "admin"},
     "members:erase": {"office", "admin"},
+    # Check-in: the scanner API also takes a scanner device's bearer token (tested in tests/checkin).
+    "checkin:api_checkin": {"door", "admin"},
+    "checkin:api_sync": {"door", "admin"},
+    "checkin:api_undo": {"door", "admin"},
+    "checkin:api_attendees": {"door", "admin"},
+    "checkin:api_search": {"door", "admin"},
+    "checkin:public_key": ALL,  # a public key
+    "checkin:door": {"door", "admin"},
+    "checkin:index": {"door", "office", "admin"},
+    "checkin:attendance": {"door", "office", "admin"},
+    "checkin:conflicts": {"door", "office", "admin"},
+    "checkin:devices": {"office", "admin"},
+    "checkin:device_revoke": {"office", "admin"},
+    "checkin:badges": {"office", "admin"},
+    "checkin:badges_pdf": {"office", "admin"},
+    "checkin:cpd": {"office", "admin"},
+    "checkin:badge_pdf": {"office", "admin"},
+    "checkin:reissue": {"office", "admin"},
+    "checkin:ribbon": {"office", "admin"},
+    "checkin:mine": LOGGED_IN,  # their own bookings only (others' give 404)
+    "checkin:my_png": LOGGED_IN,
+    "checkin:my_svg": LOGGED_IN,
+    "checkin:my_certificate": LOGGED_IN,
+    "checkin:manage": ALL,  # the manage link's token decides
+    "checkin:manage_png": ALL,
+    "checkin:manage_svg": ALL,
+    "checkin:manage_certificate": ALL,
     # Elections: members nominate and vote; a personal link's token decides on its own; the returning
     # officer runs an election (an administrator does not pass that role), scrutineers watch it.
     "elections:index": {"member"},
@@ -82,6 +109,40 @@ MATRIX: dict[str, set[str]] = {
     "elections:roll_correct": {"returning_officer"},
     "elections:remind": {"returning_officer"},
     "elections:turnout": {"returning_officer", "scrutineer", "office", "admin"},
+    # Results: the handler decides who sees them (officers and scrutineers once counted, members once
+    # published, everyone when the election's results are public); only the returning officer acts.
+    "elections:results": ALL,
+    "elections:results_csv": ALL,
+    "elections:results_pdf": ALL,
+    "elections:results_blt": ALL,
+    "elections:archive": ALL,
+    "elections:results_count": {"returning_officer"},
+    "elections:results_publish": {"returning_officer"},
+    # Events: the calendar, event pages and the booking journey are public (guests book too); a booking's
+    # private link decides on its own; "My registrations" needs a login; the office runs the events.
+    "events:calendar": ALL,
+    "events:feed": ALL,
+    "events:event": ALL,
+    "events:book": ALL,
+    "events:event_ics": ALL,
+    "events:booking": ALL,
+    "events:booking_cancel": ALL,
+    "events:booking_accept": ALL,
+    "events:booking_invoice": ALL,
+    "events:mine": LOGGED_IN,
+    "events:manage": {"office", "admin"},
+    "events:create": {"office", "admin"},
+    "events:society": {"office", "admin"},
+    "events:payments_import": {"office", "admin"},
+    "events:dashboard": {"office", "admin"},
+    "events:edit": {"office", "admin"},
+    "events:items": {"office", "admin"},
+    "events:item": {"office", "admin"},
+    "events:bookings": {"office", "admin"},
+    "events:export": {"office", "admin"},
+    "events:registration": {"office", "admin"},
+    "events:unpaid": {"office", "admin"},
+    "events:email": {"office", "admin"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Events: conferences and meetings, tickets, workshops, questions, registrations, waitlists, payments."""

@@ -1,0 +1,251 @@
+"""Form parsing for event pages: plain functions returning `(data, errors)` that never raise on user input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from portal.events import service
+from portal.events.models import (
+    EVENT_STATUSES,
+    KINDS,
+    PAYMENT_METHODS,
+    QUESTION_KINDS,
+    QUESTION_PURPOSES,
+    Question,
+)
+from portal.web.forms import Errors, FormReader
+
+
+def money_field(form: FormReader, name: str, *, label: str, required: bool = True) -> int | None:
+    """Pounds and pence as typed (`45`, `45.50`, `£1,200`) into minor units."""
+    raw = form.raw(name).replace("£", "").replace(",", "").strip()
+    form.data[name] = form.raw(name)
+    if not raw:
+        if required:
+            form.error(name, f"Enter {label}.")
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        form.error(name, f"Enter {label} in pounds, like 45 or 45.50.")
+        return None
+    if value < 0 or value != value.quantize(Decimal("0.01")):
+        form.error(name, f"Enter {label} in pounds and pence, like 45.50.")
+        return None
+    return int(value * 100)
+
+
+def _zone(form: FormReader) -> str:
+    zone = form.raw("timezone") or "Europe/London"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        form.error("timezone", "Enter a time zone like Europe/London.")
+        return "Europe/London"
+    form.data["timezone"] = zone
+    return zone
+
+
+def event_form(raw: Mapping[str, Any] | None) -> tuple[service.EventData | None, Errors, dict[str, Any]]:
+    form = FormReader(raw)
+    title = form.text("title", label="a title")
+    slug = form.text("slug", label="a web address", max_length=80).lower()
+    kind = form.choice("kind", KINDS, label="the kind of event")
+    status = form.choice("status", EVENT_STATUSES, label="a status")
+    zone = _zone(form)
+    starts = form.local_datetime("starts_at", label="when it starts", tz=zone)
+    ends = form.local_datetime("ends_at", label="when it ends", tz=zone)
+    opens = form.local_datetime("registration_opens_at", label="when registration opens", tz=zone)
+    closes = form.local_datetime("registration_closes_at", label="when registration closes", tz=zone)
+    cutoff = form.local_datetime(
+        "cancellation_cutoff", label="the cancellation deadline", tz=zone, required=False
+    )
+    venue = form.text("venue", label="the venue", required=False)
+    address = form.text("address", label="the address", required=False, max_length=500)
+    description = form.text("description", label="a description", required=False, max_length=20000)
+    capacity = form.integer("capacity", label="the number of places", minimum=0, required=False)
+    contact = form.email("contact_email", label="a contact e-mail address", required=False)
+    members_only = form.checkbox("members_only")
+    waitlist_enabled = form.checkbox("waitlist_enabled")
+    offer_hours = form.integer("offer_hours", label="the hours to accept an offer", minimum=1)
+    due_days = form.integer("payment_due_days", label="the days to pay an invoice", minimum=0)
+    tax_label = form.text("tax_label", label="the tax name", max_length=40)
+    tax_rate = form.raw("tax_rate")
+    form.data["tax_rate"] = tax_rate
+    tax_bp = 0
+    try:
+        rate = Decimal(tax_rate or "0")
+        if rate < 0 or rate > 100:
+            raise InvalidOperation
+        tax_bp = int(rate * 100)
+    except InvalidOperation:
+        form.error("tax_rate", "Enter the tax rate as a percentage between 0 and 100, like 20 or 0.")
+    policy = form.text(
+        "cancellation_policy", label="the cancellation policy", required=False, max_length=2000
+    )
+    if starts and ends and ends <= starts:
+        form.error("ends_at", "The event must end after it starts.")
+    if opens and closes and closes <= opens:
+        form.error("registration_closes_at", "Registration must close after it opens.")
+    if slug and (set(slug) - service.SLUG_CHARS or slug in service.RESERVED_SLUGS or slug.isdigit()):
+        form.error("slug", "Use lower-case letters, digits and hyphens, like national-meeting-2027.")
+    if not form.ok:
+        return None, form.errors, form.data
+    assert starts and ends and opens and closes and offer_hours is not None and due_days is not None
+    data = service.EventData(
+        title=title,
+        slug=slug,
+        kind=kind,
+        status=status,
+        timezone=zone,
+        starts_at=starts,
+        ends_at=ends,
+        registration_opens_at=opens,
+        registration_closes_at=closes,
+        cancellation_cutoff=cutoff,
+        venue=venue,
+        address=address,
+        description=description,
+        capacity=capacity,
+        contact_email=contact,
+        members_only=members_only,
+        waitlist_enabled=waitlist_enabled,
+        offer_hours=offer_hours,
+        payment_due_days=due_days,
+        tax_label=tax_label,
+        tax_rate_bp=tax_bp,
+        cancellation_policy=policy,
+    )
+    return data, {}, form.data
+
+
+def ticket_form(
+    raw: Mapping[str, Any] | None, *, tz: str
+) -> tuple[service.TicketData | None, Errors, dict[str, Any]]:
+    form = FormReader(raw)
+    name = form.text("name", label="the ticket's name", max_length=120)
+    description = form.text("description", label="a description", required=False, max_length=500)
+    price = money_field(form, "price", label="the price")
+    quota = form.integer("quota", label="the quota", minimum=0, required=False)
+    starts = form.local_datetime("sale_starts_at", label="when the sale starts", tz=tz, required=False)
+    ends = form.local_datetime("sale_ends_at", label="when the sale ends", tz=tz, required=False)
+    position = form.integer("position", label="the order", required=False) or 0
+    if starts and ends and ends <= starts:
+        form.error("sale_ends_at", "The sale must end after it starts.")
+    data = service.TicketData(
+        name=name,
+        description=description,
+        price=price or 0,
+        quota=quota,
+        member_only=form.checkbox("member_only"),
+        student=form.checkbox("student"),
+        hidden=form.checkbox("hidden"),
+        sale_starts_at=starts,
+        sale_ends_at=ends,
+        position=position,
+    )
+    return (data if form.ok else None), form.errors, form.data
+
+
+def workshop_form(
+    raw: Mapping[str, Any] | None, *, tz: str
+) -> tuple[service.WorkshopData | None, Errors, dict[str, Any]]:
+    form = FormReader(raw)
+    title = form.text("title", label="the workshop's title")
+    description = form.text("description", label="a description", required=False, max_length=1000)
+    starts = form.local_datetime("starts_at", label="when it starts", tz=tz)
+    ends = form.local_datetime("ends_at", label="when it ends", tz=tz)
+    capacity = form.integer("capacity", label="the number of places", minimum=0, required=False)
+    if starts and ends and ends <= starts:
+        form.error("ends_at", "The workshop must end after it starts.")
+    if not form.ok:
+        return None, form.errors, form.data
+    assert starts and ends
+    return service.WorkshopData(title, starts, ends, description, capacity), {}, form.data
+
+
+def question_form(
+    raw: Mapping[str, Any] | None,
+) -> tuple[service.QuestionData | None, Errors, dict[str, Any]]:
+    form = FormReader(raw)
+    label = form.text("label", label="the question", max_length=300)
+    kind = form.choice("kind", QUESTION_KINDS, label="the kind of answer")
+    purpose = form.choice("purpose", QUESTION_PURPOSES, label="what it is for")
+    options = form.text("options", label="the options", required=False, max_length=4000)
+    hint = form.text("hint", label="a hint", required=False, max_length=300)
+    position = form.integer("position", label="the order", required=False) or 0
+    if kind in ("single_choice", "multiple_choice") and not options.strip():
+        form.error("options", "Give the options, one a line.")
+    data = service.QuestionData(label, kind, form.checkbox("required"), options, hint, purpose, position)
+    return (data if form.ok else None), form.errors, form.data
+
+
+def answers_from(raw: Mapping[str, Any] | None, questions: Sequence[Question]) -> dict[int, str | list[str]]:
+    """The answers in a submitted form (fields `q<id>`), without judging them: see `service.answer_errors`."""
+    answers: dict[int, str | list[str]] = {}
+    getlist = getattr(raw, "getlist", None)
+    for question in questions:
+        name = f"q{question.id}"
+        if question.kind == "multiple_choice":
+            values = getlist(name) if getlist else ([raw.get(name)] if raw and raw.get(name) else [])
+            answers[question.id] = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        else:
+            value = raw.get(name) if raw else None
+            answers[question.id] = value.strip() if isinstance(value, str) else ""
+    return answers
+
+
+def details_form(
+    raw: Mapping[str, Any] | None, *, questions: Sequence[Question]
+) -> tuple[dict[str, Any], dict[int, str | list[str]], Errors]:
+    """The delegate's details and answers, with a message beside each field that needs one."""
+    form = FormReader(raw)
+    form.text("first_name", label="your first name", max_length=100)
+    form.text("last_name", label="your last name", max_length=100)
+    form.email("email", label="your e-mail address")
+    form.checkbox("student")
+    getlist = getattr(raw, "getlist", None)
+    workshop_ids = []
+    for value in getlist("workshops") if getlist else []:
+        if isinstance(value, str) and value.isdigit():
+            workshop_ids.append(int(value))
+    form.data["workshops"] = workshop_ids
+    answers = answers_from(raw, questions)
+    errors = dict(form.errors)
+    errors.update(service.answer_errors(questions, answers))
+    return form.data, answers, errors
+
+
+def payment_form(raw: Mapping[str, Any] | None, *, today: Any) -> tuple[dict[str, Any], Errors]:
+    form = FormReader(raw)
+    amount = money_field(form, "amount", label="the amount")
+    if amount == 0:
+        form.error("amount", "Enter an amount greater than zero.")
+    method = form.choice("method", PAYMENT_METHODS, label="how it was paid")
+    on = form.date("received_on", label="the date", required=False) or today
+    note = form.text("note", label="a note", required=False, max_length=300)
+    return {"amount": amount, "method": method, "received_on": on, "note": note}, form.errors
+
+
+def society_form(raw: Mapping[str, Any] | None) -> tuple[dict[str, str], Errors]:
+    form = FormReader(raw)
+    values = {
+        "name": form.text("name", label="the society's name"),
+        "address": form.text("address", label="the address", required=False, max_length=500),
+        "charity_number": form.text(
+            "charity_number", label="the charity number", required=False, max_length=50
+        ),
+        "contact_email": form.email("contact_email", label="a contact e-mail address", required=False),
+        "account_name": form.text("account_name", label="the account name", required=False),
+        "sort_code": form.text("sort_code", label="the sort code", required=False, max_length=20),
+        "account_number": form.text(
+            "account_number", label="the account number", required=False, max_length=30
+        ),
+        "iban": form.text("iban", label="the IBAN", required=False, max_length=40),
+        "bic": form.text("bic", label="the BIC", required=False, max_length=20),
+        "notes": form.text("notes", label="the notes", required=False, max_length=1000),
+    }
+    return values, form.errors

@@ -1,0 +1,206 @@
+"""Invoices: gap-free sequential numbers, tax worked out from a price that includes it, and the PDF.
+
+The number comes from a counter row updated in the booking's own transaction: concurrent bookings queue on
+that row, and a booking that rolls back takes its number back with it, so the sequence never has a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import Society
+from portal.events.models import Event, Invoice, NumberSequence, Registration
+from portal.web.templating import money
+
+INVOICE_SEQUENCE = "invoice"
+
+
+def next_number(session: Session, name: str = INVOICE_SEQUENCE) -> int:
+    """The next number of a sequence, taken in the caller's transaction (the row stays locked until it ends)."""
+    stmt = (
+        update(NumberSequence)
+        .where(NumberSequence.name == name)
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
+        .execution_options(synchronize_session=False)
+    )
+    value = session.execute(stmt).scalar()
+    if value is None:
+        # First use: create the row; if another transaction created it meanwhile, ours waits, then bumps it.
+        try:
+            with session.begin_nested():
+                session.execute(insert(NumberSequence).values(name=name, last_value=0))
+        except IntegrityError:
+            pass
+        value = session.execute(stmt).scalar_one()
+    return int(value)
+
+
+def split_tax(gross: int, rate_bp: int) -> tuple[int, int]:
+    """(net, tax) of a price that includes tax at `rate_bp` basis points, rounded half up to a penny."""
+    if rate_bp <= 0:
+        return gross, 0
+    divisor = 10_000 + rate_bp
+    net = (gross * 10_000 * 2 + divisor) // (2 * divisor)
+    return net, gross - net
+
+
+def society_snapshot(session: Session) -> dict[str, str]:
+    society = session.get(Society, 1)
+    if society is None:
+        return {"name": "", "address": "", "charity_number": "", "contact_email": ""}
+    return {
+        "name": society.name,
+        "address": society.address,
+        "charity_number": society.charity_number,
+        "contact_email": society.contact_email,
+    }
+
+
+def issue_invoice(
+    session: Session, *, registration: Registration, event: Event, now: datetime, payment_details: str
+) -> Invoice:
+    """Number and freeze the invoice for a confirmed booking (once; a second call returns the same one)."""
+    existing = session.scalar(select(Invoice).where(Invoice.registration_id == registration.id))
+    if existing is not None:
+        return existing
+    gross = registration.amount_due
+    net, tax = split_tax(gross, event.tax_rate_bp)
+    today = now.astimezone(ZoneInfo(event.timezone)).date()
+    ticket = registration.ticket_type
+    invoice = Invoice(
+        number=next_number(session),
+        registration_id=registration.id,
+        issued_at=now,
+        due_on=today + timedelta(days=event.payment_due_days),
+        currency=registration.currency,
+        lines=json.dumps([{"description": f"{event.title}: {ticket.name}", "amount": gross}]),
+        net=net,
+        tax=tax,
+        total=gross,
+        tax_label=event.tax_label,
+        tax_rate_bp=event.tax_rate_bp,
+        seller=json.dumps({**society_snapshot(session), "payment_details": payment_details}),
+        buyer=json.dumps({"name": registration.full_name, "email": registration.email}),
+        reference=registration.payment_reference or "",
+    )
+    session.add(invoice)
+    session.flush()
+    return invoice
+
+
+def _latin1(text: str) -> str:
+    """The PDF's core fonts speak Latin-1: keep what fits, strip accents from the rest, '?' for others."""
+    out = []
+    for char in text:
+        try:
+            char.encode("latin-1")
+            out.append(char)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+            out.append(base or "?")
+    return "".join(out)
+
+
+def amount_text(minor: int, currency: str) -> str:
+    """Money for documents: `£0.00` rather than the pages' friendlier `Free`."""
+    return money(minor, currency) if minor else money(1, currency).replace("0.01", "0.00")
+
+
+def _rate(rate_bp: int) -> str:
+    whole, frac = divmod(rate_bp, 100)
+    return f"{whole}%" if frac == 0 else f"{whole}.{frac:02d}".rstrip("0") + "%"
+
+
+def render_pdf(invoice: Invoice) -> bytes:
+    seller: dict[str, Any] = json.loads(invoice.seller)
+    buyer: dict[str, Any] = json.loads(invoice.buyer)
+    lines: list[dict[str, Any]] = json.loads(invoice.lines)
+    pdf = FPDF(format="A4")
+    pdf.set_title(_latin1(f"Invoice {invoice.label}"))
+    pdf.set_author(_latin1(seller.get("name", "")))
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    width = pdf.epw
+
+    def text(value: str, *, size: int = 10, style: str = "", height: float = 5.5) -> None:
+        # One cell a line: the lines are short, and multi_cell's line breaking is slow for them.
+        pdf.set_font("Helvetica", style=style, size=size)
+        for line in _latin1(value).splitlines() or [""]:
+            pdf.cell(width, height, line[:110], new_x="LMARGIN", new_y="NEXT")
+
+    text(seller.get("name", ""), size=16, style="B", height=8)
+    if seller.get("address"):
+        text(seller["address"])
+    if seller.get("charity_number"):
+        text(f"Registered charity number {seller['charity_number']}")
+    if seller.get("contact_email"):
+        text(seller["contact_email"])
+    pdf.ln(6)
+    text(f"Invoice {invoice.label}", size=14, style="B", height=7)
+    issued = invoice.issued_at.astimezone(ZoneInfo("Europe/London")).strftime("%-d %B %Y")
+    text(f"Date of issue: {issued}")
+    text(f"Payment due by: {invoice.due_on.strftime('%-d %B %Y')}")
+    text(f"Payment reference: {invoice.reference}", style="B")
+    pdf.ln(4)
+    text("Billed to", style="B")
+    text(buyer.get("name", ""))
+    text(buyer.get("email", ""))
+    pdf.ln(6)
+
+    pdf.set_font("Helvetica", style="B", size=10)
+    pdf.set_fill_color(230, 236, 238)
+    pdf.cell(width * 0.75, 8, "Description", border="B", fill=True)
+    pdf.cell(width * 0.25, 8, "Amount", border="B", fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    for line in lines:
+        pdf.cell(width * 0.75, 8, _latin1(str(line["description"]))[:90])
+        pdf.cell(
+            width * 0.25,
+            8,
+            _latin1(amount_text(int(line["amount"]), invoice.currency)),
+            align="R",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.ln(2)
+    totals = [
+        ("Net", invoice.net),
+        (f"{invoice.tax_label} at {_rate(invoice.tax_rate_bp)}", invoice.tax),
+        ("Total", invoice.total),
+    ]
+    for label, amount in totals:
+        style = "B" if label == "Total" else ""
+        pdf.set_font("Helvetica", style=style, size=10)
+        pdf.cell(width * 0.75, 7, _latin1(label), align="R")
+        pdf.cell(
+            width * 0.25,
+            7,
+            _latin1(amount_text(amount, invoice.currency)),
+            align="R",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.ln(8)
+    if seller.get("payment_details"):
+        text("How to pay", style="B")
+        text(seller["payment_details"])
+        text(f"Please quote the reference {invoice.reference} so we can match your payment.")
+    return bytes(pdf.output())
+
+
+def invoice_filename(invoice: Invoice) -> str:
+    return f"invoice-{invoice.label}.pdf"
+
+
+def today_in(event: Event, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(event.timezone)).date()

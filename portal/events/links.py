@@ -1,0 +1,58 @@
+"""Absolute links for e-mails, and the private booking-management token.
+
+The token is derived from the registration's random seed with the secret key, so it can be e-mailed again
+(with an offer, a change) without being stored; the row keeps only its keyed digest for the look-up. A copy
+of the database alone can neither read nor forge a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from portal.events.models import Event, Registration
+from portal.web.tokens import token_digest
+
+TOKEN_PURPOSE = "booking"  # noqa: S105 - a purpose label, not a secret
+
+
+def manage_token(key: bytes, seed: str) -> str:
+    return token_digest(key, seed, purpose="booking-link-seed")[:40]
+
+
+def manage_digest(key: bytes, token: str) -> str:
+    return token_digest(key, token, purpose=TOKEN_PURPOSE)
+
+
+def idempotency_digest(key: bytes, form_key: str) -> str:
+    return token_digest(key, form_key, purpose="booking-form")
+
+
+@dataclass(frozen=True)
+class Links:
+    """`url(name, **params)` gives an absolute URL for a named route (`ctx.absolute_url` in a request)."""
+
+    url: Callable[..., str]
+    key: bytes
+
+    def manage(self, registration: Registration) -> str:
+        return self.url("events:booking", token=manage_token(self.key, registration.manage_seed))
+
+    def event(self, event: Event) -> str:
+        return self.url("events:event", slug=event.slug)
+
+    def mine(self) -> str:
+        return self.url("events:mine")
+
+    def invoice(self, registration: Registration) -> str:
+        return self.url("events:booking_invoice", token=manage_token(self.key, registration.manage_seed))
+
+
+def app_links(app: Any, base_url: str, key: bytes) -> Links:
+    """Links outside a request (the CLI, the periodic offer sweep): from the app's routes and base URL."""
+
+    def url(name: str, **params: Any) -> str:
+        return base_url.rstrip("/") + str(app.url_path_for(name, **params))
+
+    return Links(url=url, key=key)

@@ -1,0 +1,202 @@
+"""The e-mails a booking sends: confirmation (with the .ics, the invoice and whatever the confirmation hooks
+add), waitlist, offer, lapsed offer, cancellation, and staff messages. All go through the outbox, in the
+transaction of the action that causes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import Society
+from portal.events import ics
+from portal.events.links import Links
+from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
+from portal.mail.service import Attachment, enqueue
+from portal.web.templating import money
+
+#: Called for each confirmation e-mail; each returns extra template context and attachments. The check-in
+#: package adds the badge QR code here, so events never imports it. List values under the same key are
+#: joined: the templates show `notes` (paragraphs) and, in HTML, `inline_images` ({"cid": ..., "alt": ...}).
+ConfirmationHook = Callable[[Session, Registration], tuple[dict[str, Any], list[Attachment]]]
+CONFIRMATION_HOOKS: list[ConfirmationHook] = []
+
+
+def when(event: Event) -> str:
+    zone = ZoneInfo(event.timezone)
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    if start.date() == end.date():
+        return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
+    return f"{start:%A %-d %B %Y, %H:%M} to {end:%A %-d %B %Y, %H:%M}"
+
+
+def local(event: Event, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(event.timezone)).strftime("%A %-d %B %Y at %H:%M")
+
+
+def chosen_workshops(session: Session, registration: Registration) -> list[Workshop]:
+    return list(
+        session.scalars(
+            select(Workshop)
+            .join(RegistrationWorkshop, RegistrationWorkshop.workshop_id == Workshop.id)
+            .where(RegistrationWorkshop.registration_id == registration.id)
+            .order_by(Workshop.starts_at, Workshop.id)
+        )
+    )
+
+
+def event_location(event: Event) -> str:
+    return ", ".join(p for p in (event.venue, " ".join(event.address.split())) if p)
+
+
+def registration_calendar(
+    session: Session, registration: Registration, event: Event, *, links: Links, now: datetime
+) -> bytes:
+    """The delegate's calendar: the event, and each workshop they chose."""
+    entries = [
+        ics.CalendarEntry(
+            uid=f"event-{event.id}-registration-{registration.id}@ipt-portal",
+            title=event.title,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            location=event_location(event),
+            description=f"Your booking: {links.manage(registration)}",
+            url=links.event(event),
+        )
+    ]
+    for workshop in chosen_workshops(session, registration):
+        entries.append(
+            ics.CalendarEntry(
+                uid=f"workshop-{workshop.id}-registration-{registration.id}@ipt-portal",
+                title=f"{workshop.title} ({event.title})",
+                starts_at=workshop.starts_at,
+                ends_at=workshop.ends_at,
+                location=event_location(event),
+            )
+        )
+    return ics.calendar(entries, name=event.title, now=now).encode()
+
+
+def _base(session: Session, registration: Registration, event: Event, links: Links) -> dict[str, Any]:
+    society = session.get(Society, 1)
+    return {
+        "society_name": society.name if society else "IPT UK",
+        "event": event,
+        "registration": registration,
+        "ticket": registration.ticket_type,
+        "when": when(event),
+        "location": event_location(event),
+        "manage_url": links.manage(registration),
+        "event_url": links.event(event),
+        "contact_email": event.contact_email or (society.contact_email if society else ""),
+        "money": money,
+        "notes": [],
+        "inline_images": [],
+    }
+
+
+def _merge(context: dict[str, Any], extra: dict[str, Any]) -> None:
+    for name, value in extra.items():
+        if isinstance(value, list) and isinstance(context.get(name), list):
+            context[name] = [*context[name], *value]
+        else:
+            context[name] = value
+
+
+def send_confirmation(
+    session: Session,
+    registration: Registration,
+    *,
+    event: Event,
+    invoice: Invoice | None,
+    invoice_pdf: bytes | None,
+    payment_instructions: str,
+    links: Links,
+    now: datetime,
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(
+        workshops=chosen_workshops(session, registration),
+        invoice=invoice,
+        payment_instructions=payment_instructions,
+        due_on=invoice.due_on.strftime("%-d %B %Y") if invoice else "",
+        cancellation_cutoff=local(event, event.cancellation_cutoff or event.starts_at),
+    )
+    attachments = [
+        Attachment(
+            "event.ics",
+            "text/calendar",
+            registration_calendar(session, registration, event, links=links, now=now),
+        )
+    ]
+    if invoice is not None and invoice_pdf is not None:
+        attachments.append(Attachment(f"invoice-{invoice.label}.pdf", "application/pdf", invoice_pdf))
+    for hook in CONFIRMATION_HOOKS:
+        extra, more = hook(session, registration)
+        _merge(context, extra)
+        attachments.extend(more)
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/confirmation",
+        context=context,
+        now=now,
+        attachments=attachments,
+        secret=True,
+    )
+
+
+def send_waitlisted(
+    session: Session, registration: Registration, *, event: Event, position: int, links: Links, now: datetime
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(position=position, offer_hours=event.offer_hours)
+    enqueue(
+        session, to=registration.email, template="events/waitlisted", context=context, now=now, secret=True
+    )
+
+
+def send_offer(
+    session: Session, registration: Registration, *, event: Event, links: Links, now: datetime
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(expires=local(event, registration.offer_expires_at))
+    enqueue(session, to=registration.email, template="events/offer", context=context, now=now, secret=True)
+
+
+def send_offer_lapsed(
+    session: Session, registration: Registration, *, event: Event, links: Links, now: datetime
+) -> None:
+    context = _base(session, registration, event, links)
+    enqueue(session, to=registration.email, template="events/offer_lapsed", context=context, now=now)
+
+
+def send_cancelled(
+    session: Session, registration: Registration, *, event: Event, reason: str, links: Links, now: datetime
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(reason=reason, refund_due=registration.amount_paid > 0)
+    enqueue(
+        session, to=registration.email, template="events/cancelled", context=context, now=now, secret=True
+    )
+
+
+def send_message(
+    session: Session,
+    registration: Registration,
+    *,
+    event: Event,
+    subject: str,
+    body: str,
+    links: Links,
+    now: datetime,
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(subject=" ".join(subject.split()), body=body)
+    enqueue(session, to=registration.email, template="events/message", context=context, now=now, secret=True)

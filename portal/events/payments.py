@@ -1,0 +1,511 @@
+"""Payments: the provider interface (bank transfer now, room for cards later), payment references, recording
+payments and refunds, and matching a bank statement's lines to bookings by reference.
+
+A booking's `amount_paid` moves only by `UPDATE ... SET amount_paid = amount_paid + :amount`, so two staff
+recording at once (or an import beside a hand entry) both count.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts import audit
+from portal.accounts.models import Account, Society
+from portal.events import invoices
+from portal.events.models import PAYMENT_METHODS, Event, Invoice, Payment, PaymentSettings, Registration
+from portal.web.errors import PortalError
+
+REFERENCE_PREFIX = "IPT"
+REFERENCE_RE = re.compile(rf"{REFERENCE_PREFIX}(\d{{7}})")
+
+
+class PaymentError(PortalError):
+    """`code`: bad_amount, not_found, not_payable, bad_signature, bad_notification, nothing_to_refund."""
+
+
+# --- references -------------------------------------------------------------------------------------------------
+
+
+def _check_digit(digits: str) -> str:
+    """Luhn's check digit: a mistyped digit or two swapped neighbours no longer match any booking."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def reference_for(registration_id: int) -> str:
+    digits = f"{registration_id:06d}"
+    return f"{REFERENCE_PREFIX}{digits}{_check_digit(digits)}"
+
+
+def find_references(text: str) -> list[str]:
+    """Valid references in free text, however the bank spaced or punctuated them."""
+    squashed = re.sub(r"[^A-Z0-9]", "", text.upper())
+    found = []
+    for match in REFERENCE_RE.finditer(squashed):
+        digits = match.group(1)
+        if _check_digit(digits[:6]) == digits[6]:
+            found.append(f"{REFERENCE_PREFIX}{digits}")
+    return found
+
+
+# --- the provider interface ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the delegate is asked to do: shown on the booking page and in the confirmation e-mail."""
+
+    method: str
+    amount: int
+    currency: str
+    reference: str
+    instructions: str
+    invoice: Invoice | None
+    invoice_pdf: bytes | None
+
+
+class PaymentProvider(Protocol):
+    """A way to take payment. Bank transfer today; a card provider would return a checkout link from
+    `create_payment` and confirm the payment from its webhook."""
+
+    name: str
+
+    def create_payment(
+        self, session: Session, *, registration: Registration, event: Event, now: datetime
+    ) -> PaymentRequest: ...
+
+    def handle_webhook(
+        self, session: Session, *, payload: bytes, headers: Mapping[str, str], now: datetime
+    ) -> list[Payment]: ...
+
+
+def payment_settings(session: Session) -> PaymentSettings:
+    return session.get(PaymentSettings, 1) or PaymentSettings(id=1)
+
+
+class BankTransferProvider:
+    """Invoice and bank transfer: the booking gets a reference and a numbered invoice; the money arrives
+    later and is matched on the reference (a statement import, or a bank's signed credit notification)."""
+
+    name = "bank_transfer"
+
+    def __init__(self, *, key: bytes) -> None:
+        self._key = key
+
+    def create_payment(
+        self, session: Session, *, registration: Registration, event: Event, now: datetime
+    ) -> PaymentRequest:
+        if registration.payment_reference is None:
+            registration.payment_reference = reference_for(registration.id)
+        registration.payment_method = self.name
+        details = payment_settings(session).as_text()
+        invoice = invoices.issue_invoice(
+            session, registration=registration, event=event, now=now, payment_details=details
+        )
+        pdf = invoices.render_pdf(invoice)
+        instructions = "\n".join(
+            line
+            for line in (
+                f"Please pay {invoices.amount_text(registration.amount_due, registration.currency)} by bank "
+                f"transfer by {invoice.due_on.strftime('%-d %B %Y')}, quoting the reference "
+                f"{registration.payment_reference}.",
+                details,
+            )
+            if line
+        )
+        return PaymentRequest(
+            method=self.name,
+            amount=registration.amount_due,
+            currency=registration.currency,
+            reference=registration.payment_reference,
+            instructions=instructions,
+            invoice=invoice,
+            invoice_pdf=pdf,
+        )
+
+    def signature(self, payload: bytes) -> str:
+        return hmac.new(self._key, b"bank-notification:" + payload, hashlib.sha256).hexdigest()
+
+    def handle_webhook(
+        self, session: Session, *, payload: bytes, headers: Mapping[str, str], now: datetime
+    ) -> list[Payment]:
+        """A bank's notification of an incoming credit, JSON `{"id", "date", "amount", "description"}`
+        (amount in minor units), signed with HMAC-SHA256 in `X-Signature`. Recorded once per `id`."""
+        sent = headers.get("x-signature", "")
+        if not hmac.compare_digest(sent, self.signature(payload)):
+            raise PaymentError(
+                "bad_signature", "The notification's signature does not match.", status_code=403
+            )
+        try:
+            body = json.loads(payload)
+            line = BankLine(
+                line_no=1,
+                on=date.fromisoformat(str(body["date"])),
+                description=str(body["description"]),
+                amount=int(body["amount"]),
+                fingerprint=f"bank:{body['id']}",
+            )
+        except (ValueError, KeyError, TypeError):
+            raise PaymentError("bad_notification", "The notification could not be read.") from None
+        match = match_lines(session, [line])[0]
+        if not match.recordable:
+            return []
+        return apply_matches(session, [match], actor=None, now=now, source="provider")
+
+
+# --- recording --------------------------------------------------------------------------------------------------
+
+
+def _status_after(registration: Registration) -> str:
+    if registration.payment_status == "waived":
+        return "waived"
+    if registration.amount_paid <= 0 and any(p.kind == "refund" for p in registration.payments):
+        return "refunded"
+    if registration.amount_due <= 0 or registration.amount_paid >= registration.amount_due:
+        return "paid"
+    return "unpaid"
+
+
+def _move_paid(session: Session, registration: Registration, delta: int) -> None:
+    session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id)
+        .values(amount_paid=Registration.amount_paid + delta)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(registration, ["amount_paid", "payments"])
+
+
+def record_payment(
+    session: Session,
+    *,
+    registration_id: int,
+    amount: int,
+    method: str,
+    received_on: date,
+    note: str = "",
+    kind: str = "payment",
+    actor: Account | None,
+    now: datetime,
+    source: str = "manual",
+    external_id: str | None = None,
+) -> Payment:
+    """Record money received (`kind="payment"`) or paid back (`kind="refund"`) for one booking."""
+    if amount <= 0:
+        raise PaymentError("bad_amount", "Enter an amount greater than zero.")
+    if method not in PAYMENT_METHODS:
+        raise PaymentError("bad_amount", "Choose how it was paid.")
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise PaymentError("not_found", "No such booking.", status_code=404)
+    if kind == "refund" and amount > registration.amount_paid:
+        raise PaymentError("nothing_to_refund", "A refund cannot be more than has been paid.")
+    payment = Payment(
+        registration_id=registration.id,
+        kind=kind,
+        amount=amount,
+        method=method,
+        source=source,
+        note=note[:300],
+        external_id=external_id,
+        received_on=received_on,
+        recorded_at=now,
+        recorded_by_id=actor.id if actor else None,
+    )
+    session.add(payment)
+    session.flush()
+    _move_paid(session, registration, amount if kind == "payment" else -amount)
+    registration.payment_status = _status_after(registration)
+    registration.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"events.{kind}",
+        subject=f"registration {registration.id}",
+        details={
+            "amount": amount,
+            "method": method,
+            "source": source,
+            "reference": registration.payment_reference,
+        },
+        now=now,
+    )
+    return payment
+
+
+def waive_payment(session: Session, *, registration_id: int, actor: Account, now: datetime) -> Registration:
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise PaymentError("not_found", "No such booking.", status_code=404)
+    registration.payment_status = "waived"
+    registration.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="events.payment_waived",
+        subject=f"registration {registration.id}",
+        details={"amount_due": registration.amount_due},
+        now=now,
+    )
+    return registration
+
+
+# --- bank statements --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BankLine:
+    line_no: int
+    on: date
+    description: str
+    amount: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    line: BankLine
+    registration: Registration | None
+    outcome: str
+    message: str
+
+    @property
+    def recordable(self) -> bool:
+        return self.outcome in ("full", "partial", "overpaid")
+
+
+OUTCOMES = {
+    "full": "Pays the booking in full",
+    "partial": "Part payment",
+    "overpaid": "More than is owed",
+    "already_paid": "Booking already paid",
+    "already_imported": "Already imported",
+    "no_reference": "No booking reference found",
+    "unknown_reference": "Reference not known",
+    "not_a_credit": "Money out, not in",
+    "cancelled": "Booking cancelled",
+}
+
+_DATE_HEADERS = ("date", "transaction date", "posting date", "value date")
+_TEXT_HEADERS = (
+    "reference",
+    "description",
+    "details",
+    "memo",
+    "narrative",
+    "transaction description",
+    "payee",
+)
+_AMOUNT_HEADERS = ("amount", "value")
+_CREDIT_HEADERS = ("paid in", "credit", "money in", "credit amount")
+_DEBIT_HEADERS = ("paid out", "debit", "money out", "debit amount")
+
+
+def _minor(raw: str) -> int | None:
+    cleaned = raw.strip().replace("£", "").replace(",", "").replace(" ", "")
+    if not cleaned:
+        return None
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    cleaned = cleaned.strip("()")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    minor = int((value * 100).to_integral_value())
+    return -minor if negative else minor
+
+
+def _date(raw: str) -> date:
+    raw = raw.strip()
+    for parse in (
+        date.fromisoformat,
+        lambda s: datetime.strptime(s, "%d/%m/%Y").date(),
+        lambda s: datetime.strptime(s, "%d/%m/%y").date(),
+        lambda s: datetime.strptime(s, "%d-%m-%Y").date(),
+        lambda s: datetime.strptime(s, "%d %b %Y").date(),
+    ):
+        try:
+            return parse(raw)
+        except ValueError:
+            continue
+    raise ValueError(raw)
+
+
+def parse_statement(text: str) -> tuple[list[BankLine], list[str]]:
+    """Lines of a bank's CSV export: a date column, a reference/description column (all text columns are
+    searched) and either one signed amount column or paid-in/paid-out columns. Returns lines and problems."""
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    if not rows:
+        return [], ["The file is empty."]
+    header = [cell.strip().lower() for cell in rows[0]]
+
+    def find(names: Sequence[str]) -> int | None:
+        for name in names:
+            if name in header:
+                return header.index(name)
+        return None
+
+    date_col = find(_DATE_HEADERS)
+    text_cols = [i for i, name in enumerate(header) if name in _TEXT_HEADERS]
+    amount_col, credit_col, debit_col = find(_AMOUNT_HEADERS), find(_CREDIT_HEADERS), find(_DEBIT_HEADERS)
+    if date_col is None or not text_cols or (amount_col is None and credit_col is None):
+        return [], [
+            "The first line must name the columns: a date (Date), a description or reference "
+            "(Description / Reference), and an amount (Amount, or Paid in and Paid out)."
+        ]
+    seen: dict[tuple[str, str, int], int] = {}
+    lines: list[BankLine] = []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = row + [""] * (len(header) - len(row))
+        try:
+            on = _date(cells[date_col])
+            if amount_col is not None:
+                amount = _minor(cells[amount_col]) or 0
+            else:
+                credit = _minor(cells[credit_col]) or 0 if credit_col is not None else 0
+                debit = _minor(cells[debit_col]) or 0 if debit_col is not None else 0
+                amount = credit - abs(debit)
+        except ValueError as exc:
+            problems.append(f"Line {number}: could not read {exc}.")
+            continue
+        description = " ".join(cells[i].strip() for i in text_cols if cells[i].strip())
+        # Identical lines in one statement are different payments: the occurrence count keeps them apart,
+        # while importing the same statement again gives the same fingerprints.
+        identity = (on.isoformat(), description, amount)
+        seen[identity] = seen.get(identity, 0) + 1
+        digest = hashlib.sha256(json.dumps([*identity, seen[identity]]).encode()).hexdigest()[:40]
+        lines.append(BankLine(number, on, description, amount, f"csv:{digest}"))
+    return lines, problems
+
+
+def match_lines(session: Session, lines: Sequence[BankLine]) -> list[LineMatch]:
+    """What each line would do, without recording anything: the preview, and what `apply_matches` records."""
+    imported = set(
+        session.scalars(
+            select(Payment.external_id).where(Payment.external_id.in_([line.fingerprint for line in lines]))
+        )
+    )
+    owed: dict[int, int] = {}
+    results: list[LineMatch] = []
+    for line in lines:
+        if line.fingerprint in imported:
+            results.append(LineMatch(line, None, "already_imported", OUTCOMES["already_imported"]))
+            continue
+        if line.amount <= 0:
+            results.append(LineMatch(line, None, "not_a_credit", OUTCOMES["not_a_credit"]))
+            continue
+        references = find_references(line.description)
+        if not references:
+            results.append(LineMatch(line, None, "no_reference", OUTCOMES["no_reference"]))
+            continue
+        registration = session.scalar(
+            select(Registration).where(Registration.payment_reference.in_(references)).limit(1)
+        )
+        if registration is None:
+            results.append(LineMatch(line, None, "unknown_reference", OUTCOMES["unknown_reference"]))
+            continue
+        if registration.status == "cancelled":
+            results.append(LineMatch(line, registration, "cancelled", OUTCOMES["cancelled"]))
+            continue
+        remaining = owed.setdefault(registration.id, registration.amount_due - registration.amount_paid)
+        if remaining <= 0 or registration.payment_status == "waived":
+            outcome = "already_paid"
+        elif line.amount == remaining:
+            outcome = "full"
+        elif line.amount < remaining:
+            outcome = "partial"
+        else:
+            outcome = "overpaid"
+        owed[registration.id] = remaining - line.amount
+        results.append(LineMatch(line, registration, outcome, OUTCOMES[outcome]))
+    return results
+
+
+def apply_matches(
+    session: Session,
+    matches: Sequence[LineMatch],
+    *,
+    actor: Account | None,
+    now: datetime,
+    source: str = "bank_csv",
+) -> list[Payment]:
+    """Record every recordable line, in the caller's one transaction."""
+    recorded: list[Payment] = []
+    for match in matches:
+        if not match.recordable or match.registration is None:
+            continue
+        try:
+            with session.begin_nested():
+                payment = record_payment(
+                    session,
+                    registration_id=match.registration.id,
+                    amount=match.line.amount,
+                    method="bank_transfer",
+                    received_on=match.line.on,
+                    note=match.line.description[:300],
+                    actor=actor,
+                    now=now,
+                    source=source,
+                    external_id=match.line.fingerprint,
+                )
+        except IntegrityError:
+            continue  # imported by someone else a moment ago
+        recorded.append(payment)
+    return recorded
+
+
+# --- the society's details on invoices ----------------------------------------------------------------------------
+
+SOCIETY_FIELDS = ("name", "address", "charity_number", "contact_email")
+BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
+
+
+def save_invoice_details(
+    session: Session, *, values: Mapping[str, str], actor: Account, now: datetime
+) -> None:
+    """The society's name, address, charity number and contact, and the bank details invoices print."""
+    society = session.get(Society, 1)
+    if society is None:
+        raise PaymentError("not_found", "The portal is not set up yet.", status_code=404)
+    settings = session.get(PaymentSettings, 1)
+    if settings is None:
+        settings = PaymentSettings(id=1)
+        session.add(settings)
+    changed = {}
+    for name in SOCIETY_FIELDS:
+        if getattr(society, name) != values[name]:
+            changed[name] = values[name]
+            setattr(society, name, values[name])
+    for name in BANK_FIELDS:
+        if getattr(settings, name, "") != values[name]:
+            changed[name] = values[name]
+            setattr(settings, name, values[name])
+    session.flush()
+    if changed:
+        audit.record(
+            session, actor=actor, action="events.invoice_details", subject="society", details=changed, now=now
+        )

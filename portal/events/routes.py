@@ -1,0 +1,866 @@
+"""Event pages: the public calendar and event pages, the booking journey, the delegate's own booking, and
+the office's pages for setting events up, following bookings and payments, and writing to delegates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.accounts.guards import page
+from portal.accounts.models import Account, Society
+from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.events import forms, ics, invoices, notify, payments, service, staff, waitlist
+from portal.events.journey import Journey
+from portal.events.links import Links, manage_token
+from portal.events.models import (
+    EVENT_STATUSES,
+    KINDS,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+    QUESTION_KINDS,
+    QUESTION_PURPOSES,
+    REGISTRATION_STATUSES,
+    Event,
+    Invoice,
+    Question,
+    Registration,
+    TicketType,
+    Workshop,
+)
+from portal.web.context import Ctx
+from portal.web.errors import NotFound
+from portal.web.forms import FormReader
+
+
+def _links(ctx: Ctx) -> Links:
+    return Links(url=ctx.absolute_url, key=ctx.key)
+
+
+def _actor(ctx: Ctx) -> Account:
+    account = ctx.db.get(Account, ctx.principal.account_id)
+    assert account is not None
+    return account
+
+
+def _sweep(ctx: Ctx, event_id: int | None) -> None:
+    """On a page view: write back offers whose deadline has passed (in a short transaction of its own), so
+    the page shows the places as they now are. Actions do this inside their own transaction instead."""
+    lapsed = select(func.count()).where(
+        Registration.status == "offered", Registration.offer_expires_at <= ctx.now
+    )
+    if event_id is not None:
+        lapsed = lapsed.where(Registration.event_id == event_id)
+    if not ctx.db.scalar(lapsed):
+        return
+    with ctx.request.app.state.db.session(write=True) as session:
+        waitlist.expire_offers(session, now=ctx.now, links=_links(ctx), event_id=event_id)
+    ctx.db.rollback()  # a read-only session: start again so the next read sees what was written
+
+
+def _member(ctx: Ctx) -> Any:
+    return service.active_member(ctx.db, ctx.principal.member_id if ctx.principal else None)
+
+
+# --- public -----------------------------------------------------------------------------------------------------
+
+
+@page("public")
+def calendar(ctx: Ctx) -> Response:
+    kind = ctx.query.get("kind", "")
+    kind = kind if kind in KINDS else ""
+    events = service.upcoming_events(ctx.db, now=ctx.now, kind=kind or None)
+    return ctx.render(
+        "events/calendar.html",
+        {
+            "events": events,
+            "kind": kind,
+            "kinds": KINDS,
+            "states": {e.id: service.event_state(e, ctx.now) for e in events},
+        },
+        partial="events/_calendar_list.html",
+    )
+
+
+@page("public")
+def calendar_feed(ctx: Ctx) -> Response:
+    entries = [
+        ics.CalendarEntry(
+            uid=f"event-{e.id}@ipt-portal",
+            title=e.title,
+            starts_at=e.starts_at,
+            ends_at=e.ends_at,
+            location=notify.event_location(e),
+            url=ctx.absolute_url("events:event", slug=e.slug),
+        )
+        for e in service.upcoming_events(ctx.db, now=ctx.now)
+    ]
+    name = ctx.request.app.state.society_name or "IPT UK"
+    body = ics.calendar(entries, name=f"{name} events", now=ctx.now)
+    return Response(
+        body, media_type="text/calendar", headers={"Content-Disposition": 'inline; filename="events.ics"'}
+    )
+
+
+def _public_event(ctx: Ctx) -> Event:
+    staff_view = ctx.principal is not None and ctx.principal.has("office")
+    return service.event_by_slug(ctx.db, ctx.params["slug"], include_drafts=staff_view)
+
+
+@page("public")
+def event_page(ctx: Ctx) -> Response:
+    event = _public_event(ctx)
+    _sweep(ctx, event.id)
+    event = _public_event(ctx)
+    member = _member(ctx)
+    mine = None
+    if ctx.principal is not None:
+        mine = next(
+            (
+                r
+                for r in service.registrations_of(
+                    ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
+                )
+                if r.event_id == event.id and r.status != "cancelled"
+            ),
+            None,
+        )
+    choices = service.ticket_choices(event, now=ctx.now, member_active=member is not None)
+    quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None) if member else None
+    return ctx.render(
+        "events/event.html",
+        {
+            "event": event,
+            "state": service.event_state(event, ctx.now),
+            "left": service.places_left(event),
+            "choices": choices,
+            "reasons": {
+                "not_on_sale": "Not on sale yet",
+                "sale_ended": "Sale ended",
+                "member_only": "Members only",
+            },
+            "member": member,
+            "mine": mine,
+            "mine_token": manage_token(ctx.key, mine.manage_seed) if mine else None,
+            "position": waitlist.position(ctx.db, mine) if mine else None,
+            "quick_ticket": quick,
+            "waiting": waitlist.waiting_count(ctx.db, event.id),
+            "when": notify.when(event),
+        },
+    )
+
+
+@page("public")
+def event_ics(ctx: Ctx) -> Response:
+    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    entry = ics.CalendarEntry(
+        uid=f"event-{event.id}@ipt-portal",
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        location=notify.event_location(event),
+        url=ctx.absolute_url("events:event", slug=event.slug),
+    )
+    body = ics.calendar([entry], name=event.title, now=ctx.now)
+    return Response(
+        body,
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
+    )
+
+
+@page("public")
+def book(ctx: Ctx) -> Response:
+    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    journey = Journey(ctx, event, _member(ctx))
+    if ctx.request.method == "GET":
+        return journey.start()
+    return journey.handle(_links(ctx))
+
+
+# --- the delegate's booking ---------------------------------------------------------------------------------------
+
+
+def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
+    event = service.get_event(ctx.db, registration.event_id)
+    token = manage_token(ctx.key, registration.manage_seed)
+    answers = {a.question_id: a for a in registration.answers}
+    kinds = {q.id: q.kind for q in event.questions}
+    current = {
+        qid: (a.values if kinds.get(qid) == "multiple_choice" else a.value) for qid, a in answers.items()
+    }
+    invoice = ctx.db.scalar(select(Invoice).where(Invoice.registration_id == registration.id))
+    return {
+        "registration": registration,
+        "event": event,
+        "token": token,
+        "when": notify.when(event),
+        "workshops": notify.chosen_workshops(ctx.db, registration),
+        "answers": answers,
+        "current_answers": current,
+        "position": waitlist.position(ctx.db, registration),
+        "offer_live": waitlist.offer_is_live(registration, ctx.now),
+        "can_cancel": service.can_cancel(registration, event, ctx.now),
+        "cutoff": service.cancellation_cutoff(event),
+        "invoice": invoice,
+        "bank": payments.payment_settings(ctx.db).as_text(),
+        "statuses": REGISTRATION_STATUSES,
+        "payment_statuses": PAYMENT_STATUSES,
+        "can_change": registration.status != "cancelled" and ctx.now < event.starts_at,
+    }
+
+
+@page("public")
+def booking(ctx: Ctx) -> Response:
+    token = ctx.params["token"]
+    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    if ctx.request.method == "GET":
+        _sweep(ctx, registration.event_id)
+        registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+        context = _booking_context(ctx, registration)
+        values = {
+            "first_name": registration.first_name,
+            "last_name": registration.last_name,
+            "email": registration.email,
+        }
+        return ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+    event = service.get_event(ctx.db, registration.event_id)
+    values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
+    if not errors:
+        try:
+            service.change_details(
+                ctx.db,
+                registration=registration,
+                first_name=values["first_name"],
+                last_name=values["last_name"],
+                email=values["email"],
+                answers=answers,
+                now=ctx.now,
+            )
+        except service.EventError as exc:
+            errors = exc.details.get("errors") or {"first_name": exc.message}
+        else:
+            ctx.flash("Your details are saved.")
+            return ctx.redirect("events:booking", token=token)
+    context = _booking_context(ctx, registration)
+    return ctx.render(
+        "events/booking.html",
+        {**context, "values": values, "new_answers": answers, "errors": errors},
+        status_code=422,
+    )
+
+
+@page("public")
+def booking_cancel(ctx: Ctx) -> Response:
+    token = ctx.params["token"]
+    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    was = registration.status
+    service.cancel_by_delegate(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+    ctx.flash(
+        {
+            "waitlisted": "You have left the waitlist.",
+            "offered": "You have declined the place. It goes to the next person waiting.",
+        }.get(was, "Your place is given back. Thank you for letting us know.")
+    )
+    if ctx.form is not None and ctx.form.get("next") == "mine" and ctx.principal is not None:
+        return ctx.redirect("events:mine")
+    return ctx.redirect("events:booking", token=token)
+
+
+@page("public")
+def booking_accept(ctx: Ctx) -> Response:
+    token = ctx.params["token"]
+    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    try:
+        service.accept_offer(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+    except service.EventError as exc:
+        if exc.code != "offer_expired":
+            raise
+        # The lapse is written (and the place passed on) even though the answer is a refusal.
+        ctx.keep_on_error = True
+        ctx.flash(exc.message)
+        return ctx.redirect("events:booking", token=token)
+    ctx.flash("The place is yours. We have e-mailed you a confirmation.")
+    return ctx.redirect("events:booking", token=token)
+
+
+@page("public")
+def booking_invoice(ctx: Ctx) -> Response:
+    registration = service.find_by_token(ctx.db, token=ctx.params["token"], key=ctx.key)
+    invoice = ctx.db.scalar(select(Invoice).where(Invoice.registration_id == registration.id))
+    if invoice is None:
+        raise NotFound("There is no invoice for this booking.")
+    return Response(
+        invoices.render_pdf(invoice),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{invoices.invoice_filename(invoice)}"'},
+    )
+
+
+def _my_rows(ctx: Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A logged-in person's bookings with what they can do, and the events they could still sign up for
+    (a member's free place — the National Meeting — in two clicks)."""
+    member = _member(ctx)
+    registrations = service.registrations_of(
+        ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
+    )
+    rows = [
+        {
+            "registration": r,
+            "token": manage_token(ctx.key, r.manage_seed),
+            "position": waitlist.position(ctx.db, r),
+            "offer_live": waitlist.offer_is_live(r, ctx.now),
+            "can_cancel": service.can_cancel(r, r.event, ctx.now),
+        }
+        for r in registrations
+    ]
+    booked = {r.event_id for r in registrations if r.status != "cancelled"}
+    upcoming = []
+    for event in service.upcoming_events(ctx.db, now=ctx.now):
+        if event.id in booked:
+            continue
+        state = service.event_state(event, ctx.now)
+        choices = service.ticket_choices(event, now=ctx.now, member_active=member is not None)
+        quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None)
+        upcoming.append(
+            {
+                "event": event,
+                "state": state,
+                "quick": quick if member is not None and state in ("open", "full_waitlist") else None,
+            }
+        )
+    return rows, upcoming
+
+
+@page("authenticated")
+def mine(ctx: Ctx) -> Response:
+    _sweep(ctx, None)
+    rows, upcoming = _my_rows(ctx)
+    return ctx.render("events/mine.html", {"rows": rows, "upcoming": upcoming})
+
+
+def my_registrations_section(ctx: Ctx) -> tuple[str, str] | None:
+    """The "My registrations" panel of My account: bookings, and one-click sign-ups for members' places."""
+    if ctx.principal is None:
+        return None
+    rows, upcoming = _my_rows(ctx)
+    if not rows and not any(u["quick"] for u in upcoming):
+        return None
+    return "My registrations", render_section(
+        ctx, "events/_my_account.html", {"rows": rows, "upcoming": upcoming}
+    )
+
+
+if my_registrations_section not in MY_ACCOUNT_SECTIONS:
+    MY_ACCOUNT_SECTIONS.append(my_registrations_section)
+
+
+# --- staff: events and their set-up -------------------------------------------------------------------------------
+
+
+def _staff_event(ctx: Ctx) -> Event:
+    return service.get_event(ctx.db, int(ctx.params["event_id"]))
+
+
+@page("office")
+def manage(ctx: Ctx) -> Response:
+    events = ctx.db.scalars(select(Event).order_by(Event.starts_at.desc())).all()
+    waiting = dict(
+        ctx.db.execute(
+            select(Registration.event_id, func.count())
+            .where(Registration.status == "waitlisted")
+            .group_by(Registration.event_id)
+        ).all()
+    )
+    return ctx.render(
+        "events/manage.html",
+        {
+            "events": events,
+            "waiting": waiting,
+            "states": {e.id: service.event_state(e, ctx.now) for e in events},
+        },
+    )
+
+
+def _event_form_values(event: Event) -> dict[str, Any]:
+    zone = ZoneInfo(event.timezone)
+
+    def local(value: datetime | None) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    values: dict[str, Any] = {
+        name: getattr(event, name)
+        for name in (
+            "title",
+            "slug",
+            "kind",
+            "status",
+            "timezone",
+            "venue",
+            "address",
+            "description",
+            "capacity",
+            "contact_email",
+            "members_only",
+            "waitlist_enabled",
+            "offer_hours",
+            "payment_due_days",
+            "tax_label",
+            "cancellation_policy",
+        )
+    }
+    for name in (
+        "starts_at",
+        "ends_at",
+        "registration_opens_at",
+        "registration_closes_at",
+        "cancellation_cutoff",
+    ):
+        values[name] = local(getattr(event, name))
+    values["tax_rate"] = f"{event.tax_rate_bp / 100:g}"
+    return values
+
+
+def _event_form_page(
+    ctx: Ctx, event: Event | None, values: dict[str, Any], errors: dict[str, str]
+) -> Response:
+    return ctx.render(
+        "events/event_form.html",
+        {"event": event, "values": values, "errors": errors, "kinds": KINDS, "statuses": EVENT_STATUSES},
+        status_code=422 if errors else 200,
+    )
+
+
+@page("office")
+def create(ctx: Ctx) -> Response:
+    if ctx.request.method == "GET":
+        defaults = {
+            "kind": "conference",
+            "status": "draft",
+            "timezone": "Europe/London",
+            "offer_hours": 48,
+            "payment_due_days": 14,
+            "tax_label": "VAT",
+            "tax_rate": "0",
+            "waitlist_enabled": True,
+        }
+        return _event_form_page(ctx, None, defaults, {})
+    data, errors, values = forms.event_form(ctx.form)
+    if data is not None:
+        try:
+            event = service.create_event(ctx.db, data=data, actor=_actor(ctx), now=ctx.now)
+        except service.EventError as exc:
+            errors = {"slug" if "slug" in exc.code else "title": exc.message}
+        else:
+            ctx.flash(f"{event.title} is created. Now add its tickets.")
+            return ctx.redirect("events:items", event_id=event.id)
+    return _event_form_page(ctx, None, values, errors)
+
+
+@page("office")
+def edit(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    if ctx.request.method == "GET":
+        return _event_form_page(ctx, event, _event_form_values(event), {})
+    data, errors, values = forms.event_form(ctx.form)
+    if data is not None:
+        try:
+            service.update_event(
+                ctx.db, event_id=event.id, data=data, actor=_actor(ctx), now=ctx.now, links=_links(ctx)
+            )
+        except service.EventError as exc:
+            errors = {"slug" if "slug" in exc.code else "title": exc.message}
+        else:
+            ctx.flash("Saved.")
+            return ctx.redirect("events:dashboard", event_id=event.id)
+    return _event_form_page(ctx, event, values, errors)
+
+
+ITEM_FORMS = {"ticket": "ticket", "workshop": "workshop", "question": "question"}
+
+
+def _save_item(
+    ctx: Ctx, event: Event, kind: str, item_id: int | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse and save a ticket type, workshop or question; returns the values and errors to show again."""
+    data: Any
+    if kind == "ticket":
+        data, errors, values = forms.ticket_form(ctx.form, tz=event.timezone)
+    elif kind == "workshop":
+        data, errors, values = forms.workshop_form(ctx.form, tz=event.timezone)
+    else:
+        data, errors, values = forms.question_form(ctx.form)
+    if data is None:
+        return values, errors
+    common = {"event_id": event.id, "data": data, "actor": _actor(ctx), "now": ctx.now}
+    try:
+        if kind == "ticket":
+            service.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
+        elif kind == "workshop":
+            service.save_workshop(ctx.db, **common, links=_links(ctx), workshop_id=item_id)
+        else:
+            service.save_question(ctx.db, **common, question_id=item_id)
+    except service.EventError as exc:
+        return values, {
+            "name" if kind == "ticket" else ("title" if kind == "workshop" else "label"): exc.message
+        }
+    return values, {}
+
+
+@page("office")
+def items(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    return ctx.render(
+        "events/items.html", {"event": event, "question_kinds": QUESTION_KINDS, "purposes": QUESTION_PURPOSES}
+    )
+
+
+def _item_values(event: Event, item: Any, kind: str) -> dict[str, Any]:
+    zone = ZoneInfo(event.timezone)
+
+    def local(value: datetime | None) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    values = {c.key: getattr(item, c.key) for c in item.__table__.columns}
+    for name in ("starts_at", "ends_at", "sale_starts_at", "sale_ends_at"):
+        if name in values:
+            values[name] = local(values[name])
+    if kind == "ticket":
+        values["price"] = f"{item.price / 100:.2f}"
+    return values
+
+
+@page("office")
+def item(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    kind = ctx.params["kind"]
+    if kind not in ITEM_FORMS:
+        raise NotFound()
+    model: Any = {"ticket": TicketType, "workshop": Workshop, "question": Question}[kind]
+    item_id = int(ctx.params["item_id"])
+    found = ctx.db.get(model, item_id) if item_id else None
+    if item_id and (found is None or found.event_id != event.id):
+        raise NotFound()
+    errors: dict[str, str] = {}
+    values = (
+        _item_values(event, found, kind)
+        if found
+        else {"kind": "short_text", "purpose": "general", "price": "0"}
+    )
+    if ctx.request.method == "POST":
+        if found is not None and FormReader(ctx.form).raw("action") == "delete":
+            service.delete_item(
+                ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=_actor(ctx), now=ctx.now
+            )
+            ctx.flash(f"The {kind} is removed.")
+            return ctx.redirect("events:items", event_id=event.id)
+        values, errors = _save_item(ctx, event, kind, found.id if found else None)
+        if not errors:
+            ctx.flash("Saved." if found else f"The {kind} is added.")
+            return ctx.redirect("events:items", event_id=event.id)
+    return ctx.render(
+        "events/item.html",
+        {
+            "event": event,
+            "kind": kind,
+            "item": found,
+            "values": values,
+            "errors": errors,
+            "question_kinds": QUESTION_KINDS,
+            "purposes": QUESTION_PURPOSES,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+# --- staff: following an event --------------------------------------------------------------------------------------
+
+
+@page("office")
+def dashboard(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    _sweep(ctx, event.id)
+    event = _staff_event(ctx)
+    series = staff.signups_by_day(ctx.db, event, now=ctx.now)
+    return ctx.render(
+        "events/dashboard.html",
+        {
+            "event": event,
+            "state": service.event_state(event, ctx.now),
+            "counts": staff.counts(ctx.db, event.id),
+            "gauges": [(g, staff.gauge_svg(g)) for g in staff.gauges(event)],
+            "chart": staff.signups_chart(series),
+            "series": series,
+            "needs": staff.needs_summary(ctx.db, event),
+            "when": notify.when(event),
+        },
+    )
+
+
+@page("office")
+def bookings(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    filters = staff.Filters.from_query(ctx.query)
+    rows = staff.search(ctx.db, event.id, filters)
+    return ctx.render(
+        "events/bookings.html",
+        {
+            "event": event,
+            "rows": rows,
+            "filters": filters,
+            "statuses": REGISTRATION_STATUSES,
+            "payment_statuses": PAYMENT_STATUSES,
+            "answer_options": staff.answer_options(event),
+            "query": str(ctx.request.url.query),
+        },
+        partial="events/_bookings.html",
+    )
+
+
+@page("office")
+def export(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    return Response(
+        staff.export_csv(ctx.db, event),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}-bookings.csv"'},
+    )
+
+
+def _staff_registration(ctx: Ctx, event: Event) -> Registration:
+    registration = ctx.db.get(Registration, int(ctx.params["registration_id"]))
+    if registration is None or registration.event_id != event.id:
+        raise NotFound("No such booking.")
+    return registration
+
+
+STAFF_ACTIONS = ("payment", "refund", "waive", "cancel", "promote")
+
+
+@page("office")
+def registration(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    found = _staff_registration(ctx, event)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if ctx.request.method == "POST":
+        form = FormReader(ctx.form)
+        action = form.raw("action")
+        if action not in STAFF_ACTIONS:
+            raise NotFound()
+        try:
+            errors, values = _staff_action(ctx, event, found, action)
+        except (service.EventError, payments.PaymentError, waitlist.WaitlistError) as exc:
+            errors = {"amount" if action in ("payment", "refund") else "action": exc.message}
+        if not errors:
+            return ctx.redirect("events:registration", event_id=event.id, registration_id=found.id)
+    context = _booking_context(ctx, found)
+    return ctx.render(
+        "events/registration.html",
+        {
+            **context,
+            "methods": PAYMENT_METHODS,
+            "errors": errors,
+            "values": values,
+            "today": invoices.today_in(event, ctx.now),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+def _staff_action(
+    ctx: Ctx, event: Event, found: Registration, action: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    actor = _actor(ctx)
+    if action in ("payment", "refund"):
+        values, errors = forms.payment_form(ctx.form, today=invoices.today_in(event, ctx.now))
+        if errors:
+            return errors, values
+        payments.record_payment(
+            ctx.db,
+            registration_id=found.id,
+            kind=action,
+            actor=actor,
+            now=ctx.now,
+            amount=values["amount"],
+            method=values["method"],
+            received_on=values["received_on"],
+            note=values["note"],
+        )
+        ctx.flash("The payment is recorded." if action == "payment" else "The refund is recorded.")
+    elif action == "waive":
+        payments.waive_payment(ctx.db, registration_id=found.id, actor=actor, now=ctx.now)
+        ctx.flash("Nothing more is owed on this booking.")
+    elif action == "cancel":
+        service.cancel_by_staff(
+            ctx.db, registration_id=found.id, actor=actor, reason="staff", now=ctx.now, links=_links(ctx)
+        )
+        ctx.flash("The booking is cancelled and the delegate e-mailed.")
+    else:
+        over = FormReader(ctx.form).checkbox("over_capacity")
+        waitlist.promote(
+            ctx.db, registration_id=found.id, actor=actor, over_capacity=over, now=ctx.now, links=_links(ctx)
+        )
+        ctx.flash("A place is offered; the delegate has been e-mailed.")
+    return {}, {}
+
+
+@page("office")
+def unpaid(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    if ctx.request.method == "POST":
+        chosen = [int(v) for v in (ctx.form.getlist("registration") if ctx.form else []) if str(v).isdigit()]
+        cancelled = service.cancel_unpaid(
+            ctx.db,
+            event_id=event.id,
+            registration_ids=chosen,
+            actor=_actor(ctx),
+            now=ctx.now,
+            links=_links(ctx),
+        )
+        ctx.flash(
+            f"{len(cancelled)} unpaid booking{'s' if len(cancelled) != 1 else ''} cancelled; each delegate e-mailed."
+        )
+        return ctx.redirect("events:unpaid", event_id=event.id)
+    overdue = service.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now)
+    dues = dict(
+        ctx.db.execute(
+            select(Invoice.registration_id, Invoice.due_on).where(
+                Invoice.registration_id.in_([r.id for r in overdue])
+            )
+        ).all()
+    )
+    return ctx.render("events/unpaid.html", {"event": event, "overdue": overdue, "dues": dues})
+
+
+@page("office")
+def email(ctx: Ctx) -> Response:
+    event = _staff_event(ctx)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"audience": "confirmed"}
+    if ctx.request.method == "POST":
+        form = FormReader(ctx.form)
+        audience = form.choice("audience", service.AUDIENCES, label="who to write to")
+        subject = form.text("subject", label="a subject", max_length=200)
+        body = form.text("body", label="a message", max_length=20000)
+        values, errors = form.data, form.errors
+        if form.ok:
+            sent = service.email_delegates(
+                ctx.db,
+                event_id=event.id,
+                audience=audience,
+                subject=subject,
+                body=body,
+                actor=_actor(ctx),
+                now=ctx.now,
+                links=_links(ctx),
+            )
+            ctx.flash(f"Your message is on its way to {sent} delegate{'s' if sent != 1 else ''}.")
+            return ctx.redirect("events:dashboard", event_id=event.id)
+    counts = staff.counts(ctx.db, event.id)
+    return ctx.render(
+        "events/email.html",
+        {
+            "event": event,
+            "values": values,
+            "errors": errors,
+            "audiences": service.AUDIENCES,
+            "counts": counts,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@page("office")
+def payments_import(ctx: Ctx) -> Response:
+    """A bank statement: upload to preview what each line would do, then apply it all in one transaction."""
+    context: dict[str, Any] = {
+        "matches": None,
+        "problems": [],
+        "statement": "",
+        "applied": None,
+        "errors": {},
+    }
+    if ctx.request.method == "POST":
+        form = ctx.form
+        upload = form.get("file") if form else None
+        text = ""
+        if isinstance(upload, UploadFile):
+            try:
+                text = upload.file.read(5 * 1024 * 1024).decode("utf-8-sig", errors="replace")
+            finally:
+                upload.file.close()
+        elif form is not None and isinstance(form.get("statement"), str):
+            text = form["statement"]
+        if not text.strip():
+            context["errors"] = {"file": "Choose the CSV file your bank gave you."}
+            return ctx.render("events/payments_import.html", context, status_code=422)
+        lines, problems = payments.parse_statement(text)
+        matches = payments.match_lines(ctx.db, lines)
+        if form is not None and form.get("action") == "apply":
+            recorded = payments.apply_matches(ctx.db, matches, actor=_actor(ctx), now=ctx.now)
+            ctx.flash(
+                f"{len(recorded)} payment{'s' if len(recorded) != 1 else ''} recorded from the statement."
+            )
+            return ctx.redirect("events:payments_import")
+        context.update(matches=matches, problems=problems, statement=text)
+    return ctx.render("events/payments_import.html", context)
+
+
+@page("office")
+def society(ctx: Ctx) -> Response:
+    found = ctx.db.get(Society, 1)
+    bank = payments.payment_settings(ctx.db)
+    values = {name: getattr(found, name, "") for name in payments.SOCIETY_FIELDS}
+    values.update({name: getattr(bank, name, "") or "" for name in payments.BANK_FIELDS})
+    errors: dict[str, str] = {}
+    if ctx.request.method == "POST":
+        values, errors = forms.society_form(ctx.form)
+        if not errors:
+            payments.save_invoice_details(ctx.db, values=values, actor=_actor(ctx), now=ctx.now)
+            ctx.request.app.state.society_name = values["name"]
+            ctx.flash("The society's details are saved.")
+            return ctx.redirect("events:society")
+    return ctx.render(
+        "events/society.html", {"values": values, "errors": errors}, status_code=422 if errors else 200
+    )
+
+
+#: Full paths, mounted with `namespaced("events", routes)`: `/events` and `/events.ics` sit beside the rest.
+routes = [
+    Route("/events", calendar, name="calendar"),
+    Route("/events.ics", calendar_feed, name="feed"),
+    Route("/events/manage", manage, name="manage"),
+    Route("/events/manage/new", create, methods=["GET", "POST"], name="create"),
+    Route("/events/manage/society", society, methods=["GET", "POST"], name="society"),
+    Route("/events/manage/payments", payments_import, methods=["GET", "POST"], name="payments_import"),
+    Route("/events/manage/{event_id:int}", dashboard, name="dashboard"),
+    Route("/events/manage/{event_id:int}/edit", edit, methods=["GET", "POST"], name="edit"),
+    Route("/events/manage/{event_id:int}/setup", items, name="items"),
+    Route(
+        "/events/manage/{event_id:int}/setup/{kind}/{item_id:int}", item, methods=["GET", "POST"], name="item"
+    ),
+    Route("/events/manage/{event_id:int}/bookings", bookings, name="bookings"),
+    Route("/events/manage/{event_id:int}/bookings.csv", export, name="export"),
+    Route(
+        "/events/manage/{event_id:int}/bookings/{registration_id:int}",
+        registration,
+        methods=["GET", "POST"],
+        name="registration",
+    ),
+    Route("/events/manage/{event_id:int}/unpaid", unpaid, methods=["GET", "POST"], name="unpaid"),
+    Route("/events/manage/{event_id:int}/email", email, methods=["GET", "POST"], name="email"),
+    Route("/events/mine", mine, name="mine"),
+    Route("/events/booking/{token}", booking, methods=["GET", "POST"], name="booking"),
+    Route("/events/booking/{token}/cancel", booking_cancel, methods=["POST"], name="booking_cancel"),
+    Route("/events/booking/{token}/accept", booking_accept, methods=["POST"], name="booking_accept"),
+    Route("/events/booking/{token}/invoice.pdf", booking_invoice, name="booking_invoice"),
+    Route("/events/{slug}", event_page, name="event"),
+    Route("/events/{slug}/book", book, methods=["GET", "POST"], name="book"),
+    Route("/events/{slug}/calendar.ics", event_ics, name="event_ics"),
+]

@@ -1,0 +1,222 @@
+"""The waitlist: people wait in order of arrival; a freed place is offered to the first whose choices fit,
+held for them until a deadline, and passed on if they let it lapse.
+
+Nothing depends on a scheduler: a lapsed offer is treated as lapsed from the moment its deadline passes
+(pages compute it from the clock), and is written back — the place passed to the next person — by the next
+booking action on the event, by `portal events expire-offers`, or by the app's periodic sweep.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from portal.accounts import audit
+from portal.accounts.models import Account
+from portal.events import capacity, notify
+from portal.events.links import Links
+from portal.events.models import HOLDS_PLACE, Event, Registration
+from portal.web.errors import PortalError
+
+
+class WaitlistError(PortalError):
+    """`code`: not_waiting, no_place."""
+
+
+def position(session: Session, registration: Registration) -> int | None:
+    """1 for the first in line; None when not waiting."""
+    if registration.status != "waitlisted":
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.event_id == registration.event_id,
+            Registration.status == "waitlisted",
+            Registration.id < registration.id,
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def waiting_count(session: Session, event_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(Registration.event_id == event_id, Registration.status == "waitlisted")
+        )
+        or 0
+    )
+
+
+def offer_deadline(event: Event, now: datetime) -> datetime:
+    return min(now + timedelta(hours=event.offer_hours), max(event.starts_at, now))
+
+
+def _claim_offer(session: Session, registration: Registration, event: Event, now: datetime) -> bool:
+    """waitlisted → offered, only if nobody else moved it first (two promotions at once offer it once)."""
+    changed = session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id, Registration.status == "waitlisted")
+        .values(status="offered", offered_at=now, offer_expires_at=offer_deadline(event, now), updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.expire(registration)
+    return changed == 1
+
+
+def _offer(
+    session: Session, registration: Registration, event: Event, *, enforce: bool, now: datetime
+) -> str | None:
+    """Offer one waiting person a place: None on success, else what was full (or "moved")."""
+    savepoint = session.begin_nested()
+    if not _claim_offer(session, registration, event, now):
+        savepoint.rollback()
+        session.expire(registration)
+        return "moved"
+    failed = capacity.take_places(session, registration, enforce=enforce)
+    if failed:
+        savepoint.rollback()
+        session.expire(registration)
+        return failed
+    savepoint.commit()
+    return None
+
+
+def offer_next(session: Session, *, event_id: int, now: datetime, links: Links) -> list[Registration]:
+    """Offer free places to the people waiting, in order, as far as places allow; each gets an e-mail."""
+    capacity.lock_event(session, event_id)
+    event = session.get(Event, event_id)
+    if event is None or now >= event.starts_at:
+        return []
+    offered: list[Registration] = []
+    waiting = session.scalars(
+        select(Registration)
+        .where(Registration.event_id == event_id, Registration.status == "waitlisted")
+        .order_by(Registration.id)
+    ).all()
+    for registration in waiting:
+        failed = _offer(session, registration, event, enforce=True, now=now)
+        if failed == "event":
+            break  # the event itself is full: nobody further down can fit either
+        if failed is None:
+            offered.append(registration)
+            notify.send_offer(session, registration, event=event, links=links, now=now)
+    return offered
+
+
+def promote(
+    session: Session,
+    *,
+    registration_id: int,
+    actor: Account,
+    over_capacity: bool,
+    now: datetime,
+    links: Links,
+) -> Registration:
+    """Staff offer a place to one waiting person, whatever their position; over capacity only if asked."""
+    registration = session.get(Registration, registration_id)
+    if registration is None or registration.status != "waitlisted":
+        raise WaitlistError("not_waiting", "This person is not on the waitlist.")
+    capacity.lock_event(session, registration.event_id)
+    event = session.get(Event, registration.event_id)
+    assert event is not None
+    failed = _offer(session, registration, event, enforce=not over_capacity, now=now)
+    if failed == "moved":
+        raise WaitlistError("not_waiting", "This person is not on the waitlist.")
+    if failed:
+        raise WaitlistError(
+            "no_place", f"No place is free (the {failed} is full). Tick 'over capacity' to offer one anyway."
+        )
+    notify.send_offer(session, registration, event=event, links=links, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="events.waitlist_promote",
+        subject=f"registration {registration.id}",
+        details={"event": event.slug, "over_capacity": over_capacity},
+        now=now,
+    )
+    return registration
+
+
+def release(session: Session, registration: Registration, *, reason: str, now: datetime) -> str:
+    """Cancel a live registration and give back whatever places it held. Returns its previous status.
+
+    The status change is conditional, so two cancellations (or a cancellation and an accepted offer) of the
+    same booking never give its places back twice."""
+    capacity.lock_event(session, registration.event_id)
+    session.refresh(registration)
+    previous = registration.status
+    if previous == "cancelled":
+        raise WaitlistError("already_cancelled", "This booking is already cancelled.")
+    changed = session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id, Registration.status == previous)
+        .values(
+            status="cancelled",
+            member_place=None,
+            cancelled_at=now,
+            cancel_reason=reason,
+            offer_expires_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.expire(registration)
+    if changed != 1:
+        raise WaitlistError("conflict", "This booking changed a moment ago. Reload the page and try again.")
+    if previous in HOLDS_PLACE:
+        capacity.give_back_places(session, registration)
+    return previous
+
+
+def expire_offers(
+    session: Session, *, now: datetime, links: Links, event_id: int | None = None
+) -> list[Registration]:
+    """Write back every offer whose deadline has passed: cancel it, tell the person, and offer the place to
+    the next in line. Returns the lapsed registrations."""
+    query = select(Registration).where(Registration.status == "offered", Registration.offer_expires_at <= now)
+    if event_id is not None:
+        query = query.where(Registration.event_id == event_id)
+    lapsed: list[Registration] = []
+    for registration in session.scalars(query.order_by(Registration.id)).all():
+        capacity.lock_event(session, registration.event_id)
+        changed = session.execute(
+            update(Registration)
+            .where(
+                Registration.id == registration.id,
+                Registration.status == "offered",
+                Registration.offer_expires_at <= now,
+            )
+            .values(
+                status="cancelled",
+                member_place=None,
+                cancelled_at=now,
+                cancel_reason="offer_lapsed",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        session.expire(registration)
+        if changed != 1:
+            continue
+        capacity.give_back_places(session, registration)
+        event = session.get(Event, registration.event_id)
+        assert event is not None
+        notify.send_offer_lapsed(session, registration, event=event, links=links, now=now)
+        lapsed.append(registration)
+    for touched in sorted({r.event_id for r in lapsed}):
+        offer_next(session, event_id=touched, now=now, links=links)
+    return lapsed
+
+
+def offer_is_live(registration: Registration, now: datetime) -> bool:
+    return (
+        registration.status == "offered"
+        and registration.offer_expires_at is not None
+        and registration.offer_expires_at > now
+    )

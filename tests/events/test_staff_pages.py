@@ -1,0 +1,272 @@
+"""The office's pages through the app: setting an event up, the overview with its gauges, chart and catering
+summary, the bookings list with its filters and CSV export, payments, bank statements, unpaid bookings, and
+e-mailing delegates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from support import login, make_account, post
+
+from portal.accounts.models import AuditEvent, Society
+from portal.events import payments, service
+from portal.events.models import Event, Payment, Registration, TicketType
+from portal.mail.models import OutboxEmail
+
+
+@pytest.fixture
+def office(client, database, passwords, admin):
+    make_account(database, passwords, email="office@example.org", roles="office", name="Olive Office")
+    login(client, "office@example.org")
+    return client
+
+
+@pytest.fixture
+def conference(make_event, start):
+    return make_event(
+        title="Annual Conference",
+        capacity=5,
+        tickets=[
+            service.TicketData(name="Standard", price=10000),
+            service.TicketData(name="Student", price=2000),
+        ],
+        workshops=[
+            service.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
+        ],
+        questions=[
+            service.QuestionData(
+                "Diet", kind="single_choice", options="None\nVegetarian\nVegan", purpose="dietary"
+            ),
+            service.QuestionData("Access needs", kind="long_text", purpose="access"),
+        ],
+    )
+
+
+def test_office_staff_create_an_event_then_add_a_ticket(office, database):
+    created = post(
+        office,
+        "/events/manage/new",
+        {
+            "title": "National Meeting 2027",
+            "slug": "national-meeting-2027",
+            "kind": "meeting",
+            "status": "published",
+            "timezone": "Europe/London",
+            "starts_at": "2027-06-05T10:00",
+            "ends_at": "2027-06-05T16:00",
+            "registration_opens_at": "2026-12-01T09:00",
+            "registration_closes_at": "2027-06-01T17:00",
+            "capacity": "120",
+            "members_only": "on",
+            "waitlist_enabled": "on",
+            "offer_hours": "48",
+            "payment_due_days": "14",
+            "tax_label": "VAT",
+            "tax_rate": "0",
+        },
+    )
+    assert created.status_code == 303
+    with database.session() as s:
+        event = s.scalar(select(Event))
+        assert (event.capacity, event.members_only, event.starts_at.hour) == (
+            120,
+            True,
+            9,
+        )  # 10:00 BST → 09:00 UTC
+    added = post(
+        office,
+        f"/events/manage/{event.id}/setup/ticket/0",
+        {"name": "Member place", "price": "0", "member_only": "on"},
+    )
+    assert added.status_code == 303
+    with database.session() as s:
+        ticket = s.scalar(select(TicketType))
+        assert (ticket.name, ticket.price, ticket.member_only) == ("Member place", 0, True)
+        assert (
+            s.scalar(select(AuditEvent.action).where(AuditEvent.action == "events.create")) == "events.create"
+        )
+
+
+def test_an_event_form_with_mistakes_shows_each_message_beside_its_field(office):
+    response = post(
+        office,
+        "/events/manage/new",
+        {"title": "", "slug": "Bad Slug!", "kind": "conference", "status": "draft"},
+    )
+    assert response.status_code == 422
+    assert "Enter a title." in response.text
+    assert 'id="f-slug-error"' in response.text
+    assert 'id="f-starts_at-error"' in response.text
+
+
+def test_the_overview_shows_gauges_the_sign_ups_chart_and_the_catering_summary(
+    office, conference, book, clock
+):
+    diet, access = (q.id for q in conference.questions)
+    book(conference, 1, answers={diet: "Vegan", access: "Step-free access"})
+    clock.advance(days=2)
+    book(conference, 2, answers={diet: "Vegan"})
+    login(office, "office@example.org")  # two days on, the morning's login has lapsed
+    page = office.get(f"/events/manage/{conference.id}")
+    assert page.status_code == 200
+    assert "2 of 5 places taken" in page.text
+    assert '<svg class="chart"' in page.text and "bookings rose to 2" in page.text
+    assert re.search(r"<td>Vegan</td><td class=\"num\">2</td>", page.text)
+    assert "Step-free access" in page.text
+
+
+def test_the_bookings_list_filters_by_ticket_status_workshop_and_answer(office, conference, book):
+    diet = conference.questions[0].id
+    book(
+        conference,
+        1,
+        first_name="Vera",
+        answers={diet: "Vegetarian"},
+        workshop_ids=(conference.workshops[0].id,),
+    )
+    book(
+        conference, 2, first_name="Zed", ticket_type_id=conference.ticket_types[1].id, answers={diet: "None"}
+    )
+    url = f"/events/manage/{conference.id}/bookings"
+    everyone = office.get(url)
+    assert "Vera" in everyone.text and "Zed" in everyone.text
+    by_answer = office.get(url, params={"answer": f"{diet}:Vegetarian"})
+    assert "Vera" in by_answer.text and "Zed" not in by_answer.text
+    by_ticket = office.get(url, params={"ticket": conference.ticket_types[1].id})
+    assert "Zed" in by_ticket.text and "Vera" not in by_ticket.text
+    by_workshop = office.get(url, params={"workshop": conference.workshops[0].id})
+    assert "Vera" in by_workshop.text and "Zed" not in by_workshop.text
+    live = office.get(url, params={"q": "zed"}, headers={"HX-Request": "true"})
+    assert "<html" not in live.text and "Zed" in live.text and "Vera" not in live.text
+    assert "1 booking" in live.text
+
+
+def test_the_csv_export_cannot_run_formulas(office, conference, book):
+    book(conference, 1, first_name='=HYPERLINK("http://evil")', last_name="+1", answers={})
+    export = office.get(f"/events/manage/{conference.id}/bookings.csv")
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.text)))
+    assert rows[0][:3] == ["Booking", "Status", "First name"]
+    assert rows[1][2] == '\'=HYPERLINK("http://evil")' and rows[1][3] == "'+1"
+
+
+def test_staff_record_a_payment_from_the_booking_page(office, conference, book, database):
+    registration = book(conference, 1).registration
+    url = f"/events/manage/{conference.id}/bookings/{registration.id}"
+    assert "Record a payment" in office.get(url).text
+    bad = post(office, url, {"action": "payment", "amount": "ten", "method": "bank_transfer"})
+    assert bad.status_code == 422 and 'id="f-amount-error"' in bad.text
+    ok = post(
+        office,
+        url,
+        {"action": "payment", "amount": "100.00", "method": "bank_transfer", "received_on": "2026-11-26"},
+    )
+    assert ok.status_code == 303
+    with database.session() as s:
+        assert s.get(Registration, registration.id).payment_status == "paid"
+
+
+def test_staff_offer_a_waiting_person_a_place_by_hand(office, make_event, book, database):
+    event = make_event(capacity=1)
+    book(event, 1)
+    waiting = book(event, 2).registration
+    url = f"/events/manage/{event.id}/bookings/{waiting.id}"
+    refused = post(office, url, {"action": "promote"})
+    assert refused.status_code == 422 and "over capacity" in refused.text
+    assert post(office, url, {"action": "promote", "over_capacity": "on"}).status_code == 303
+    with database.session() as s:
+        assert s.get(Registration, waiting.id).status == "offered"
+
+
+def test_a_bank_statement_is_previewed_then_applied(office, conference, book, database):
+    registration = book(conference, 1).registration
+    text = f"Date,Description,Amount\n2026-11-26,BACS {registration.payment_reference},100.00\n2026-11-26,mystery,5.00\n"
+    preview = post(
+        office,
+        "/events/manage/payments",
+        {"action": "preview"},
+        files={"file": ("statement.csv", text, "text/csv")},
+    )
+    assert preview.status_code == 200
+    assert "Pays the booking in full" in preview.text and "No booking reference found" in preview.text
+    with database.session() as s:
+        assert s.scalar(select(Payment)) is None
+    statement = re.search(r'name="statement" value="([^"]*)"', preview.text).group(1)
+    applied = post(
+        office, "/events/manage/payments", {"action": "apply", "statement": statement.replace("&#10;", "\n")}
+    )
+    assert applied.status_code == 303
+    with database.session() as s:
+        assert s.get(Registration, registration.id).payment_status == "paid"
+
+
+def test_unpaid_bookings_past_due_are_listed_and_cancelled_with_e_mails(
+    office, conference, book, clock, database
+):
+    registration = book(conference, 1).registration
+    clock.advance(days=15)
+    login(office, "office@example.org")
+    page = office.get(f"/events/manage/{conference.id}/unpaid")
+    assert registration.payment_reference in page.text
+    done = post(office, f"/events/manage/{conference.id}/unpaid", {"registration": str(registration.id)})
+    assert done.status_code == 303
+    with database.session() as s:
+        assert s.get(Registration, registration.id).status == "cancelled"
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "events.cancel_unpaid")) is not None
+
+
+def test_an_e_mail_to_all_delegates_goes_through_the_outbox_one_each_and_is_audited(
+    office, conference, book, database
+):
+    book(conference, 1)
+    book(conference, 2)
+    sent = post(
+        office,
+        f"/events/manage/{conference.id}/email",
+        {"audience": "confirmed", "subject": "Venue change", "body": "We have moved to the main hall."},
+    )
+    assert sent.status_code == 303
+    with database.session() as s:
+        emails = s.scalars(select(OutboxEmail).where(OutboxEmail.kind == "events/message")).all()
+        assert sorted(e.to_addr for e in emails) == ["guest1@example.org", "guest2@example.org"]
+        assert all(e.subject == "Venue change" and "main hall" in e.text_body for e in emails)
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "events.email_delegates")) is not None
+
+
+def test_the_society_details_printed_on_invoices_can_be_edited(office, database):
+    saved = post(
+        office,
+        "/events/manage/society",
+        {"name": "IPT UK", "address": "1 High Street", "charity_number": "1170000", "sort_code": "11-22-33"},
+    )
+    assert saved.status_code == 303
+    with database.session() as s:
+        assert s.get(Society, 1).charity_number == "1170000"
+        assert "11-22-33" in payments.payment_settings(s).as_text()
+
+
+def test_a_member_account_cannot_reach_the_office_pages(client, database, passwords, admin):
+    make_account(database, passwords, email="someone@example.org")
+    login(client, "someone@example.org")
+    assert client.get("/events/manage").status_code == 403
+
+
+def test_editing_an_event_raises_capacity_and_offers_the_new_place(office, make_event, book, database):
+    event = make_event(capacity=1)
+    book(event, 1)
+    waiting = book(event, 2).registration
+    form = office.get(f"/events/manage/{event.id}/edit").text
+    values = dict(
+        re.findall(r'name="([a-z_]+)" type="(?:text|number|datetime-local|email)"\s*value="([^"]*)"', form)
+    )
+    values.update(
+        kind="conference", status="published", capacity="2", waitlist_enabled="on", address="", description=""
+    )
+    assert post(office, f"/events/manage/{event.id}/edit", values).status_code == 303
+    with database.session() as s:
+        assert s.get(Registration, waiting.id).status == "offered"
