@@ -1,7 +1,7 @@
 """checkin: scans (the admission record), scanner devices, badge ribbons, workshop CPD hours
 
 Revision ID: checkin_0001
-Revises: 0002
+Revises: events_0001
 Create Date: 2026-11-25 23:36:05.466757
 """
 
@@ -13,10 +13,10 @@ from alembic import op
 import portal.db
 
 revision = "checkin_0001"
-down_revision = "0002"
-branch_labels = ("checkin",)
+down_revision = "events_0001"
+branch_labels = None
 # The tables reference registrations, workshops and events, so the events branch comes first.
-depends_on = "events_0001"
+depends_on = None
 
 
 def upgrade() -> None:
