@@ -128,6 +128,10 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
         kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+        if not null_pool:
+            # Enough kept connections for the worker threads: an overflow connection is closed when returned,
+            # and a new one pays for its PRAGMAs again.
+            kwargs.update(pool_size=40, max_overflow=10)
         engine = create_engine(url, **kwargs)
         queue = _WriterQueue()
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -109,7 +109,7 @@ def _image(content: bytes, media_type: str) -> Response:
 # --- the scanner API --------------------------------------------------------------------------------------------
 
 
-@api("door", devices=True, write=False)
+@api("door", devices=True, write=False, inline=True)
 def api_checkin(ctx: Ctx) -> Response:
     """One scan: `{"code" | "registration", "door", "nonce", "event", "workshop"?}` -> `{"status", ...}`.
 

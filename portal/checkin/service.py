@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,14 +223,8 @@ class PlaceCache:
 
 
 class DoorState:
-    """What the check-in routes keep per app (on `app.state.checkin`): the place cache, and the lock that
-    queues this process's check-in writes on SQLite.
-
-    SQLite has one writer. Threads that all `BEGIN IMMEDIATE` at once wait in SQLite's busy handler, which
-    sleeps 1, 2, 5 ... 100 ms between tries, so under a steady stream of scans a scan can lose the race
-    again and again (measured: p99 of 1.4 s at concurrency 8). Queued on a lock, each waits only for the
-    scans before it. A SQLite deployment runs one process, so the lock sees every check-in write;
-    PostgreSQL needs no lock."""
+    """What the check-in routes keep per app (on `app.state.checkin`): the place cache and the device cache.
+    SQLite's check-in writes queue on the database's own writer queue (`portal.db._WriterQueue`)."""
 
     #: How long a device token's look-up is trusted. A revocation applies at once in the process that made
     #: it (the cache is emptied) and within this long in any other worker.
@@ -239,7 +233,6 @@ class DoorState:
 
     def __init__(self) -> None:
         self.places = PlaceCache()
-        self._write_lock = threading.Lock()
         self._devices: dict[str, tuple[float, DevicePrincipal | None]] = {}
         self._devices_lock = threading.Lock()
 
@@ -266,11 +259,9 @@ class DoorState:
 
     @contextmanager
     def writer(self, database: Database) -> Iterator[Connection]:
-        """A write transaction (Core), committed when the block ends, queued behind this process's others."""
-        with (
-            self._write_lock if database.is_sqlite else nullcontext(),
-            database.write_engine.begin() as connection,
-        ):
+        """A write transaction (Core), committed when the block ends (queued behind this process's others on
+        SQLite by the database's writer queue)."""
+        with database.write_engine.begin() as connection:
             yield connection
 
 

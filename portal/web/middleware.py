@@ -85,7 +85,7 @@ class RequestLog:
             elapsed = time.perf_counter() - started
             if metrics is not None:
                 metrics.observe(scope["method"], path_name, status["code"], elapsed)
-            if not scope["path"].startswith("/static/"):
+            if not scope["path"].startswith("/static/") and access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     json.dumps(
                         {
