@@ -114,9 +114,17 @@ def outbox_gauges(session: Session, now: datetime) -> list[Gauge]:
 def ballot_gauges(session: Session, now: datetime) -> list[Gauge]:
     """Ballots cast so far per election (roll entries marked voted): turnout, never content."""
     rows = session.execute(
-        select(RollEntry.election_id, func.count()).where(RollEntry.has_voted.is_(True)).group_by(RollEntry.election_id)
+        select(RollEntry.election_id, func.count())
+        .where(RollEntry.has_voted.is_(True))
+        .group_by(RollEntry.election_id)
     ).all()
-    return [("portal_ballots_cast", "Ballots cast, by election.", [({"election": str(e)}, float(n)) for e, n in rows])]
+    return [
+        (
+            "portal_ballots_cast",
+            "Ballots cast, by election.",
+            [({"election": str(e)}, float(n)) for e, n in rows],
+        )
+    ]
 
 
 GAUGE_SOURCES.extend([outbox_gauges, ballot_gauges])

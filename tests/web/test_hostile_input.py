@@ -62,7 +62,11 @@ FORM = st.dictionaries(
     st.sampled_from(FIELDS), st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3)), max_size=8
 )
 JSON_BODY = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | HOSTILE_TEXT,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | HOSTILE_TEXT,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(FIELDS), children, max_size=5)
     ),
@@ -117,7 +121,7 @@ def test_hostile_query_strings_never_cause_a_server_error(app, admin_client, dat
     name, url = data.draw(st.sampled_from(_get_routes(app)))
     params = data.draw(
         st.dictionaries(
-            st.sampled_from(FIELDS + ["sort", "before", "verify", "next"]), HOSTILE_TEXT, max_size=5
+            st.sampled_from([*FIELDS, "sort", "before", "verify", "next"]), HOSTILE_TEXT, max_size=5
         )
     )
     response = admin_client.get(url, params=params)
@@ -152,7 +156,7 @@ def test_malformed_bodies_get_clear_answers(app, admin_client):
 
 def test_oversized_bodies_and_uploads_are_refused_with_413(app, admin_client):
     token = csrf_token(admin_client)
-    name, url, method = _unsafe_routes(app)[0]
+    _name, url, method = _unsafe_routes(app)[0]
     huge = admin_client.request(
         method,
         url,

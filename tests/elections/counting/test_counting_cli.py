@@ -14,10 +14,21 @@ DATA = Path(__file__).parent / "data" / "glasgow-2007"
 
 def test_portal_count_json_matches_the_reference_count():
     expected = json.loads((DATA / "expected.json").read_text())["Calton-2007"]
-    result = CliRunner().invoke(main, ["count", str(DATA / "Calton-2007.blt"), "--rule", "scottish", "--json"])
+    result = CliRunner().invoke(
+        main, ["count", str(DATA / "Calton-2007.blt"), "--rule", "scottish", "--json"]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
-    for field in ("seats", "ballots", "quota", "stages", "elected", "excluded", "final_votes", "non_transferable_final"):
+    for field in (
+        "seats",
+        "ballots",
+        "quota",
+        "stages",
+        "elected",
+        "excluded",
+        "final_votes",
+        "non_transferable_final",
+    ):
         assert record[field] == expected[field], field
     assert record["rounds"]
 
