@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from portal.elections.models import BALLOT_ORDERS, METHODS, Election
+from portal.elections.models import BALLOT_ORDERS, METHODS, STV_RULES, Election
 from portal.elections.service import ContestSetup, ElectionSetup, contest_problems, setup_problems
 from portal.members.models import STATUSES
 from portal.web.forms import FormReader
@@ -38,6 +38,8 @@ def election_values(election: Election) -> dict[str, Any]:
         ballot_order=election.ballot_order,
         statement_word_limit=election.statement_word_limit,
         reminder_days=election.reminder_days,
+        stv_rule=election.stv_rule,
+        results_public=election.results_public,
     )
     return values
 
@@ -54,6 +56,9 @@ def read_setup(
     chosen_levels = reader.choices("accreditations", list(accreditations))
     order = reader.choice("ballot_order", BALLOT_ORDERS, label="how candidates are ordered on the ballot")
     limit = reader.integer("statement_word_limit", label="the word limit", minimum=1)
+    # Optional in the form (ERS97 when absent), so older forms and scripts that do not send it still work.
+    stv_rule = reader.choice("stv_rule", STV_RULES, label="how ranked posts are counted", required=False)
+    results_public = reader.checkbox("results_public")
     days_raw = reader.text("reminder_days", label="the reminder days", required=False, max_length=50)
     days: list[int] = []
     for part in days_raw.replace(" ", "").split(","):
@@ -78,6 +83,8 @@ def read_setup(
         ballot_order=order,
         statement_word_limit=limit or 0,
         reminder_days=tuple(days),
+        stv_rule=stv_rule or "ers97",
+        results_public=results_public,
         **{name: value for name, value in times.items() if value is not None},  # type: ignore[arg-type]
     )
     problems = setup_problems(setup)

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, random_id
@@ -28,6 +38,11 @@ METHODS: dict[str, str] = {
     "plurality": "One vote (first past the post)",
     "approval": "Approval (vote for up to the number of seats)",
     "stv": "Ranked (single transferable vote)",
+}
+#: How ranked posts are counted; the returning officer chooses at set-up (ERS97 is what UK societies use).
+STV_RULES: dict[str, str] = {
+    "ers97": "ERS97: the Electoral Reform Society's 1997 rules (used by most UK societies)",
+    "scottish": "Scottish STV: the rules of Scottish local government elections (2007)",
 }
 BALLOT_ORDERS: dict[str, str] = {
     "alphabetical": "Alphabetical by surname",
@@ -81,6 +96,19 @@ class Election(Base):
     manual_reminders: Mapped[int] = mapped_column(Integer, default=0)
     #: Whether members and the public may see the ballot trackers (the results workflow sets it).
     tracker_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How ranked (STV) posts are counted: "ers97" or "scottish" (see `results.STV_RULES`).
+    stv_rule: Mapped[str] = mapped_column(String(20), default="ers97", server_default="ers97")
+    #: Published results are for everyone, not only members (chosen at set-up, before anyone knows them).
+    results_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Tamper evidence, recorded once when the pool is emptied for the last time: SHA-256 over every ballot
+    #: (see `results.ballots_hash`), how many there were, and when (also in the audit log).
+    ballots_hash: Mapped[str | None] = mapped_column(String(64))
+    ballots_total: Mapped[int | None] = mapped_column(Integer)
+    ballots_sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The seed of any lot in the count: drawn once, at the first count, so a recount repeats it exactly.
+    count_seed: Mapped[int | None] = mapped_column(BigInteger)
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contests: Mapped[list[Contest]] = relationship(
         back_populates="election",
@@ -271,3 +299,28 @@ class Ballot(Base):
     #: Canonical JSON: {"<contest id>": [choice, ...]}, choices being nomination ids or "RON", in
     #: preference order for ranked contests.
     contents: Mapped[str] = mapped_column(Text)
+
+
+#: What the count decided for a post.
+OUTCOMES: dict[str, str] = {
+    "counted": "Counted",
+    "unopposed": "Elected unopposed",
+    "vacant": "No valid candidates",
+}
+
+
+class ContestCount(Base):
+    """The stored record of one post's count (JSON: the counting package's `CountResult.as_dict()` with the
+    reasons and the plain-language explanation), so the published results are exactly what was counted."""
+
+    __tablename__ = "election_counts"
+    __table_args__ = (UniqueConstraint("election_id", "contest_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("election_contests.id", ondelete="CASCADE"))
+    #: Place in the counting order (0 first).
+    position: Mapped[int] = mapped_column(Integer)
+    #: A key of OUTCOMES.
+    outcome: Mapped[str] = mapped_column(String(20))
+    record: Mapped[str] = mapped_column(Text)

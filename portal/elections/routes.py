@@ -19,7 +19,7 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
-from portal.elections import photos, roll, service, voting
+from portal.elections import photos, results_routes, roll, service, voting
 from portal.elections.ballots import (
     BallotContest,
     ballot_contests,
@@ -32,7 +32,7 @@ from portal.elections.ballots import (
 from portal.elections.errors import ElectionError
 from portal.elections.forms import election_values, read_contest, read_setup
 from portal.elections.links import Links
-from portal.elections.models import BALLOT_ORDERS, METHODS, NOMINATION_STATUSES, STATES, Election
+from portal.elections.models import BALLOT_ORDERS, METHODS, NOMINATION_STATUSES, STATES, STV_RULES, Election
 from portal.elections.reminders import remind_now
 from portal.elections.secrecy import normalise_tracker
 from portal.elections.service import NominationForm, count_words
@@ -571,6 +571,7 @@ def _setup_form(ctx: Ctx, election: Election | None) -> Response:
             "categories": categories,
             "levels": levels,
             "orders": BALLOT_ORDERS,
+            "stv_rules": STV_RULES,
         },
         status_code=422 if errors else 200,
     )
@@ -896,3 +897,4 @@ routes = [
     Route("/{election_id:int}/ballot/cast", cast, methods=["POST"], name="cast"),
     Route("/{election_id:int}/trackers", trackers, name="trackers"),
 ]
+routes += results_routes.routes

@@ -28,6 +28,7 @@ from portal.elections.models import (
     BALLOT_ORDERS,
     LIVE_STATUSES,
     METHODS,
+    STV_RULES,
     Contest,
     Election,
     Nomination,
@@ -119,6 +120,8 @@ class ElectionSetup:
     ballot_order: str = "alphabetical"
     statement_word_limit: int = 300
     reminder_days: tuple[int, ...] = (3, 1)
+    stv_rule: str = "ers97"
+    results_public: bool = False
 
 
 def setup_problems(setup: ElectionSetup) -> dict[str, str]:
@@ -144,6 +147,8 @@ def setup_problems(setup: ElectionSetup) -> dict[str, str]:
         problems["statement_word_limit"] = "The word limit must be between 50 and 2,000."
     if any(not 1 <= d <= 60 for d in setup.reminder_days):
         problems["reminder_days"] = "Reminder days must be whole numbers between 1 and 60."
+    if setup.stv_rule not in STV_RULES:
+        problems["stv_rule"] = "Choose how ranked posts are counted."
     return problems
 
 
@@ -161,6 +166,8 @@ def _apply(election: Election, setup: ElectionSetup) -> None:
     election.ballot_order = setup.ballot_order
     election.statement_word_limit = setup.statement_word_limit
     election.reminder_days = ",".join(str(d) for d in sorted(set(setup.reminder_days), reverse=True))
+    election.stv_rule = setup.stv_rule
+    election.results_public = setup.results_public
 
 
 def _check_setup(setup: ElectionSetup) -> None:
@@ -178,6 +185,8 @@ def _setup_details(election: Election) -> dict[str, object]:
         "categories": election.eligible_categories,
         "accreditations": election.eligible_accreditations,
         "ballot_order": election.ballot_order,
+        "stv_rule": election.stv_rule,
+        "results_public": election.results_public,
     }
 
 

@@ -25,6 +25,7 @@ from portal.elections.ballots import BallotContest, ballot_contests, check_selec
 from portal.elections.errors import ElectionError
 from portal.elections.links import Links
 from portal.elections.models import Ballot, BallotLink, Election, PendingBallot, RollEntry
+from portal.elections.results import seal_ballot_box
 from portal.elections.roll import freeze_roll, roll_entry
 from portal.elections.secrecy import (
     SealedContent,
@@ -211,7 +212,8 @@ def after_cast(database: Database, *, election_id: int, key: bytes, rng: random.
 def close_pool(
     session: Session, *, election_id: int, key: bytes, now: datetime, rng: random.Random | None = None
 ) -> int:
-    """At the close: mark the pool closed (waiting for casts in flight on PostgreSQL), then empty all of it."""
+    """At the close: mark the pool closed (waiting for casts in flight on PostgreSQL), then empty all of it;
+    once it is empty, record the ballots' fingerprint (tamper evidence, once)."""
     election = get_election(session, election_id)
     if now < election.voting_close_at:
         return 0
@@ -222,15 +224,17 @@ def close_pool(
         .execution_options(synchronize_session=False)
     )
     moved = empty_pool(session, election_id=election_id, key=key, rng=rng, minimum=1)
+    seal_ballot_box(session, election_id=election_id, now=now)
     session.refresh(election)
     return moved
 
 
 def needs_update(election: Election, now: datetime) -> bool:
-    """Whether the clock has moved the election past a step nobody has taken yet (freeze, or final empty)."""
+    """Whether the clock has moved the election past a step nobody has taken yet (freeze, or final empty and
+    the ballots' fingerprint)."""
     if election.roll_frozen_at is None:
         return election.voting_open_at <= now < election.voting_close_at
-    return now >= election.voting_close_at and not election.pool_closed
+    return now >= election.voting_close_at and (not election.pool_closed or election.ballots_hash is None)
 
 
 def bring_up_to_date(
@@ -247,7 +251,9 @@ def bring_up_to_date(
     election = get_election(session, election_id)
     if election.roll_frozen_at is None and election.voting_open_at <= now < election.voting_close_at:
         freeze_roll(session, election_id=election_id, now=now, key=key, links=links)
-    elif now >= election.voting_close_at and (not election.pool_closed or pool_size(session, election_id)):
+    elif now >= election.voting_close_at and (
+        not election.pool_closed or election.ballots_hash is None or pool_size(session, election_id)
+    ):
         close_pool(session, election_id=election_id, key=key, now=now, rng=rng)
 
 

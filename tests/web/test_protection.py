@@ -111,6 +111,13 @@ MATRIX: dict[str, set[str]] = {
     "elections:turnout": {"returning_officer", "scrutineer", "office", "admin"},
     # Results: the handler decides who sees them (officers and scrutineers once counted, members once
     # published, everyone when the election's results are public); only the returning officer acts.
+    "elections:results": ALL,
+    "elections:results_csv": ALL,
+    "elections:results_pdf": ALL,
+    "elections:results_blt": ALL,
+    "elections:archive": ALL,
+    "elections:results_count": {"returning_officer"},
+    "elections:results_publish": {"returning_officer"},
     # Events: the calendar, event pages and the booking journey are public (guests book too); a booking's
     # private link decides on its own; "My registrations" needs a login; the office runs the events.
     "events:calendar": ALL,
