@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from portal.checkin.models import CheckInScan
 from portal.db import Database, normalise_url
 from portal.elections.models import RollEntry
 from portal.mail.models import OutboxEmail
@@ -127,7 +128,21 @@ def ballot_gauges(session: Session, now: datetime) -> list[Gauge]:
     ]
 
 
-GAUGE_SOURCES.extend([outbox_gauges, ballot_gauges])
+def checkin_gauges(session: Session, now: datetime) -> list[Gauge]:
+    """Door activity in the last minute, by event and result (admissions are result "ok")."""
+    since = now - timedelta(minutes=1)
+    rows = session.execute(
+        select(CheckInScan.event_id, CheckInScan.result, func.count())
+        .where(CheckInScan.at >= since)
+        .group_by(CheckInScan.event_id, CheckInScan.result)
+    ).all()
+    samples = [({"event": str(e), "result": r}, float(n)) for e, r, n in rows]
+    return [
+        ("portal_checkins_last_minute", "Scans at the door in the last minute, by event and result.", samples)
+    ]
+
+
+GAUGE_SOURCES.extend([outbox_gauges, ballot_gauges, checkin_gauges])
 
 
 def collect_gauges(session: Session, now: datetime) -> list[Gauge]:

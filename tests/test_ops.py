@@ -33,6 +33,7 @@ def test_metrics_need_the_token_and_report_requests_and_the_outbox(settings, clo
     assert "portal_request_seconds_bucket" in body
     assert "# TYPE portal_outbox_emails gauge" in body
     assert "# TYPE portal_ballots_cast gauge" in body
+    assert "# TYPE portal_checkins_last_minute gauge" in body
 
 
 def test_check_fails_a_development_setup_and_passes_a_production_one(database):

@@ -276,7 +276,14 @@ def staff_list(ctx: Ctx) -> Response:
             actor = ctx.db.get(Account, ctx.principal.account_id)
             try:
                 account, token = service.create_staff(
-                    ctx.db, actor=actor, name=name, email=email, roles=roles, now=ctx.now, key=ctx.key
+                    ctx.db,
+                    actor=actor,
+                    name=name,
+                    email=email,
+                    roles=roles,
+                    now=ctx.now,
+                    key=ctx.key,
+                    link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
                 )
             except service.AccountError as exc:
                 form.error("email", exc.message)

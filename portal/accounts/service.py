@@ -7,6 +7,7 @@ import base64
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from portal.accounts.models import (
     Society,
 )
 from portal.accounts.passwords import Passwords
+from portal.mail.service import enqueue
 from portal.web.errors import PortalError
 from portal.web.tokens import new_token, token_digest
 
@@ -132,9 +134,18 @@ def setup_first_admin(
 
 
 def create_staff(
-    session: Session, *, actor: Account, name: str, email: str, roles: list[str], now: datetime, key: bytes
+    session: Session,
+    *,
+    actor: Account,
+    name: str,
+    email: str,
+    roles: list[str],
+    now: datetime,
+    key: bytes,
+    link_for: Callable[[str], str] | None = None,
 ) -> tuple[Account, str]:
-    """Add a staff account without a password; returns it and the single-use set-password token."""
+    """Add a staff account without a password; returns it and the single-use set-password token. With
+    `link_for` (token -> absolute URL) the new member of staff is also e-mailed the link."""
     if not roles:
         raise AccountError("bad_role", "Choose at least one role.")
     account = _add_account(
@@ -143,6 +154,22 @@ def create_staff(
     token = issue_token(
         session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
     )
+    if link_for is not None:
+        society_row = society(session)
+        enqueue(
+            session,
+            to=account.email,
+            template="accounts/staff_invite",
+            context={
+                "name": account.name,
+                "link": link_for(token),
+                "roles": [ROLES[r] for r in ROLES if r in account.role_set],
+                "society_name": society_row.name if society_row else "IPT UK",
+                "invited_by": actor.name if actor else "the administrator",
+            },
+            now=now,
+            secret=True,
+        )
     audit.record(
         session,
         actor=actor,

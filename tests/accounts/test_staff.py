@@ -10,6 +10,7 @@ from support import PASSWORD, login, post
 
 from portal.accounts import service
 from portal.accounts.models import Account, AuditEvent, LoginSession
+from portal.mail.models import OutboxEmail
 
 
 def _add_staff(client, **fields):
@@ -26,6 +27,8 @@ def test_admin_adds_staff_and_gets_a_set_password_link(client, admin, database):
         owen = s.query(Account).filter_by(email="owen@example.org").one()
         assert owen.roles == "office" and owen.password_hash is None
         assert s.query(AuditEvent).filter_by(action="staff.create").count() == 1
+        invite = s.query(OutboxEmail).filter_by(kind="accounts/staff_invite").one()
+        assert invite.to_addr == "owen@example.org" and link in invite.text_body and invite.secret
     post(client, "/logout")
     path = link.removeprefix("http://testserver")
     assert client.get(path).status_code == 200
