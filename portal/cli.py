@@ -284,6 +284,31 @@ def members_import(file: Path, dry_run: bool, lapse_missing: bool) -> None:
     )
 
 
+@main.command("demo")
+def demo_command() -> None:
+    """Load a demo society into an empty database (IPT UK: 300 members, a conference, the National Meeting, a
+    skills day on today, an election in its voting period and last year's results) and print the demo logins.
+    Refused once the portal is set up."""
+    from portal import demo
+    from portal.accounts.passwords import Passwords
+
+    settings = load_settings()
+    click.echo("Loading the demo society: this takes a few seconds...", err=True)
+    try:
+        with transaction(settings) as session:
+            report = demo.load_demo(
+                session,
+                now=system_clock(),
+                key=settings.key_bytes(),
+                base_url=settings.base_url,
+                passwords=Passwords(fast=settings.env == "test"),
+            )
+    except demo.DemoError as exc:
+        raise click.ClickException(exc.message) from None
+    for line in report.lines():
+        click.echo(line)
+
+
 @main.command("count")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rule", type=click.Choice(["scottish", "ers97"]), default="scottish", show_default=True)

@@ -1,0 +1,363 @@
+"""`portal demo` loads a realistic society into an empty database through the services, refuses a second
+run, and prints the logins. The demo is loaded once per engine (it takes a while) into a database of its
+own, and each test reads one promise from it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from support import SECRET
+
+from portal import demo, migrate
+from portal.accounts import audit
+from portal.accounts.models import Account, AuditEvent, Society
+from portal.accounts.passwords import Passwords
+from portal.checkin import service as checkin
+from portal.checkin.models import CheckInScan
+from portal.cli import main
+from portal.db import Database
+from portal.elections import results, voting
+from portal.elections.models import (
+    Ballot,
+    Contest,
+    ContestCount,
+    Election,
+    Nomination,
+    PendingBallot,
+    RollEntry,
+)
+from portal.events import service as events
+from portal.events.models import Event, Invoice, Question, Registration, TicketType, Workshop
+from portal.mail.models import OutboxEmail
+from portal.members.models import Member
+
+POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
+ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+@dataclass
+class Loaded:
+    database: Database
+    output: str
+    exit_code: int
+    env: dict[str, str]
+
+    def session(self) -> Session:
+        return self.database.new_session(write=False)
+
+
+def run_demo(env: dict[str, str]) -> Any:
+    return CliRunner().invoke(main, ["demo"], env=env)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """A migrated, empty database of this module's own (other tests truncate theirs), with the demo in it."""
+    admin = None
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("demo") / "demo.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        name = f"portal_demo_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+        admin = sa.create_engine(
+            POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        migrate.upgrade(url)
+    env = {"PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
+    result = run_demo(env)
+    database = Database(url)
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    problem = "".join(traceback.format_exception(result.exception)) if crashed else ""
+    yield Loaded(database, result.output + problem, result.exit_code, env)
+    database.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def statuses(session: Session, slug: str) -> Counter[str]:
+    """Bookings of an event by status, with confirmed split by payment."""
+    rows = session.execute(
+        select(Registration.status, Registration.payment_status, Registration.amount_due)
+        .join(Event, Event.id == Registration.event_id)
+        .where(Event.slug == slug)
+    ).all()
+    found: Counter[str] = Counter()
+    for status, payment, due in rows:
+        found[f"confirmed {payment}" if status == "confirmed" and due > 0 else status] += 1
+    return found
+
+
+def event_of(session: Session, kind: str) -> Event:
+    return session.scalars(select(Event).where(Event.kind == kind)).one()
+
+
+def test_the_demo_loads_and_prints_every_login_with_its_password(loaded: Loaded) -> None:
+    assert loaded.exit_code == 0, loaded.output
+    for login in demo.LOGINS:
+        assert re.search(rf"{re.escape(login.email)}\s+{re.escape(login.password)}", loaded.output), login
+
+
+def test_every_demo_login_opens_with_its_password_and_has_its_role(loaded: Loaded) -> None:
+    passwords = Passwords()
+    roles = {"Administrator": "admin", "Member": ""}
+    roles.update({login.role: role for login, (role,) in demo.STAFF})
+    with loaded.session() as s:
+        for login in demo.LOGINS:
+            account = s.scalars(select(Account).where(Account.email == login.email)).one()
+            assert passwords.verify(account.password_hash, login.password), login.email
+            assert account.roles == roles[login.role]
+        member = s.scalars(select(Account).where(Account.email == demo.MEMBER.email)).one()
+        assert s.get(Member, member.member_id).full_name == demo.MEMBER.name
+
+
+def test_the_society_has_the_address_and_charity_number_its_invoices_print(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        society = s.get(Society, 1)
+        assert society.name == "IPT UK" and society.charity_number and "\n" in society.address
+        invoice = s.scalars(select(Invoice).order_by(Invoice.number)).first()
+        assert society.charity_number in invoice.seller and "Manchester" in invoice.seller
+
+
+def test_about_300_members_span_every_category_accreditation_level_and_status(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        members = s.scalars(select(Member)).all()
+    assert 280 <= len(members) <= 320
+    assert {m.category for m in members} == {"trainee", "basic", "member_plus", "organisation", "honorary"}
+    assert {m.accreditation for m in members} == {"none", "accredited_practitioner", "supervisor", "trainer"}
+    counted = Counter(m.status for m in members)
+    assert counted["active"] > 0.75 * len(members) and counted["lapsed"] > 5 and counted["resigned"] > 2
+    assert all(m.email and m.email.endswith("@example.org") for m in members)
+    assert len({(m.first_name, m.last_name) for m in members}) == len(members)
+
+
+def test_some_members_have_activated_accounts(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        linked = s.scalars(select(Account).where(Account.member_id.is_not(None))).all()
+    assert 5 <= len(linked) <= 30 and all(a.password_hash for a in linked)
+
+
+def test_the_conference_is_open_with_about_150_bookings_in_every_state(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        conference = event_of(s, "conference")
+        found = statuses(s, conference.slug)
+        assert events.event_state(conference, datetime.now(UTC)) == "open"
+    assert 130 <= sum(found.values()) <= 170, found
+    assert found["confirmed paid"] >= 60 and found["confirmed unpaid"] >= 5, found
+    assert found["offered"] >= 1 and found["waitlisted"] >= 3 and found["cancelled"] >= 5, found
+
+
+def test_the_conference_sells_member_non_member_student_and_hidden_speaker_tickets(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        conference = event_of(s, "conference")
+        tickets = {
+            t.name: t for t in s.scalars(select(TicketType).where(TicketType.event_id == conference.id))
+        }
+        workshops = s.scalars(select(Workshop).where(Workshop.event_id == conference.id)).all()
+        purposes = set(s.scalars(select(Question.purpose).where(Question.event_id == conference.id)))
+    assert tickets["Member early-bird"].member_only and tickets["Member early-bird"].sale_ends_at
+    assert tickets["Student"].student and tickets["Speaker"].hidden and tickets["Speaker"].price == 0
+    assert {"Member", "Non-member"} <= set(tickets)
+    assert len(workshops) >= 4 and all(w.capacity for w in workshops)
+    assert any(w.taken >= w.capacity for w in workshops), "a workshop is full (its waitlist is real)"
+    assert {"dietary", "access", "badge", "general"} <= purposes
+
+
+def test_every_booking_with_money_owed_has_an_invoice_numbered_without_gaps(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        owing = s.scalars(
+            select(Registration.id).where(Registration.amount_due > 0, Registration.confirmed_at.is_not(None))
+        ).all()
+        numbers = sorted(s.scalars(select(Invoice.number)))
+        invoiced = set(s.scalars(select(Invoice.registration_id)))
+    assert set(owing) == invoiced
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_the_national_meeting_is_full_for_members_with_offers_out_and_a_waitlist(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        meeting = event_of(s, "meeting")
+        found = statuses(s, meeting.slug)
+        assert meeting.members_only and meeting.capacity == meeting.places_taken
+        assert all(
+            t.price == 0 for t in s.scalars(select(TicketType).where(TicketType.event_id == meeting.id))
+        )
+        assert events.event_state(meeting, datetime.now(UTC)) == "full_waitlist"
+    assert found["confirmed"] == meeting.capacity - 2 and found["offered"] == 2, found
+    assert found["waitlisted"] >= 1 and found["cancelled"] >= 1, found
+
+
+def test_the_open_election_has_every_post_contested_and_about_40_percent_turnout(loaded: Loaded) -> None:
+    now = datetime.now(UTC)
+    with loaded.session() as s:
+        election = s.scalars(select(Election).where(Election.published_at.is_(None))).one()
+        assert election.state(now) == "voting" and election.roll_frozen_at is not None
+        posts = {
+            c.title: (
+                c.seats,
+                c.method,
+                s.scalar(
+                    select(func.count()).where(Nomination.contest_id == c.id, Nomination.status == "accepted")
+                ),
+            )
+            for c in s.scalars(select(Contest).where(Contest.election_id == election.id))
+        }
+        roll = s.scalar(select(func.count()).where(RollEntry.election_id == election.id))
+        voted = s.scalar(
+            select(func.count()).where(RollEntry.election_id == election.id, RollEntry.has_voted)
+        )
+    assert posts["Ordinary committee member"][:2] == (4, "stv")
+    assert {"Chair", "Secretary", "Treasurer"} <= set(posts)
+    assert all(method == "stv" and accepted >= 1 for _, method, accepted in posts.values())
+    assert roll == election.roll_size and 0.35 <= voted / roll <= 0.45
+
+
+def test_the_open_elections_ballots_match_the_roll_once_the_pool_is_emptied(loaded: Loaded) -> None:
+    session = loaded.database.new_session(write=True)
+    try:
+        election = session.scalars(select(Election).where(Election.published_at.is_(None))).one()
+        voted = session.scalar(
+            select(func.count()).where(RollEntry.election_id == election.id, RollEntry.has_voted)
+        )
+        pending = session.scalar(select(func.count()).where(PendingBallot.election_id == election.id))
+        assert pending < voting.POOL_BATCH
+        voting.empty_pool(session, election_id=election.id, key=SECRET.encode(), minimum=1)
+        ballots = session.scalar(select(func.count()).where(Ballot.election_id == election.id))
+        assert ballots == voted
+    finally:
+        session.rollback()
+        session.close()
+
+
+def test_last_years_election_has_published_stv_results_from_untampered_ballots(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        election = s.scalars(select(Election).where(Election.published_at.is_not(None))).one()
+        counted = s.scalars(select(ContestCount).where(ContestCount.election_id == election.id)).all()
+        contests = s.scalars(select(Contest).where(Contest.election_id == election.id)).all()
+        report = results.verify_ballots(s, election_id=election.id)
+        turnout = results.turnout(s, election)
+        posts = results.post_results(s, election.id)
+    assert election.tracker_public and election.results_public
+    assert len(counted) == len(contests) and not report.problems
+    assert turnout.ballots == turnout.voted and 0.35 <= turnout.voted / turnout.roll <= 0.55
+    assert any(post.ranked for post in posts) and all(post.winners for post in posts)
+
+
+def test_the_demo_member_holds_a_meeting_place_has_not_booked_the_conference_and_can_vote(
+    loaded: Loaded,
+) -> None:
+    now = datetime.now(UTC)
+    with loaded.session() as s:
+        member = s.scalars(select(Member).where(Member.email == demo.MEMBER.email)).one()
+        booked = dict(
+            s.execute(
+                select(Event.kind, Registration.status)
+                .join(Event, Event.id == Registration.event_id)
+                .where(Registration.member_id == member.id)
+            ).all()
+        )
+        election = s.scalars(select(Election).where(Election.published_at.is_(None))).one()
+        status = voting.voter_status(s, election=election, member_id=member.id, now=now)
+    assert booked == {"meeting": "confirmed"}
+    assert status == "can_vote"
+
+
+def test_the_skills_day_door_is_open_with_some_delegates_already_in(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        day = event_of(s, "training")
+        place = checkin.place_for(s, event_id=day.id)
+        admitted = s.scalar(
+            select(func.count()).where(CheckInScan.event_id == day.id, CheckInScan.admission_key.is_not(None))
+        )
+        confirmed = s.scalar(
+            select(func.count()).where(Registration.event_id == day.id, Registration.status == "confirmed")
+        )
+        results_seen = set(s.scalars(select(CheckInScan.result).where(CheckInScan.event_id == day.id)))
+    assert place.is_open(datetime.now(UTC))
+    assert 0 < admitted < confirmed
+    assert {"ok", "already_checked_in"} <= results_seen
+
+
+def test_the_audit_log_is_intact_and_reads_in_time_order(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        assert audit.verify(s) == []
+        times = s.scalars(select(AuditEvent.at).order_by(AuditEvent.id)).all()
+    assert len(times) > 100 and times == sorted(times)
+
+
+def test_nothing_from_the_demo_is_left_to_send(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        found = dict(s.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+    assert set(found) == {"logged"} and found["logged"] > 500
+
+
+def test_a_second_run_is_refused_and_changes_nothing(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        before = s.scalar(select(func.count()).select_from(Registration))
+    again = run_demo(loaded.env)
+    assert again.exit_code == 1
+    assert "already set up" in again.output
+    with loaded.session() as s:
+        assert s.scalar(select(func.count()).select_from(Registration)) == before
+
+
+def test_a_database_holding_only_members_is_not_empty_enough(db: Session, clock: Any) -> None:
+    db.add(
+        Member(
+            membership_number="1",
+            email="one@example.org",
+            first_name="One",
+            last_name="Member",
+            category="basic",
+            created_at=clock(),
+            updated_at=clock(),
+        )
+    )
+    db.flush()
+    with pytest.raises(demo.DemoError) as refused:
+        demo.load_demo(
+            db, now=clock(), key=SECRET.encode(), base_url="http://testserver", passwords=Passwords(fast=True)
+        )
+    assert refused.value.code == "not_empty"
+
+
+def test_the_demo_people_module_makes_unique_example_addresses() -> None:
+    import random
+
+    from portal.demo_people import People
+
+    people = People(random.Random(1))
+    addresses = [people.email(people.person()) for _ in range(400)]
+    assert len(set(addresses)) == 400
+    assert all(re.fullmatch(r"[a-z0-9.]+@example\.org", a) for a in addresses)
+
+
+def test_the_readme_shows_the_demo_logins() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Try it with demo data", 1)[1].split("\n## ", 1)[0]
+    assert "make demo" in section and "make run" in section
+    for login in demo.LOGINS:
+        assert login.email in section
+    assert demo.DEMO_PASSWORD in section
