@@ -1,0 +1,107 @@
+"""Every page, as everyone: a crawler logs in as each demo login (and as a visitor), follows the links it is
+shown, and runs axe-core on each kind of page it reaches. No serious or critical violation anywhere."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from browser_kit import LiveServer, axe_violations, start_server, stop_server
+from support import SECRET
+
+from portal import demo
+
+pytestmark = pytest.mark.xdist_group("demo-browser")
+
+#: Links not to follow: leaving the session, files rather than pages, and actions behind GET-free forms.
+SKIP = re.compile(
+    r"(logout|\.(pdf|csv|ics|png|svg|blt|json)$|/api/|/static/|/metrics|/healthz|/photo|/badge)"
+)
+PAGES_PER_LOGIN = 30
+
+
+def page_kind(path: str) -> str:
+    """One visit per kind of page: /members/17 and /members/18 are the same page."""
+    path = re.sub(r"/\d+", "/{n}", path)
+    return re.sub(r"/[A-Za-z0-9_-]{20,}", "/{token}", path)
+
+
+@pytest.fixture(scope="module")
+def demo_site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp: Path = tmp_path_factory.mktemp("crawl")
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
+    for command in (["db", "upgrade"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "portal.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    server = start_server(tmp, database_url=url)
+    yield server
+    stop_server(server)
+
+
+def crawl(page: Any, base: str, seen_kinds: set[str]) -> tuple[int, dict[str, list[str]]]:
+    """Breadth-first over the links shown; returns the pages checked and {url: [violations]} for those with any."""
+    problems: dict[str, list[str]] = {}
+    queue = deque([base + "/"])
+    visited = 0
+    while queue and visited < PAGES_PER_LOGIN:
+        url = queue.popleft()
+        kind = page_kind(urlsplit(url).path)
+        if kind in seen_kinds:
+            continue
+        seen_kinds.add(kind)
+        response = page.goto(url)
+        if (
+            response is None
+            or response.status >= 400
+            or "text/html" not in response.headers.get("content-type", "")
+        ):
+            continue
+        visited += 1
+        found = axe_violations(page)
+        if found:
+            problems[url] = [
+                f"{v['id']} ({v['impact']}): {v['help']} {[n['target'] for n in v['nodes']][:2]}"
+                for v in found
+            ]
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+            target = urljoin(url, href).split("#")[0]
+            if target.startswith(base) and not SKIP.search(urlsplit(target).path):
+                queue.append(target)
+    return visited, problems
+
+
+@pytest.mark.parametrize("who", ["visitor", *(login.email for login in demo.LOGINS)])
+def test_no_page_has_a_serious_accessibility_violation(demo_site, browser, who):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    try:
+        if who != "visitor":
+            login = next(login for login in demo.LOGINS if login.email == who)
+            page.goto(demo_site.url + "/login")
+            page.get_by_label("E-mail address").fill(login.email)
+            page.get_by_label("Password").fill(login.password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(demo_site.url + "/")
+        visited, problems = crawl(page, demo_site.url, set())
+    finally:
+        context.close()
+    print(f"{who}: {visited} kinds of page checked")
+    # The crawl must have reached the pages this login's navigation offers, not stopped at the door.
+    assert visited >= (3 if who == "visitor" else 6), f"only {visited} pages reached as {who}"
+    report = "\n".join(f"{url}\n  " + "\n  ".join(found) for url, found in problems.items())
+    assert not problems, f"axe found serious or critical violations as {who}:\n{report}"
