@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 from pathlib import Path
 
@@ -138,15 +139,22 @@ NAV: list[NavItem] = [
 ]
 
 
-def _nav_function(app: Starlette) -> Callable[[Principal | None], list[dict[str, str]]]:
+def _nav_function(app: Starlette) -> Callable[..., list[dict[str, Any]]]:
     specs = [(item, AccessSpec(item.allow, kind="page")) for item in NAV]
 
-    def nav(principal: Principal | None) -> list[dict[str, str]]:
-        return [
+    def nav(principal: Principal | None, path: str = "") -> list[dict[str, Any]]:
+        """The entries this person may use; the one whose address is the longest start of `path` is current
+        (on /events/manage, "Manage events" and not "Events")."""
+        items = [
             {"label": item.label, "url": app.url_path_for(item.route), "description": item.description}
             for item, spec in specs
             if principal is not None and spec.allows(principal)
         ]
+        matching = [i for i in items if path == i["url"] or path.startswith(i["url"].rstrip("/") + "/")]
+        current = max(matching, key=lambda i: len(i["url"]), default=None)
+        for item in items:
+            item["current"] = item is current
+        return items
 
     return nav
 
