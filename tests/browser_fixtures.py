@@ -4,12 +4,16 @@ where no Chromium is installed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser_kit import CHROMIUM, LiveServer, axe_violations, start_server, stop_server
+from support import SECRET
 
 
 @pytest.fixture
@@ -74,3 +78,25 @@ def assert_accessible() -> Callable[[Any], None]:
         assert not violations, f"axe found serious or critical violations on {page.url}:\n{detail}"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def demo_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The portal serving a database that `portal demo` loaded (with the server's key) before it started: one
+    per test process, shared by the demo journeys and the accessibility crawl (both in xdist group
+    "demo-browser", so they run in the same process)."""
+    tmp: Path = tmp_path_factory.mktemp("demo-live")
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
+    for command in (["db", "upgrade"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "portal.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    server = start_server(tmp, database_url=url)
+    yield server
+    stop_server(server)

@@ -3,19 +3,13 @@ shown, and runs axe-core on each kind of page it reaches. No serious or critical
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections import deque
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browser_kit import LiveServer, axe_violations, start_server, stop_server
-from support import SECRET
+from browser_kit import axe_violations
 
 from portal import demo
 
@@ -32,25 +26,6 @@ def page_kind(path: str) -> str:
     """One visit per kind of page: /members/17 and /members/18 are the same page."""
     path = re.sub(r"/\d+", "/{n}", path)
     return re.sub(r"/[A-Za-z0-9_-]{20,}", "/{token}", path)
-
-
-@pytest.fixture(scope="module")
-def demo_site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp: Path = tmp_path_factory.mktemp("crawl")
-    url = f"sqlite:///{tmp / 'demo.db'}"
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
-    for command in (["db", "upgrade"], ["demo"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "portal.cli", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    server = start_server(tmp, database_url=url)
-    yield server
-    stop_server(server)
 
 
 def crawl(page: Any, base: str, seen_kinds: set[str]) -> tuple[int, dict[str, list[str]]]:
@@ -86,18 +61,18 @@ def crawl(page: Any, base: str, seen_kinds: set[str]) -> tuple[int, dict[str, li
 
 
 @pytest.mark.parametrize("who", ["visitor", *(login.email for login in demo.LOGINS)])
-def test_no_page_has_a_serious_accessibility_violation(demo_site, browser, who):
+def test_no_page_has_a_serious_accessibility_violation(demo_server, browser, who):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     try:
         if who != "visitor":
             login = next(login for login in demo.LOGINS if login.email == who)
-            page.goto(demo_site.url + "/login")
+            page.goto(demo_server.url + "/login")
             page.get_by_label("E-mail address").fill(login.email)
             page.get_by_label("Password").fill(login.password)
             page.get_by_role("button", name="Log in").click()
-            page.wait_for_url(demo_site.url + "/")
-        visited, problems = crawl(page, demo_site.url, set())
+            page.wait_for_url(demo_server.url + "/")
+        visited, problems = crawl(page, demo_server.url, set())
     finally:
         context.close()
     print(f"{who}: {visited} kinds of page checked")

@@ -5,18 +5,13 @@ visited is checked with axe, on a laptop and at 390 px."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import LiveServer, start_server, stop_server
+from browser_kit import LiveServer
 from sqlalchemy import func, select
-from support import SECRET
 
 from portal import demo
 from portal.checkin.models import CheckInScan
@@ -26,26 +21,6 @@ from portal.events.models import Event, Registration, Workshop
 from portal.members.models import Member
 
 pytestmark = pytest.mark.xdist_group("demo-browser")
-
-
-@pytest.fixture(scope="module")
-def demo_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The portal serving a database that `portal demo` loaded (with the server's key) before it started."""
-    tmp: Path = tmp_path_factory.mktemp("demo-live")
-    url = f"sqlite:///{tmp / 'demo.db'}"
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
-    for command in (["db", "upgrade"], ["demo"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "portal.cli", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    server = start_server(tmp, database_url=url)
-    yield server
-    stop_server(server)
 
 
 @pytest.fixture
