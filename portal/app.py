@@ -13,6 +13,7 @@ from typing import Any
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -41,7 +42,13 @@ from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.settings import Settings
 from portal.web.context import Ctx
-from portal.web.errors import PortalError, http_exception_handler, portal_error_handler, server_error_handler
+from portal.web.errors import (
+    PortalError,
+    database_unavailable_handler,
+    http_exception_handler,
+    portal_error_handler,
+    server_error_handler,
+)
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
 from portal.web.routing import namespaced
 from portal.web.templating import make_templates
@@ -210,6 +217,7 @@ def create_app(
         exception_handlers={
             HTTPException: http_exception_handler,
             PortalError: portal_error_handler,
+            OperationalError: database_unavailable_handler,
             Exception: server_error_handler,
         },
         lifespan=lifespan,

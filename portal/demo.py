@@ -319,7 +319,7 @@ CONFERENCE_WORKSHOPS = (
     (0, (14, 0), (15, 30), "Interpersonal counselling (IPC) in primary care", 40),
     (1, (9, 30), (11, 0), "Group IPT", 24),
     (1, (9, 30), (11, 0), "Supervision in IPT: skills and dilemmas", 20),
-    (1, (13, 30), (15, 0), "IPT for perinatal depression", 35),
+    (1, (13, 30), (15, 0), "IPT for perinatal depression", 60),
 )
 CONFERENCE_SLOTS = (
     ("IPT for adolescents (IPT-A)", "Interpersonal counselling (IPC) in primary care"),

@@ -54,8 +54,15 @@ class LiveServer:
 
 
 def start_server(
-    tmp_path: Path, *, extra_env: dict[str, str] | None = None, database_url: str | None = None
+    tmp_path: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    database_url: str | None = None,
+    workers: int = 1,
+    migrate: bool = True,
 ) -> LiveServer:
+    """`portal serve` on a free port: `workers` uvicorn worker processes (more than one needs PostgreSQL);
+    `migrate=False` when another server on the same database has already migrated it."""
     port = free_port()
     db_url = database_url or f"sqlite:///{tmp_path / 'live.db'}"
     env = {
@@ -66,13 +73,14 @@ def start_server(
         "PORTAL_ENV": "test",
         **(extra_env or {}),
     }
-    subprocess.run(
-        [sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, check=True, capture_output=True
-    )
+    if migrate:
+        subprocess.run(
+            [sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, check=True, capture_output=True
+        )
     log_path = tmp_path / f"server-{port}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -19,6 +19,10 @@ TITLES = {
     413: ("Too large", "What you sent is larger than the portal accepts."),
     422: ("Please check the form", "Some of what you entered needs attention."),
     429: ("Too many attempts", "Please wait a little and try again."),
+    503: (
+        "Briefly unavailable",
+        "The portal cannot reach its database just now. Please try again in a moment.",
+    ),
     500: (
         "Something went wrong",
         "An error occurred on our side. It has been logged; please try again shortly.",
@@ -106,3 +110,13 @@ async def portal_error_handler(request: Request, exc: Exception) -> Response:
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
     return error_response(request, 500, "server_error")
+
+
+async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database is restarting or unreachable (or, on SQLite, locked for too long): a clear 503 with
+    Retry-After, and one log line rather than a traceback per request. Retrying is safe everywhere: bookings
+    carry a key, scans a nonce, and a ballot is one per roll entry."""
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    response = error_response(request, 503, "unavailable")
+    response.headers["Retry-After"] = "5"
+    return response

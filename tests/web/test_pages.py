@@ -100,3 +100,14 @@ def test_home_shows_staff_links_by_role(client, admin):
     login(client, "admin@example.org")
     page = client.get("/").text
     assert "Staff accounts" in page and "Audit log" in page
+
+
+def test_a_database_outage_gets_a_clear_503_with_retry_after(app, client, admin):
+    from portal.db import Database
+
+    login(client, "admin@example.org")
+    app.state.db = Database("postgresql://nobody@127.0.0.1:1/none")
+    response = client.get("/audit")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "cannot reach its database" in response.text
