@@ -9,9 +9,9 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
