@@ -27,10 +27,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa
+
+from scratch import postgres_scratch
 
 from portal import migrate
-from portal.db import Database, normalise_url
+from portal.db import Database
 from portal.members import importer
 
 FIRST = ["Aisha", "Ben", "Catherine", "Dafydd", "Eilidh", "Femi", "Grace", "Hamish", "Imran", "Joanna", "Kofi",
@@ -138,21 +139,6 @@ def run_engine(url: str, rows: int) -> list[tuple[str, str, int, float, str]]:
     return results
 
 
-def postgres_scratch(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"portal_bench_import_{os.getpid()}"
-    admin = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
@@ -162,7 +148,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         results += run_engine(f"sqlite:///{tmp}/bench.db", args.rows)
     if args.postgres:
-        url, drop = postgres_scratch(args.postgres)
+        url, drop = postgres_scratch(args.postgres, "import")
         try:
             results += run_engine(url, args.rows)
         finally:

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa
+from scratch import postgres_scratch
 from sqlalchemy import insert
 
 from portal import migrate
 from portal.accounts.models import Account
-from portal.db import Database, normalise_url, random_id
+from portal.db import Database, random_id
 from portal.elections import results, results_export, service
 from portal.elections.models import RON, Ballot, Contest, Election, Nomination, RollEntry
 from portal.elections.secrecy import canonical, new_salt, tracker_for
@@ -201,21 +201,6 @@ def run_engine(url: str, ballots: int) -> list[tuple[str, str, str]]:
         database.dispose()
 
 
-def postgres_scratch(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"portal_bench_tally_{os.getpid()}"
-    admin = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ballots", type=int, default=5000)
@@ -226,7 +211,7 @@ def main() -> int:
         for row in run_engine(f"sqlite:///{tmp}/bench.db", args.ballots):
             rows.append(("SQLite", *row))
     if args.postgres:
-        url, drop = postgres_scratch(args.postgres)
+        url, drop = postgres_scratch(args.postgres, "tally")
         try:
             for row in run_engine(url, args.ballots):
                 rows.append(("PostgreSQL", *row))

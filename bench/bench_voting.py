@@ -19,18 +19,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa
+from scratch import postgres_scratch
 from starlette.routing import Router
 
 from portal import migrate
 from portal.app import build_routes
-from portal.db import Database, normalise_url
+from portal.db import Database
 from portal.elections import roll, service, voting
 from portal.elections.links import Links
 from portal.elections.models import RON, Contest, Election, Nomination
@@ -194,21 +193,6 @@ def run_engine(url: str, voters: int, threads: int) -> list[tuple[str, str, str]
         database.dispose()
 
 
-def postgres_scratch(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"portal_bench_voting_{os.getpid()}"
-    admin = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, default=2000)
@@ -220,7 +204,7 @@ def main() -> int:
         for row in run_engine(f"sqlite:///{tmp}/bench.db", args.voters, args.threads):
             results.append(("SQLite", *row))
     if args.postgres:
-        url, drop = postgres_scratch(args.postgres)
+        url, drop = postgres_scratch(args.postgres, "voting")
         try:
             for row in run_engine(url, args.voters, args.threads):
                 results.append(("PostgreSQL", *row))
