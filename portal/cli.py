@@ -7,7 +7,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -529,10 +528,6 @@ def events_expire_offers() -> None:
     with transaction(settings) as session:
         lapsed = expire_offers(session, now=system_clock(), links=links)
     click.echo(f"Lapsed offers passed on: {len(lapsed)}.")
-
-
-def run(args: list[str], **kwargs: Any) -> Any:  # pragma: no cover - convenience for python -m
-    return main.main(args=args, **kwargs)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,7 +51,6 @@ def record(
     details_json = json.dumps(
         details or {}, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False
     )
-    now = now.replace(microsecond=now.microsecond)
     label = actor_label(actor)
     event = AuditEvent(
         at=now,

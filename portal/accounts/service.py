@@ -4,7 +4,6 @@ and the TOTP second factor. Plain functions over a Session; the caller owns the 
 from __future__ import annotations
 
 import base64
-import hashlib
 import math
 import secrets
 from collections.abc import Callable
@@ -317,15 +316,8 @@ def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> i
             select(func.count(), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at > since)
         ).one()
         if count >= THROTTLE_LIMIT and oldest is not None:
-            oldest = audit_aware(oldest)
             waits.append(math.ceil((oldest + THROTTLE_WINDOW - now).total_seconds() / 60))
     return max(waits, default=0)
-
-
-def audit_aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def authenticate(
@@ -498,8 +490,3 @@ def check_second_factor(session: Session, *, account: Account, code: str, now: d
 
 def complete_second_factor(session: Session, *, session_id: int) -> None:
     session.execute(update(LoginSession).where(LoginSession.id == session_id).values(mfa_pending=False))
-
-
-def fingerprint(value: str) -> str:
-    """A short non-reversible label for logs (never the value itself)."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
