@@ -637,13 +637,11 @@ class _Demo:
             self.s, email=member.email, ip=HOME_IP, now=t, key=self.key, links=self.selfservice_links
         )
         [token] = self._take_inbox()
+        self.at(t + timedelta(minutes=6), self.set_password, member, token, password)
+
+    def set_password(self, member: DemoMember, token: str, password: str, t: datetime) -> None:
         account = accounts.set_password_with_token(
-            self.s,
-            token=token,
-            password=password,
-            passwords=self.passwords,
-            now=t + timedelta(minutes=6),
-            key=self.key,
+            self.s, token=token, password=password, passwords=self.passwords, now=t, key=self.key
         )
         member.account_id = account.id
 
@@ -1452,9 +1450,16 @@ class _Demo:
         created = elections.create_election(self.s, actor=officer, setup=election.setup, now=t)
         election.election_id = created.id
         for n, contest in enumerate(election.contests):
-            elections.add_contest(
-                self.s, actor=officer, election_id=created.id, setup=contest, now=t + timedelta(minutes=n + 1)
-            )
+            self.at(t + timedelta(minutes=n + 1), self.add_contest, name, contest)
+
+    def add_contest(self, name: str, contest: elections.ContestSetup, t: datetime) -> None:
+        elections.add_contest(
+            self.s,
+            actor=self.staff["returning_officer"],
+            election_id=self.elections[name].election_id,
+            setup=contest,
+            now=t,
+        )
 
     def nominate(self, name: str, candidacy: Candidacy, t: datetime) -> None:
         """The nomination, then the proposer, seconder and (when someone else nominated) the candidate
@@ -1507,22 +1512,25 @@ class _Demo:
             elections.answer_nomination(self.s, token=token, confirm=confirm, now=t, key=self.key)
 
     def decide(self, name: str, t: datetime) -> None:
-        election = self.elections[name]
-        for n, candidacy in enumerate(election.candidacies):
-            nomination = self.s.get(Nomination, candidacy.nomination_id)
-            assert nomination is not None
-            if nomination.status != "submitted":
-                continue
-            reject = candidacy.fate == "reject"
-            elections.decide_nomination(
-                self.s,
-                actor=self.staff["returning_officer"],
-                election_id=election.election_id,
-                nomination_id=nomination.id,
-                accept=not reject,
-                reason="The seconder's membership had lapsed when they seconded." if reject else "",
-                now=t + timedelta(minutes=4 * n),
-            )
+        """The returning officer goes through the nominations, one every four minutes."""
+        for n, candidacy in enumerate(self.elections[name].candidacies):
+            self.at(t + timedelta(minutes=4 * n), self.decide_one, name, candidacy)
+
+    def decide_one(self, name: str, candidacy: Candidacy, t: datetime) -> None:
+        nomination = self.s.get(Nomination, candidacy.nomination_id)
+        assert nomination is not None
+        if nomination.status != "submitted":
+            return
+        reject = candidacy.fate == "reject"
+        elections.decide_nomination(
+            self.s,
+            actor=self.staff["returning_officer"],
+            election_id=self.elections[name].election_id,
+            nomination_id=nomination.id,
+            accept=not reject,
+            reason="The seconder's membership had lapsed when they seconded." if reject else "",
+            now=t,
+        )
 
     def withdraw(self, name: str, candidacy: Candidacy, t: datetime) -> None:
         elections.withdraw_nomination(
