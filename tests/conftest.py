@@ -33,6 +33,24 @@ POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """On CI (CI=true), hypothesis draws the same examples every run, so a red build is never luck; locally it
+    explores new ones each run."""
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    if os.environ.get("CI"):
+        hypothesis_settings.load_profile("ci")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium is marked `browser` (so `-m "not browser"` runs the rest), whichever
+    module it lives in."""
+    for item in items:
+        if {"browser", "page", "camera_browser"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
