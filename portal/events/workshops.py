@@ -372,3 +372,25 @@ def change(
     session.expire(registration, ["workshop_places"])
     offer_freed(session, freed, now=now, links=links)
     return WorkshopChange(dropped, outcome["confirmed"], outcome["waitlisted"], outcome["pending"])
+
+
+def change_message(done: WorkshopChange) -> str:
+    """What the delegate is told after changing their workshops, plainly."""
+    parts = ["Your workshops are saved."]
+    if done.confirmed:
+        parts.append("You have a seat in " + _titles(done.confirmed) + ".")
+    if done.waitlisted:
+        parts.append(
+            "You are on the waiting list for "
+            + _titles(done.waitlisted)
+            + "; your conference place is not affected."
+        )
+    if done.pending:
+        parts.append(_titles(done.pending) + " will be considered when you get a conference place.")
+    if done.dropped:
+        parts.append("You have given up " + _titles(done.dropped) + ".")
+    return " ".join(parts)
+
+
+def _titles(chosen: Sequence[Workshop]) -> str:
+    return ", ".join(f"'{w.title}'" for w in chosen)
