@@ -514,11 +514,13 @@ def events() -> None:
 
 @events.command("expire-offers")
 def events_expire_offers() -> None:
-    """Pass every waitlist offer whose deadline has passed to the next person waiting (each gets an e-mail).
+    """Pass every waitlist offer whose deadline has passed (conference places and workshop seats) to the next
+    person waiting (each gets an e-mail).
     The app does this by itself every minute and whenever a page is viewed; safe to run as often as you like."""
     from starlette.routing import Router
 
     from portal.app import build_routes
+    from portal.events import workshops
     from portal.events.links import app_links
     from portal.events.waitlist import expire_offers
 
@@ -526,8 +528,12 @@ def events_expire_offers() -> None:
     configure_logging(settings.log_level)
     links = app_links(Router(routes=build_routes()), settings.base_url, settings.key_bytes())
     with transaction(settings) as session:
-        lapsed = expire_offers(session, now=system_clock(), links=links)
-    click.echo(f"Lapsed offers passed on: {len(lapsed)}.")
+        now = system_clock()
+        seats = workshops.expire_offers(session, now=now, links=links)
+        lapsed = expire_offers(session, now=now, links=links)
+    click.echo(
+        f"Lapsed offers passed on: {len(lapsed)}. Lapsed workshop seat offers passed on: {len(seats)}."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

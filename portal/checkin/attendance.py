@@ -107,7 +107,11 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
         session.execute(
             select(RegistrationWorkshop.workshop_id, func.count())
             .join(Registration, Registration.id == RegistrationWorkshop.registration_id)
-            .where(Registration.event_id == event.id, Registration.status == "confirmed")
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == "confirmed",
+                RegistrationWorkshop.status == "confirmed",
+            )
             .group_by(RegistrationWorkshop.workshop_id)
         ).all()
     )

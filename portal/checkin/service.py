@@ -371,6 +371,7 @@ _BOOKING_FOR_SESSION = (
         and_(
             RegistrationWorkshop.registration_id == Registration.id,
             RegistrationWorkshop.workshop_id == bindparam("workshop_id"),
+            RegistrationWorkshop.status == "confirmed",  # a seat, not a place in the workshop's line
         ),
     )
     .where(Registration.id == bindparam("registration_id"), Registration.event_id == bindparam("event_id"))
@@ -687,6 +688,7 @@ def _registrations(
             and_(
                 RegistrationWorkshop.registration_id == Registration.id,
                 RegistrationWorkshop.workshop_id == place.workshop_id,
+                RegistrationWorkshop.status == "confirmed",
             ),
         )
     if name_like:
@@ -756,7 +758,11 @@ def counts(session: Session, *, place: Place) -> dict[str, int]:
             select(func.count())
             .select_from(RegistrationWorkshop)
             .join(Registration, Registration.id == RegistrationWorkshop.registration_id)
-            .where(RegistrationWorkshop.workshop_id == place.workshop_id, Registration.status == "confirmed")
+            .where(
+                RegistrationWorkshop.workshop_id == place.workshop_id,
+                RegistrationWorkshop.status == "confirmed",
+                Registration.status == "confirmed",
+            )
         )
     return {
         "admitted": session.execute(admitted_q).scalar_one(),

@@ -10,16 +10,26 @@ first by every action that moves places.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from portal.db import is_postgres
-from portal.events.models import Event, Registration, RegistrationWorkshop, TicketType, Workshop
+from portal.events.models import (
+    WORKSHOP_HOLDS_SEAT,
+    Event,
+    Registration,
+    RegistrationWorkshop,
+    TicketType,
+    Workshop,
+)
 
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 _TICKETS: Table = TicketType.__table__  # type: ignore[assignment]
 _WORKSHOPS: Table = Workshop.__table__  # type: ignore[assignment]
+_ENTRIES: Table = RegistrationWorkshop.__table__  # type: ignore[assignment]
 
 
 def lock_event(session: Session, event_id: int) -> None:
@@ -45,50 +55,124 @@ def _give_back(session: Session, table: Table, row_id: int, counter: str) -> Non
     )
 
 
-def workshop_ids(session: Session, registration: Registration) -> list[int]:
+def workshop_ids(session: Session, registration: Registration, *, statuses: tuple[str, ...]) -> list[int]:
     return sorted(
         session.scalars(
-            RegistrationWorkshop.__table__.select()
-            .with_only_columns(RegistrationWorkshop.workshop_id)
-            .where(RegistrationWorkshop.registration_id == registration.id)
+            select(_ENTRIES.c.workshop_id).where(
+                _ENTRIES.c.registration_id == registration.id, _ENTRIES.c.status.in_(statuses)
+            )
         ).all()
     )
 
 
-def take_places(session: Session, registration: Registration, *, enforce: bool = True) -> str | None:
-    """Take the registration's place in the event, its ticket's quota and each chosen workshop, all or none.
+def take_places(
+    session: Session, registration: Registration, *, now: datetime, enforce: bool = True
+) -> str | None:
+    """Take the registration's conference place and its ticket's quota, both or neither; then each chosen
+    workshop on its own: a seat if one is free, else the next number in that workshop's line.
 
-    Returns None when every place was taken, otherwise what was full: "event", "ticket" or "workshop".
-    With `enforce=False` (staff promoting over capacity) the counters move whatever the limits say.
+    Returns None when the conference place was taken, otherwise what was full: "event" or "ticket" (the
+    workshops are then left as they were, pending). With `enforce=False` (staff promoting over capacity)
+    the event's and ticket's counters move whatever the limits say; workshops always keep their limit.
     """
-    workshops = workshop_ids(session, registration)
     savepoint = session.begin_nested()
     failed: str | None = None
     if not _take(session, _EVENTS, registration.event_id, "places_taken", "capacity", enforce=enforce):
         failed = "event"
     elif not _take(session, _TICKETS, registration.ticket_type_id, "taken", "quota", enforce=enforce):
         failed = "ticket"
-    else:
-        for workshop_id in workshops:
-            if not _take(session, _WORKSHOPS, workshop_id, "taken", "capacity", enforce=enforce):
-                failed = "workshop"
-                break
     if failed:
         savepoint.rollback()
     else:
         savepoint.commit()
-    _forget_counters(session, registration, workshops)
-    return failed
+    _forget_counters(session, registration, [])
+    if failed:
+        return failed
+    for workshop_id in workshop_ids(session, registration, statuses=("pending",)):
+        seat_or_queue(session, registration_id=registration.id, workshop_id=workshop_id, now=now)
+    return None
 
 
-def give_back_places(session: Session, registration: Registration) -> None:
-    """The reverse of `take_places`, for a registration that held its places."""
+def take_seat(session: Session, workshop_id: int) -> bool:
+    """One seat in a workshop, if one is free (a conditional update: the last seat goes to one person)."""
+    taken = _take(session, _WORKSHOPS, workshop_id, "taken", "capacity", enforce=True)
+    _forget_workshop(session, workshop_id)
+    return taken
+
+
+def give_back_seat(session: Session, workshop_id: int) -> None:
+    _give_back(session, _WORKSHOPS, workshop_id, "taken")
+    _forget_workshop(session, workshop_id)
+
+
+def next_queue_number(session: Session, workshop_id: int) -> int:
+    """The next number in the workshop's line: the UPDATE takes the workshop's row (PostgreSQL) or runs in
+    SQLite's single write transaction, so two people joining at once get different numbers."""
+    session.execute(
+        update(_WORKSHOPS)
+        .where(_WORKSHOPS.c.id == workshop_id)
+        .values(waitlist_seq=_WORKSHOPS.c.waitlist_seq + 1)
+    )
+    number = session.scalar(select(_WORKSHOPS.c.waitlist_seq).where(_WORKSHOPS.c.id == workshop_id))
+    _forget_workshop(session, workshop_id)
+    return int(number or 0)
+
+
+def seat_or_queue(session: Session, *, registration_id: int, workshop_id: int, now: datetime) -> str:
+    """A pending workshop choice of a registration that now holds its conference place: "confirmed" with a
+    seat if one is free, else "waitlisted" with the next number in that workshop's line."""
+    if take_seat(session, workshop_id):
+        values: dict[str, object] = {"status": "confirmed"}
+    else:
+        values = {
+            "status": "waitlisted",
+            "queue_number": next_queue_number(session, workshop_id),
+            "waitlisted_at": now,
+        }
+    session.execute(
+        update(_ENTRIES)
+        .where(_ENTRIES.c.registration_id == registration_id, _ENTRIES.c.workshop_id == workshop_id)
+        .values(values)
+    )
+    forget_entry(session, registration_id, workshop_id)
+    return str(values["status"])
+
+
+def give_back_places(session: Session, registration: Registration) -> list[int]:
+    """The reverse of `take_places`, for a registration that held its places and is being cancelled: its
+    workshop choices are cancelled with it. Returns the workshops whose seat was freed (to offer them on)."""
     _give_back(session, _EVENTS, registration.event_id, "places_taken")
     _give_back(session, _TICKETS, registration.ticket_type_id, "taken")
-    workshops = workshop_ids(session, registration)
-    for workshop_id in workshops:
-        _give_back(session, _WORKSHOPS, workshop_id, "taken")
-    _forget_counters(session, registration, workshops)
+    freed = workshop_ids(session, registration, statuses=WORKSHOP_HOLDS_SEAT)
+    for workshop_id in freed:
+        give_back_seat(session, workshop_id)
+    cancel_workshop_choices(session, registration)
+    _forget_counters(session, registration, freed)
+    return freed
+
+
+def cancel_workshop_choices(session: Session, registration: Registration) -> None:
+    """Every live workshop choice of a cancelled registration leaves its line (seats are given back first)."""
+    session.execute(
+        update(_ENTRIES)
+        .where(_ENTRIES.c.registration_id == registration.id, _ENTRIES.c.status != "cancelled")
+        .values(status="cancelled", offer_expires_at=None)
+    )
+    for entry in list(session.identity_map.values()):
+        if isinstance(entry, RegistrationWorkshop) and entry.registration_id == registration.id:
+            session.expire(entry)
+
+
+def forget_entry(session: Session, registration_id: int, workshop_id: int) -> None:
+    loaded = session.identity_map.get(identity_key(RegistrationWorkshop, (registration_id, workshop_id)))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+def _forget_workshop(session: Session, workshop_id: int) -> None:
+    loaded = session.identity_map.get(identity_key(Workshop, workshop_id))
+    if loaded is not None:
+        session.expire(loaded, ["taken", "waitlist_seq"])
 
 
 def _forget_counters(session: Session, registration: Registration, workshops: list[int]) -> None:
@@ -98,8 +182,9 @@ def _forget_counters(session: Session, registration: Registration, workshops: li
         (Event, registration.event_id, "places_taken"),
         (TicketType, registration.ticket_type_id, "taken"),
     ]
-    keys += [(Workshop, workshop_id, "taken") for workshop_id in workshops]
     for model, row_id, counter in keys:
         loaded = session.identity_map.get(identity_key(model, row_id))
         if loaded is not None:
             session.expire(loaded, [counter])
+    for workshop_id in workshops:
+        _forget_workshop(session, workshop_id)

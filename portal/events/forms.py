@@ -249,3 +249,22 @@ def society_form(raw: Mapping[str, Any] | None) -> tuple[dict[str, str], Errors]
         "notes": form.text("notes", label="the notes", required=False, max_length=1000),
     }
     return values, form.errors
+
+
+def workshops_form(form: Any, *, current: Sequence[int]) -> tuple[str, list[int], int | None]:
+    """The booking page's workshop forms: (action, the workshops wanted, the one workshop acted on).
+
+    "change" sends the ticked boxes; "accept" and "decline" name one workshop whose seat was offered
+    (declining is dropping it). Never raises: ids that are not numbers are left out, and the service
+    refuses workshops of another event."""
+    raw_action = str(form.get("action", "")) if form is not None else ""
+    action = raw_action if raw_action in ("change", "accept", "decline") else "change"
+    raw = str(form.get("workshop", "")) if form is not None else ""
+    chosen = int(raw) if raw.isdigit() else None
+    if action == "decline":
+        return action, [w for w in current if w != chosen], chosen
+    if action == "accept":
+        return action, list(current), chosen
+    getlist = getattr(form, "getlist", None)
+    ticked = [int(v) for v in (getlist("workshops") if getlist else []) if str(v).isdigit()]
+    return action, sorted(set(ticked)), chosen

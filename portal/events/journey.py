@@ -20,7 +20,12 @@ from portal.web.forms import FormReader
 from portal.web.tokens import new_token
 
 TICKET_FIELDS = {"member_only_ticket", "not_on_sale", "bad_input"}
-DETAIL_FIELDS = {"student_declaration": "student", "workshop_clash": "workshops", "bad_workshop": "workshops"}
+DETAIL_FIELDS = {
+    "student_declaration": "student",
+    "workshop_clash": "workshops",
+    "bad_workshop": "workshops",
+    "workshop_full": "workshops",
+}
 REASONS = {
     "not_on_sale": "Not on sale yet",
     "sale_ended": "Sale ended",
@@ -59,7 +64,7 @@ class Journey:
         answers: dict[int, Any] | None = None,
         errors: dict[str, str] | None = None,
         problem: str = "",
-        outcome: str = "",
+        checked: service.Checked | None = None,
         status: int = 200,
     ) -> Response:
         values = values or {}
@@ -77,7 +82,9 @@ class Journey:
                 "answers": answers or {},
                 "errors": errors or {},
                 "problem": problem,
-                "outcome": outcome,
+                "outcome": checked.outcome if checked else "",
+                "position": checked.position if checked else None,
+                "workshop_outcomes": checked.workshop_outcomes if checked else (),
                 "ticket": ticket,
                 "chosen_workshops": chosen_workshops,
                 "form_key": self.form_key,
@@ -158,7 +165,7 @@ class Journey:
             )
         except service.EventError as exc:
             return self._refused(exc, values, answers)
-        return self.render("review", values=values, answers=answers, outcome=checked.outcome)
+        return self.render("review", values=values, answers=answers, checked=checked)
 
     def _confirm(self, booking: service.Booking, links: Links) -> Response:
         principal = self.ctx.principal
@@ -173,8 +180,15 @@ class Journey:
             links=links,
         )
         status = result.registration.status
+        waiting = [p.workshop.title for p in result.registration.workshop_places if p.status == "waitlisted"]
         if not result.created:
             self.ctx.flash("You had already made this booking: here it is.")
+        elif status == "confirmed" and waiting:
+            self.ctx.flash(
+                "You are booked: your conference place is confirmed, and you are on the waiting list for "
+                + ", ".join(f"'{t}'" for t in waiting)
+                + ". We have e-mailed you a confirmation."
+            )
         elif status == "confirmed":
             self.ctx.flash("You are booked. We have e-mailed you a confirmation.")
         else:

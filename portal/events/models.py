@@ -3,7 +3,9 @@ invoices and payments.
 
 Capacity is held by counters on the rows that have a limit (`Event.places_taken`, `TicketType.taken`,
 `Workshop.taken`), moved only by conditional updates in the booking's own transaction, so the last place goes
-to exactly one person on every engine. A registration holds places while it is `confirmed` or `offered`.
+to exactly one person on every engine. A registration holds places while it is `confirmed` or `offered`;
+each of its workshops has a state of its own (`RegistrationWorkshop.status`), so a full workshop puts the
+delegate in that workshop's line and leaves the conference place alone.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ REGISTRATION_STATUSES: dict[str, str] = {
     "cancelled": "Cancelled",
 }
 HOLDS_PLACE = ("confirmed", "offered")
+#: A registration's place in one workshop, apart from its conference place. pending: chosen while the
+#: registration waits for its conference place (nothing held, not in the workshop's line yet). confirmed: holds
+#: a seat. offered: a freed seat is held for them until `offer_expires_at`. waitlisted: in the workshop's line
+#: (`queue_number`, unique per workshop). cancelled: the registration was cancelled or the offer lapsed.
+WORKSHOP_STATUSES: dict[str, str] = {
+    "pending": "Waiting for a conference place",
+    "confirmed": "Confirmed",
+    "offered": "Seat offered",
+    "waitlisted": "Waiting list",
+    "cancelled": "Cancelled",
+}
+WORKSHOP_HOLDS_SEAT = ("confirmed", "offered")
 PAYMENT_STATUSES: dict[str, str] = {
     "unpaid": "Unpaid",
     "paid": "Paid",
@@ -166,7 +180,11 @@ class Workshop(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     capacity: Mapped[int | None] = mapped_column(Integer)
+    #: Seats held (confirmed or offered). Moved only by conditional updates.
     taken: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last waiting-list number handed out: bumped by an UPDATE under the event's lock, so each person
+    #: joining the line gets the next number (and the unique constraint on the numbers holds it).
+    waitlist_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     event: Mapped[Event] = relationship(back_populates="workshops")
 
@@ -283,15 +301,32 @@ class Answer(Base):
 
 
 class RegistrationWorkshop(Base):
+    """One registration's place in one workshop, with its own state, line number and offer (see
+    `WORKSHOP_STATUSES`): a full workshop puts the delegate in that workshop's line, not the booking."""
+
     __tablename__ = "registration_workshops"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "queue_number"),
+        Index("ix_registration_workshops_workshop_status", "workshop_id", "status"),
+    )
 
     registration_id: Mapped[int] = mapped_column(
         ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True
     )
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="confirmed", server_default="confirmed")
+    #: The place in the workshop's line (from `Workshop.waitlist_seq`); kept once offered, for the record.
+    queue_number: Mapped[int | None] = mapped_column(Integer)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     registration: Mapped[Registration] = relationship(back_populates="workshop_places")
     workshop: Mapped[Workshop] = relationship()
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in WORKSHOP_HOLDS_SEAT
 
 
 class NumberSequence(Base):

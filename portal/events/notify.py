@@ -41,14 +41,25 @@ def local(event: Event, value: datetime | None) -> str:
 
 
 def chosen_workshops(session: Session, registration: Registration) -> list[Workshop]:
+    """The workshops the delegate has a seat in (confirmed, or held with an offer): their calendar."""
     return list(
         session.scalars(
             select(Workshop)
             .join(RegistrationWorkshop, RegistrationWorkshop.workshop_id == Workshop.id)
-            .where(RegistrationWorkshop.registration_id == registration.id)
+            .where(
+                RegistrationWorkshop.registration_id == registration.id,
+                RegistrationWorkshop.status == "confirmed",
+            )
             .order_by(Workshop.starts_at, Workshop.id)
         )
     )
+
+
+def workshop_lines(session: Session, registration: Registration, *, now: datetime) -> list[tuple[str, str]]:
+    """(title, state) for each workshop choice: "confirmed", "waiting list, number 4" …"""
+    from portal.events import workshops  # workshops sends e-mails through this module
+
+    return [(p.workshop.title, p.summary) for p in workshops.places(session, registration, now=now)]
 
 
 def event_location(event: Event) -> str:
@@ -123,6 +134,7 @@ def send_confirmation(
     context = _base(session, registration, event, links)
     context.update(
         workshops=chosen_workshops(session, registration),
+        workshop_lines=workshop_lines(session, registration, now=now),
         invoice=invoice,
         payment_instructions=payment_instructions,
         due_on=invoice.due_on.strftime("%-d %B %Y") if invoice else "",
@@ -168,6 +180,49 @@ def send_offer(
     context = _base(session, registration, event, links)
     context.update(expires=local(event, registration.offer_expires_at))
     enqueue(session, to=registration.email, template="events/offer", context=context, now=now, secret=True)
+
+
+def send_workshop_offer(
+    session: Session,
+    registration: Registration,
+    *,
+    workshop: Workshop,
+    event: Event,
+    expires: datetime | None,
+    links: Links,
+    now: datetime,
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(workshop=workshop, expires=local(event, expires))
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/workshop_offer",
+        context=context,
+        now=now,
+        secret=True,
+    )
+
+
+def send_workshop_offer_lapsed(
+    session: Session,
+    registration: Registration,
+    *,
+    workshop: Workshop,
+    event: Event,
+    links: Links,
+    now: datetime,
+) -> None:
+    context = _base(session, registration, event, links)
+    context.update(workshop=workshop)
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/workshop_offer_lapsed",
+        context=context,
+        now=now,
+        secret=True,
+    )
 
 
 def send_offer_lapsed(

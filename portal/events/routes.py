@@ -15,7 +15,7 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account, Society
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
-from portal.events import forms, ics, invoices, notify, payments, service, staff, waitlist
+from portal.events import forms, ics, invoices, notify, payments, service, staff, waitlist, workshops
 from portal.events.journey import Journey
 from portal.events.links import Links, manage_token
 from portal.events.models import (
@@ -30,6 +30,7 @@ from portal.events.models import (
     Invoice,
     Question,
     Registration,
+    RegistrationWorkshop,
     TicketType,
     Workshop,
 )
@@ -54,11 +55,19 @@ def _sweep(ctx: Ctx, event_id: int | None) -> None:
     lapsed = select(func.count()).where(
         Registration.status == "offered", Registration.offer_expires_at <= ctx.now
     )
+    seats = (
+        select(func.count())
+        .select_from(RegistrationWorkshop)
+        .join(Workshop, Workshop.id == RegistrationWorkshop.workshop_id)
+        .where(RegistrationWorkshop.status == "offered", RegistrationWorkshop.offer_expires_at <= ctx.now)
+    )
     if event_id is not None:
         lapsed = lapsed.where(Registration.event_id == event_id)
-    if not ctx.db.scalar(lapsed):
+        seats = seats.where(Workshop.event_id == event_id)
+    if not ctx.db.scalar(lapsed) and not ctx.db.scalar(seats):
         return
     with ctx.request.app.state.db.session(write=True) as session:
+        # Conference offers and workshop seat offers alike (`expire_offers` does both).
         waitlist.expire_offers(session, now=ctx.now, links=_links(ctx), event_id=event_id)
     ctx.db.rollback()  # a read-only session: start again so the next read sees what was written
 
@@ -201,6 +210,8 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "token": token,
         "when": notify.when(event),
         "workshops": notify.chosen_workshops(ctx.db, registration),
+        "workshop_places": workshops.places(ctx.db, registration, now=ctx.now),
+        "workshop_errors": "",
         "answers": answers,
         "current_answers": current,
         "position": waitlist.position(ctx.db, registration),
@@ -287,6 +298,49 @@ def booking_accept(ctx: Ctx) -> Response:
         return ctx.redirect("events:booking", token=token)
     ctx.flash("The place is yours. We have e-mailed you a confirmation.")
     return ctx.redirect("events:booking", token=token)
+
+
+WORKSHOP_FLASH = {
+    "accept": "The workshop seat is yours.",
+    "decline": "You have declined the workshop seat. It goes to the next person waiting for it.",
+}
+
+
+@page("public")
+def booking_workshops(ctx: Ctx) -> Response:
+    """The delegate changes their workshops (or accepts or declines a seat offered), in one transaction."""
+    token = ctx.params["token"]
+    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    action, workshop_ids, chosen = forms.workshops_form(
+        ctx.form, current=_live_workshop_ids(ctx, registration)
+    )
+    try:
+        if action == "accept" and chosen is not None:
+            workshops.accept_offer(
+                ctx.db, registration=registration, workshop_id=chosen, now=ctx.now, links=_links(ctx)
+            )
+            message = WORKSHOP_FLASH["accept"]
+        else:
+            done = workshops.change(
+                ctx.db, registration=registration, workshop_ids=workshop_ids, now=ctx.now, links=_links(ctx)
+            )
+            message = WORKSHOP_FLASH.get(action) or workshops.change_message(done)
+    except workshops.WorkshopError as exc:
+        # A lapsed offer is written back (and passed on) even though the answer is a refusal.
+        ctx.keep_on_error = exc.code == "offer_expired"
+        context = _booking_context(ctx, registration)
+        values = {"first_name": registration.first_name, "last_name": registration.last_name}
+        values["email"] = registration.email
+        context.update(values=values, errors={}, workshop_errors=exc.message)
+        return ctx.render("events/booking.html", context, status_code=422)
+    ctx.flash(message)
+    if ctx.form is not None and ctx.form.get("next") == "mine" and ctx.principal is not None:
+        return ctx.redirect("events:mine")
+    return ctx.redirect("events:booking", token=token)
+
+
+def _live_workshop_ids(ctx: Ctx, registration: Registration) -> list[int]:
+    return [p.workshop.id for p in workshops.places(ctx.db, registration, now=ctx.now)]
 
 
 @page("public")
@@ -597,6 +651,7 @@ def dashboard(ctx: Ctx) -> Response:
             "chart": staff.signups_chart(series),
             "series": series,
             "needs": staff.needs_summary(ctx.db, event),
+            "workshop_lines": [(w, workshops.waiting_count(ctx.db, w.id)) for w in event.workshops],
             "when": notify.when(event),
         },
     )
@@ -629,6 +684,27 @@ def export(ctx: Ctx) -> Response:
         staff.export_csv(ctx.db, event),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{event.slug}-bookings.csv"'},
+    )
+
+
+@page("office")
+def workshop(ctx: Ctx) -> Response:
+    """One workshop: who has a seat (or a seat offered, until when) and its waiting list in order."""
+    event = _staff_event(ctx)
+    _sweep(ctx, event.id)
+    event = _staff_event(ctx)
+    found = ctx.db.get(Workshop, int(ctx.params["workshop_id"]))
+    if found is None or found.event_id != event.id:
+        raise NotFound("No such workshop.")
+    return ctx.render(
+        "events/workshop.html",
+        {
+            "event": event,
+            "workshop": found,
+            "holders": workshops.seat_holders(ctx.db, found.id),
+            "line": workshops.line(ctx.db, found.id),
+            "statuses": REGISTRATION_STATUSES,
+        },
     )
 
 
@@ -846,6 +922,7 @@ routes = [
         "/events/manage/{event_id:int}/setup/{kind}/{item_id:int}", item, methods=["GET", "POST"], name="item"
     ),
     Route("/events/manage/{event_id:int}/bookings", bookings, name="bookings"),
+    Route("/events/manage/{event_id:int}/workshops/{workshop_id:int}", workshop, name="workshop"),
     Route("/events/manage/{event_id:int}/bookings.csv", export, name="export"),
     Route(
         "/events/manage/{event_id:int}/bookings/{registration_id:int}",
@@ -859,6 +936,7 @@ routes = [
     Route("/events/booking/{token}", booking, methods=["GET", "POST"], name="booking"),
     Route("/events/booking/{token}/cancel", booking_cancel, methods=["POST"], name="booking_cancel"),
     Route("/events/booking/{token}/accept", booking_accept, methods=["POST"], name="booking_accept"),
+    Route("/events/booking/{token}/workshops", booking_workshops, methods=["POST"], name="booking_workshops"),
     Route("/events/booking/{token}/invoice.pdf", booking_invoice, name="booking_invoice"),
     Route("/events/{slug}", event_page, name="event"),
     Route("/events/{slug}/book", book, methods=["GET", "POST"], name="book"),

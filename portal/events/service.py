@@ -3,12 +3,13 @@ cancellation, and the office's bulk actions. Plain functions over a Session; the
 
 Booking is one transaction: the registration row (its form key unique, so a resubmitted form finds it), the
 places (conditional counter updates, all or none, see `capacity`), the invoice number and the e-mails.
-Whoever does not get a place joins the waitlist in order of arrival, or is told the event is full.
+Whoever does not get a place joins the waitlist in order of arrival, or is told the event is full. Workshops
+are apart from the conference place: a full workshop puts the delegate in that workshop's line (see
+`workshops`), never the whole booking on the waitlist.
 """
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.accounts import audit
 from portal.accounts.models import Account
-from portal.events import capacity, notify, waitlist
+from portal.events import capacity, notify, waitlist, workshops
 from portal.events.invoices import today_in
 from portal.events.links import Links, idempotency_digest, manage_digest, manage_token
 from portal.events.models import (
@@ -60,8 +61,8 @@ STATE_LABELS = {
 
 class EventError(PortalError):
     """`code`: bad_slug, slug_taken, not_found, not_open, closed, full, members_only, member_only_ticket,
-    not_on_sale, student_declaration, bad_workshop, workshop_clash, invalid_answers, already_registered,
-    past_cutoff, not_offered, offer_expired, already_cancelled, in_use, bad_input."""
+    not_on_sale, student_declaration, bad_workshop, workshop_clash, workshop_full, invalid_answers,
+    already_registered, past_cutoff, not_offered, offer_expired, already_cancelled, in_use, bad_input."""
 
 
 # --- setting up -------------------------------------------------------------------------------------------------
@@ -265,6 +266,8 @@ def save_workshop(
         details={"event": event_id, "title": workshop.title, "capacity": workshop.capacity},
         now=now,
     )
+    # More seats go to the workshop's own line first, then any conference places to the event's.
+    workshops.offer_next(session, workshop_id=workshop.id, now=now, links=links)
     waitlist.offer_next(session, event_id=event_id, now=now, links=links)
     return workshop
 
@@ -448,12 +451,18 @@ def answer_errors(
     return errors
 
 
-def workshop_clash(workshops: Sequence[Workshop]) -> tuple[Workshop, Workshop] | None:
-    ordered = sorted(workshops, key=lambda w: w.starts_at)
-    for first, second in itertools.pairwise(ordered):
-        if second.starts_at < first.ends_at:
-            return first, second
-    return None
+def workshop_clash(chosen: Sequence[Workshop]) -> tuple[Workshop, Workshop] | None:
+    return workshops.clash(chosen)
+
+
+@dataclass(frozen=True)
+class WorkshopOutcome:
+    """What a booking made now would give in one workshop: "confirmed", "waitlisted" (at `position`) or,
+    while the booking itself would wait for a conference place, "pending"."""
+
+    workshop: Workshop
+    outcome: str
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -462,8 +471,11 @@ class Checked:
     ticket: TicketType
     workshops: list[Workshop]
     member: Member | None
-    #: What would happen now: "confirmed" or "waitlisted" (places may change before the booking is made).
+    #: What would happen now to the conference place: "confirmed" or "waitlisted" (places may change before
+    #: the booking is made), with the place in line when waitlisted; and to each workshop, on its own.
     outcome: str
+    position: int | None = None
+    workshop_outcomes: tuple[WorkshopOutcome, ...] = ()
 
 
 def check_booking(
@@ -494,12 +506,16 @@ def check_booking(
         raise EventError("not_on_sale", "This ticket is not on sale now. Choose another ticket.")
     if ticket.student and not booking.student_declared:
         raise EventError("student_declaration", "Confirm that you are a student to book a student ticket.")
-    workshops = []
+    chosen: list[Workshop] = []
     if booking.workshop_ids:
-        workshops = list(session.scalars(select(Workshop).where(Workshop.id.in_(booking.workshop_ids))))
-        if len(workshops) != len(set(booking.workshop_ids)) or any(w.event_id != event.id for w in workshops):
+        chosen = list(
+            session.scalars(
+                select(Workshop).where(Workshop.id.in_(booking.workshop_ids)).order_by(Workshop.starts_at)
+            )
+        )
+        if len(chosen) != len(set(booking.workshop_ids)) or any(w.event_id != event.id for w in chosen):
             raise EventError("bad_workshop", "Choose workshops from the list.")
-    clash = workshop_clash(workshops)
+    clash = workshop_clash(chosen)
     if clash:
         raise EventError(
             "workshop_clash", f"'{clash[0].title}' and '{clash[1].title}' are at the same time: choose one."
@@ -507,14 +523,23 @@ def check_booking(
     errors = answer_errors(event.questions, booking.answers)
     if errors:
         raise EventError("invalid_answers", "Some answers need attention.", errors=errors)
-    full = (
-        places_left(event) == 0
-        or (ticket.quota is not None and ticket.taken >= ticket.quota)
-        or any(w.capacity is not None and w.taken >= w.capacity for w in workshops)
-    )
+    full = places_left(event) == 0 or (ticket.quota is not None and ticket.taken >= ticket.quota)
     if full and not event.waitlist_enabled:
         raise EventError("full", "Sorry, this is fully booked.")
-    return Checked(event, ticket, workshops, member, "waitlisted" if full else "confirmed")
+    full_workshops = [w for w in chosen if workshops.is_full(w)]
+    if full_workshops and not event.waitlist_enabled:
+        raise EventError("workshop_full", f"'{full_workshops[0].title}' is full: choose another.")
+    if full:
+        outcomes = tuple(WorkshopOutcome(w, "pending") for w in chosen)
+        position = waitlist.waiting_count(session, event.id) + 1
+        return Checked(event, ticket, chosen, member, "waitlisted", position, outcomes)
+    outcomes = tuple(
+        WorkshopOutcome(w, "waitlisted", workshops.waiting_count(session, w.id) + 1)
+        if workshops.is_full(w)
+        else WorkshopOutcome(w, "confirmed")
+        for w in chosen
+    )
+    return Checked(event, ticket, chosen, member, "confirmed", None, outcomes)
 
 
 def provider_for(key: bytes) -> PaymentProvider:
@@ -583,7 +608,9 @@ def book(
         updated_at=now,
         badge_serial=1,
     )
-    registration.workshop_places = [RegistrationWorkshop(workshop_id=w.id) for w in checked.workshops]
+    registration.workshop_places = [
+        RegistrationWorkshop(workshop_id=w.id, status="pending") for w in checked.workshops
+    ]
     registration.answers = _answers(event.questions, booking.answers)
     try:
         # The savepoint first: begin_nested() flushes what is pending, and the insert must fail inside it.
@@ -599,8 +626,12 @@ def book(
         raise EventError(
             "already_registered", "You already have a place (or a place on the waitlist) here."
         ) from None
-    failed = capacity.take_places(session, registration)
+    failed = capacity.take_places(session, registration, now=now)
     if failed is None:
+        if not event.waitlist_enabled:
+            full = [p for p in registration.workshop_places if p.status == "waitlisted"]
+            if full:
+                raise EventError("workshop_full", f"'{full[0].workshop.title}' is full: choose another.")
         payment = confirm(session, registration, event=event, now=now, links=links)
         return BookingResult(registration, True, token, payment)
     if not event.waitlist_enabled:
@@ -714,7 +745,7 @@ def cancel_by_delegate(
             "past_cutoff", "The deadline for cancelling has passed. Please contact us about your booking."
         )
     reason = {"offered": "declined", "waitlisted": "left_waitlist"}.get(registration.status, "delegate")
-    previous = waitlist.release(session, registration, reason=reason, now=now)
+    previous = waitlist.release(session, registration, reason=reason, now=now, links=links)
     notify.send_cancelled(session, registration, event=event, reason=reason, links=links, now=now)
     if previous in ("confirmed", "offered"):
         waitlist.offer_next(session, event_id=event.id, now=now, links=links)
@@ -729,7 +760,7 @@ def cancel_by_staff(
         raise EventError("not_found", "No such booking.", status_code=404)
     if registration.status == "cancelled":
         raise EventError("already_cancelled", "This booking is already cancelled.")
-    previous = waitlist.release(session, registration, reason=reason, now=now)
+    previous = waitlist.release(session, registration, reason=reason, now=now, links=links)
     event = get_event(session, registration.event_id)
     notify.send_cancelled(session, registration, event=event, reason=reason, links=links, now=now)
     audit.record(
@@ -840,7 +871,7 @@ def cancel_unpaid(
         registration = overdue.get(registration_id)
         if registration is None:
             continue
-        waitlist.release(session, registration, reason="unpaid", now=now)
+        waitlist.release(session, registration, reason="unpaid", now=now, links=links)
         event = get_event(session, event_id)
         notify.send_cancelled(session, registration, event=event, reason="unpaid", links=links, now=now)
         cancelled.append(registration)

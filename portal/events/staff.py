@@ -303,7 +303,12 @@ def export_csv(session: Session, event: Event) -> str:
                     r.email,
                     "yes" if r.member_id else "no",
                     r.ticket_type.name,
-                    "; ".join(p.workshop.title for p in r.workshop_places),
+                    "; ".join(
+                        p.workshop.title
+                        + ("" if p.status in ("confirmed", "cancelled") else f" ({p.status})")
+                        for p in r.workshop_places
+                        if p.status != "cancelled" or r.status == "cancelled"
+                    ),
                     f"{r.amount_due / 100:.2f}",
                     f"{r.amount_paid / 100:.2f}",
                     r.payment_status,

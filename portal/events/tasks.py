@@ -1,5 +1,6 @@
-"""The periodic sweep that runs with the app: offers whose deadline has passed are written back and their
-places offered to the next person waiting, even when nobody visits the event. Safe beside page views, the
+"""The periodic sweep that runs with the app: offers whose deadline has passed (conference places and
+workshop seats) are written back and their places offered to the next person waiting, even when nobody
+visits the event. Safe beside page views, the
 CLI and other workers: each lapse is a conditional update, so it happens once."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import anyio
 
+from portal.events import workshops
 from portal.events.links import app_links
 from portal.events.waitlist import expire_offers
 
@@ -24,7 +26,9 @@ def run_once(app: Any) -> int:
     state = app.state
     links = app_links(app, state.settings.base_url, state.settings.key_bytes())
     with state.db.session(write=True) as session:
-        return len(expire_offers(session, now=state.clock(), links=links))
+        now = state.clock()
+        seats = workshops.expire_offers(session, now=now, links=links)
+        return len(seats) + len(expire_offers(session, now=now, links=links))
 
 
 async def run_forever(app: Any, *, interval: float = INTERVAL_SECONDS) -> None:

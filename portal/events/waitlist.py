@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import audit
 from portal.accounts.models import Account
-from portal.events import capacity, notify
+from portal.events import capacity, notify, workshops
 from portal.events.links import Links
 from portal.events.models import HOLDS_PLACE, Event, Registration
 from portal.web.errors import PortalError
@@ -77,7 +77,7 @@ def _offer(
         savepoint.rollback()
         session.expire(registration)
         return "moved"
-    failed = capacity.take_places(session, registration, enforce=enforce)
+    failed = capacity.take_places(session, registration, now=now, enforce=enforce)
     if failed:
         savepoint.rollback()
         session.expire(registration)
@@ -101,7 +101,8 @@ def offer_next(session: Session, *, event_id: int, now: datetime, links: Links) 
     for registration in waiting:
         failed = _offer(session, registration, event, enforce=True, now=now)
         if failed == "event":
-            break  # the event itself is full: nobody further down can fit either
+            break  # the event itself is full: nobody further down can fit either (a full workshop never
+            # stops anyone: they get the conference place and join that workshop's line)
         if failed is None:
             offered.append(registration)
             notify.send_offer(session, registration, event=event, links=links, now=now)
@@ -129,7 +130,9 @@ def promote(
         raise WaitlistError("not_waiting", "This person is not on the waitlist.")
     if failed:
         raise WaitlistError(
-            "no_place", f"No place is free (the {failed} is full). Tick 'over capacity' to offer one anyway."
+            "no_place",
+            f"No place is free (the {failed} is full). Tick 'over capacity' to offer one anyway."
+            " (Full workshops are not overfilled: the delegate joins their lines.)",
         )
     notify.send_offer(session, registration, event=event, links=links, now=now)
     audit.record(
@@ -143,8 +146,10 @@ def promote(
     return registration
 
 
-def release(session: Session, registration: Registration, *, reason: str, now: datetime) -> str:
-    """Cancel a live registration and give back whatever places it held. Returns its previous status.
+def release(session: Session, registration: Registration, *, reason: str, now: datetime, links: Links) -> str:
+    """Cancel a live registration and give back whatever places it held; each workshop seat it held is
+    offered to the next person in that workshop's line (before the conference place is offered on, so the
+    workshop's line comes first). Returns its previous status.
 
     The status change is conditional, so two cancellations (or a cancellation and an accepted offer) of the
     same booking never give its places back twice."""
@@ -170,7 +175,10 @@ def release(session: Session, registration: Registration, *, reason: str, now: d
     if changed != 1:
         raise WaitlistError("conflict", "This booking changed a moment ago. Reload the page and try again.")
     if previous in HOLDS_PLACE:
-        capacity.give_back_places(session, registration)
+        freed = capacity.give_back_places(session, registration)
+        workshops.offer_freed(session, freed, now=now, links=links)
+    else:
+        capacity.cancel_workshop_choices(session, registration)
     return previous
 
 
@@ -178,7 +186,9 @@ def expire_offers(
     session: Session, *, now: datetime, links: Links, event_id: int | None = None
 ) -> list[Registration]:
     """Write back every offer whose deadline has passed: cancel it, tell the person, and offer the place to
-    the next in line. Returns the lapsed registrations."""
+    the next in line; workshop seat offers likewise, per workshop (`workshops.expire_offers`). Returns the
+    lapsed registrations (conference places)."""
+    workshops.expire_offers(session, now=now, links=links, event_id=event_id)
     query = select(Registration).where(Registration.status == "offered", Registration.offer_expires_at <= now)
     if event_id is not None:
         query = query.where(Registration.event_id == event_id)
@@ -204,7 +214,8 @@ def expire_offers(
         session.expire(registration)
         if changed != 1:
             continue
-        capacity.give_back_places(session, registration)
+        freed = capacity.give_back_places(session, registration)
+        workshops.offer_freed(session, freed, now=now, links=links)
         event = session.get(Event, registration.event_id)
         assert event is not None
         notify.send_offer_lapsed(session, registration, event=event, links=links, now=now)

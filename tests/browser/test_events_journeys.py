@@ -1,5 +1,6 @@
 """Booking journeys in a real browser, with the e-mails delivered over SMTP to aiosmtpd: a guest books a
-conference ticket with a workshop and answers; a member takes a place at the National Meeting and gives it
+conference ticket with a workshop and answers; a guest who ticks a full workshop is confirmed for the
+conference and waits for the workshop; a member takes a place at the National Meeting and gives it
 back, and the next person waiting is offered it by e-mail and accepts."""
 
 from __future__ import annotations
@@ -300,3 +301,68 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
     ]
     assert len(confirmations) == 1
     assert "event.ics" in attachment_names(confirmations[0])
+
+
+def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_waits_for_the_workshop(
+    portal, smtp, page, assert_accessible
+):
+    _slug, ids = seed_event(
+        portal,
+        event={"title": "ISIPT Conference 2030", "slug": "isipt-2030", "capacity": 103},
+        tickets=[service.TicketData(name="Delegate", price=0)],
+        workshops=[
+            service.WorkshopData(
+                "IPT-A", STARTS + timedelta(hours=2), STARTS + timedelta(hours=4), capacity=1
+            )
+        ],
+    )
+    database = Database(portal.database_url)
+    links = Links(url=lambda name, **params: portal.url, key=SECRET.encode())
+    with database.session() as s:
+        service.book(
+            s,
+            event_id=ids["event"],
+            booking=service.Booking(
+                ticket_type_id=ids["Delegate"],
+                first_name="Sian",
+                last_name="Seated",
+                email="sian@example.org",
+                workshop_ids=(ids["IPT-A"],),
+            ),
+            form_key="sian-books-first",
+            member_id=None,
+            account_id=None,
+            now=datetime.now(UTC),
+            links=links,
+        )
+    database.dispose()
+    url = portal.url
+    page.goto(url + "/events/isipt-2030/book")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("First name").wait_for()
+    page.get_by_label("First name").fill("Gwen")
+    page.get_by_label("Last name").fill("Guest")
+    page.get_by_label("E-mail address").fill("gwen@example.org")
+    workshop = page.get_by_label(re.compile("IPT-A"))
+    assert "full: you would join its waiting list" in workshop.locator("xpath=..").inner_text()
+    workshop.check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Check your booking").wait_for()
+    review = page.locator("#booking-step").inner_text()
+    assert "Conference place: confirmed." in review
+    assert "Workshop “IPT-A”: waiting list, number 1." in review
+    assert "The event is full" not in review
+    everywhere(page, assert_accessible)
+    page.get_by_role("button", name="Confirm booking").click()
+    page.wait_for_url(re.compile(r"/events/booking/"))
+    confirmation = page.locator("main").inner_text()
+    assert "your conference place is confirmed, and you are on the waiting list for 'IPT-A'" in confirmation
+    assert "Conference place: confirmed." in confirmation
+    assert "Workshop “IPT-A”: waiting list, number 1." in confirmation
+    assert "Change your workshops" in confirmation
+    everywhere(page, assert_accessible)
+
+    messages = [m for m in smtp.wait_for(2, timeout=30) if m["To"] == "gwen@example.org"]
+    assert [m["Subject"] for m in messages] == ["Your place at ISIPT Conference 2030 is confirmed"]
+    text = SmtpServer.text(messages[0])
+    assert "Conference place: confirmed." in text and 'Workshop "IPT-A": waiting list, number 1.' in text

@@ -1,5 +1,6 @@
 """The last place goes to exactly one person: 100 bookings started together (real threads, each with its own
-session and transaction) at 10 places give 10 confirmed and 90 waitlisted, in order, on every engine."""
+session and transaction) at 10 places give 10 confirmed and 90 waitlisted, in order, on every engine; 30 at
+a workshop of 5 seats give 30 conference places, 5 seats and 25 in that workshop's line, in order."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.events import service, waitlist
-from portal.events.models import Event, Invoice, Registration, TicketType, Workshop
+from portal.events import service, waitlist, workshops
+from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, TicketType, Workshop
 
 ATTEMPTS = 100
 PLACES = 10
@@ -88,14 +89,28 @@ def test_one_hundred_at_a_ticket_quota_of_ten_gives_ten_confirmed(make_event, da
     assert_waitlist_in_order(database, event, ATTEMPTS - PLACES)
 
 
-def test_one_hundred_at_a_workshop_of_ten_gives_ten_confirmed(make_event, database, clock, links, start):
-    workshop = service.WorkshopData("Supervision skills", start, start + timedelta(hours=2), capacity=PLACES)
-    event = make_event(capacity=None, workshops=[workshop])
-    statuses = race(database, clock, links, event, workshop_ids=(event.workshops[0].id,))
-    assert Counter(statuses) == {"confirmed": PLACES, "waitlisted": ATTEMPTS - PLACES}
+def test_thirty_at_a_workshop_of_five_give_thirty_conference_places_five_seats_and_a_line_of_25(
+    make_event, database, clock, links, start
+):
+    workshop = service.WorkshopData("Supervision skills", start, start + timedelta(hours=2), capacity=5)
+    event = make_event(capacity=200, workshops=[workshop])
+    workshop_id = event.workshops[0].id
+    statuses = race(database, clock, links, event, attempts=30, workshop_ids=(workshop_id,))
+    assert Counter(statuses) == {"confirmed": 30}
     with database.session() as s:
-        assert s.get(Workshop, event.workshops[0].id).taken == PLACES
-        assert s.get(Event, event.id).places_taken == PLACES
+        assert s.get(Event, event.id).places_taken == 30
+        assert s.get(Workshop, workshop_id).taken == 5
+        entries = s.scalars(
+            select(RegistrationWorkshop).where(RegistrationWorkshop.workshop_id == workshop_id)
+        )
+        by_status = Counter(e.status for e in entries)
+        assert by_status == {"confirmed": 5, "waitlisted": 25}
+        line = workshops.line(s, workshop_id)
+        assert [number for _, number in line] == list(range(1, 26))
+        # The line numbers are the order people joined it: distinct, rising, and each position matches.
+        numbers = [entry.queue_number for entry, _ in line]
+        assert numbers == sorted(set(numbers)) and len(numbers) == 25
+        assert [workshops.position(s, entry) for entry, _ in line] == list(range(1, 26))
 
 
 def test_paid_bookings_at_once_get_invoice_numbers_without_gaps(make_event, database, clock, links):

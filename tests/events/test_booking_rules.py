@@ -48,17 +48,34 @@ def test_a_ticket_quota_sends_the_next_booking_to_the_waitlist_while_the_event_h
     assert fresh(Event, event.id).places_taken == 1
 
 
-def test_a_full_workshop_sends_the_booking_to_the_waitlist_and_takes_nothing(start, make_event, book, fresh):
+def test_a_full_workshop_confirms_the_conference_place_and_waitlists_only_the_workshop(
+    start, make_event, book, fresh
+):
     workshop = service.WorkshopData(
         "Case formulation", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
     )
     event = make_event(capacity=10, workshops=[workshop])
     workshop_id = event.workshops[0].id
     assert book(event, 1, workshop_ids=(workshop_id,)).registration.status == "confirmed"
-    assert book(event, 2, workshop_ids=(workshop_id,)).registration.status == "waitlisted"
+    second = book(event, 2, workshop_ids=(workshop_id,)).registration
+    assert second.status == "confirmed"
     assert book(event, 3).registration.status == "confirmed"
-    assert fresh(Event, event.id).places_taken == 2
+    assert fresh(Event, event.id).places_taken == 3
     assert fresh(Workshop, workshop_id).taken == 1
+    assert [p.status for p in fresh(Registration, second.id).workshop_places] == ["waitlisted"]
+
+
+def test_a_full_workshop_is_refused_where_the_event_keeps_no_waitlist(start, make_event, book, fresh):
+    workshop = service.WorkshopData(
+        "Case formulation", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
+    )
+    event = make_event(capacity=10, waitlist_enabled=False, workshops=[workshop])
+    workshop_id = event.workshops[0].id
+    book(event, 1, workshop_ids=(workshop_id,))
+    with pytest.raises(service.EventError) as refused:
+        book(event, 2, workshop_ids=(workshop_id,))
+    assert refused.value.code == "workshop_full"
+    assert fresh(Event, event.id).places_taken == 1
 
 
 def test_two_workshops_at_overlapping_times_are_refused(start, make_event, book):

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from support import login, post
+from support import SECRET, login, post
 
 from portal.events import service
-from portal.events.models import Registration
+from portal.events.links import manage_token
+from portal.events.models import Registration, RegistrationWorkshop
 from portal.mail.models import OutboxEmail
 
 
@@ -306,3 +307,88 @@ def test_my_account_offers_the_national_meeting_in_one_click_and_lists_my_bookin
         client, f"/events/{meeting.slug}/book", {"ticket": meeting.ticket_types[0].id, "action": "quick"}
     )
     assert "Check your booking" in review.text
+
+
+@pytest.fixture
+def full_workshop(make_event, book, admin, start):
+    """A conference with places to spare and a workshop whose 2 seats are taken, 1 person already waiting."""
+    event = make_event(
+        title="ISIPT Conference",
+        capacity=105,
+        workshops=[
+            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=2),
+            service.WorkshopData("Group IPT", start + timedelta(hours=5), start + timedelta(hours=6)),
+        ],
+    )
+    for n in (1, 2, 3):
+        book(event, n, workshop_ids=(event.workshops[0].id,))
+    return event
+
+
+def test_the_review_says_the_conference_place_is_confirmed_and_the_full_workshop_is_a_waiting_list(
+    client, full_workshop
+):
+    url = f"/events/{full_workshop.slug}/book"
+    key = form_key(client.get(url).text)
+    filled = {
+        "form_key": key,
+        "ticket": full_workshop.ticket_types[0].id,
+        "first_name": "Wyn",
+        "last_name": "Waiting",
+        "email": "wyn@example.org",
+        "workshops": [str(w.id) for w in full_workshop.workshops],
+    }
+    details = post(client, url, {**filled, "action": "details"})
+    assert "IPT-A, " in details.text and "(full: you would join its waiting list" in details.text
+    review = post(client, url, {**filled, "action": "review"})
+    assert review.status_code == 200
+    assert "Conference place: confirmed." in review.text
+    assert "Workshop “IPT-A”: waiting list, number 2." in review.text
+    assert "Workshop “Group IPT”: confirmed." in review.text
+    assert "The event is full" not in review.text and ">Confirm booking<" in review.text
+    confirmed = post(client, url, {**filled, "action": "confirm"})
+    page = client.get(confirmed.headers["location"])
+    assert (
+        "your conference place is confirmed, and you are on the waiting list for &#39;IPT-A&#39;" in page.text
+    )
+    assert "Conference place: confirmed." in page.text
+    assert "Workshop “IPT-A”: waiting list, number 2." in page.text
+
+
+def test_a_guest_changes_workshops_on_the_booking_page_and_the_freed_seat_is_offered(
+    client, full_workshop, database, fresh
+):
+    ipt_a, group = (w.id for w in full_workshop.workshops)
+    with database.session() as s:
+        holder = s.scalars(select(Registration).order_by(Registration.id)).first()
+        token = manage_token(SECRET.encode(), holder.manage_seed)
+    url = f"/events/booking/{token}"
+    assert "Change your workshops" in client.get(url).text
+    changed = post(client, f"{url}/workshops", {"action": "change", "workshops": [str(group)]})
+    assert changed.status_code == 303
+    page = client.get(url)
+    assert "Workshop “Group IPT”: confirmed." in page.text and "“IPT-A”" not in page.text
+    with database.session() as s:
+        waiting = s.scalars(select(Registration).order_by(Registration.id)).all()[2]
+        offered = s.get(RegistrationWorkshop, (waiting.id, ipt_a))
+        assert offered.status == "offered"
+        other = manage_token(SECRET.encode(), waiting.manage_seed)
+    offer_page = client.get(f"/events/booking/{other}")
+    assert "A seat in the workshop “IPT-A” is yours if you accept it by" in offer_page.text
+    accepted = post(
+        client, f"/events/booking/{other}/workshops", {"action": "accept", "workshop": str(ipt_a)}
+    )
+    assert accepted.status_code == 303
+    assert "Workshop “IPT-A”: confirmed." in client.get(f"/events/booking/{other}").text
+
+
+def test_a_workshop_change_naming_an_unknown_workshop_is_refused_with_a_message(
+    client, full_workshop, database
+):
+    with database.session() as s:
+        holder = s.scalars(select(Registration).order_by(Registration.id)).first()
+        token = manage_token(SECRET.encode(), holder.manage_seed)
+    refused = post(
+        client, f"/events/booking/{token}/workshops", {"action": "change", "workshops": ["999999"]}
+    )
+    assert refused.status_code == 422 and "Choose workshops from the list." in refused.text

@@ -270,3 +270,22 @@ def test_editing_an_event_raises_capacity_and_offers_the_new_place(office, make_
     assert post(office, f"/events/manage/{event.id}/edit", values).status_code == 303
     with database.session() as s:
         assert s.get(Registration, waiting.id).status == "offered"
+
+
+def test_staff_see_a_workshops_waiting_list_with_positions(office, make_event, book, start):
+    event = make_event(
+        capacity=50,
+        workshops=[
+            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1)
+        ],
+    )
+    workshop_id = event.workshops[0].id
+    for n, name in enumerate(("Sian", "Tom", "Ugo")):
+        book(event, n, first_name=name, workshop_ids=(workshop_id,))
+    dashboard = office.get(f"/events/manage/{event.id}")
+    assert f"/events/manage/{event.id}/workshops/{workshop_id}" in dashboard.text
+    page = office.get(f"/events/manage/{event.id}/workshops/{workshop_id}")
+    assert page.status_code == 200
+    rows = re.findall(r'<td class="num">(\d+)</td><td><a [^>]+>([A-Za-z]+) Number', page.text)
+    assert rows == [("1", "Tom"), ("2", "Ugo")]
+    assert "Sian" in page.text.split('id="seats-heading"')[1]
