@@ -39,6 +39,7 @@ def test_the_secret_is_stored_encrypted(db, with_totp):
 
 def test_login_needs_the_second_step_before_anything_is_granted(client, with_totp, clock):
     secret, _ = with_totp
+    clock.advance(seconds=30)  # the code that turned it on is spent
     response = post(client, "/login", {"email": "admin@example.org", "password": PASSWORD})
     assert response.headers["location"] == "/login/verify"
     assert client.get("/staff").status_code == 303
