@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -263,3 +264,46 @@ def test_password_hash_is_upgraded_when_parameters_change(client, admin, databas
     with database.session() as s:
         stored = s.query(Account).filter_by(email="admin@example.org").one().password_hash
     assert stored != weak and stored.startswith("$argon2id$")
+
+
+def test_portal_serve_prints_a_setup_code_that_opens_setup(client, settings, capsys):
+    from portal import cli
+
+    cli._announce_setup_code(settings)
+    printed = capsys.readouterr().err
+    code = re.search(r"setup code (\S+) ", printed).group(1)
+    response = post(client, "/setup", {**SETUP_FORM, "setup_code": code})
+    assert response.status_code == 303
+    assert client.get("/staff").status_code == 200
+
+
+def test_portal_admin_create_needs_no_setup_code(db_url, database):
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["admin", "create", "--email", "ada@example.org", "--name", "Ada", "--password", PASSWORD],
+        env={"PORTAL_DATABASE_URL": db_url, "PORTAL_ENV": "test"},
+    )
+    assert result.exit_code == 0, result.output
+    with database.session() as s:
+        assert s.query(Account).filter_by(email="ada@example.org").one().roles == "admin"
+
+
+def test_portal_serve_refuses_to_start_in_production_with_anything_to_fix(db_url):
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    env = {
+        "PORTAL_DATABASE_URL": db_url,
+        "PORTAL_ENV": "production",
+        "PORTAL_SECRET_KEY": "k" * 40,
+        "PORTAL_BASE_URL": "https://portal.example.org",
+    }
+    result = CliRunner().invoke(main, ["serve", "--port", "8321"], env=env)
+    assert result.exit_code == 1
+    assert "FAIL  PORTAL_SMTP_URL is not set" in result.output
+    assert "Refusing to start in production" in result.output

@@ -11,11 +11,10 @@ from starlette.testclient import TestClient
 from support import PASSWORD, make_account, post
 
 from portal import ops
-from portal.app import create_app
-from portal.settings import Settings
-
 from portal.accounts import service
 from portal.accounts.models import Account
+from portal.app import create_app
+from portal.settings import Settings
 
 
 @pytest.fixture
