@@ -191,7 +191,7 @@ def setup_first_admin(
 def create_staff(
     session: Session,
     *,
-    actor: Account,
+    actor: Account | None,
     name: str,
     email: str,
     roles: list[str],
