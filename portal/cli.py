@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -60,7 +61,16 @@ def serve(host: str, port: int, workers: int) -> None:
             "SQLite runs with one worker (several processes writing one file only add lock waits). "
             "Use PostgreSQL (PORTAL_DATABASE_URL=postgresql://...) for more workers."
         )
+    if settings.production:
+        # The same checks as `portal check`: production does not start with anything that must be fixed.
+        failures = [f for f in _findings(settings, workers) if f.level == "fail"]
+        if failures:
+            for finding in failures:
+                click.echo(f"FAIL  {finding.message}", err=True)
+            click.echo("Refusing to start in production: fix the above (see `portal check`).", err=True)
+            raise SystemExit(1)
     configure_logging(settings.log_level)
+    _announce_setup_code(settings)
     click.echo(
         f"Serving {settings.base_url} on http://{host}:{port} with {workers} worker(s) ({settings.env}).",
         err=True,
@@ -75,6 +85,41 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+    )
+
+
+def _findings(settings: Settings, workers: int) -> list[Any]:
+    from portal import ops
+
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        return ops.check(settings, workers=workers, database=database)
+    finally:
+        database.dispose()
+
+
+def _announce_setup_code(settings: Settings) -> None:
+    """On an empty portal, print a fresh one-time code that opens the first-run setup page (only its digest
+    is stored), so nobody who merely reaches the address first can claim the portal."""
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.accounts import service
+
+    database = Database(settings.database_url, null_pool=True)
+    try:
+        with database.session(write=True) as session:
+            if service.is_set_up(session):
+                return
+            code = service.issue_setup_code(session, now=system_clock(), key=settings.key_bytes())
+    except DBAPIError:
+        click.echo("The database has no schema yet: run `portal db upgrade`, then start again.", err=True)
+        return
+    finally:
+        database.dispose()
+    click.echo(
+        f"First-run setup: open {settings.base_url}/setup and enter the setup code {code} "
+        "(it works once, for 24 hours; each start prints a new one).",
+        err=True,
     )
 
 
@@ -177,14 +222,8 @@ def audit_verify() -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="How many workers you plan to run.")
 def check_command(workers: int) -> None:
     """Print what is unsafe or missing for production; exits 1 if anything must be fixed."""
-    from portal import ops
-
     settings = load_settings()
-    database = Database(settings.database_url, null_pool=True)
-    try:
-        findings = ops.check(settings, workers=workers, database=database)
-    finally:
-        database.dispose()
+    findings = _findings(settings, workers)
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for finding in findings:
         click.echo(f"{marks[finding.level]}  {finding.message}")

@@ -217,6 +217,12 @@ def check(settings: Settings, *, workers: int = 1, database: Database | None = N
     else:
         findings.append(Finding("ok", "PostgreSQL database."))
     add(
+        settings.staff_2fa_required,
+        "warn",
+        "Staff must use two-step verification (PORTAL_REQUIRE_STAFF_2FA).",
+        "PORTAL_REQUIRE_STAFF_2FA is off: staff may log in with a password alone.",
+    )
+    add(
         settings.metrics_token is not None,
         "warn",
         "PORTAL_METRICS_TOKEN is set: /metrics is available to your monitoring.",

@@ -64,7 +64,15 @@ DOCUMENTED: tuple[SettingDoc, ...] = (
     ),
     SettingDoc("PORTAL_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`."),
     SettingDoc("PORTAL_METRICS_TOKEN", "(none: /metrics is off)", "Bearer token that opens `/metrics`."),
+    SettingDoc(
+        "PORTAL_REQUIRE_STAFF_2FA",
+        "on in production, off otherwise",
+        "`on` or `off`. When on, every staff login must set up two-step verification before anything else.",
+    ),
 )
+
+_TRUE = ("1", "on", "true", "yes")
+_FALSE = ("0", "off", "false", "no")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -80,6 +88,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw!r}.")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///var/portal.db"
@@ -93,6 +112,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
     log_level: str = "INFO"
     metrics_token: Secret | None = None
+    #: None: on in production, off in development and test (see `staff_2fa_required`).
+    require_staff_2fa: bool | None = None
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
     run_mail_worker: bool = True
 
@@ -117,6 +138,7 @@ class Settings:
             ),
             log_level=(env.get("PORTAL_LOG_LEVEL", "").strip() or "INFO").upper(),
             metrics_token=Secret(metrics) if metrics else None,
+            require_staff_2fa=_flag(env, "PORTAL_REQUIRE_STAFF_2FA"),
         )
 
     def validate(self) -> None:
@@ -151,6 +173,11 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def staff_2fa_required(self) -> bool:
+        """Every staff login must have a second factor: on in production unless turned off."""
+        return self.production if self.require_staff_2fa is None else self.require_staff_2fa
 
     @property
     def secure_cookies(self) -> bool:

@@ -7,6 +7,7 @@ can use `live_server`, `page` and `assert_accessible` (Playwright's sync API may
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -40,6 +41,13 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def setup_code(self) -> str:
+        """The one-time first-run setup code `portal serve` printed on this empty database."""
+        found = re.findall(r"enter the setup code (\S+) ", self.log())
+        if not found:
+            raise AssertionError(f"portal serve printed no setup code:\n{self.log()}")
+        return found[-1]
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run the `portal` command against this server's database."""

@@ -49,7 +49,13 @@ Handler = Callable[[Ctx], Response]
 
 class AccessSpec:
     def __init__(
-        self, words: tuple[str, ...], *, kind: str, devices: bool = False, before_setup: bool = False
+        self,
+        words: tuple[str, ...],
+        *,
+        kind: str,
+        devices: bool = False,
+        before_setup: bool = False,
+        before_totp: bool = False,
     ) -> None:
         unknown = set(words) - ACCESS_WORDS - set(ROLES)
         if unknown or not words:
@@ -59,6 +65,8 @@ class AccessSpec:
         self.devices = devices
         #: Reachable before first-run setup (the setup page itself).
         self.before_setup = before_setup
+        #: Reachable by a staff login that must still set up two-step verification (its setup, logging out).
+        self.before_totp = before_totp
 
     def allows(self, principal: Principal | None) -> bool:
         if "public" in self.words:
@@ -300,6 +308,10 @@ def _handle(ctx: Ctx, handler: Handler, spec: AccessSpec, bearer: str | None) ->
         state.setup_done.set()
     principal, touch = _load_principal(ctx, bearer)
     ctx.principal = principal
+    if principal is not None and principal.must_set_up_totp and not spec.before_totp:
+        if spec.kind == "api":
+            return json_error("two_step_required", "Set up two-step verification first.", 403), None
+        return RedirectResponse(request.url_for("accounts:security").path, status_code=303), None
     if not spec.allows(principal):
         return _denied(request, spec, principal), None
     try:
@@ -361,6 +373,7 @@ def _load_principal(ctx: Ctx, bearer: str | None) -> tuple[Principal | None, int
         roles=account.role_set,
         session_id=login.id,
         member_id=member_id,
+        must_set_up_totp=ctx.settings.staff_2fa_required and account.is_staff and not account.totp_enabled,
     )
     due = login.last_seen_at + timedelta(minutes=1) <= ctx.now
     return principal, (login.id if due else None)
@@ -376,9 +389,11 @@ def _touch(state: Any, session_id: int, now: datetime) -> None:
 
 
 def page(
-    *allow: str, write: bool | None = None, before_setup: bool = False
+    *allow: str, write: bool | None = None, before_setup: bool = False, before_totp: bool = False
 ) -> Callable[[Handler], Callable[[Request], Any]]:
-    return guard(AccessSpec(allow, kind="page", before_setup=before_setup), write=write)
+    return guard(
+        AccessSpec(allow, kind="page", before_setup=before_setup, before_totp=before_totp), write=write
+    )
 
 
 def api(

@@ -1,4 +1,5 @@
-"""Accounts, their login sessions and single-use tokens, login attempts, the society, and the audit log."""
+"""Accounts, their login sessions and single-use tokens, login attempts, the society, the first-run setup code,
+and the audit log."""
 
 from __future__ import annotations
 
@@ -46,8 +47,17 @@ class Account(Base):
     #: The TOTP secret, encrypted with a key derived from the secret key (a database copy alone cannot use it).
     totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last TOTP time step accepted: a code is good once, so an overheard code cannot be replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Wrong second-factor codes since the last right one, across every pending login and worker.
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: No second-factor code is checked before this time (set after too many wrong codes).
+    mfa_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The member this login belongs to: only people on the roll have member accounts.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), unique=True)
+    #: The administrator who added this account (None: the command line or first-run setup). Whoever adds an
+    #: account may not also give it the returning officer's or a scrutineer's role.
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
 
     sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan"
@@ -79,6 +89,8 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Password accepted, second factor still owed: the session grants nothing until it is given.
     mfa_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Wrong second-factor codes on this pending login; at the limit the pending login ends.
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
@@ -99,6 +111,19 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What the link carries besides the account (e.g. the new address for a change of e-mail).
     payload: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SetupCode(Base):
+    """The one-time code that opens first-run setup, printed by `portal serve` on an empty database. Only its
+    keyed digest is kept; it works once and expires."""
+
+    __tablename__ = "setup_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RecoveryCode(Base):

@@ -45,6 +45,9 @@ def _login_response(ctx: Ctx, account: Account, *, mfa_pending: bool) -> Respons
     nxt = _safe_next(ctx.query.get("next") or (ctx.form.get("next") if ctx.form else None))
     if mfa_pending:
         return ctx.redirect("accounts:second_factor", query=f"next={nxt}" if nxt else "")
+    if ctx.settings.staff_2fa_required and account.is_staff and not account.totp_enabled:
+        ctx.flash("The society requires two-step verification for staff: set it up now to continue.")
+        return ctx.redirect("accounts:security")
     if nxt:
         return RedirectResponse(nxt, status_code=303)
     return ctx.redirect("home")
@@ -59,10 +62,16 @@ def setup(ctx: Ctx) -> Response:
         raise NotFound("The portal is already set up.")
     form = FormReader(ctx.form)
     if ctx.request.method == "POST":
+        setup_code = form.text("setup_code", label="the setup code", max_length=40)
         society_name = form.text("society_name", label="the society's name")
         name = form.text("name", label="your name")
         email = form.email()
         password = form.password(new=True, confirm="password_confirm")
+        if form.ok:
+            try:
+                service.redeem_setup_code(ctx.db, code=setup_code, now=ctx.now, key=ctx.key)
+            except service.AccountError as exc:
+                form.error("setup_code", exc.message)
         if form.ok:
             account = service.setup_first_admin(
                 ctx.db,
@@ -77,7 +86,7 @@ def setup(ctx: Ctx) -> Response:
             ctx.request.app.state.setup_done.set()
             ctx.flash(f"Welcome. {society_name} is set up and you are its first administrator.")
             return _login_response(ctx, account, mfa_pending=False)
-    values = form.data or {"society_name": "IPT UK"}
+    values = {k: v for k, v in (form.data or {"society_name": "IPT UK"}).items() if k != "setup_code"}
     return ctx.render(
         "accounts/setup.html",
         {"errors": form.errors, "values": values},
@@ -134,15 +143,23 @@ def second_factor(ctx: Ctx) -> Response:
     if pending is None:
         return ctx.redirect("accounts:login")
     form = FormReader(ctx.form)
+    status = 422
     if ctx.request.method == "POST":
         code = form.text("code", label="the code from your authenticator app", max_length=40)
         if form.ok:
             try:
                 service.check_second_factor(
-                    ctx.db, account=pending.account, code=code, now=ctx.now, key=ctx.key
+                    ctx.db, account=pending.account, code=code, now=ctx.now, key=ctx.key, login=pending
                 )
             except service.AccountError as exc:
+                # The wrong code is counted although the answer is an error.
+                ctx.keep_on_error = True
+                if exc.code == "mfa_restart":
+                    ctx.set_cookies.append((SESSION_COOKIE, "", {}))
+                    ctx.flash(exc.message)
+                    return ctx.redirect("accounts:login")
                 form.error("code", exc.message)
+                status = exc.status_code if exc.code == "mfa_locked" else 422
             else:
                 service.complete_second_factor(ctx.db, session_id=pending.id)
                 nxt = _safe_next(ctx.query.get("next"))
@@ -150,11 +167,13 @@ def second_factor(ctx: Ctx) -> Response:
                     return RedirectResponse(nxt, status_code=303)
                 return ctx.redirect("home")
     return ctx.render(
-        "accounts/second_factor.html", {"errors": form.errors}, status_code=422 if form.errors else 200
+        "accounts/second_factor.html",
+        {"errors": form.errors},
+        status_code=status if form.errors else 200,
     )
 
 
-@page("authenticated")
+@page("authenticated", before_totp=True)
 def logout(ctx: Ctx) -> Response:
     service.end_session(ctx.db, session_id=ctx.principal.session_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
@@ -162,7 +181,7 @@ def logout(ctx: Ctx) -> Response:
     return ctx.redirect("accounts:login")
 
 
-@page("authenticated")
+@page("authenticated", before_totp=True)
 def logout_everywhere(ctx: Ctx) -> Response:
     count = service.end_all_sessions(ctx.db, account_id=ctx.principal.account_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
@@ -208,7 +227,7 @@ def _qr_svg(data: str) -> str:
     return buffer.getvalue().decode()
 
 
-@page("authenticated")
+@page("authenticated", before_totp=True)
 def security(ctx: Ctx) -> Response:
     account = ctx.db.get(Account, ctx.principal.account_id)
     sessions = ctx.db.scalars(
@@ -250,8 +269,16 @@ def totp_disable(ctx: Ctx) -> Response:
     account = ctx.db.get(Account, ctx.principal.account_id)
     form = FormReader(ctx.form)
     code = form.text("code", label="a current code", max_length=40)
+    if ctx.settings.staff_2fa_required and account.is_staff:
+        ctx.flash("The society requires two-step verification for staff: it stays on.")
+        return ctx.redirect("accounts:security")
     if form.ok:
-        service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
+        try:
+            service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
+        except service.AccountError as exc:
+            # A redirect commits: the wrong code stays counted.
+            ctx.flash(exc.message)
+            return ctx.redirect("accounts:security")
         service.disable_totp(ctx.db, account=account, now=ctx.now)
         ctx.flash("Two-step verification is off.")
         return ctx.redirect("accounts:security")
@@ -275,7 +302,7 @@ def staff_list(ctx: Ctx) -> Response:
         if form.ok:
             actor = ctx.db.get(Account, ctx.principal.account_id)
             try:
-                account, token = service.create_staff(
+                account, _token = service.create_staff(
                     ctx.db,
                     actor=actor,
                     name=name,
@@ -286,9 +313,10 @@ def staff_list(ctx: Ctx) -> Response:
                     link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
                 )
             except service.AccountError as exc:
-                form.error("email", exc.message)
+                form.error("roles" if exc.code == "self_grant" else "email", exc.message)
             else:
-                new_link = {"account": account, "url": ctx.absolute_url("accounts:set_password", token=token)}
+                # The link goes only to the new address: whoever adds an account never holds its password.
+                new_link = {"account": account}
                 form = FormReader(None)
     accounts = ctx.db.scalars(select(Account).where(Account.roles != "").order_by(Account.name)).all()
     return ctx.render(
@@ -314,18 +342,15 @@ def staff_edit(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         actor = ctx.db.get(Account, ctx.principal.account_id)
         if form.raw("action") == "reset_link":
-            token = service.issue_token(
+            service.send_password_link(
                 ctx.db,
-                account=account,
-                purpose="set_password",
-                valid=service.SET_PASSWORD_VALID,
+                actor=actor,
+                account_id=account.id,
                 now=ctx.now,
                 key=ctx.key,
+                link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
             )
-            audit.record(
-                ctx.db, actor=actor, action="staff.password_link", subject=account.email, now=ctx.now
-            )
-            new_link = ctx.absolute_url("accounts:set_password", token=token)
+            new_link = account.email
         else:
             roles = form.choices("roles", list(ROLES))
             active = form.checkbox("active")

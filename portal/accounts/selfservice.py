@@ -37,7 +37,7 @@ CHANGE_EMAIL_VALID = timedelta(hours=24)
 
 
 class SelfServiceError(PortalError):
-    """`code` is one of: email_taken, same_email."""
+    """`code` is one of: email_taken (when a change is confirmed), same_email."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def request_activation(
     """Someone asks to activate a member account for `email`. If it is an active member's address on the
     roll, e-mail that address a link to choose a password (creating the account, linked to the member, if
     there is none yet); a member who already has a password is told so instead. Otherwise nothing happens.
-    The caller answers the same either way."""
+    An address that already has a login (a member of staff's, say) is never linked to the member, and an
+    existing login is only ever e-mailed at its own address. The caller answers the same either way."""
     email = normalise(email)
     mail.throttle(session, purpose="activate", email=email, ip=ip, now=now)
     query = select(Member).where(Member.email == email, Member.status == "active", Member.erased_at.is_(None))
@@ -81,30 +82,32 @@ def request_activation(
         return
     account = session.scalar(select(Account).where(Account.member_id == member.id))
     if account is None:
-        account = session.scalar(select(Account).where(Account.email == member.email))
-        if account is not None and account.member_id is not None:
-            log.warning("member %s's address belongs to the login of member %s", member.id, account.member_id)
+        if session.scalar(select(Account.id).where(Account.email == member.email)) is not None:
+            # Activation never attaches a member to a login that already exists (staff or anyone's): the roll
+            # is edited by staff, so an address put on the roll must not hand over the login it belongs to.
+            log.info("activation for member %s: the address already has a login; nothing linked", member.id)
             return
-        if account is None:
-            account = Account(
-                name=member.full_name,
-                email=member.email,
-                roles="",
-                password_hash=None,
-                created_at=now,
-                is_active=True,
-                member_id=member.id,
-            )
-            session.add(account)
-        else:
-            # The same address already has a login (a member of staff who is also a member): it is theirs.
-            account.member_id = member.id
+        account = Account(
+            name=member.full_name,
+            email=member.email,
+            roles="",
+            password_hash=None,
+            created_at=now,
+            is_active=True,
+            member_id=member.id,
+        )
+        session.add(account)
         try:
             with session.begin_nested():
                 session.flush()
         except IntegrityError:
             log.warning("activation for member %s met a concurrent change; nothing sent", member.id)
             return
+    if account.is_staff or account.email != member.email:
+        # A staff login, or one whose own address differs from the roll's: activation links go only to the
+        # login's own address, and only for a member's login; anything else is a change of address (/me/email).
+        log.info("activation for member %s: the login is not the roll address's to activate", member.id)
+        return
     if not account.is_active:
         return
     context = {"society_name": _society_name(session), "name": member.first_name or member.full_name}
@@ -164,14 +167,18 @@ def request_password_reset(
 # --- change of e-mail address -------------------------------------------------------------------------------
 
 
-def _check_free(session: Session, *, address: str, account: Account) -> None:
+def _is_taken(session: Session, *, address: str, account: Account) -> bool:
     other_account = session.scalar(
         select(Account.id).where(Account.email == address, Account.id != account.id)
     )
     member_query = select(Member.id).where(Member.email == address)
     if account.member_id is not None:
         member_query = member_query.where(Member.id != account.member_id)
-    if other_account is not None or session.scalar(member_query) is not None:
+    return other_account is not None or session.scalar(member_query) is not None
+
+
+def _check_free(session: Session, *, address: str, account: Account) -> None:
+    if _is_taken(session, address=address, account=account):
         raise SelfServiceError(
             "email_taken",
             "That e-mail address is already used by someone else here. Choose another, or ask the office.",
@@ -182,14 +189,25 @@ def _check_free(session: Session, *, address: str, account: Account) -> None:
 def request_email_change(
     session: Session, *, account_id: int, new_email: str, ip: str, now: datetime, key: bytes, links: Links
 ) -> str:
-    """Send a confirmation link to the new address; nothing changes until it is followed. Returns it."""
+    """Send a confirmation link to the new address; nothing changes until it is followed. Returns it.
+
+    The answer is the same whether or not the address is taken (so nobody learns who has an account here):
+    when it is, no link is sent, and the address's owner is told that someone tried to use it."""
     account = session.get(Account, account_id)
     assert account is not None
     new_email = normalise(new_email)
     if new_email == account.email:
         raise SelfServiceError("same_email", "That is already your e-mail address.")
-    _check_free(session, address=new_email, account=account)
     mail.throttle(session, purpose="change_email", email=new_email, ip=ip, now=now)
+    if _is_taken(session, address=new_email, account=account):
+        mail.enqueue(
+            session,
+            to=new_email,
+            template="accounts/email_change_refused",
+            context={"society_name": _society_name(session)},
+            now=now,
+        )
+        return new_email
     token = service.issue_token(
         session,
         account=account,
@@ -259,15 +277,14 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if account.is_staff:
-        audit.record(
-            session,
-            actor=account,
-            action="account.email_changed",
-            subject=new_email,
-            details={"from": old_email},
-            now=now,
-        )
+    audit.record(
+        session,
+        actor=account,
+        action="account.email_changed",
+        subject=new_email,
+        details={"from": old_email},
+        now=now,
+    )
     mail.enqueue(
         session,
         to=old_email,

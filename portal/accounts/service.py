@@ -4,11 +4,13 @@ and the TOTP second factor. Plain functions over a Session; the caller owns the 
 from __future__ import annotations
 
 import base64
+import hmac
 import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,6 +28,7 @@ from portal.accounts.models import (
     LoginAttempt,
     LoginSession,
     RecoveryCode,
+    SetupCode,
     Society,
 )
 from portal.accounts.passwords import Passwords
@@ -33,15 +36,32 @@ from portal.mail.service import enqueue
 from portal.web.errors import PortalError
 from portal.web.tokens import new_token, token_digest
 
-THROTTLE_WINDOW = timedelta(minutes=15)
-THROTTLE_LIMIT = 5
+#: Failed logins are remembered this long (purge_expired drops older ones).
+THROTTLE_WINDOW = timedelta(hours=24)
+#: Free failures for one (account, address) pair, then waits of 1, 2, 4 ... minutes.
+PAIR_LIMIT = 5
+#: Free failures from one address across every account (credential stuffing), then the same waits.
+ADDRESS_LIMIT = 20
+#: Failures against one account from every address before each failing client is slowed to one try a minute.
+#: It only slows, and never a client that has not failed: nobody can lock the owner out.
+ACCOUNT_CEILING = 100
+ACCOUNT_SLOW = timedelta(minutes=1)
+MAX_WAIT = timedelta(hours=1)
+#: Wrong second-factor codes on one pending login before it ends (the password must be given again).
+MFA_PENDING_LIMIT = 5
+#: Wrong second-factor codes on one account (every pending login, every worker) before a pause.
+MFA_ACCOUNT_LIMIT = 10
+MFA_LOCK = timedelta(minutes=15)
+#: Roles no administrator may give themselves, or to an account they added: another administrator must.
+GUARDED_ROLES = ("returning_officer", "scrutineer")
+SETUP_CODE_VALID = timedelta(hours=24)
 SET_PASSWORD_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=1)
 
 
 class AccountError(PortalError):
-    """`code` is one of: already_set_up, email_taken, invalid_login, throttled, disabled, bad_token,
-    bad_role, bad_code, last_admin."""
+    """`code` is one of: already_set_up, bad_setup_code, email_taken, invalid_login, throttled, disabled,
+    bad_token, bad_role, self_grant, bad_code, code_used, mfa_locked, mfa_restart, last_admin."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,8 @@ class Principal:
     roles: frozenset[str]
     session_id: int
     member_id: int | None = None
+    #: A staff login that must set up two-step verification before it may do anything else.
+    must_set_up_totp: bool = False
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles)) or (
@@ -106,6 +128,40 @@ def _add_account(
     return account
 
 
+def issue_setup_code(session: Session, *, now: datetime, key: bytes) -> str:
+    """A fresh one-time code for first-run setup (earlier ones stop working); only its digest is stored."""
+    session.execute(update(SetupCode).where(SetupCode.used_at.is_(None)).values(used_at=now))
+    code = "-".join(secrets.token_hex(3) for _ in range(4))
+    session.add(
+        SetupCode(code_digest=_setup_digest(code, key), created_at=now, expires_at=now + SETUP_CODE_VALID)
+    )
+    session.flush()
+    return code
+
+
+def _setup_digest(code: str, key: bytes) -> str:
+    return token_digest(key, code.strip().lower().replace(" ", ""), purpose="setup")
+
+
+def redeem_setup_code(session: Session, *, code: str, now: datetime, key: bytes) -> None:
+    """Use the setup code up (a conditional update: it opens setup once), or AccountError('bad_setup_code')."""
+    used = session.execute(
+        update(SetupCode)
+        .where(
+            SetupCode.code_digest == _setup_digest(code, key),
+            SetupCode.used_at.is_(None),
+            SetupCode.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if used.rowcount != 1:
+        raise AccountError(
+            "bad_setup_code",
+            "That setup code is not right or has expired. Use the code `portal serve` printed when it started "
+            "(restart it for a new one).",
+        )
+
+
 def setup_first_admin(
     session: Session,
     *,
@@ -135,7 +191,7 @@ def setup_first_admin(
 def create_staff(
     session: Session,
     *,
-    actor: Account,
+    actor: Account | None,
     name: str,
     email: str,
     roles: list[str],
@@ -147,9 +203,17 @@ def create_staff(
     `link_for` (token -> absolute URL) the new member of staff is also e-mailed the link."""
     if not roles:
         raise AccountError("bad_role", "Choose at least one role.")
+    guarded = [ROLES[r] for r in GUARDED_ROLES if r in roles]
+    if actor is not None and guarded:
+        raise AccountError(
+            "self_grant",
+            f"Add the account without the {' or '.join(guarded)} role: another administrator must give it, "
+            "so nobody can create such an account for themselves.",
+        )
     account = _add_account(
         session, name=name, email=email, roles=_check_roles(roles), password_hash=None, now=now
     )
+    account.created_by_id = actor.id if actor is not None else None
     token = issue_token(
         session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
     )
@@ -180,6 +244,41 @@ def create_staff(
     return account, token
 
 
+def send_password_link(
+    session: Session,
+    *,
+    actor: Account,
+    account_id: int,
+    now: datetime,
+    key: bytes,
+    link_for: Callable[[str], str],
+) -> None:
+    """An administrator has a new set-password link e-mailed to a member of staff. The link goes only to the
+    account's own address: an administrator can never hold another person's password."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise AccountError("not_found", "No such account.", status_code=404)
+    token = issue_token(
+        session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
+    )
+    society_row = society(session)
+    enqueue(
+        session,
+        to=account.email,
+        template="accounts/staff_invite",
+        context={
+            "name": account.name,
+            "link": link_for(token),
+            "roles": [ROLES[r] for r in ROLES if r in account.role_set],
+            "society_name": society_row.name if society_row else "IPT UK",
+            "invited_by": actor.name,
+        },
+        now=now,
+        secret=True,
+    )
+    audit.record(session, actor=actor, action="staff.password_link", subject=account.email, now=now)
+
+
 def _active_admins(session: Session) -> int:
     return len(
         [
@@ -197,7 +296,16 @@ def update_staff(
     if account is None:
         raise AccountError("not_found", "No such account.", status_code=404)
     before = (account.roles, account.is_active)
-    account.roles = _check_roles(roles)
+    new_roles = _check_roles(roles)
+    granted = [r for r in GUARDED_ROLES if r in new_roles.split() and r not in account.role_set]
+    if granted and (account.id == actor.id or account.created_by_id == actor.id):
+        names = " or ".join(ROLES[r] for r in granted)
+        raise AccountError(
+            "self_grant",
+            f"You cannot give the {names} role to yourself or to an account you added: another administrator "
+            "must.",
+        )
+    account.roles = new_roles
     account.is_active = active
     session.flush()
     if _active_admins(session) == 0:
@@ -211,6 +319,28 @@ def update_staff(
             action="staff.update",
             subject=account.email,
             details={"roles": account.roles, "active": account.is_active},
+            now=now,
+        )
+    for role in granted:
+        audit.record(
+            session,
+            actor=actor,
+            action="staff.role_granted",
+            subject=account.email,
+            details={"role": role},
+            now=now,
+        )
+        society_row = society(session)
+        enqueue(
+            session,
+            to=account.email,
+            template="accounts/role_granted",
+            context={
+                "name": account.name,
+                "role": ROLES[role],
+                "granted_by": actor.name,
+                "society_name": society_row.name if society_row else "IPT UK",
+            },
             now=now,
         )
     return account
@@ -307,17 +437,47 @@ def set_password_with_token(
 # --- logins -------------------------------------------------------------------------------------------------
 
 
-def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> int:
-    """Minutes to wait before another attempt, or 0. Five failures in 15 minutes, per account or address."""
+def _growing_wait(failures: int, limit: int, last: datetime | None, now: datetime) -> timedelta:
+    """After `limit` failures: 1 minute from the last one, then 2, 4 ... (capped at MAX_WAIT)."""
+    if failures < limit or last is None:
+        return timedelta(0)
+    wait = min(timedelta(minutes=2 ** min(failures - limit, 10)), MAX_WAIT)
+    return max(last + wait - now, timedelta(0))
+
+
+def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> timedelta:
+    """How long this client must wait before trying `email` again. Counted per (account, address) pair and
+    per address, with growing waits; per account only as a ceiling that slows clients which have failed
+    against it. A client that has not failed is never held back, so no stranger can lock the owner out.
+    The same queries run for an unknown e-mail as for a known one."""
     since = now - THROTTLE_WINDOW
-    waits = []
-    for column, value in ((LoginAttempt.email, email), (LoginAttempt.ip, ip)):
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at > since)
+
+    def failures(*where: Any) -> tuple[int, datetime | None]:
+        count, last = session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(LoginAttempt.at > since, *where)
         ).one()
-        if count >= THROTTLE_LIMIT and oldest is not None:
-            waits.append(math.ceil((oldest + THROTTLE_WINDOW - now).total_seconds() / 60))
-    return max(waits, default=0)
+        return int(count), last
+
+    pair, pair_last = failures(LoginAttempt.email == email, LoginAttempt.ip == ip)
+    address, address_last = failures(LoginAttempt.ip == ip)
+    account, _ = failures(LoginAttempt.email == email)
+    waits = [
+        _growing_wait(pair, PAIR_LIMIT, pair_last, now),
+        _growing_wait(address, ADDRESS_LIMIT, address_last, now),
+    ]
+    if account >= ACCOUNT_CEILING and pair and pair_last is not None:
+        waits.append(max(pair_last + ACCOUNT_SLOW - now, timedelta(0)))
+    return max(waits)
+
+
+def _wait_message(wait: timedelta, now: datetime) -> tuple[str, int]:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    at = (now + wait).strftime("%H:%M UTC")
+    return (
+        f"Too many failed attempts from your address. Try again in {minutes} minute"
+        f"{'s' if minutes != 1 else ''} (after {at}).",
+        minutes,
+    )
 
 
 def authenticate(
@@ -326,13 +486,9 @@ def authenticate(
     """Check a password, counting failures. Unknown e-mails cost the same time as known ones."""
     email = email.strip().lower()
     wait = _throttle_wait(session, email=email, ip=ip, now=now)
-    if wait:
-        raise AccountError(
-            "throttled",
-            f"Too many failed attempts. Try again in {wait} minute{'s' if wait != 1 else ''}.",
-            status_code=429,
-            minutes=wait,
-        )
+    if wait > timedelta(0):
+        message, minutes = _wait_message(wait, now)
+        raise AccountError("throttled", message, status_code=429, minutes=minutes)
     account = session.scalar(select(Account).where(Account.email == email))
     if not passwords.verify(account.password_hash if account else None, password) or account is None:
         session.add(LoginAttempt(email=email, ip=ip, at=now))
@@ -342,6 +498,8 @@ def authenticate(
         raise AccountError("disabled", "This account has been disabled. Contact the society office.")
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash(password)
+    # The owner got in from here: this address's failures against the account are forgiven.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip))
     account.last_login_at = now
     return account
 
@@ -443,14 +601,32 @@ def _recovery_digest(code: str, key: bytes) -> str:
     return token_digest(key, normalised, purpose="recovery")
 
 
+TOTP_STEP = 30
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step (of the one before, now, and the one after) whose code is `code`, or None."""
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // TOTP_STEP
+    found = None
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+            found = step
+    return found
+
+
 def enable_totp(
     session: Session, *, account: Account, secret: str, code: str, now: datetime, key: bytes
 ) -> list[str]:
     """Turn on the second factor once the user proves their authenticator works; returns recovery codes."""
-    if not pyotp.TOTP(secret).verify(code.strip(), for_time=now, valid_window=1):
+    step = _totp_step(secret, code.strip(), now) if code.strip().isdigit() else None
+    if step is None:
         raise AccountError("bad_code", "That code is not right. Check the time on your phone and try again.")
     account.totp_secret_enc = encrypt_totp_secret(secret, key=key)
     account.totp_enabled_at = now
+    # The code just shown proves the app works; it must not also open a login.
+    account.totp_last_step = step
+    account.mfa_failures = 0
     session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(10)]
     session.add_all(RecoveryCode(account_id=account.id, code_digest=_recovery_digest(c, key)) for c in codes)
@@ -461,16 +637,85 @@ def enable_totp(
 def disable_totp(session: Session, *, account: Account, now: datetime) -> None:
     account.totp_secret_enc = None
     account.totp_enabled_at = None
+    account.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
     audit.record(session, actor=account, action="account.totp_disabled", subject=account.email, now=now)
 
 
-def check_second_factor(session: Session, *, account: Account, code: str, now: datetime, key: bytes) -> str:
-    """Accept a current TOTP code or an unused recovery code; returns which was used."""
+def _wrong_code(session: Session, *, account: Account, login: LoginSession | None, now: datetime) -> None:
+    """Count a wrong code on the account (in the database, so every worker sees it) and on the pending login;
+    the caller keeps the transaction although the answer is an error."""
+    failures = session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(mfa_failures=Account.mfa_failures + 1)
+        .returning(Account.mfa_failures)
+    ).scalar_one()
+    if failures % MFA_ACCOUNT_LIMIT == 0:
+        session.execute(
+            update(Account).where(Account.id == account.id).values(mfa_locked_until=now + MFA_LOCK)
+        )
+    if login is not None:
+        pending = session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == login.id)
+            .values(mfa_failures=LoginSession.mfa_failures + 1)
+            .returning(LoginSession.mfa_failures)
+        ).scalar_one_or_none()
+        if pending is not None and pending >= MFA_PENDING_LIMIT:
+            session.execute(delete(LoginSession).where(LoginSession.id == login.id))
+            raise AccountError(
+                "mfa_restart", "Too many wrong codes. Log in again with your password to try once more."
+            )
+    if failures % MFA_ACCOUNT_LIMIT == 0:
+        raise AccountError(
+            "mfa_locked",
+            f"Too many wrong codes for this account. Try again in {MFA_LOCK.seconds // 60} minutes.",
+            status_code=429,
+        )
+
+
+def check_second_factor(
+    session: Session,
+    *,
+    account: Account,
+    code: str,
+    now: datetime,
+    key: bytes,
+    login: LoginSession | None = None,
+) -> str:
+    """Accept a current TOTP code (each time step once only) or an unused recovery code; returns which was
+    used. Wrong codes are counted on the account and on the pending `login`: at the limits the pending
+    login ends, and the account takes no codes for a while."""
     code = code.strip()
+    locked = session.scalar(select(Account.mfa_locked_until).where(Account.id == account.id))
+    if locked is not None and locked > now:
+        minutes = max(1, math.ceil((locked - now).total_seconds() / 60))
+        raise AccountError(
+            "mfa_locked",
+            f"Too many wrong codes for this account. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            status_code=429,
+        )
     if account.totp_secret_enc and code.isdigit() and len(code) == 6:
         secret = decrypt_totp_secret(account.totp_secret_enc, key=key)
-        if pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1):
+        step = _totp_step(secret, code, now)
+        if step is not None:
+            # A conditional update: two requests with one code (or an overheard code) cannot both pass.
+            fresh = session.execute(
+                update(Account)
+                .where(
+                    Account.id == account.id,
+                    (Account.totp_last_step.is_(None)) | (Account.totp_last_step < step),
+                )
+                .values(totp_last_step=step, mfa_failures=0)
+                .execution_options(synchronize_session=False)
+            )
+            if fresh.rowcount != 1:
+                raise AccountError(
+                    "code_used",
+                    "That code has already been used. Wait for the next code in your authenticator app "
+                    "and enter that one.",
+                )
             return "totp"
     used = session.execute(
         update(RecoveryCode)
@@ -482,7 +727,9 @@ def check_second_factor(session: Session, *, account: Account, code: str, now: d
         .values(used_at=now)
     )
     if used.rowcount == 1:
+        session.execute(update(Account).where(Account.id == account.id).values(mfa_failures=0))
         return "recovery"
+    _wrong_code(session, account=account, login=login, now=now)
     raise AccountError(
         "bad_code", "That code is not right. Enter the 6-digit code from your authenticator app."
     )

@@ -225,22 +225,12 @@ def change_member(
 def update_member(
     session: Session, *, member_id: int, values: Mapping[str, Any], actor: Account, now: datetime
 ) -> tuple[Member, dict[str, list[Any]]]:
-    """A staff edit: the change goes into the member's history and the audit log. A new e-mail address also
-    becomes the member's login, so reset and ballot links keep reaching the address on the roll."""
+    """A staff edit: the change goes into the member's history and the audit log. It changes the roll only,
+    never anybody's login: a login's address changes only by a link confirmed at the new address
+    (`accounts.selfservice.request_email_change`), or staff could move a login to an address they read."""
     member, changes = change_member(
         session, member_id=member_id, values=values, actor=audit.actor_label(actor), source="staff", now=now
     )
-    if "email" in changes and member.email:
-        account = _linked_account(session, member)
-        if account is not None and account.email != member.email:
-            taken = session.scalar(
-                select(Account.id).where(Account.email == member.email, Account.id != account.id)
-            )
-            if taken is not None:
-                raise MemberError(
-                    "email_taken", "Another login already uses this e-mail address.", field="email"
-                )
-            account.email = member.email
     if changes:
         audit.record(
             session,
@@ -586,9 +576,14 @@ def export_account(session: Session, member: Member) -> tuple[str, Any]:
 
 def erase_account(session: Session, member: Member, now: datetime) -> None:
     """Disable the member's login, replace its address with a non-routable placeholder, and end its
-    sessions, links and second factor."""
+    sessions, links and second factor. A staff login linked to the member is only unlinked: erasing a roll
+    entry must not disable or rewrite a member of staff's own account."""
     account = _linked_account(session, member)
     if account is None:
+        return
+    if account.is_staff:
+        account.member_id = None
+        session.flush()
         return
     account.is_active = False
     account.email = f"erased-{account.id}@erased.invalid"

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pyotp
-from support import PASSWORD
+import pytest
+from browser_kit import LiveServer, start_server, stop_server
+from support import PASSWORD, SmtpServer, smtp_server
+
+
+@pytest.fixture
+def mailing_server(tmp_path) -> Iterator[tuple[LiveServer, SmtpServer]]:
+    """A fresh portal that delivers its e-mail to aiosmtpd (set-password links go only by e-mail)."""
+    with smtp_server() as smtp:
+        server = start_server(tmp_path, extra_env={"PORTAL_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"})
+        try:
+            yield server, smtp
+        finally:
+            stop_server(server)
 
 
 def test_first_run_setup_then_admin_adds_staff_who_sets_a_password(
-    live_server, page, assert_accessible, browser
+    mailing_server, page, assert_accessible, browser
 ):
+    live_server, smtp = mailing_server
     page.goto(live_server.url + "/")
     assert page.url.endswith("/setup")
+    assert page.get_by_role("link", name="Log in").count() == 0
     assert_accessible(page)
+    page.get_by_label("Setup code").fill(live_server.setup_code())
     page.get_by_label("Society name").fill("IPT UK")
     page.get_by_label("Your name").fill("Ada Admin")
     page.get_by_label("Your e-mail address").fill("ada@example.org")
@@ -29,10 +46,12 @@ def test_first_run_setup_then_admin_adds_staff_who_sets_a_password(
     page.get_by_label("Name", exact=True).fill("Owen Office")
     page.get_by_label("E-mail address").fill("owen@example.org")
     page.get_by_label("Office staff").check()
-    page.get_by_role("button", name="Add and make a set-password link").click()
-    link = page.get_by_label("Set-password link").input_value()
-    assert "/password/" in link
+    page.get_by_role("button", name="Add and e-mail a set-password link").click()
+    assert "e-mailed a single-use link" in page.content()
     assert_accessible(page)
+    [message] = smtp.wait_for(1)
+    assert message["To"] == "owen@example.org"
+    [link] = [u for u in SmtpServer.links(message) if "/password/" in u]
 
     other = browser.new_context().new_page()
     other.goto(link)

@@ -126,14 +126,20 @@ def test_a_member_who_already_has_a_password_is_told_so_without_a_link(
     assert "/password/" not in email.text_body and "/forgot-password" in email.text_body
 
 
-def test_a_staff_login_with_the_members_address_becomes_linked_to_the_member(
+def test_activation_never_links_a_member_to_a_login_that_already_exists(
     client, admin, add_member, database, passwords, outbox
 ):
     make_account(database, passwords, email="owen@example.org", roles="office", name="Owen")
-    member = add_member("owen@example.org", first_name="Owen")
-    post(client, "/activate", {"email": "owen@example.org"})
-    assert _account(database, "owen@example.org").member_id == member.id
-    assert outbox()[-1].kind == "accounts/already_active"
+    make_account(database, passwords, email="pat@example.org", name="Pat")
+    add_member("owen@example.org", first_name="Owen")
+    add_member("pat@example.org", first_name="Pat", number="1002")
+    sent = len(outbox())
+    for address in ("owen@example.org", "pat@example.org", "nobody@example.org"):
+        response = post(client, "/activate", {"email": address})
+        assert response.status_code == 303 and response.headers["location"] == "/activate?sent=1"
+    assert _account(database, "owen@example.org").member_id is None
+    assert _account(database, "pat@example.org").member_id is None
+    assert len(outbox()) == sent
 
 
 # --- password reset -----------------------------------------------------------------------------------------
@@ -320,14 +326,27 @@ def test_a_change_link_works_once(member_client, outbox, link):
     assert post(member_client, path).status_code == 410
 
 
-def test_an_address_already_in_use_is_refused_with_a_clear_message(member_client, add_member, admin, outbox):
+def test_an_address_in_use_gets_the_same_answer_and_its_owner_is_told(
+    member_client, add_member, admin, outbox, database
+):
     add_member("taken@example.org", number="1002")
-    sent = len(outbox())
-    for address in ("taken@example.org", "admin@example.org"):
+    answers = []
+    for address in ("free@example.org", "taken@example.org", "admin@example.org"):
+        sent = len(outbox())
         response = post(member_client, "/me/email", {"new_email": address})
-        assert response.status_code == 409
-        assert "already used by someone else" in response.text
-    assert len(outbox()) == sent
+        answers.append((response.status_code, response.headers["location"]))
+        page = member_client.get("/me").text
+        assert f"We have sent a link to {address}" in page and "already used" not in page
+        [email] = outbox()[sent:]
+        assert email.to_addr == address
+        expected = (
+            "accounts/change_email" if address == "free@example.org" else "accounts/email_change_refused"
+        )
+        assert email.kind == expected
+        if address != "free@example.org":
+            assert "/me/email/" not in email.text_body and "nothing has changed" in email.text_body
+    assert len(set(answers)) == 1
+    assert _account(database, "mary@example.org") is not None
 
 
 def test_an_address_taken_before_the_link_is_followed_is_refused_then(
