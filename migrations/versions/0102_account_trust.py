@@ -1,7 +1,7 @@
 """account trust: second-factor failure counts and replay guard, who added an account, the first-run setup code
 
 Revision ID: 0102
-Revises: 0005
+Revises: 0105
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import portal.db
 
 revision = "0102"
-down_revision = "0005"
+down_revision = "0105"
 branch_labels = None
 depends_on = None
 
