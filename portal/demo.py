@@ -1066,7 +1066,9 @@ class _Demo:
                     **self.payer(chance=0.85, mean_days=8),
                 )
             )
-        for when in spread(rng, start, end, 28, skew=1.2):
+        # More students than student places: the quota is what puts conference bookings on the waitlist (a
+        # full workshop waitlists only that workshop).
+        for when in spread(rng, start, end, 36, skew=1.2):
             bookers.append(
                 self.guest_booker(
                     when,
@@ -1074,7 +1076,7 @@ class _Demo:
                     affiliation=rng.choice(
                         ("University of Exeter", "King's College London", "University of Glasgow")
                     ),
-                    stays_if_full=rng.random() < 0.5,
+                    stays_if_full=rng.random() < 0.7,
                     **self.payer(chance=0.85, mean_days=10),
                 )
             )
