@@ -103,6 +103,15 @@ def all_routes(app: Any) -> list[tuple[str, str, set[str], Any]]:
     return found
 
 
+def as_sent(email: Any) -> Any:
+    """An outbox e-mail as its recipient gets it (`.text`, `.html`, `.attachments`): its sealed single-use links
+    opened with the tests' secret key, exactly as the sender opens them. The plain columns hold placeholders;
+    tests that follow a link read it from here (or from the mail aiosmtpd received)."""
+    from portal.mail.service import opened
+
+    return opened(email, key=SECRET.encode())
+
+
 def fill_path(path: str) -> str:
     """A concrete URL for a route path: numbers for int parameters, a dummy token otherwise."""
     path = re.sub(r"\{[^}:]+:int\}", "1", path)

@@ -161,13 +161,13 @@ def create_staff(
             template="accounts/staff_invite",
             context={
                 "name": account.name,
-                "link": link_for(token),
                 "roles": [ROLES[r] for r in ROLES if r in account.role_set],
                 "society_name": society_row.name if society_row else "IPT UK",
                 "invited_by": actor.name if actor else "the administrator",
             },
             now=now,
-            secret=True,
+            secrets={"link": link_for(token)},
+            key=key,
         )
     audit.record(
         session,
