@@ -103,6 +103,96 @@ def all_routes(app: Any) -> list[tuple[str, str, set[str], Any]]:
     return found
 
 
+def as_sent(email: Any) -> Any:
+    """An outbox e-mail as its recipient gets it (`.text`, `.html`, `.attachments`): its sealed single-use links
+    opened with the tests' secret key, exactly as the sender opens them. The plain columns hold placeholders;
+    tests that follow a link read it from here (or from the mail aiosmtpd received)."""
+    from portal.mail.service import opened
+
+    return opened(email, key=SECRET.encode())
+
+
+def secret_forms(link: str) -> set[str]:
+    """A single-use link and the forms it could be stored in: itself, its token (the last path segment),
+    URL-quoted, HTML-escaped."""
+    import html
+    from urllib.parse import quote, urlsplit
+
+    token = urlsplit(link).path.rstrip("/").rpartition("/")[2]
+    return {link, token, quote(link, safe=""), quote(token, safe=""), html.escape(link), html.escape(token)}
+
+
+def stored_anywhere(database: Database, link: str) -> list[str]:
+    """Every `table.column` of every table that holds the link in any of its forms (text and binary)."""
+    from sqlalchemy import LargeBinary, String, Text, select
+
+    from portal.db import Base
+
+    forms = secret_forms(link)
+    found = []
+    with database.session(write=False) as session:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, (String, Text, LargeBinary))]
+            if not columns:
+                continue
+            for row in session.execute(select(*columns)).all():
+                for column, value in zip(columns, row, strict=True):
+                    if value is None:
+                        continue
+                    raw = value if isinstance(value, bytes) else str(value).encode()
+                    unfolded = raw.replace(b"\r\n ", b"")
+                    if any(f.encode() in raw or f.encode() in unfolded for f in forms):
+                        found.append(f"{table.name}.{column.name}")
+    return found
+
+
+def check_sealed_link_mail(
+    database: Database, settings: Any, clock: Any, office: TestClient, *, kind: str, to: str
+) -> str:
+    """The whole life of one e-mail carrying a single-use link, checked: stored nowhere readable, not on the
+    outbox pages for office staff (who see the placeholder), delivered over real SMTP with the link, and
+    scrubbed once sent. `office` is a client logged in as office staff. Returns the link's path."""
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from portal.mail.models import OutboxEmail
+    from portal.mail.sealing import PLACEHOLDER
+    from portal.mail.sender import Sender
+
+    with database.session(write=False) as session:
+        email = session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.kind == kind, OutboxEmail.to_addr == to)
+            .order_by(OutboxEmail.id.desc())
+        ).first()
+        assert email is not None, f"no {kind} e-mail to {to}"
+        assert email.secret and email.sealed is not None
+        email_id = email.id
+        shown = set(re.findall(r"https?://\S+", email.text_body))
+        [link] = set(re.findall(r"https?://testserver/\S+", as_sent(email).text)) - shown
+    assert PLACEHOLDER in email.text_body
+    assert stored_anywhere(database, link) == [], f"{kind}: the link is stored readable"
+    for page in (office.get("/outbox"), office.get(f"/outbox/{email_id}")):
+        assert page.status_code == 200
+        assert not any(form in page.text for form in secret_forms(link)), f"{kind}: office staff see the link"
+    assert PLACEHOLDER in office.get(f"/outbox/{email_id}").text
+    with smtp_server() as server:
+        sending = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{server.port}")
+        Sender(database, sending, clock=clock).drain()
+        delivered = [m for m in server.messages if m["To"] == to and m["Subject"] == email.subject]
+    assert delivered, f"{kind}: nothing delivered to {to}"
+    assert link in SmtpServer.text(delivered[-1]) and PLACEHOLDER not in SmtpServer.text(delivered[-1])
+    html = delivered[-1].get_body(preferencelist=("html",))
+    if html is not None:
+        assert link.replace("&", "&amp;") in html.get_content()
+    with database.session(write=False) as session:
+        after = session.get(OutboxEmail, email_id)
+        assert after is not None and after.status == "sent" and after.sealed is None
+    assert stored_anywhere(database, link) == []
+    return link.removeprefix("http://testserver")
+
+
 def fill_path(path: str) -> str:
     """A concrete URL for a route path: numbers for int parameters, a dummy token otherwise."""
     path = re.sub(r"\{[^}:]+:int\}", "1", path)

@@ -127,9 +127,10 @@ def request_activation(
         session,
         to=member.email,
         template="accounts/activate",
-        context={**context, "link": links.activate(token), "membership_number": member.membership_number},
+        context={**context, "membership_number": member.membership_number},
         now=now,
-        secret=True,
+        secrets={"link": links.activate(token)},
+        key=key,
     )
 
 
@@ -156,11 +157,11 @@ def request_password_reset(
         context={
             "society_name": _society_name(session),
             "name": account.name,
-            "link": links.reset_password(token),
             "forgot_url": links.forgot_password,
         },
         now=now,
-        secret=True,
+        secrets={"link": links.reset_password(token)},
+        key=key,
     )
 
 
@@ -224,11 +225,11 @@ def request_email_change(
         context={
             "society_name": _society_name(session),
             "name": account.name,
-            "link": links.confirm_email(token),
             "new_email": new_email,
         },
         now=now,
-        secret=True,
+        secrets={"link": links.confirm_email(token)},
+        key=key,
     )
     return new_email
 

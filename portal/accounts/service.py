@@ -218,21 +218,7 @@ def create_staff(
         session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
     )
     if link_for is not None:
-        society_row = society(session)
-        enqueue(
-            session,
-            to=account.email,
-            template="accounts/staff_invite",
-            context={
-                "name": account.name,
-                "link": link_for(token),
-                "roles": [ROLES[r] for r in ROLES if r in account.role_set],
-                "society_name": society_row.name if society_row else "IPT UK",
-                "invited_by": actor.name if actor else "the administrator",
-            },
-            now=now,
-            secret=True,
-        )
+        _send_invite(session, account=account, actor=actor, link=link_for(token), now=now, key=key)
     audit.record(
         session,
         actor=actor,
@@ -242,6 +228,27 @@ def create_staff(
         now=now,
     )
     return account, token
+
+
+def _send_invite(
+    session: Session, *, account: Account, actor: Account | None, link: str, now: datetime, key: bytes
+) -> None:
+    """The set-password link, e-mailed to the account's own address only (sealed in the outbox)."""
+    society_row = society(session)
+    enqueue(
+        session,
+        to=account.email,
+        template="accounts/staff_invite",
+        context={
+            "name": account.name,
+            "roles": [ROLES[r] for r in ROLES if r in account.role_set],
+            "society_name": society_row.name if society_row else "IPT UK",
+            "invited_by": actor.name if actor else "the administrator",
+        },
+        now=now,
+        secrets={"link": link},
+        key=key,
+    )
 
 
 def send_password_link(
@@ -261,21 +268,7 @@ def send_password_link(
     token = issue_token(
         session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
     )
-    society_row = society(session)
-    enqueue(
-        session,
-        to=account.email,
-        template="accounts/staff_invite",
-        context={
-            "name": account.name,
-            "link": link_for(token),
-            "roles": [ROLES[r] for r in ROLES if r in account.role_set],
-            "society_name": society_row.name if society_row else "IPT UK",
-            "invited_by": actor.name,
-        },
-        now=now,
-        secret=True,
-    )
+    _send_invite(session, account=account, actor=actor, link=link_for(token), now=now, key=key)
     audit.record(session, actor=actor, action="staff.password_link", subject=account.email, now=now)
 
 

@@ -71,11 +71,11 @@ def send_ballot_link(
             session,
             election,
             member=member,
-            link=links.ballot(token),
             election_link=links.election(election.id),
         ),
         now=now,
-        secret=True,
+        secrets={"link": links.ballot(token)},
+        key=key,
     )
     return True
 

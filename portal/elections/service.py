@@ -518,10 +518,10 @@ def nominate(
                 member=member,
                 nominee=nominee,
                 contest=contest,
-                link=links.nomination(token),
             ),
             now=now,
-            secret=True,
+            secrets={"link": links.nomination(token)},
+            key=key,
         )
     _advance(nomination)
     session.flush()

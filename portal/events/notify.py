@@ -103,13 +103,17 @@ def _base(session: Session, registration: Registration, event: Event, links: Lin
         "ticket": registration.ticket_type,
         "when": when(event),
         "location": event_location(event),
-        "manage_url": links.manage(registration),
         "event_url": links.event(event),
         "contact_email": event.contact_email or (society.contact_email if society else ""),
         "money": money,
         "notes": [],
         "inline_images": [],
     }
+
+
+def _manage(registration: Registration, links: Links) -> dict[str, str]:
+    """The booking-management link, a single-use secret for the delegate alone: sealed in the outbox."""
+    return {"manage_url": links.manage(registration)}
 
 
 def _merge(context: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -145,6 +149,7 @@ def send_confirmation(
             "event.ics",
             "text/calendar",
             registration_calendar(session, registration, event, links=links, now=now),
+            secret=True,
         )
     ]
     if invoice is not None and invoice_pdf is not None:
@@ -160,7 +165,8 @@ def send_confirmation(
         context=context,
         now=now,
         attachments=attachments,
-        secret=True,
+        secrets=_manage(registration, links),
+        key=links.key,
     )
 
 
@@ -170,7 +176,13 @@ def send_waitlisted(
     context = _base(session, registration, event, links)
     context.update(position=position, offer_hours=event.offer_hours)
     enqueue(
-        session, to=registration.email, template="events/waitlisted", context=context, now=now, secret=True
+        session,
+        to=registration.email,
+        template="events/waitlisted",
+        context=context,
+        now=now,
+        secrets=_manage(registration, links),
+        key=links.key,
     )
 
 
@@ -179,7 +191,15 @@ def send_offer(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(expires=local(event, registration.offer_expires_at))
-    enqueue(session, to=registration.email, template="events/offer", context=context, now=now, secret=True)
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/offer",
+        context=context,
+        now=now,
+        secrets=_manage(registration, links),
+        key=links.key,
+    )
 
 
 def send_workshop_offer(
@@ -200,7 +220,8 @@ def send_workshop_offer(
         template="events/workshop_offer",
         context=context,
         now=now,
-        secret=True,
+        secrets=_manage(registration, links),
+        key=links.key,
     )
 
 
@@ -221,7 +242,8 @@ def send_workshop_offer_lapsed(
         template="events/workshop_offer_lapsed",
         context=context,
         now=now,
-        secret=True,
+        secrets=_manage(registration, links),
+        key=links.key,
     )
 
 
@@ -237,9 +259,7 @@ def send_cancelled(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(reason=reason, refund_due=registration.amount_paid > 0)
-    enqueue(
-        session, to=registration.email, template="events/cancelled", context=context, now=now, secret=True
-    )
+    enqueue(session, to=registration.email, template="events/cancelled", context=context, now=now)
 
 
 def send_message(
@@ -254,4 +274,12 @@ def send_message(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(subject=" ".join(subject.split()), body=body)
-    enqueue(session, to=registration.email, template="events/message", context=context, now=now, secret=True)
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/message",
+        context=context,
+        now=now,
+        secrets=_manage(registration, links),
+        key=links.key,
+    )

@@ -35,9 +35,12 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Message-ID header, set when the message is built, so a retry after an unclear failure keeps it.
     message_id: Mapped[str | None] = mapped_column(String(200))
-    #: It carries a single-use link (reset, activation, ballot ...) meant for its recipient alone: staff see
-    #: its headers and delivery, never its body, unless it went to the log because no SMTP server is set.
+    #: It carries a single-use link (reset, activation, ballot ...) meant for its recipient alone: the plain
+    #: columns hold the body with a placeholder where each link is, and the body as sent is in `sealed`.
     secret: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The body as sent (and any attachment holding a link), AES-GCM encrypted (see `portal.mail.sealing`);
+    #: set NULL in the statement that records the e-mail sent, logged or failed.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="email", cascade="all, delete-orphan", order_by="OutboxAttachment.id"

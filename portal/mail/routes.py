@@ -65,8 +65,10 @@ def email_detail(ctx: Ctx) -> Response:
             "email": email,
             "labels": STATUS_LABELS,
             "mail_from": ctx.settings.mail_from,
-            # A single-use link is for its recipient alone; it is shown only when the log is its delivery.
-            "show_body": not email.secret or email.status == "logged",
+            # The stored body never holds a single-use link (a placeholder stands in its place), so it is
+            # shown in every state; a failed e-mail that carried one cannot be sent again.
+            "can_retry": service.can_retry(email),
+            "secret_gone": service.NO_RESEND,
         },
     )
 
@@ -75,7 +77,8 @@ def email_detail(ctx: Ctx) -> Response:
 def attachment(ctx: Ctx) -> Response:
     email = _email(ctx)
     found = ctx.db.get(OutboxAttachment, int(ctx.params["attachment_id"]))
-    if found is None or found.email_id != email.id or (email.secret and email.status != "logged"):
+    # An attachment that carries a single-use link is stored as a note saying so; the real one is sealed.
+    if found is None or found.email_id != email.id:
         raise NotFound("No such attachment.")
     safe_name = "".join(c for c in found.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
     return Response(

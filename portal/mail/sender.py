@@ -12,7 +12,12 @@ each SMTP conversation, in worker threads so the event loop never waits on the n
 - user and password are URL-decoded (`%40` for `@`); without them no login is attempted. A password is
   never sent over an unencrypted connection except to this machine (a local relay).
 Without a URL, every e-mail is logged as one line (id, kind, recipient; never the body or a link) and marked
-`logged`; staff read it on the outbox page, so development needs no mail server.
+`logged`; staff read it on the outbox page with a placeholder where each single-use link was. Only with
+`PORTAL_ENV=development` does the log line carry the text as sent, links included: that console is how a
+developer follows an activation or reset link without a mail server.
+
+An e-mail that carries single-use links is built from its sealed part (`portal.mail.sealing`), opened here
+just before sending; recording the outcome scrubs it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from sqlalchemy.orm import selectinload
 from portal.db import Database
 from portal.mail import service
 from portal.mail.models import OutboxEmail
+from portal.mail.sealing import Opened, SealError
 from portal.settings import Settings
 
 log = logging.getLogger("portal.mail")
@@ -54,9 +60,15 @@ SMTP_TIMEOUT = 30.0
 # --- building the message -----------------------------------------------------------------------------------
 
 
-def build_message(email: OutboxEmail, *, mail_from: str, now: datetime) -> EmailMessage:
+def build_message(
+    email: OutboxEmail, *, mail_from: str, now: datetime, opened: Opened | None = None
+) -> EmailMessage:
     """The MIME message: text, with the HTML as its alternative (inline images related to the HTML), and
-    attachments around both (multipart/mixed)."""
+    attachments around both (multipart/mixed). `opened` is the e-mail as sent (`service.opened`); without
+    it, the plain columns."""
+    if opened is None:
+        opened = Opened(text=email.text_body, html=email.html_body, attachments={})
+    contents = [opened.attachments.get(i, a.content) for i, a in enumerate(email.attachments)]
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.to_addr
@@ -65,27 +77,28 @@ def build_message(email: OutboxEmail, *, mail_from: str, now: datetime) -> Email
     message["Message-ID"] = email.message_id or service.new_message_id("localhost")
     # Tells auto-responders (out-of-office) not to answer.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(email.text_body)
-    inline = [a for a in email.attachments if a.content_id and email.html_body]
-    if email.html_body:
-        message.add_alternative(email.html_body, subtype="html")
+    message.set_content(opened.text)
+    inline = [i for i, a in enumerate(email.attachments) if a.content_id and opened.html]
+    if opened.html:
+        message.add_alternative(opened.html, subtype="html")
         html_part = message.get_payload()[1]
-        for attachment in inline:
+        for index in inline:
+            attachment = email.attachments[index]
             maintype, subtype = _split_type(attachment.content_type)
             html_part.add_related(
-                attachment.content,
+                contents[index],
                 maintype=maintype,
                 subtype=subtype,
                 cid=f"<{attachment.content_id}>",
                 filename=attachment.filename,
                 disposition="inline",
             )
-    for attachment in email.attachments:
-        if attachment in inline:
+    for index, attachment in enumerate(email.attachments):
+        if index in inline:
             continue
         maintype, subtype = _split_type(attachment.content_type)
         message.add_attachment(
-            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            contents[index], maintype=maintype, subtype=subtype, filename=attachment.filename
         )
     return message
 
@@ -110,11 +123,28 @@ class Transport(Protocol):
 
 
 class LogTransport:
-    """No SMTP server: one log line per e-mail, naming it but never showing what it says."""
+    """No SMTP server: one log line per e-mail, naming it but never showing what it says, except with
+    `development` (PORTAL_ENV=development), where the text as sent follows, so a developer can follow its
+    links. Nowhere else does a single-use link reach the log."""
 
     logs = True
 
+    def __init__(self, *, development: bool = False) -> None:
+        self.development = development
+
     def send(self, email: OutboxEmail, message: EmailMessage) -> None:
+        if self.development:
+            part = message.get_body(preferencelist=("plain",))
+            text = part.get_content() if isinstance(part, EmailMessage) else ""
+            log.info(
+                "e-mail %s (%s) to %s written to the log, not sent: PORTAL_SMTP_URL is not set "
+                "(development: its text, with any personal link, follows)\n%s",
+                email.id,
+                email.kind,
+                email.to_addr,
+                text,
+            )
+            return
         log.info(
             "e-mail %s (%s) to %s written to the log, not sent: PORTAL_SMTP_URL is not set",
             email.id,
@@ -219,7 +249,7 @@ class SmtpTransport:
 
 def make_transport(settings: Settings) -> Transport:
     if not settings.smtp_url:
-        return LogTransport()
+        return LogTransport(development=settings.development)
     envelope_from = parseaddr(settings.mail_from)[1] or settings.mail_from
     return SmtpTransport(SmtpConfig.from_url(settings.smtp_url), envelope_from=envelope_from)
 
@@ -289,7 +319,16 @@ class Sender:
             email = session.get(OutboxEmail, email_id, options=[selectinload(OutboxEmail.attachments)])
             if email is None or email.status != "sending" or email.claimed_by != self.worker:
                 return "lost"
-            message = build_message(email, mail_from=self.settings.mail_from, now=self.clock())
+            unreadable: SealError | None = None
+            try:
+                opened = service.opened(email, key=self.settings.key_bytes())
+                message = build_message(
+                    email, mail_from=self.settings.mail_from, now=self.clock(), opened=opened
+                )
+            except SealError as exc:
+                unreadable = exc
+        if unreadable is not None:
+            return self._unsendable(email, unreadable)
         try:
             self.transport.send(email, message)
         except Exception as exc:
@@ -323,6 +362,21 @@ class Sender:
         if not self.transport.logs:
             log.info("e-mail %s (%s) sent to %s", email_id, email.kind, email.to_addr)
         return "logged" if self.transport.logs else "sent"
+
+    def _unsendable(self, email: OutboxEmail, exc: SealError) -> str:
+        """Its single-use links cannot be read (scrubbed, or sealed under another secret key): sending the
+        placeholder would help no one, so it fails for good and the person asks for a new link."""
+        error = (
+            f"Not sent: {exc} (was PORTAL_SECRET_KEY changed?). The person must ask for a new link."
+            if email.sealed is not None
+            else f"Not sent: {exc}. The person must ask for a new link."
+        )
+        with self.database.session(write=True) as session:
+            status = service.mark_failed_attempt(
+                session, email_id=email.id, worker=self.worker, now=self.clock(), error=error, permanent=True
+            )
+        log.warning("e-mail %s (%s) to %s: %s", email.id, email.kind, email.to_addr, error)
+        return status or "lost"
 
     def release(self, email_ids: list[int]) -> None:
         """Hand back claimed e-mails that will not be sent now (the app is stopping)."""

@@ -15,13 +15,15 @@ recognise the rare duplicate that such a takeover can cause.
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from portal.accounts import audit
 from portal.accounts.models import Account
 from portal.db import is_postgres
+from portal.mail import sealing
 from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, OutboxEmail
 from portal.web.errors import NotFound, PortalError
 
@@ -61,7 +64,7 @@ _html_env = jinja2.Environment(
 
 
 class MailError(PortalError):
-    """`code` is one of: throttled, not_failed."""
+    """`code` is one of: throttled, not_failed, secret_gone."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Attachment:
     content_type: str
     content: bytes
     content_id: str | None = None
+    #: It carries a single-use link (a calendar file with the booking link): its content is sealed with the
+    #: body, and the row keeps only a note saying so.
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,27 @@ def render(template: str, context: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject, text=text.lstrip("\n"), html=html)
 
 
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
+
+
+def secret_forms(value: str) -> set[str]:
+    """The strings that would give a single-use link away: the link itself and every token-like run in its
+    path and query (so the token printed in another URL, or on its own, is caught too; the host is not)."""
+    parts = urlsplit(value)
+    return {value, *_TOKEN_LIKE.findall(f"{parts.path}?{parts.query}#{parts.fragment}")}
+
+
+def _refuse_leaks(secrets: dict[str, str], shown: Rendered, attachments: Sequence[Attachment]) -> None:
+    """A template or attachment that prints a single-use value outside its named slot would store it readable:
+    that is a programming error, refused before anything is written."""
+    stored = [shown.subject, shown.text, shown.html or ""]
+    stored_bytes = [a.content.replace(b"\r\n ", b"") for a in attachments if not a.secret]
+    for name, value in secrets.items():
+        for form in secret_forms(value):
+            if any(form in part for part in stored) or any(form.encode() in part for part in stored_bytes):
+                raise ValueError(f"the single-use value {name!r} would be stored readable in the outbox")
+
+
 def enqueue(
     session: Session,
     *,
@@ -101,36 +128,71 @@ def enqueue(
     context: dict[str, Any],
     now: datetime,
     attachments: Sequence[Attachment] = (),
-    secret: bool = False,
+    secrets: Mapping[str, str] | None = None,
+    key: bytes | None = None,
 ) -> OutboxEmail:
     """Add an e-mail to the outbox in the caller's transaction: it is sent if, and only if, the action commits.
 
-    `secret=True` for an e-mail that carries a single-use link for its recipient alone (a password reset,
-    an activation, a ballot): staff then see that it was sent, never what it says."""
+    `secrets` holds the single-use links (a password reset, an activation, a ballot, a booking) for the
+    recipient alone, by the template variable that prints them: `secrets={"link": url}`. The plain columns
+    then hold the body with each one replaced by `sealing.PLACEHOLDER` (what staff see), and the body as sent
+    is sealed with `key` (the portal's secret key) until the sender has sent it."""
     if "\n" in to or "\r" in to or not parseaddr(to)[1]:
         raise ValueError("an e-mail address is one line holding one address")
-    rendered = render(template, context)
+    secrets = dict(secrets or {})
+    needs_seal = bool(secrets) or any(a.secret for a in attachments)
+    if needs_seal and key is None:
+        raise ValueError("an e-mail with single-use links needs the secret key to seal them")
+    shown = render(template, {**context, **{name: sealing.PLACEHOLDER for name in secrets}})
+    _refuse_leaks(secrets, shown, attachments)
     email = OutboxEmail(
         created_at=now,
         kind=template,
         to_addr=to,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
+        subject=shown.subject,
+        text_body=shown.text,
+        html_body=shown.html,
         status="pending",
         attempts=0,
         next_attempt_at=now,
-        secret=secret,
+        secret=needs_seal,
     )
     email.attachments = [
         OutboxAttachment(
-            filename=a.filename, content_type=a.content_type, content=a.content, content_id=a.content_id
+            filename=a.filename,
+            content_type=a.content_type,
+            content=sealing.ATTACHMENT_PLACEHOLDER if a.secret else a.content,
+            content_id=a.content_id,
         )
         for a in attachments
     ]
     session.add(email)
     session.flush()
+    if needs_seal:
+        assert key is not None
+        real = render(template, {**context, **secrets})
+        email.sealed = sealing.seal(
+            key,
+            email_id=email.id,
+            kind=email.kind,
+            opened=sealing.Opened(
+                text=real.text,
+                html=real.html,
+                attachments={i: a.content for i, a in enumerate(attachments) if a.secret},
+            ),
+        )
+        session.flush()
     return email
+
+
+def opened(email: OutboxEmail, *, key: bytes) -> sealing.Opened:
+    """The e-mail as it is to be sent: its sealed part opened, or its plain columns when it has none.
+    `SealError` when it carries single-use links that are no longer kept (or do not open)."""
+    if not email.secret:
+        return sealing.Opened(text=email.text_body, html=email.html_body, attachments={})
+    if email.sealed is None:
+        raise sealing.SealError("its personal link is no longer kept")
+    return sealing.unseal(key, email_id=email.id, kind=email.kind, sealed=email.sealed)
 
 
 # --- claiming and recording ---------------------------------------------------------------------------------
@@ -171,6 +233,7 @@ def claim(session: Session, *, worker: str, now: datetime, limit: int, message_d
                     status="failed",
                     claimed_by=None,
                     last_error=f"The sender stopped during attempt {attempts}; not tried again.",
+                    sealed=None,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -209,11 +272,14 @@ def release(session: Session, *, email_ids: list[int], worker: str) -> None:
 
 
 def mark_sent(session: Session, *, email_id: int, worker: str, now: datetime, logged: bool = False) -> bool:
-    """Record a delivery (or, with `logged`, that it went to the log). False when the claim was lost."""
+    """Record a delivery (or, with `logged`, that it went to the log), and scrub the sealed single-use links
+    in the same statement. False when the claim was lost."""
     done = session.execute(
         update(OutboxEmail)
         .where(_mine(email_id, worker))
-        .values(status="logged" if logged else "sent", sent_at=now, last_error=None, claimed_by=None)
+        .values(
+            status="logged" if logged else "sent", sent_at=now, last_error=None, claimed_by=None, sealed=None
+        )
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
@@ -223,11 +289,13 @@ def mark_failed_attempt(
     session: Session, *, email_id: int, worker: str, now: datetime, error: str, permanent: bool = False
 ) -> str | None:
     """Record a failed attempt: back to `pending` after the backoff, or `failed` after MAX_ATTEMPTS (or at
-    once when the server refused it for good). Returns the new status, or None when the claim was lost."""
+    once when the server refused it for good). Returns the new status, or None when the claim was lost.
+    A failed e-mail's sealed single-use links are scrubbed with the statement that fails it: see `retry`."""
     attempts = session.scalar(select(OutboxEmail.attempts).where(_mine(email_id, worker)))
     if attempts is None:
         return None
     status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
+    scrub = {"sealed": None} if status == "failed" else {}
     session.execute(
         update(OutboxEmail)
         .where(_mine(email_id, worker))
@@ -236,6 +304,7 @@ def mark_failed_attempt(
             last_error=error[:ERROR_LENGTH],
             next_attempt_at=now + backoff(attempts),
             claimed_by=None,
+            **scrub,
         )
         .execution_options(synchronize_session=False)
     )
@@ -243,10 +312,16 @@ def mark_failed_attempt(
 
 
 def retry(session: Session, *, email_id: int, actor: Account | None, now: datetime) -> OutboxEmail:
-    """Staff give a failed e-mail a fresh set of attempts, starting now."""
+    """Staff give a failed e-mail a fresh set of attempts, starting now.
+
+    Not one that carried a single-use link: its sealed part was scrubbed when it failed (the link exists
+    nowhere in readable form, and a reset link has expired by then anyway), so the person asks for a new
+    link instead (`secret_gone`)."""
     email = session.get(OutboxEmail, email_id)
     if email is None:
         raise NotFound("No such e-mail.")
+    if email.status == "failed" and not can_retry(email):
+        raise MailError("secret_gone", NO_RESEND, status_code=409)
     done = session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email_id, OutboxEmail.status == "failed")
@@ -265,6 +340,18 @@ def retry(session: Session, *, email_id: int, actor: Account | None, now: dateti
     )
     session.refresh(email)
     return email
+
+
+#: Why a failed e-mail that carried a single-use link cannot be sent again.
+NO_RESEND = (
+    "This e-mail carried a personal link, which the portal keeps only until the e-mail is sent or given up, "
+    "so it cannot be sent again. Ask the person to request a new link (a new activation or password-reset "
+    "e-mail, or a new ballot or booking link from the office)."
+)
+
+
+def can_retry(email: OutboxEmail) -> bool:
+    return email.status == "failed" and (not email.secret or email.sealed is not None)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from support import PASSWORD, login, post
+from support import PASSWORD, as_sent, login, post
 
 from portal.accounts import service
 from portal.accounts.models import Account, AuditEvent, LoginSession
@@ -29,7 +29,7 @@ def test_admin_adds_staff_who_are_emailed_a_set_password_link_never_shown_on_scr
         assert s.query(AuditEvent).filter_by(action="staff.create").count() == 1
         invite = s.query(OutboxEmail).filter_by(kind="accounts/staff_invite").one()
         assert invite.to_addr == "owen@example.org" and invite.secret
-        link = re.search(r"(http://testserver/password/\S+)", invite.text_body).group(1)
+        link = re.search(r"(http://testserver/password/\S+)", as_sent(invite).text).group(1)
     post(client, "/logout")
     path = link.removeprefix("http://testserver")
     assert client.get(path).status_code == 200

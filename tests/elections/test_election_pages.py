@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from support import login, make_account, post
+from support import as_sent, login, make_account, post
 
 from portal.elections.models import Ballot, Election, Nomination, RollEntry
 from portal.mail.models import OutboxEmail
@@ -145,7 +145,7 @@ def test_a_member_nominates_themselves_with_a_photo_and_the_proposer_confirms_by
         mail = s.scalar(select(OutboxEmail).where(OutboxEmail.to_addr == "bob@example.org"))
         nomination = s.scalars(select(Nomination)).one()
         assert nomination.photo and Image.open(io.BytesIO(nomination.photo)).format == "JPEG"
-    link = re.search(r"http://testserver(/elections/nominations/\S+)", mail.text_body).group(1)
+    link = re.search(r"http://testserver(/elections/nominations/\S+)", as_sent(mail).text).group(1)
     client.cookies.clear()
     confirm_page = client.get(link)
     assert confirm_page.status_code == 200 and "Do you propose this nomination?" in confirm_page.text
@@ -288,7 +288,7 @@ def test_a_member_votes_by_the_emailed_link_without_logging_in_and_then_cannot_v
     world = voting_world
     with database.session() as s:
         member = s.get(Member, world.voters[1])
-        body = s.scalar(select(OutboxEmail.text_body).where(OutboxEmail.to_addr == member.email))
+        body = as_sent(s.scalar(select(OutboxEmail).where(OutboxEmail.to_addr == member.email))).text
     link = re.search(r"http://testserver(/elections/vote/\S+)", body).group(1)
     ballot = client.get(link)
     assert ballot.status_code == 200 and "Your ballot" in ballot.text

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 from sqlalchemy import select
+from support import as_sent
 
 from portal.accounts.models import Account, AuditEvent
 from portal.elections import service
@@ -66,7 +67,7 @@ def links_sent(database) -> dict[str, str]:
         emails = s.scalars(
             select(OutboxEmail).where(OutboxEmail.kind == "elections/nomination_confirm")
         ).all()
-        return {e.to_addr: LINK.search(e.text_body).group(1) for e in emails}
+        return {e.to_addr: LINK.search(as_sent(e).text).group(1) for e in emails}
 
 
 def answer(database, token, clock, key, confirm=True):

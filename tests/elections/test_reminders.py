@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
+from support import as_sent
 
 from portal.accounts.models import Account, AuditEvent
 from portal.cli import main
@@ -77,14 +78,17 @@ def test_a_reminder_brings_a_fresh_link_and_the_old_one_still_works(
     remind(database, close - timedelta(days=2), key, links)
     with database.session() as s:
         first_link = LINK.search(
-            s.scalar(
-                select(OutboxEmail.text_body).where(
-                    OutboxEmail.to_addr == "v00001@example.org", OutboxEmail.kind == "elections/ballot_link"
+            as_sent(
+                s.scalar(
+                    select(OutboxEmail).where(
+                        OutboxEmail.to_addr == "v00001@example.org",
+                        OutboxEmail.kind == "elections/ballot_link",
+                    )
                 )
-            )
+            ).text
         ).group(1)
     fresh = LINK.search(
-        next(e.text_body for e in reminder_emails(database) if e.to_addr == "v00001@example.org")
+        next(as_sent(e).text for e in reminder_emails(database) if e.to_addr == "v00001@example.org")
     ).group(1)
     assert fresh != first_link
     with database.session() as s:
@@ -172,4 +176,4 @@ def test_the_cli_freezes_a_due_roll_and_sends_due_reminders(database, officer, d
         on_roll = election.roll_size
     result = CliRunner().invoke(main, ["election", "remind"])
     assert f"Elections brought up to date: 0. Reminders sent: {on_roll}." in result.output
-    assert all("/elections/vote/" in e.text_body for e in reminder_emails(database))
+    assert all("/elections/vote/" in as_sent(e).text for e in reminder_emails(database))

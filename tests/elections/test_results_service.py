@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 import results_kit as rk
 from sqlalchemy import select
+from support import as_sent
 
 from portal.accounts.models import Account, AuditEvent
 from portal.accounts.service import Principal
@@ -113,7 +114,7 @@ def test_an_election_run_through_the_services_is_counted_and_published(
                 links=links,
             )
     with database.session() as s:
-        tokens = [LINK.search(e.text_body).group(1) for e in s.scalars(select(OutboxEmail))]
+        tokens = [LINK.search(as_sent(e).text).group(1) for e in s.scalars(select(OutboxEmail))]
     for token in tokens:
         with database.session() as s:
             service.answer_nomination(s, token=token, confirm=True, now=clock(), key=key)

@@ -13,7 +13,7 @@ from portal.mail import service
 from portal.mail.models import OutboxEmail
 
 
-def _enqueue(database, clock, *, to="member@example.org", secret=False) -> int:
+def _enqueue(database, clock, *, to="member@example.org") -> int:
     with database.session() as session:
         email = service.enqueue(
             session,
@@ -21,7 +21,6 @@ def _enqueue(database, clock, *, to="member@example.org", secret=False) -> int:
             template="accounts/email_changed",
             context={"society_name": "IPT UK", "name": "Mary", "new_email": "new@example.org"},
             now=clock(),
-            secret=secret,
         )
         return email.id
 

@@ -24,6 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 def _enqueue(database, clock, *, to="mary@example.org", n=0, attachments=(), secret=False) -> int:
+    link = f"http://testserver/me/email/token-{n}"
     with database.session() as session:
         return service.enqueue(
             session,
@@ -32,12 +33,13 @@ def _enqueue(database, clock, *, to="mary@example.org", n=0, attachments=(), sec
             context={
                 "society_name": "IPT UK",
                 "name": f"Mary {n}",
-                "link": f"http://testserver/me/email/token-{n}",
                 "new_email": to,
+                **({} if secret else {"link": link}),
             },
             now=clock(),
             attachments=attachments,
-            secret=secret,
+            secrets={"link": link} if secret else None,
+            key=SECRET.encode(),
         ).id
 
 

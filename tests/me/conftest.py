@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support import as_sent
 
 from portal.mail.models import OutboxEmail
 from portal.members.models import Member
@@ -50,7 +51,7 @@ def outbox(database: Any) -> Callable[[], list[OutboxEmail]]:
 
 def link_in(email: OutboxEmail) -> str:
     """The one single-use link an e-mail carries, as a path (the test client's base is the base URL)."""
-    [link] = set(re.findall(r"http://testserver(/(?:password|me/email)/\S+)", email.text_body))
+    [link] = set(re.findall(r"http://testserver(/(?:password|me/email)/\S+)", as_sent(email).text))
     return link
 
 
