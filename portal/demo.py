@@ -53,7 +53,7 @@ from portal.events import payments, waitlist
 from portal.events import service as events
 from portal.events.links import Links as EventLinks
 from portal.events.links import app_links
-from portal.events.models import Event, Registration, RegistrationWorkshop, TicketType, Workshop
+from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
 from portal.members import importer
@@ -326,7 +326,6 @@ CONFERENCE_SLOTS = (
     ("Supervision in IPT: skills and dilemmas", "Group IPT"),
     ("IPT for perinatal depression",),
 )
-CONTESTED = ("Supervision in IPT: skills and dilemmas", "Group IPT")
 
 
 # --- elections ----------------------------------------------------------------------------------------------
@@ -841,22 +840,19 @@ class _Demo:
         self.after_confirmation(booker, registration, t)
 
     def cancel_holder(self, name: str, t: datetime) -> None:
-        """Someone holding a place others wait for (a full workshop, a student place) gives it back."""
+        """Someone holding a student place, which others wait for, gives it back: the next student waiting
+        is offered it."""
         demo_event = self.events[name]
-        contested = [demo_event.workshops[w] for w in CONTESTED]
         ids = set(
             self.s.scalars(
-                select(Registration.id)
-                .outerjoin(RegistrationWorkshop, RegistrationWorkshop.registration_id == Registration.id)
-                .where(
+                select(Registration.id).where(
                     Registration.event_id == demo_event.event.id,
                     Registration.status == "confirmed",
-                    (RegistrationWorkshop.workshop_id.in_(contested))
-                    | (Registration.ticket_type_id == demo_event.tickets["Student"]),
+                    Registration.ticket_type_id == demo_event.tickets["Student"],
                 )
             )
         )
-        holders = [b for b in self.bookers[name] if b.registration_id in ids and b.ticket != "Speaker"]
+        holders = [b for b in self.bookers[name] if b.registration_id in ids]
         if holders:
             self.cancel(name, self.rng.choice(holders), t)
 

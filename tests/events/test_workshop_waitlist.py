@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from support import as_sent
 
 from portal.events import service, tasks, waitlist, workshops
 from portal.events.models import Event, Registration, RegistrationWorkshop, Workshop
@@ -40,7 +41,8 @@ def entry(database, registration, workshop_id):
 def emails(database, kind):
     with database.session() as s:
         return [
-            (e.to_addr, e.text_body) for e in s.scalars(select(OutboxEmail).where(OutboxEmail.kind == kind))
+            (e.to_addr, as_sent(e).text)
+            for e in s.scalars(select(OutboxEmail).where(OutboxEmail.kind == kind))
         ]
 
 
