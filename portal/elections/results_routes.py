@@ -26,8 +26,8 @@ from portal.web.forms import FormReader
 
 
 def _election(ctx: Ctx, election_id: int) -> Election:
-    """The election, after any step the clock has made due: the first request after the close empties the
-    pool and records the ballots' fingerprint (in its own short write transaction for a page that reads)."""
+    """The election, after any step the clock has made due: the first request after the close closes
+    voting (in its own short write transaction for a page that reads); the ballots wait for the trustees."""
     election = service.get_election(ctx.db, election_id)
     if not voting.needs_update(election, ctx.now):
         return election
@@ -110,7 +110,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = _election(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now)
+    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -126,7 +126,7 @@ def publish_now(ctx: Ctx) -> Response:
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
-    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now)
+    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The results are published"
         + (" to everyone" if election.results_public else " to members")

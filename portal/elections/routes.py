@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
@@ -431,7 +429,7 @@ def link_cast(ctx: Ctx) -> Response:
 
 
 def _cast(ctx: Ctx) -> Response:
-    """Cast, then show the receipt once. The pool is checked after the response, in its own transaction."""
+    """Cast (sealed to the election's key), then show the receipt once."""
     voter, election, contests, refused = _open_ballot(ctx)
     if refused is not None:
         return refused
@@ -452,11 +450,7 @@ def _cast(ctx: Ctx) -> Response:
             code = "voted" if exc.code == "already_voted" else exc.code
             return _status_page(ctx, election, code, status_code=exc.status_code)
         raise
-    response = ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
-    response.background = BackgroundTask(
-        run_in_threadpool, voting.after_cast, ctx.request.app.state.db, election_id=election.id, key=ctx.key
-    )
-    return response
+    return ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
 
 
 # --- the ballot trackers ----------------------------------------------------------------------------------------------
