@@ -124,9 +124,7 @@ def remind_now(
     return sent
 
 
-def run_due(
-    database: Database, *, now: datetime, key: bytes, links: Links
-) -> dict[str, int]:
+def run_due(database: Database, *, now: datetime, key: bytes, links: Links) -> dict[str, int]:
     """Everything the clock has made due, each election in its own transactions: freeze rolls (once the
     trustees are ready), close voting, send scheduled reminders. Called by `portal election remind` and the periodic task."""
     with database.session(write=False) as session:

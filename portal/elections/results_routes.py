@@ -90,6 +90,7 @@ def _page(ctx: Ctx, election: Election, *, errors: dict[str, str] | None = None)
             "stv_rule": results.stv_rule_label(election),
             "review": runner and stage != "published",
             "can_count": officer and stage in ("sealed", "counted"),
+            "can_open": officer and stage == "closing",
             "can_publish": officer and stage == "counted",
             "trackers_open": election.tracker_public or runner,
             "errors": errors or {},

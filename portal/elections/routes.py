@@ -17,7 +17,7 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
-from portal.elections import photos, results_routes, roll, service, voting
+from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
     ballot_contests,
@@ -462,19 +462,25 @@ def _trackers_visible(ctx: Ctx, election: Election) -> bool:
 
 @page("public")
 def trackers(ctx: Ctx) -> Response:
+    """Every ballot by tracker (GET); the lookup of one tracker is a POST, so a voter's tracker never sits
+    in a URL (and so in a server's or proxy's access log)."""
     election = _current(ctx, ctx.params["election_id"])
-    if election.state(ctx.now) != "closed":
-        raise ElectionError(
-            "not_open", "The ballot trackers are published after voting closes.", status_code=404
+    if election.state(ctx.now) == "draft" and not _is_runner(ctx):
+        raise ElectionError("not_found", "There is no such election.", status_code=404)
+    if election.ballots_hash is None:
+        return ctx.render(
+            "elections/trackers.html",
+            {"election": election, "waiting": True, "closed": election.state(ctx.now) == "closed"},
         )
     if not _trackers_visible(ctx, election):
         raise Forbidden("not_published", "The ballot trackers will be published here with the results.")
-    wanted = normalise_tracker(ctx.query.get("tracker", ""))
+    wanted = normalise_tracker(str(ctx.form.get("tracker", ""))) if ctx.form is not None else ""
     rows = voting.tracked_ballots(ctx.db, election=election, key=ctx.key)
     return ctx.render(
         "elections/trackers.html",
         {
             "election": election,
+            "waiting": False,
             "rows": rows,
             "wanted": wanted,
             "found": [r for r in rows if normalise_tracker(r.tracker) == wanted] if wanted else [],
@@ -609,6 +615,12 @@ def admin(ctx: Ctx) -> Response:
             "ballots": voting.ballots_cast(ctx.db, election.id),
             "pending": voting.pool_size(ctx.db, election.id),
             "trackers_open": _trackers_visible(ctx, election),
+            "trustees": trustees.trustees(ctx.db, election.id),
+            "not_ready": trustees.not_ready_reason(ctx.db, election),
+            "my_trustee": trustees.trustee_for(
+                ctx.db, election_id=election.id, account_id=ctx.principal.account_id
+            ),
+            "awaiting_shares": voting.awaiting_shares(election, ctx.now),
         },
     )
 
@@ -889,6 +901,7 @@ routes = [
     Route("/{election_id:int}/ballot", ballot, methods=["GET", "POST"], name="ballot"),
     Route("/{election_id:int}/ballot/review", review, methods=["POST"], name="review"),
     Route("/{election_id:int}/ballot/cast", cast, methods=["POST"], name="cast"),
-    Route("/{election_id:int}/trackers", trackers, name="trackers"),
+    Route("/{election_id:int}/trackers", trackers, methods=["GET", "POST"], name="trackers"),
 ]
 routes += results_routes.routes
+routes += trustee_routes.routes

@@ -246,10 +246,21 @@ def close_world(
 
 
 class Kit:
-    """The helpers above, as a fixture (test modules cannot import this conftest by name)."""
+    """The helpers above, as a fixture (test modules cannot import this conftest by name). Its
+    `build_world` makes the trustees and key with the test's secret key unless given `trustees=False`."""
 
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def build_world(
+        self, database: Database, officer: Account, *, trustees: bool = True, **kwargs: Any
+    ) -> World:
+        if trustees:
+            kwargs.setdefault("key", self.key)
+        return build_world(database, officer, **kwargs)
+
+    World = World
     add_member = staticmethod(add_member)
-    build_world = staticmethod(build_world)
     open_world = staticmethod(open_world)
     close_world = staticmethod(close_world)
     make_trustees = staticmethod(make_trustees)
@@ -258,5 +269,5 @@ class Kit:
 
 
 @pytest.fixture
-def kit() -> Kit:
-    return Kit()
+def kit(key: bytes) -> Kit:
+    return Kit(key)

@@ -50,7 +50,7 @@ def _state(database, world):
 
 
 def test_a_share_is_downloaded_once_and_is_then_gone_from_the_database(database, officer, clock, key, kit):
-    world = kit.build_world(database, officer, now=clock())
+    world = kit.build_world(database, officer, now=clock(), trustees=False)
     kit.make_trustees(database, world, officer, now=clock(), key=key, check=False)
     with database.session() as s:
         assert all(t.share_enc is None and t.downloaded_at for t in s.scalars(select(Trustee)))
@@ -64,7 +64,7 @@ def test_a_share_is_downloaded_once_and_is_then_gone_from_the_database(database,
 def test_voting_cannot_open_until_every_trustee_has_checked_their_share(
     database, officer, clock, links, key, kit
 ):
-    world = kit.build_world(database, officer, now=clock())
+    world = kit.build_world(database, officer, now=clock(), trustees=False)
     kit.make_trustees(database, world, officer, now=clock(), key=key, check=False)
     with database.session() as s:
         election = s.get(Election, world.election_id)
@@ -112,7 +112,7 @@ def test_voting_cannot_open_until_every_trustee_has_checked_their_share(
 
 
 def test_checking_a_damaged_share_is_refused_and_names_whose_it_was(database, officer, clock, key, kit):
-    world = kit.build_world(database, officer, now=clock())
+    world = kit.build_world(database, officer, now=clock(), trustees=False)
     kit.make_trustees(database, world, officer, now=clock(), key=key, check=False)
     sam = world.trustee_ids[1]
     text = world.shares[sam]
@@ -223,7 +223,7 @@ def test_the_trustees_cannot_change_once_the_key_is_made(database, officer, cloc
 
 
 def test_a_threshold_below_two_or_above_the_trustees_is_refused(database, officer, clock, kit):
-    world = kit.build_world(database, officer, now=clock())
+    world = kit.build_world(database, officer, now=clock(), trustees=False)
     for threshold, ids in ((1, [officer.id]), (3, [officer.id])):
         with database.session() as s, pytest.raises(ElectionError) as refused:
             trustees.name_trustees(
