@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -304,6 +306,12 @@ def demo_command() -> None:
             )
     except demo.DemoError as exc:
         raise click.ClickException(exc.message) from None
+    # The demo trustees' shares, as each trustee would have downloaded them (only a demo keeps them together).
+    shares_dir = Path(os.environ.get("PORTAL_DEMO_SHARES_DIR", "var/demo-shares"))
+    shares_dir.mkdir(parents=True, exist_ok=True)
+    for filename, text in report.shares:
+        (shares_dir / filename).write_text(text, encoding="utf-8")
+    report = dataclasses.replace(report, shares_dir=str(shares_dir))
     for line in report.lines():
         click.echo(line)
 
