@@ -168,7 +168,9 @@ def run_engine(url: str, ballots: int) -> list[tuple[str, str, str]]:
 
         def count() -> None:
             with database.session() as s:
-                results.run_count(s, actor=s.get(Account, officer_id), election_id=election_id, now=NOW)
+                results.run_count(
+                    s, actor=s.get(Account, officer_id), election_id=election_id, now=NOW, key=KEY
+                )
 
         def page_data() -> None:
             with database.session(write=False) as s:
