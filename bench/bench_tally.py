@@ -36,6 +36,7 @@ from portal.elections.models import RON, Ballot, Contest, Election, Nomination, 
 from portal.elections.secrecy import canonical, new_salt, tracker_for
 from portal.members.models import Member
 
+KEY = b"bench-secret-key-that-is-long-enough-0123456789"
 NOW = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
 POSTS = [
     ("Chair", 1, "plurality", False, 3),
@@ -145,7 +146,7 @@ def build(database: Database, ballots: int) -> tuple[int, int]:
         s.execute(insert(Ballot), rows)
         election.roll_size = ballots
         s.flush()
-        results.seal_ballot_box(s, election_id=election.id, now=NOW)
+        results.seal_ballot_box(s, election_id=election.id, now=NOW, key=KEY)
         return election.id, officer.id
 
 
@@ -163,11 +164,13 @@ def run_engine(url: str, ballots: int) -> list[tuple[str, str, str]]:
 
         def fingerprint() -> None:
             with database.session(write=False) as s:
-                results.ballots_hash(s, election_id)
+                results.ballots_hash(s, election_id, key=KEY)
 
         def count() -> None:
             with database.session() as s:
-                results.run_count(s, actor=s.get(Account, officer_id), election_id=election_id, now=NOW)
+                results.run_count(
+                    s, actor=s.get(Account, officer_id), election_id=election_id, now=NOW, key=KEY
+                )
 
         def page_data() -> None:
             with database.session(write=False) as s:

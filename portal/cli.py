@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -343,6 +345,12 @@ def demo_command() -> None:
             )
     except demo.DemoError as exc:
         raise click.ClickException(exc.message) from None
+    # The demo trustees' shares, as each trustee would have downloaded them (only a demo keeps them together).
+    shares_dir = Path(os.environ.get("PORTAL_DEMO_SHARES_DIR", "var/demo-shares"))
+    shares_dir.mkdir(parents=True, exist_ok=True)
+    for filename, text in report.shares:
+        (shares_dir / filename).write_text(text, encoding="utf-8")
+    report = dataclasses.replace(report, shares_dir=str(shares_dir))
     for line in report.lines():
         click.echo(line)
 
@@ -386,8 +394,9 @@ def election() -> None:
 @election.command("remind")
 def election_remind() -> None:
     """Do what the clock has made due: freeze rolls (e-mailing ballot links) once voting opens, send the
-    scheduled reminders to members who have not voted, and empty the ballot pool at the close. Safe to run
-    as often as you like (each step happens once), e.g. hourly from cron."""
+    scheduled reminders to members who have not voted, and close voting at its close time (the ballots stay
+    sealed until the trustees give their shares: `portal election decrypt`). Safe to run as often as you
+    like (each step happens once), e.g. hourly from cron."""
     from starlette.routing import Router
 
     from portal.app import build_routes
@@ -459,24 +468,61 @@ def election_tally(election_id: int, as_json: bool) -> None:
 @election.command("verify")
 @click.argument("election_id", metavar="ELECTION", type=int)
 def election_verify(election_id: int) -> None:
-    """Recompute the SHA-256 fingerprint of the ballots of ELECTION (its id) and compare it with the one
-    recorded at the close, on the election and in the audit log; exits 1 if anything differs."""
+    """Recompute the fingerprint (HMAC-SHA256, keyed from the secret key) of the ballots of ELECTION (its id)
+    and compare it with the one recorded at the close, on the election and in the audit log; exits 1 if
+    anything differs."""
     from portal.elections import results
     from portal.elections.errors import ElectionError
 
     settings = load_settings()
     with transaction(settings) as session:
         try:
-            report = results.verify_ballots(session, election_id=election_id)
+            report = results.verify_ballots(session, election_id=election_id, key=settings.key_bytes())
         except ElectionError as exc:
             raise click.ClickException(exc.message) from None
-    click.echo(f"Ballots now: {report.ballots}, SHA-256 {report.computed}")
-    click.echo(f"At the close: {report.recorded_ballots}, SHA-256 {report.recorded}")
+    click.echo(f"Ballots now: {report.ballots}, HMAC-SHA256 {report.computed}")
+    click.echo(f"At the close: {report.recorded_ballots}, HMAC-SHA256 {report.recorded}")
     if report.problems:
         for problem in report.problems:
             click.echo(problem, err=True)
         raise SystemExit(1)
     click.echo("The ballots match the fingerprint recorded at the close (and in the audit log).")
+
+
+@election.command("decrypt")
+@click.argument("election_id", metavar="ELECTION", type=int)
+@click.option(
+    "--share",
+    "share_files",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A trustee's share file; give as many as the election's threshold (repeat the option).",
+)
+def election_decrypt(election_id: int, share_files: tuple[Path, ...]) -> None:
+    """Open the ballot box of ELECTION (its id) after its close, with enough trustees' share files: the key
+    is rebuilt in this process's memory only, every sealed ballot is opened and shuffled into the ballots
+    table in one transaction, and the ballots' fingerprint is recorded. Then the returning officer counts."""
+    from portal.elections import trustees, voting
+    from portal.elections.errors import ElectionError
+
+    settings = load_settings()
+    given = [trustees.GivenShare(text=path.read_text(encoding="utf-8")) for path in share_files]
+    with transaction(settings) as session:
+        try:
+            opened = voting.open_ballot_box(
+                session,
+                actor=None,
+                election_id=election_id,
+                shares=given,
+                key=settings.key_bytes(),
+                now=system_clock(),
+            )
+        except ElectionError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(
+        f"The ballot box of election {election_id} is open: {opened} ballot(s). The returning officer can count."
+    )
 
 
 @election.command("export-blt")

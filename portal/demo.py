@@ -22,7 +22,7 @@ import heapq
 import io
 import itertools
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,7 +43,7 @@ from portal.app import build_routes
 from portal.checkin import badging
 from portal.checkin import service as checkin
 from portal.demo_people import DIETS, INTERNATIONAL, People, Person, statement
-from portal.elections import results, roll, voting
+from portal.elections import results, roll, trustees, voting
 from portal.elections import service as elections
 from portal.elections.ballots import BallotContest, ballot_contests
 from portal.elections.links import Links as ElectionLinks
@@ -92,6 +92,7 @@ STAFF: tuple[tuple[DemoLogin, tuple[str, ...]], ...] = (
         ("returning_officer",),
     ),
     (DemoLogin("Scrutineer", "David Okoye", "scrutineer@example.org"), ("scrutineer",)),
+    (DemoLogin("Scrutineer", "Grace Lin", "scrutineer2@example.org"), ("scrutineer",)),
     (DemoLogin("Door staff", "Tom Reid", "door@example.org"), ("door",)),
 )
 MEMBER = DemoLogin("Member", "Megan Hughes", "member@example.org")
@@ -107,6 +108,9 @@ class DemoReport:
     bookings: dict[str, dict[str, int]]
     elections: list[tuple[str, str]]
     events: list[tuple[str, str]]
+    #: The open election's trustees' shares: (file name, text), written by the command under var/.
+    shares: list[tuple[str, str]] = field(default_factory=list)
+    shares_dir: str = ""
 
     def lines(self) -> list[str]:
         rows = [(f"{login.role} ({login.name})", login.email, login.password) for login in self.logins]
@@ -125,6 +129,13 @@ class DemoReport:
             "Start the portal (make run) and log in with one of these (e-mail address, password):",
         ]
         lines += [f"  {who:<{who_width}}{email:<{email_width}}{password}" for who, email, password in rows]
+        if self.shares_dir:
+            lines += [
+                "",
+                f"The open election's trustees' shares (any 2 of 3 open its ballot box at the close) are in "
+                f"{self.shares_dir}/:",
+                *(f"  {name}" for name, _ in self.shares),
+            ]
         return lines
 
 
@@ -407,6 +418,8 @@ class _Demo:
         #: Tokens from the links the services just e-mailed (what the recipients would click).
         self.inbox: list[str] = []
         self.staff: dict[str, Account] = {}
+        #: Each election's trustees' share files, (file name, text), in trustee order.
+        self.shares: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
         self.members: list[DemoMember] = []
         self.demo_member: DemoMember | None = None
         self.events: dict[str, DemoEvent] = {}
@@ -593,7 +606,8 @@ class _Demo:
             now=t,
             key=self.key,
         )
-        self.staff[roles[0]] = account
+        self.staff.setdefault(roles[0], account)
+        self.staff[login.email] = account
         self.at(t + timedelta(hours=5), self.choose_password, token, login.password)
 
     def choose_password(self, token: str, password: str, t: datetime) -> None:
@@ -1452,6 +1466,35 @@ class _Demo:
         election.election_id = created.id
         for n, contest in enumerate(election.contests):
             self.at(t + timedelta(minutes=n + 1), self.add_contest, name, contest)
+        self.at(t + timedelta(days=1), self.make_trustees, name)
+
+    def make_trustees(self, name: str, t: datetime) -> None:
+        """The returning officer names the trustees (herself and both scrutineers, any 2 of 3) and makes the
+        election key; each trustee downloads their share (kept for the command to write under var/) and
+        checks it."""
+        election_id = self.elections[name].election_id
+        officer = self.staff["returning_officer"]
+        people = [officer, self.staff["scrutineer@example.org"], self.staff["scrutineer2@example.org"]]
+        trustees.name_trustees(
+            self.s,
+            actor=officer,
+            election_id=election_id,
+            account_ids=[p.id for p in people],
+            threshold=2,
+            now=t,
+        )
+        trustees.make_key(self.s, actor=officer, election_id=election_id, key=self.key, now=t)
+        for n, person in enumerate(people):
+            self.at(t + timedelta(hours=2 + n), self.take_share, name, person)
+
+    def take_share(self, name: str, person: Account, t: datetime) -> None:
+        election_id = self.elections[name].election_id
+        _, text = trustees.download_share(
+            self.s, account_id=person.id, election_id=election_id, key=self.key, now=t
+        )
+        trustees.check_share(self.s, account_id=person.id, election_id=election_id, text=text, now=t)
+        who = person.email.split("@")[0]
+        self.shares[name].append((f"election-{election_id}-{who}.share", text))
 
     def add_contest(self, name: str, contest: elections.ContestSetup, t: datetime) -> None:
         elections.add_contest(
@@ -1596,22 +1639,33 @@ class _Demo:
             key=self.key,
             now=t,
         )
-        if voting.pool_size(self.s, election.election_id) >= voting.POOL_BATCH:
-            voting.empty_pool(self.s, election_id=election.election_id, key=self.key)
 
     def close_and_count(self, name: str, t: datetime) -> None:
-        """The close (the pool emptied, the ballots' fingerprint recorded); the returning officer counts the
-        next morning and publishes the day after."""
+        """The close: voting closes, then the returning officer and a scrutineer give their shares and the
+        ballot box is opened (the ballots' fingerprint recorded); the count the next morning, publication
+        the day after."""
         election_id = self.elections[name].election_id
-        voting.close_pool(self.s, election_id=election_id, key=self.key, now=t)
+        voting.close_voting(self.s, election_id=election_id, now=t)
+        voting.open_ballot_box(
+            self.s,
+            actor=self.staff["returning_officer"],
+            election_id=election_id,
+            shares=[trustees.GivenShare(text=text) for _, text in self.shares[name][:2]],
+            key=self.key,
+            now=t + timedelta(minutes=20),
+        )
         self.at(t + timedelta(hours=16), self.count, election_id)
         self.at(t + timedelta(days=2), self.publish, election_id)
 
     def count(self, election_id: int, t: datetime) -> None:
-        results.run_count(self.s, actor=self.staff["returning_officer"], election_id=election_id, now=t)
+        results.run_count(
+            self.s, actor=self.staff["returning_officer"], election_id=election_id, now=t, key=self.key
+        )
 
     def publish(self, election_id: int, t: datetime) -> None:
-        results.publish_results(self.s, actor=self.staff["returning_officer"], election_id=election_id, now=t)
+        results.publish_results(
+            self.s, actor=self.staff["returning_officer"], election_id=election_id, now=t, key=self.key
+        )
 
     # --- the end ---
 
@@ -1675,4 +1729,11 @@ class _Demo:
                 )
             )
         members = self.s.scalar(select(func.count()).select_from(Member)) or 0
-        return DemoReport(logins=LOGINS, members=members, bookings=bookings, elections=stages, events=listed)
+        return DemoReport(
+            logins=LOGINS,
+            members=members,
+            bookings=bookings,
+            elections=stages,
+            events=listed,
+            shares=list(self.shares["current"]),
+        )

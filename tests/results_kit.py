@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.accounts.models import Account
-from portal.elections import results, voting
+from portal.elections import results, trustees, voting
 from portal.elections.models import RON, Contest, Election, Nomination
 
 #: A post: (title, seats, method, RON on the ballot, candidates' surnames).
@@ -44,25 +44,43 @@ def cast_all(
 
 
 def close(database: Any, world: Any, *, clock: Any, key: bytes, links: Any) -> None:
-    """Move the clock past the close, and close (empty the pool, record the fingerprint) as a request would."""
+    """Move the clock past the close, close voting as a request would, then open the ballot box with two
+    trustees' shares (which records the fingerprint)."""
     with database.session() as session:
         close_at = session.get(Election, world.election_id).voting_close_at
     clock.now = close_at + timedelta(minutes=1)
     with database.session() as session:
         voting.bring_up_to_date(session, election_id=world.election_id, now=clock(), key=key, links=links)
-
-
-def count(database: Any, officer: Account, world: Any, *, clock: Any) -> None:
     with database.session() as session:
-        results.run_count(
-            session, actor=session.get(Account, officer.id), election_id=world.election_id, now=clock()
+        voting.open_ballot_box(
+            session,
+            actor=None,
+            election_id=world.election_id,
+            shares=[trustees.GivenShare(text=t) for t in world.share_texts()],
+            key=key,
+            now=clock(),
         )
 
 
-def publish(database: Any, officer: Account, world: Any, *, clock: Any) -> None:
+def count(database: Any, officer: Account, world: Any, *, clock: Any, key: bytes) -> None:
+    with database.session() as session:
+        results.run_count(
+            session,
+            actor=session.get(Account, officer.id),
+            election_id=world.election_id,
+            now=clock(),
+            key=key,
+        )
+
+
+def publish(database: Any, officer: Account, world: Any, *, clock: Any, key: bytes) -> None:
     with database.session() as session:
         results.publish_results(
-            session, actor=session.get(Account, officer.id), election_id=world.election_id, now=clock()
+            session,
+            actor=session.get(Account, officer.id),
+            election_id=world.election_id,
+            now=clock(),
+            key=key,
         )
 
 

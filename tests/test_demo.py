@@ -11,7 +11,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from portal.checkin import service as checkin
 from portal.checkin.models import CheckInScan
 from portal.cli import main
 from portal.db import Database
-from portal.elections import results, voting
+from portal.elections import results, trustees, voting
 from portal.elections.models import (
     Ballot,
     Contest,
@@ -84,7 +84,13 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
         migrate.upgrade(url)
-    env = {"PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_ENV": "test"}
+    shares = tmp_path_factory.mktemp("shares")
+    env = {
+        "PORTAL_DATABASE_URL": url,
+        "PORTAL_SECRET_KEY": SECRET,
+        "PORTAL_ENV": "test",
+        "PORTAL_DEMO_SHARES_DIR": str(shares),
+    }
     result = run_demo(env)
     database = Database(url)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
@@ -234,16 +240,30 @@ def test_the_open_election_has_every_post_contested_and_about_40_percent_turnout
     assert roll == election.roll_size and 0.35 <= voted / roll <= 0.45
 
 
-def test_the_open_elections_ballots_match_the_roll_once_the_pool_is_emptied(loaded: Loaded) -> None:
+def test_the_open_elections_ballots_are_sealed_and_two_demo_share_files_open_them(loaded: Loaded) -> None:
+    shares_dir = Path(loaded.env["PORTAL_DEMO_SHARES_DIR"])
+    files = sorted(shares_dir.glob("*.share"))
+    assert len(files) == 3 and "var/demo-shares" not in loaded.output
+    assert str(shares_dir) in loaded.output
     session = loaded.database.new_session(write=True)
     try:
         election = session.scalars(select(Election).where(Election.published_at.is_(None))).one()
+        assert election.trustees_ready_at is not None and election.trustee_threshold == 2
         voted = session.scalar(
             select(func.count()).where(RollEntry.election_id == election.id, RollEntry.has_voted)
         )
         pending = session.scalar(select(func.count()).where(PendingBallot.election_id == election.id))
-        assert pending < voting.POOL_BATCH
-        voting.empty_pool(session, election_id=election.id, key=SECRET.encode(), minimum=1)
+        assert pending == voted
+        assert session.scalar(select(func.count()).where(Ballot.election_id == election.id)) == 0
+        given = [trustees.GivenShare(text=f.read_text()) for f in files[1:]]
+        voting.open_ballot_box(
+            session,
+            actor=None,
+            election_id=election.id,
+            shares=given,
+            key=SECRET.encode(),
+            now=election.voting_close_at + timedelta(minutes=1),
+        )
         ballots = session.scalar(select(func.count()).where(Ballot.election_id == election.id))
         assert ballots == voted
     finally:
@@ -256,7 +276,7 @@ def test_last_years_election_has_published_stv_results_from_untampered_ballots(l
         election = s.scalars(select(Election).where(Election.published_at.is_not(None))).one()
         counted = s.scalars(select(ContestCount).where(ContestCount.election_id == election.id)).all()
         contests = s.scalars(select(Contest).where(Contest.election_id == election.id)).all()
-        report = results.verify_ballots(s, election_id=election.id)
+        report = results.verify_ballots(s, election_id=election.id, key=SECRET.encode())
         turnout = results.turnout(s, election)
         posts = results.post_results(s, election.id)
     assert election.tracker_public and election.results_public
@@ -304,7 +324,8 @@ def test_the_audit_log_is_intact_and_reads_in_time_order(loaded: Loaded) -> None
     with loaded.session() as s:
         assert audit.verify(s) == []
         times = s.scalars(select(AuditEvent.at).order_by(AuditEvent.id)).all()
-    assert len(times) > 100 and times == sorted(times)
+        rows = s.execute(select(AuditEvent.at, AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert len(times) > 100 and times == sorted(times), "\n".join(f"{a} {b}" for a, b in rows[195:206])
 
 
 def test_nothing_from_the_demo_is_left_to_send(loaded: Loaded) -> None:

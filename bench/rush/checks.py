@@ -8,7 +8,6 @@ run whose clients retried until answered.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal.checkin.models import CheckInScan
 from portal.db import Database
-from portal.elections import voting
+from portal.elections import trustees, voting
 from portal.elections.models import Ballot, RollEntry
 from portal.events.models import Event, Registration, TicketType
 from portal.mail.models import OutboxEmail
@@ -95,20 +94,19 @@ def bookings(database: Database, event: BookingEvent, *, attempts: int, told_boo
 def ballots(
     database: Database, election: Election, *, key: bytes, told_voted: Iterable[int], close_at: datetime
 ) -> Check:
-    """Empties the pool as the close does, then: ballots = roll entries marked voted, the pool is empty, and
-    every member told their vote was cast (a receipt, or "already voted" on a retry) is marked on the roll."""
+    """Opens the ballot box as the close does (two trustees' shares), then: ballots = roll entries marked
+    voted, the pool is empty, and every member told their vote was cast (a receipt, or "already voted" on a
+    retry) is marked on the roll."""
     check = Check()
-    # A server empties a full pool after the cast's response has gone (a background task), so a batch can
-    # still be on its way when the last voter has their receipt: its rows are locked, and the close skips
-    # them. Close again until the pool is empty, as the periodic task would.
-    deadline = time.monotonic() + 30
-    while True:
-        with database.session() as s:
-            voting.close_pool(s, election_id=election.election_id, key=key, now=close_at)
-        with database.session(write=False) as s:
-            if not voting.pool_size(s, election.election_id) or time.monotonic() > deadline:
-                break
-        time.sleep(0.1)
+    with database.session() as s:
+        voting.open_ballot_box(
+            s,
+            actor=None,
+            election_id=election.election_id,
+            shares=[trustees.GivenShare(text=t) for t in election.shares[:2]],
+            key=key,
+            now=close_at,
+        )
     with database.session(write=False) as s:
         voted_members = set(
             s.scalars(

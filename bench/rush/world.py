@@ -23,7 +23,7 @@ from portal.accounts.passwords import Passwords
 from portal.app import build_routes
 from portal.checkin import badges, sample
 from portal.checkin import service as checkin
-from portal.elections import roll
+from portal.elections import roll, trustees
 from portal.elections import service as elections
 from portal.elections.links import Links as ElectionLinks
 from portal.elections.models import Nomination
@@ -136,6 +136,8 @@ class Election:
     tokens: list[str] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
     voting_close_at: datetime | None = None
+    #: The trustees' share files (2 of 3 open the ballot box at the close).
+    shares: list[str] = field(default_factory=list)
 
     @property
     def field(self) -> str:
@@ -237,6 +239,7 @@ def election(
         ],
     )
     links = ElectionLinks(base_url, Router(routes=build_routes()).url_path_for)
+    shares = _trustees(session, election_id=made.id, tag=tag, key=key, now=now)
     roll.freeze_roll(session, election_id=made.id, now=now, key=key, links=links)
     if not send_links:
         session.execute(
@@ -261,7 +264,35 @@ def election(
         tokens=tokens,
         member_ids=member_ids,
         voting_close_at=made.voting_close_at,
+        shares=shares,
     )
+
+
+def _trustees(session: Session, *, election_id: int, tag: str, key: bytes, now: datetime) -> list[str]:
+    """A returning officer and two scrutineers named trustees (2 of 3), the key made, each share downloaded
+    and checked (so the roll may freeze); returns the share files."""
+    ids = []
+    for n, role in enumerate(("returning_officer", "scrutineer", "scrutineer")):
+        account = Account(
+            email=f"trustee{n}-{tag.lower()}@example.org", name=f"Trustee {n}", roles=role, created_at=now
+        )
+        session.add(account)
+        session.flush()
+        ids.append(account.id)
+    actor = session.get(Account, ids[0])
+    assert actor is not None
+    trustees.name_trustees(
+        session, actor=actor, election_id=election_id, account_ids=ids, threshold=2, now=now
+    )
+    trustees.make_key(session, actor=actor, election_id=election_id, key=key, now=now)
+    shares = []
+    for account_id in ids:
+        _, text = trustees.download_share(
+            session, account_id=account_id, election_id=election_id, key=key, now=now
+        )
+        trustees.check_share(session, account_id=account_id, election_id=election_id, text=text, now=now)
+        shares.append(text)
+    return shares
 
 
 # --- the 9:00 door -------------------------------------------------------------------------------------------------

@@ -75,6 +75,13 @@ def record(
     return event
 
 
+def chain_head(session: Session) -> str:
+    """The hash of the latest entry (GENESIS for an empty log): whoever keeps a copy of it can later tell
+    whether the log up to that entry was rewritten."""
+    head = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    return head or GENESIS
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     entry_id: int

@@ -107,6 +107,14 @@ class Election(Base):
     ballots_sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The seed of any lot in the count: drawn once, at the first count, so a recount repeats it exactly.
     count_seed: Mapped[int | None] = mapped_column(BigInteger)
+    #: How many of the election's trustees must give their shares to open the ballot box (k of n).
+    trustee_threshold: Mapped[int | None] = mapped_column(Integer)
+    #: The election's X25519 public key (hex): ballots are sealed to it. The private key is never stored;
+    #: it exists only as the trustees' shares (see `trustees.py`).
+    public_key: Mapped[str | None] = mapped_column(String(64))
+    key_made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when the last trustee has checked their share: only then may voting open.
+    trustees_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -276,9 +284,35 @@ class Reminder(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Trustee(Base):
+    """One of the people who together hold an election's private key: each holds one Shamir share of it.
+    The share waits here (encrypted with a key derived from the secret key) only until its trustee downloads
+    it; what stays is its digest, so a share given at the close can be checked and a wrong one named."""
+
+    __tablename__ = "election_trustees"
+    __table_args__ = (
+        UniqueConstraint("election_id", "account_id"),
+        UniqueConstraint("election_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: The share's position x (1 … n).
+    position: Mapped[int] = mapped_column(Integer)
+    #: How the trustee is named in messages, e.g. "Scrutineer Sam Patel" (as when they were named).
+    label: Mapped[str] = mapped_column(String(300))
+    share_digest: Mapped[str | None] = mapped_column(String(64))
+    #: The share, encrypted, until its trustee downloads it (then NULL).
+    share_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class PendingBallot(Base):
-    """A cast ballot waiting to be shuffled into `ballots`: sealed with AES-GCM under a key derived from the
-    secret key (not in the database), so the pool shows nothing even in a copy taken during the vote."""
+    """A cast ballot waiting for the close: sealed in the voter's request to the election's public key
+    (X25519 + HKDF + AES-GCM), so nothing in the database, nor the secret key, can open it; only the
+    trustees' shares, together, at the close."""
 
     __tablename__ = "pending_ballots"
 

@@ -9,7 +9,6 @@ whether a member can still cast), so a fresh link never strands a member holding
 from __future__ import annotations
 
 import logging
-import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -125,18 +124,16 @@ def remind_now(
     return sent
 
 
-def run_due(
-    database: Database, *, now: datetime, key: bytes, links: Links, rng: random.Random | None = None
-) -> dict[str, int]:
-    """Everything the clock has made due, each election in its own transactions: freeze rolls, close and
-    empty pools, send scheduled reminders. Called by `portal election remind` and the periodic task."""
+def run_due(database: Database, *, now: datetime, key: bytes, links: Links) -> dict[str, int]:
+    """Everything the clock has made due, each election in its own transactions: freeze rolls (once the
+    trustees are ready), close voting, send scheduled reminders. Called by `portal election remind` and the periodic task."""
     with database.session(write=False) as session:
         elections = session.scalars(select(Election).order_by(Election.id)).all()
         due = [e.id for e in elections if needs_update(e, now)]
         voting = [e.id for e in elections if e.voting_open_at <= now < e.voting_close_at]
     for election_id in due:
         with database.session(write=True) as session:
-            bring_up_to_date(session, election_id=election_id, now=now, key=key, links=links, rng=rng)
+            bring_up_to_date(session, election_id=election_id, now=now, key=key, links=links)
     reminded = 0
     for election_id in voting:
         with database.session(write=True) as session:

@@ -3,8 +3,9 @@ its stored record, the review by the returning officer and scrutineers, and publ
 
 The workflow, each step computed from the election row (nothing depends on a scheduler):
 
-1. **Close.** When the pool is emptied for the last time (`voting.close_pool`), `seal_ballot_box` records a
-   SHA-256 over every ballot (`ballots_hash`) on the election row and in the audit log, once.
+1. **Close.** When the trustees open the ballot box (`voting.open_ballot_box`), `seal_ballot_box` records
+   an HMAC-SHA256 over every ballot (`ballots_hash`, keyed by a key derived from the secret key) on the
+   election row and in the audit log, once.
 2. **Count.** The returning officer runs the count: each post, in counting order, with its method (STV by the
    election's `stv_rule`), a candidate elected earlier withdrawn from later posts. The seed of any lot is drawn
    at the first count and stored, so a recount repeats every draw. Each post's full record is stored.
@@ -19,6 +20,7 @@ Counting and publishing first recompute the fingerprint: ballots changed since t
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Iterable, Sequence
@@ -47,7 +49,7 @@ from portal.elections.models import (
     PendingBallot,
     RollEntry,
 )
-from portal.elections.secrecy import Choice, parse_contents
+from portal.elections.secrecy import Choice, derived_key, parse_contents
 from portal.elections.service import get_election
 
 #: Who reviews a count before it is published.
@@ -59,7 +61,7 @@ STV_COUNTING: dict[str, counting.Method] = {"ers97": "ers97-stv", "scottish": "s
 #: Where an election's results stand (see `results_stage`).
 RESULT_STAGES: dict[str, str] = {
     "voting": "Voting has not closed",
-    "closing": "The ballot box is being closed",
+    "closing": "Voting closed: the ballot box waits for the trustees' shares",
     "sealed": "Waiting for the count",
     "counted": "Counted, not yet published",
     "published": "Published",
@@ -84,19 +86,29 @@ def ballot_line(ballot_id: str, tracker: str, salt: str, contents: str) -> str:
     )
 
 
-def ballots_hash(session: Session, election_id: int) -> tuple[int, str]:
-    """How many ballots the election has, and SHA-256 over them: each ballot's `ballot_line`, in order of
-    ballot id (by code point, sorted here so that no database collation decides), joined by "\\n"."""
+def fingerprint_key(key: bytes) -> bytes:
+    """The fingerprint's own key, derived from the secret key: someone who edits the ballots in a database
+    copy cannot recompute a matching fingerprint without it."""
+    return derived_key(key, "ballots-fingerprint")
+
+
+def ballots_hash(session: Session, election_id: int, *, key: bytes) -> tuple[int, str]:
+    """How many ballots the election has, and HMAC-SHA256 over them (keyed by `fingerprint_key`): each
+    ballot's `ballot_line`, in order of ballot id (by code point, sorted here so that no database collation
+    decides), joined by "\\n"."""
     rows = session.execute(
         select(Ballot.id, Ballot.tracker, Ballot.salt, Ballot.contents).where(
             Ballot.election_id == election_id
         )
     ).all()
     lines = [ballot_line(*row) for row in sorted(rows, key=lambda r: r[0])]
-    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    digest = hmac.new(fingerprint_key(key), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+    return len(lines), digest
 
 
-def seal_ballot_box(session: Session, *, election_id: int, now: datetime) -> str | None:
+def seal_ballot_box(
+    session: Session, *, election_id: int, now: datetime, key: bytes, actor: Account | None = None
+) -> str | None:
     """Record the ballots' fingerprint once the pool is closed and empty; returns it when this call recorded
     it. A conditional update (`ballots_hash IS NULL`) lets exactly one transaction do it; while the pool still
     holds ballots (another worker's batch not yet committed) it waits for a later call."""
@@ -109,7 +121,7 @@ def seal_ballot_box(session: Session, *, election_id: int, now: datetime) -> str
     )
     if pending:
         return None
-    total, digest = ballots_hash(session, election_id)
+    total, digest = ballots_hash(session, election_id, key=key)
     sealed = session.execute(
         update(Election)
         .where(Election.id == election_id, Election.pool_closed.is_(True), Election.ballots_hash.is_(None))
@@ -121,7 +133,7 @@ def seal_ballot_box(session: Session, *, election_id: int, now: datetime) -> str
     session.refresh(election)
     audit.record(
         session,
-        actor=None,
+        actor=actor,
         action="election.closed",
         subject=f"election {election.id}: {election.title}",
         details={"ballots": total, "ballots_hash": digest},
@@ -161,15 +173,16 @@ def _audited_hash(session: Session, election: Election) -> str | None:
     return None
 
 
-def verify_ballots(session: Session, *, election_id: int) -> Verification:
+def verify_ballots(session: Session, *, election_id: int, key: bytes) -> Verification:
     """Recompute the fingerprint and say everything that does not match what was recorded at the close."""
     election = get_election(session, election_id)
-    total, digest = ballots_hash(session, election.id)
+    total, digest = ballots_hash(session, election.id, key=key)
     audited = _audited_hash(session, election)
     problems: list[str] = []
     if election.ballots_hash is None:
         problems.append(
-            "The ballot box has not been sealed: voting has not closed, or the close is not done."
+            "The ballot box has not been opened: voting has not closed, or the trustees have not yet given "
+            "their shares."
         )
     else:
         if digest != election.ballots_hash:
@@ -195,8 +208,8 @@ def verify_ballots(session: Session, *, election_id: int) -> Verification:
     )
 
 
-def _require_untampered(session: Session, election: Election) -> None:
-    _, digest = ballots_hash(session, election.id)
+def _require_untampered(session: Session, election: Election, key: bytes) -> None:
+    _, digest = ballots_hash(session, election.id, key=key)
     if digest != election.ballots_hash:
         raise ElectionError(
             "tampered",
@@ -410,20 +423,23 @@ def _require_sealed(election: Election, now: datetime) -> None:
             "not_closed", "Voting has not closed yet: the count comes after the close.", status_code=409
         )
     raise ElectionError(
-        "not_closed",
-        "The ballot box is still being closed. Reload the page in a moment (or run `portal election remind`).",
+        "not_opened",
+        "Voting has closed, but the ballot box is still sealed: give the trustees' shares to open it "
+        "(the close page, or `portal election decrypt`), then count.",
         status_code=409,
     )
 
 
-def run_count(session: Session, *, actor: Account, election_id: int, now: datetime) -> list[ContestCount]:
+def run_count(
+    session: Session, *, actor: Account, election_id: int, now: datetime, key: bytes
+) -> list[ContestCount]:
     """The returning officer counts (or recounts) a closed election and the record of every post is stored.
     The lot's seed is drawn at the first count and kept, so a recount gives the same result."""
     election = get_election(session, election_id, lock=True)
     _require_sealed(election, now)
     if election.published_at is not None:
         raise ElectionError("published", "The results are published: the count is final.", status_code=409)
-    _require_untampered(session, election)
+    _require_untampered(session, election, key)
     recount = election.counted_at is not None
     if election.count_seed is None:
         election.count_seed = secrets.randbits(32)
@@ -462,14 +478,16 @@ def run_count(session: Session, *, actor: Account, election_id: int, now: dateti
     return rows
 
 
-def publish_results(session: Session, *, actor: Account, election_id: int, now: datetime) -> Election:
+def publish_results(
+    session: Session, *, actor: Account, election_id: int, now: datetime, key: bytes
+) -> Election:
     """Publish the stored count (once): members see it, everyone when `results_public`; trackers go public."""
     election = get_election(session, election_id, lock=True)
     if election.published_at is not None:
         raise ElectionError("published", "The results are already published.", status_code=409)
     if election.counted_at is None:
         raise ElectionError("not_counted", "Run the count before publishing the results.", status_code=409)
-    _require_untampered(session, election)
+    _require_untampered(session, election, key)
     published = session.execute(
         update(Election)
         .where(Election.id == election.id, Election.published_at.is_(None))

@@ -26,8 +26,8 @@ from portal.web.forms import FormReader
 
 
 def _election(ctx: Ctx, election_id: int) -> Election:
-    """The election, after any step the clock has made due: the first request after the close empties the
-    pool and records the ballots' fingerprint (in its own short write transaction for a page that reads)."""
+    """The election, after any step the clock has made due: the first request after the close closes
+    voting (in its own short write transaction for a page that reads); the ballots wait for the trustees."""
     election = service.get_election(ctx.db, election_id)
     if not voting.needs_update(election, ctx.now):
         return election
@@ -90,6 +90,7 @@ def _page(ctx: Ctx, election: Election, *, errors: dict[str, str] | None = None)
             "stv_rule": results.stv_rule_label(election),
             "review": runner and stage != "published",
             "can_count": officer and stage in ("sealed", "counted"),
+            "can_open": officer and stage == "closing",
             "can_publish": officer and stage == "counted",
             "trackers_open": election.tracker_public or runner,
             "errors": errors or {},
@@ -110,7 +111,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = _election(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now)
+    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -126,7 +127,7 @@ def publish_now(ctx: Ctx) -> Response:
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
-    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now)
+    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The results are published"
         + (" to everyone" if election.results_public else " to members")

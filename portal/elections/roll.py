@@ -23,6 +23,7 @@ from portal.elections.errors import ElectionError
 from portal.elections.links import Links
 from portal.elections.models import BallotLink, Election, RollCorrection, RollEntry
 from portal.elections.service import eligible_members, get_election, mail_context
+from portal.elections.trustees import not_ready_reason
 from portal.mail.service import enqueue
 from portal.members.models import Member
 from portal.web.tokens import new_token, token_digest
@@ -90,9 +91,12 @@ def freeze_roll(
     actor: Account | None = None,
 ) -> bool:
     """Freeze the roll if voting has opened and no one has frozen it yet; e-mail every member on it their
-    ballot link. Returns whether this call froze it."""
+    ballot link. Returns whether this call froze it. Voting never opens before every trustee has checked
+    their share (`trustees.not_ready_reason`): until then the clock does nothing and `open_voting` refuses."""
     election = get_election(session, election_id)
     if now < election.voting_open_at or election.roll_frozen_at is not None:
+        return False
+    if election.trustees_ready_at is None or election.public_key is None:
         return False
     claimed = session.execute(
         update(Election)
@@ -147,6 +151,9 @@ def open_voting(
             "Voting can open only after nominations and withdrawals have closed.",
             status_code=409,
         )
+    reason = not_ready_reason(session, election)
+    if reason is not None:
+        raise ElectionError("trustees_not_ready", reason, status_code=409)
     if now < election.voting_open_at:
         audit.record(
             session,

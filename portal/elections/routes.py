@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,7 +17,7 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
-from portal.elections import photos, results_routes, roll, service, voting
+from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
     ballot_contests,
@@ -431,7 +429,7 @@ def link_cast(ctx: Ctx) -> Response:
 
 
 def _cast(ctx: Ctx) -> Response:
-    """Cast, then show the receipt once. The pool is checked after the response, in its own transaction."""
+    """Cast (sealed to the election's key), then show the receipt once."""
     voter, election, contests, refused = _open_ballot(ctx)
     if refused is not None:
         return refused
@@ -452,11 +450,7 @@ def _cast(ctx: Ctx) -> Response:
             code = "voted" if exc.code == "already_voted" else exc.code
             return _status_page(ctx, election, code, status_code=exc.status_code)
         raise
-    response = ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
-    response.background = BackgroundTask(
-        run_in_threadpool, voting.after_cast, ctx.request.app.state.db, election_id=election.id, key=ctx.key
-    )
-    return response
+    return ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
 
 
 # --- the ballot trackers ----------------------------------------------------------------------------------------------
@@ -468,19 +462,25 @@ def _trackers_visible(ctx: Ctx, election: Election) -> bool:
 
 @page("public")
 def trackers(ctx: Ctx) -> Response:
+    """Every ballot by tracker (GET); the lookup of one tracker is a POST, so a voter's tracker never sits
+    in a URL (and so in a server's or proxy's access log)."""
     election = _current(ctx, ctx.params["election_id"])
-    if election.state(ctx.now) != "closed":
-        raise ElectionError(
-            "not_open", "The ballot trackers are published after voting closes.", status_code=404
+    if election.state(ctx.now) == "draft" and not _is_runner(ctx):
+        raise ElectionError("not_found", "There is no such election.", status_code=404)
+    if election.ballots_hash is None:
+        return ctx.render(
+            "elections/trackers.html",
+            {"election": election, "waiting": True, "closed": election.state(ctx.now) == "closed"},
         )
     if not _trackers_visible(ctx, election):
         raise Forbidden("not_published", "The ballot trackers will be published here with the results.")
-    wanted = normalise_tracker(ctx.query.get("tracker", ""))
+    wanted = normalise_tracker(str(ctx.form.get("tracker", ""))) if ctx.form is not None else ""
     rows = voting.tracked_ballots(ctx.db, election=election, key=ctx.key)
     return ctx.render(
         "elections/trackers.html",
         {
             "election": election,
+            "waiting": False,
             "rows": rows,
             "wanted": wanted,
             "found": [r for r in rows if normalise_tracker(r.tracker) == wanted] if wanted else [],
@@ -615,6 +615,12 @@ def admin(ctx: Ctx) -> Response:
             "ballots": voting.ballots_cast(ctx.db, election.id),
             "pending": voting.pool_size(ctx.db, election.id),
             "trackers_open": _trackers_visible(ctx, election),
+            "trustees": trustees.trustees(ctx.db, election.id),
+            "not_ready": trustees.not_ready_reason(ctx.db, election),
+            "my_trustee": trustees.trustee_for(
+                ctx.db, election_id=election.id, account_id=ctx.principal.account_id
+            ),
+            "awaiting_shares": voting.awaiting_shares(election, ctx.now),
         },
     )
 
@@ -895,6 +901,7 @@ routes = [
     Route("/{election_id:int}/ballot", ballot, methods=["GET", "POST"], name="ballot"),
     Route("/{election_id:int}/ballot/review", review, methods=["POST"], name="review"),
     Route("/{election_id:int}/ballot/cast", cast, methods=["POST"], name="cast"),
-    Route("/{election_id:int}/trackers", trackers, name="trackers"),
+    Route("/{election_id:int}/trackers", trackers, methods=["GET", "POST"], name="trackers"),
 ]
 routes += results_routes.routes
+routes += trustee_routes.routes

@@ -1,26 +1,31 @@
-"""Casting a ballot, and the pending pool that keeps the order of casting out of the ballots table.
+"""Casting a ballot, and the pending pool that keeps every ballot sealed until the trustees open it.
 
 Casting is one transaction: the roll entry is marked voted by a conditional update that must touch exactly
 one row (so a second attempt, from any tab, link or worker, finds nothing to update and is refused), and the
-ballot, sealed, goes into the pending pool. The casting transaction never writes the ballots table, so
-neither its row order nor a PostgreSQL transaction id can tie a ballot to the roll entry marked with it.
+ballot, sealed in the request to the election's public key, goes into the pending pool. Nothing in the
+database can open it: the private key exists only as the trustees' shares.
 
-The pool is emptied into `ballots` in shuffled batches: after a cast, in a separate transaction, when it
-holds at least `POOL_BATCH` ballots (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two workers never empty the
-same rows; SQLite has one writer at a time), and always at the close, when `pool_closed` is set first so
-that no ballot can slip in afterwards.
+The clock closes voting (`close_voting` sets `pool_closed`: no more casts). The ballot box is opened only at
+the close with the trustees' shares (`open_ballot_box`): the whole pool is unsealed in memory, shuffled once,
+written to `ballots` in ONE transaction that also rewrites every roll entry of the election (so on
+PostgreSQL every ballot row and every roll row carry that one transaction's id, not the casts') and empties
+the pool; the ballots' fingerprint is recorded and the audit chain's head is e-mailed to the scrutineers.
 """
 
 from __future__ import annotations
 
-import random
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from portal.db import Database, is_postgres, random_id
+from portal.accounts import audit
+from portal.accounts.models import Account
+from portal.db import is_postgres, random_id
+from portal.elections import trustees
 from portal.elections.ballots import BallotContest, ballot_contests, check_selections
 from portal.elections.errors import ElectionError
 from portal.elections.links import Links
@@ -28,6 +33,7 @@ from portal.elections.models import Ballot, BallotLink, Election, PendingBallot,
 from portal.elections.results import seal_ballot_box
 from portal.elections.roll import freeze_roll, roll_entry
 from portal.elections.secrecy import (
+    Choice,
     SealedContent,
     Selections,
     canonical,
@@ -38,17 +44,10 @@ from portal.elections.secrecy import (
     tracker_for,
     unseal,
 )
-from portal.elections.service import get_election, is_eligible
+from portal.elections.service import get_election, is_eligible, mail_context
+from portal.mail.service import enqueue
 from portal.members.models import Member
 from portal.web.tokens import token_digest
-
-#: The pool is emptied once it holds this many ballots: each ballot hides among at least this many others.
-POOL_BATCH = 25
-
-
-def _shuffler(rng: random.Random | None) -> random.Random:
-    return rng if rng is not None else random.SystemRandom()
-
 
 # --- who is voting --------------------------------------------------------------------------------------------
 
@@ -108,6 +107,22 @@ def _election_for_cast(session: Session, election_id: int) -> Election:
     return election
 
 
+def _choice_key(choice: Choice) -> tuple[int, int, str]:
+    return (1, 0, str(choice)) if isinstance(choice, str) else (0, choice, "")
+
+
+def _in_canonical_order(
+    contests: list[BallotContest], clean: dict[int, list[Choice]]
+) -> dict[int, list[Choice]]:
+    """Plurality and approval choices sorted (the order a voter ticked them in, or the ballot's shuffled
+    order, would narrow who cast the ballot); a ranking keeps its order, which is the vote."""
+    kinds = {bc.id: bc.kind for bc in contests}
+    return {
+        contest_id: (list(choices) if kinds.get(contest_id) == "rank" else sorted(choices, key=_choice_key))
+        for contest_id, choices in clean.items()
+    }
+
+
 def cast_ballot(
     session: Session, *, election_id: int, member_id: int, selections: Selections, key: bytes, now: datetime
 ) -> str:
@@ -122,8 +137,8 @@ def cast_ballot(
         raise ElectionError("closed", "Voting has closed.", status_code=409)
     if state != "voting" or election.roll_frozen_at is None:
         raise ElectionError("not_open", "Voting is not open yet.", status_code=409)
-    clean = check_selections(ballot_contests(session, election, key=key), selections)
-    contents = canonical(clean)
+    contests = ballot_contests(session, election, key=key)
+    contents = canonical(_in_canonical_order(contests, check_selections(contests, selections)))
     marked = session.execute(
         update(RollEntry)
         .where(
@@ -145,7 +160,13 @@ def cast_ballot(
         )
     salt = new_salt()
     tracker = tracker_for(salt, contents)
-    sealed = seal(key, election.id, SealedContent(tracker=tracker, salt=salt, contents=contents))
+    if election.public_key is None:
+        raise ElectionError("not_open", "Voting is not open yet.", status_code=409)
+    sealed = seal(
+        bytes.fromhex(election.public_key),
+        election.id,
+        SealedContent(tracker=tracker, salt=salt, contents=contents),
+    )
     session.execute(insert(PendingBallot).values(id=random_id(), election_id=election.id, sealed=sealed))
     return format_tracker(tracker)
 
@@ -162,99 +183,128 @@ def pool_size(session: Session, election_id: int) -> int:
     )
 
 
-def empty_pool(
-    session: Session,
-    *,
-    election_id: int,
-    key: bytes,
-    rng: random.Random | None = None,
-    minimum: int = POOL_BATCH,
-) -> int:
-    """Move the pool's ballots, unsealed and shuffled, into `ballots` when there are at least `minimum`;
-    returns how many moved. The rows moved are deleted from the pool in the same transaction."""
-    query = select(PendingBallot.id, PendingBallot.sealed).where(PendingBallot.election_id == election_id)
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if not rows or len(rows) < minimum:
-        return 0
-    ballots = []
-    for _pool_id, sealed in rows:
-        content = unseal(key, election_id, sealed)
-        ballots.append(
-            {
-                "id": random_id(),
-                "election_id": election_id,
-                "tracker": content.tracker,
-                "salt": content.salt,
-                "contents": content.contents,
-            }
-        )
-    _shuffler(rng).shuffle(ballots)
-    session.execute(insert(Ballot), ballots)
-    session.execute(
-        delete(PendingBallot)
-        .where(PendingBallot.id.in_([pool_id for pool_id, _ in rows]))
-        .execution_options(synchronize_session=False)
-    )
-    return len(ballots)
-
-
-def after_cast(database: Database, *, election_id: int, key: bytes, rng: random.Random | None = None) -> int:
-    """Run after a cast has committed, in its own transaction: empty the pool if it is full enough."""
-    with database.session(write=False) as session:
-        if pool_size(session, election_id) < POOL_BATCH:
-            return 0
-    with database.session(write=True) as session:
-        return empty_pool(session, election_id=election_id, key=key, rng=rng)
-
-
-def close_pool(
-    session: Session, *, election_id: int, key: bytes, now: datetime, rng: random.Random | None = None
-) -> int:
-    """At the close: mark the pool closed (waiting for casts in flight on PostgreSQL), then empty all of it;
-    once it is empty, record the ballots' fingerprint (tamper evidence, once)."""
+def close_voting(session: Session, *, election_id: int, now: datetime) -> bool:
+    """After the close time: mark the pool closed (waiting for casts in flight on PostgreSQL), so that no
+    ballot can be added. The ballots stay sealed until the trustees open the box. Returns whether this
+    call closed it."""
     election = get_election(session, election_id)
     if now < election.voting_close_at:
-        return 0
-    session.execute(
+        return False
+    closed = session.execute(
         update(Election)
         .where(Election.id == election_id, Election.pool_closed.is_(False))
         .values(pool_closed=True)
         .execution_options(synchronize_session=False)
     )
-    moved = empty_pool(session, election_id=election_id, key=key, rng=rng, minimum=1)
-    seal_ballot_box(session, election_id=election_id, now=now)
     session.refresh(election)
-    return moved
+    return closed.rowcount == 1
 
 
 def needs_update(election: Election, now: datetime) -> bool:
-    """Whether the clock has moved the election past a step nobody has taken yet (freeze, or final empty and
-    the ballots' fingerprint)."""
+    """Whether the clock has moved the election past a step nobody has taken yet (the freeze, once the
+    trustees are ready; or closing voting)."""
     if election.roll_frozen_at is None:
-        return election.voting_open_at <= now < election.voting_close_at
-    return now >= election.voting_close_at and (not election.pool_closed or election.ballots_hash is None)
+        return (
+            election.trustees_ready_at is not None
+            and election.voting_open_at <= now < election.voting_close_at
+        )
+    return now >= election.voting_close_at and not election.pool_closed
 
 
-def bring_up_to_date(
-    session: Session,
-    *,
-    election_id: int,
-    now: datetime,
-    key: bytes,
-    links: Links,
-    rng: random.Random | None = None,
-) -> None:
-    """Freeze the roll once voting has opened; close and empty the pool once voting has closed. Both are
-    idempotent, so every request, the CLI and the periodic task may call this."""
+def bring_up_to_date(session: Session, *, election_id: int, now: datetime, key: bytes, links: Links) -> None:
+    """Freeze the roll once voting has opened (if every trustee has checked their share); close voting once
+    its time has passed. Both are idempotent, so every request, the CLI and the periodic task may call this.
+    Opening the ballot box is not the clock's: it needs the trustees."""
     election = get_election(session, election_id)
     if election.roll_frozen_at is None and election.voting_open_at <= now < election.voting_close_at:
         freeze_roll(session, election_id=election_id, now=now, key=key, links=links)
-    elif now >= election.voting_close_at and (
-        not election.pool_closed or election.ballots_hash is None or pool_size(session, election_id)
-    ):
-        close_pool(session, election_id=election_id, key=key, now=now, rng=rng)
+    elif now >= election.voting_close_at and not election.pool_closed:
+        close_voting(session, election_id=election_id, now=now)
+
+
+def awaiting_shares(election: Election, now: datetime) -> bool:
+    """Voting has closed and the ballot box waits for the trustees' shares."""
+    return now >= election.voting_close_at and election.ballots_hash is None
+
+
+def open_ballot_box(
+    session: Session,
+    *,
+    actor: Account | None,
+    election_id: int,
+    shares: Sequence[trustees.GivenShare],
+    key: bytes,
+    now: datetime,
+) -> int:
+    """The close, with k trustees' shares: rebuild the election key in memory, open every sealed ballot,
+    shuffle them once, write them to `ballots`, rewrite every roll entry and empty the pool, all in the
+    caller's one transaction; record the keyed fingerprint and e-mail the audit chain's head to the
+    scrutineers. Returns how many ballots were opened.
+
+    Raises ElectionError: not_closed, opened, and those of `trustees.rebuild_key` (nothing changes)."""
+    election = get_election(session, election_id, lock=True)
+    if now < election.voting_close_at:
+        raise ElectionError(
+            "not_closed", "Voting has not closed yet: the ballot box opens after the close.", status_code=409
+        )
+    if election.ballots_hash is not None:
+        raise ElectionError("opened", "The ballot box has already been opened.", status_code=409)
+    private = trustees.rebuild_key(session, election=election, given=shares)
+    close_voting(session, election_id=election.id, now=now)
+    rows = session.execute(
+        select(PendingBallot.id, PendingBallot.sealed).where(PendingBallot.election_id == election.id)
+    ).all()
+    ballots = []
+    for _pool_id, sealed in rows:
+        content = unseal(bytes(private), election.id, sealed)
+        ballots.append(
+            {
+                "id": random_id(),
+                "election_id": election.id,
+                "tracker": content.tracker,
+                "salt": content.salt,
+                "contents": content.contents,
+            }
+        )
+    for i in range(len(private)):
+        private[i] = 0
+    del private
+    secrets.SystemRandom().shuffle(ballots)
+    if ballots:
+        session.execute(insert(Ballot), ballots)
+    # Every roll row gets a new version written by this transaction: none keeps its cast's xmin.
+    session.execute(
+        update(RollEntry)
+        .where(RollEntry.election_id == election.id)
+        .values(has_voted=RollEntry.has_voted)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(PendingBallot)
+        .where(PendingBallot.election_id == election.id)
+        .execution_options(synchronize_session=False)
+    )
+    seal_ballot_box(session, election_id=election.id, now=now, key=key, actor=actor)
+    _send_chain_head(session, election=election, now=now)
+    session.refresh(election)
+    return len(ballots)
+
+
+def _send_chain_head(session: Session, *, election: Election, now: datetime) -> None:
+    """Each scrutineer gets the audit chain's head as it stands at the close: a later rewrite of the log
+    cannot match what they were sent."""
+    head = audit.chain_head(session)
+    for account in session.scalars(select(Account).where(Account.is_active.is_(True)).order_by(Account.id)):
+        if "scrutineer" in account.role_set:
+            enqueue(
+                session,
+                to=account.email,
+                template="elections/chain_head",
+                context=mail_context(
+                    session, election, account=account, head=head, ballots=election.ballots_total
+                ),
+                now=now,
+            )
 
 
 # --- the ballot trackers --------------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from starlette.routing import Router
 from support import make_account
 
 from portal.accounts.models import Account
 from portal.app import build_routes
 from portal.db import Database
-from portal.elections import roll, service
+from portal.elections import roll, service, trustees, voting
 from portal.elections.links import Links
 from portal.elections.models import Contest, Election, Nomination
 from portal.members.models import Member
@@ -95,9 +96,55 @@ class World:
     #: Post title → candidate surname → nomination id.
     candidates: dict[str, dict[str, int]]
     voters: list[int] = field(default_factory=list)
+    #: The trustees' accounts (the returning officer first) and each one's share file, by account id.
+    trustee_ids: list[int] = field(default_factory=list)
+    shares: dict[int, str] = field(default_factory=dict)
+
+    def share_texts(self, count: int = 2) -> list[str]:
+        return [self.shares[account_id] for account_id in self.trustee_ids[:count]]
 
     def choice(self, post: str, surname: str) -> int:
         return self.candidates[post][surname]
+
+
+SCRUTINEERS = (("sam.patel@example.org", "Sam Patel"), ("sue.okafor@example.org", "Sue Okafor"))
+
+
+def scrutineer(session: Any, email: str, name: str) -> Account:
+    """A scrutineer's account (made once per database)."""
+    found = session.scalar(select(Account).where(Account.email == email))
+    if found is None:
+        found = Account(
+            email=email, name=name, roles="scrutineer", created_at=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        session.add(found)
+        session.flush()
+    return found
+
+
+def make_trustees(
+    database: Database, world: World, officer: Account, *, now: datetime, key: bytes, check: bool = True
+) -> None:
+    """The returning officer and two scrutineers named trustees (2 of 3), the key made, and each share
+    downloaded (into `world.shares`) and, unless `check` is False, checked."""
+    with database.session() as session:
+        ids = [officer.id] + [scrutineer(session, email, name).id for email, name in SCRUTINEERS]
+        actor = session.get(Account, officer.id)
+        trustees.name_trustees(
+            session, actor=actor, election_id=world.election_id, account_ids=ids, threshold=2, now=now
+        )
+        trustees.make_key(session, actor=actor, election_id=world.election_id, key=key, now=now)
+    world.trustee_ids = ids
+    for account_id in ids:
+        with database.session() as session:
+            _, text = trustees.download_share(
+                session, account_id=account_id, election_id=world.election_id, key=key, now=now
+            )
+            world.shares[account_id] = text
+            if check:
+                trustees.check_share(
+                    session, account_id=account_id, election_id=world.election_id, text=text, now=now
+                )
 
 
 def build_world(
@@ -107,9 +154,11 @@ def build_world(
     now: datetime,
     posts: list[tuple[str, int, str, bool, list[str]]] | None = None,
     voters: int = 3,
+    key: bytes | None = None,
     **setup: Any,
 ) -> World:
-    """An election whose nominations are settled (candidates accepted directly), with `voters` members.
+    """An election whose nominations are settled (candidates accepted directly), with `voters` members,
+    and (given the secret `key`) its trustees named, its key made and every share downloaded and checked.
     Its timetable starts as "between"; move the clock or use `open_world` to vote."""
     posts = posts or [("Chair", 1, "plurality", False, ["Adams", "Brown"])]
     with database.session() as session:
@@ -158,29 +207,67 @@ def build_world(
                 world.candidates[title][surname] = nomination.id
         for i in range(voters):
             world.voters.append(add_member(session, f"V{i:05d}", first="Voter", last=f"Number{i:05d}").id)
+    if key is not None:
+        make_trustees(database, world, officer, now=now, key=key)
     return world
 
 
 def open_world(database: Database, world: World, *, now: datetime, links: Links, key: bytes) -> None:
-    """Open voting at `now` (the clock moved into the voting window) and freeze the roll."""
+    """Open voting at `now` (the clock moved into the voting window) and freeze the roll (making the
+    trustees first if `build_world` was not given the key)."""
+    if not world.shares:
+        with database.session() as session:
+            officer = session.scalar(
+                select(Account).where(Account.roles.contains("returning_officer")).order_by(Account.id)
+            )
+        make_trustees(database, world, officer, now=now, key=key)
     with database.session() as session:
         election = session.get(Election, world.election_id)
         election.voting_open_at = now - timedelta(minutes=1)
         election.voting_close_at = now + timedelta(days=7)
         session.flush()
-        roll.freeze_roll(session, election_id=world.election_id, now=now, key=key, links=links)
+        assert roll.freeze_roll(session, election_id=world.election_id, now=now, key=key, links=links)
+
+
+def close_world(
+    database: Database, world: World, *, now: datetime, key: bytes, shares: list[str] | None = None
+) -> int:
+    """At `now` (after the close): the returning officer and the first scrutineer give their shares, and
+    the ballot box is opened. Returns how many ballots were opened."""
+    with database.session() as session:
+        return voting.open_ballot_box(
+            session,
+            actor=None,
+            election_id=world.election_id,
+            shares=[trustees.GivenShare(text=t) for t in (shares or world.share_texts())],
+            key=key,
+            now=now,
+        )
 
 
 class Kit:
-    """The helpers above, as a fixture (test modules cannot import this conftest by name)."""
+    """The helpers above, as a fixture (test modules cannot import this conftest by name). Its
+    `build_world` makes the trustees and key with the test's secret key unless given `trustees=False`."""
 
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def build_world(
+        self, database: Database, officer: Account, *, trustees: bool = True, **kwargs: Any
+    ) -> World:
+        if trustees:
+            kwargs.setdefault("key", self.key)
+        return build_world(database, officer, **kwargs)
+
+    World = World
     add_member = staticmethod(add_member)
-    build_world = staticmethod(build_world)
     open_world = staticmethod(open_world)
+    close_world = staticmethod(close_world)
+    make_trustees = staticmethod(make_trustees)
     make_setup = staticmethod(make_setup)
     timetable = staticmethod(timetable)
 
 
 @pytest.fixture
-def kit() -> Kit:
-    return Kit()
+def kit(key: bytes) -> Kit:
+    return Kit(key)

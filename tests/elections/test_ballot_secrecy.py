@@ -1,20 +1,29 @@
-"""Ballot secrecy, also against someone holding a copy of the database: the schema cannot join a ballot to a
-person, the stored order of ballots does not follow the order of casting beyond a batch, and neither the
-request log nor the outbox carries a ballot."""
+"""Ballot secrecy, also against someone holding a copy of the database and the secret key: the schema cannot
+join a ballot to a person; during voting no ballot can be opened or counted; after the close neither a
+transaction id, a row order nor any column ties a ballot to a roll entry; and neither the request log nor
+the outbox carries a ballot."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
+import sqlite3
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import inspect, select, text
 from support import login, make_account, post
 
 from portal.db import is_postgres
-from portal.elections import voting
+from portal.elections import results, voting
+from portal.elections.errors import ElectionError
 from portal.elections.models import Ballot, PendingBallot
+from portal.elections.secrecy import derived_key, unseal
 from portal.mail.models import OutboxEmail
 from portal.members.models import Member
 
@@ -80,14 +89,8 @@ def _kendall_tau(order: list[int]) -> float:
     return (2 * concordant - pairs) / pairs
 
 
-def test_stored_order_of_ballots_does_not_follow_the_order_of_casting(
-    database, officer, clock, links, key, kit
-):
-    world = kit.build_world(
-        database, officer, now=clock(), voters=60, posts=[("Chair", 1, "stv", False, ["A", "B", "C", "D"])]
-    )
-    kit.open_world(database, world, now=clock(), links=links, key=key)
-    rng = random.Random(20261125)
+def _cast_one_by_one(database, world, key, clock) -> list[str]:
+    """Each voter casts in their own transaction, in order; returns the trackers in casting order."""
     names = list(world.candidates["Chair"].values())
     cast_order = []
     for i, member_id in enumerate(world.voters):
@@ -102,25 +105,125 @@ def test_stored_order_of_ballots_does_not_follow_the_order_of_casting(
                 now=clock(),
             )
         cast_order.append(tracker.replace("-", ""))
-        voting.after_cast(database, election_id=world.election_id, key=key, rng=rng)
-    with database.session() as session:
-        assert (
-            voting.ballots_cast(session, world.election_id) == 50
-        )  # two full batches; ten wait for the close
-        voting.close_pool(
-            session, election_id=world.election_id, key=key, now=clock() + timedelta(days=8), rng=rng
+    return cast_order
+
+
+def _copy_of_every_table(database) -> dict[str, list[dict]]:
+    """What a thief takes: every row of every table (SQLite: through the backup API into a fresh file)."""
+    if database.engine.dialect.name == "sqlite":
+        source = database.engine.raw_connection()
+        target = sqlite3.connect(":memory:")
+        try:
+            source.driver_connection.backup(target)
+        finally:
+            source.close()
+        copy = sa.create_engine("sqlite://", creator=lambda: target, poolclass=sa.pool.StaticPool)
+    else:
+        copy = database.engine
+    metadata = sa.MetaData()
+    metadata.reflect(copy)
+    with copy.connect() as conn:
+        return {
+            name: [dict(row._mapping) for row in conn.execute(table.select())]
+            for name, table in metadata.tables.items()
+        }
+
+
+def _every_key_derivable(key: bytes, election_ids: list[int], trustee_rows: list[dict]) -> list[bytes]:
+    """The secret key itself and every key the portal derives from it (and the old pool key)."""
+    purposes = ["ballots-fingerprint", "ballot-pool", "ballots", "election-key"]
+    for election_id in election_ids:
+        purposes += [f"election:{election_id}", f"portal-ballot:election:{election_id}"]
+        purposes += [
+            f"trustee-share:election:{election_id}:position:{row['position']}" for row in trustee_rows
+        ]
+    keys = [key[:32].ljust(32, b"\0"), hashlib.sha256(key).digest()]
+    keys += [derived_key(key, purpose) for purpose in purposes]
+    keys += [
+        HKDF(algorithm=SHA256(), length=32, salt=b"portal-ballot-pool", info=f"election:{e}".encode()).derive(
+            key
         )
+        for e in election_ids
+    ]
+    return keys
+
+
+def _opens(candidate: bytes, election_id: int, sealed: bytes) -> bool:
+    attempts = [lambda: unseal(candidate, election_id, sealed)]
+    for offset in (0, 32):
+        nonce, body = sealed[offset : offset + 12], sealed[offset + 12 :]
+        for aad in (f"election:{election_id}".encode(), None):
+            attempts.append(
+                lambda nonce=nonce, body=body, aad=aad: AESGCM(candidate).decrypt(nonce, body, aad)
+            )
+    for attempt in attempts:
+        try:
+            attempt()
+        except (InvalidTag, ValueError):
+            continue
+        return True
+    return False
+
+
+def test_a_database_copy_taken_during_voting_with_the_secret_key_opens_no_ballot_and_counts_nothing(
+    database, officer, clock, links, key, kit
+):
+    world = kit.build_world(
+        database, officer, now=clock(), voters=12, posts=[("Chair", 1, "stv", False, ["A", "B", "C", "D"])]
+    )
+    kit.open_world(database, world, now=clock(), links=links, key=key)
+    _cast_one_by_one(database, world, key, clock)
+    copy = _copy_of_every_table(database)
+    # Nothing is counted during voting: the ballots table is empty, every ballot is sealed in the pool,
+    # and no trustee's share is left in the database (each was downloaded, so deleted, before voting).
+    assert copy["ballots"] == []
+    assert len(copy["pending_ballots"]) == 12
+    assert [row["share_enc"] for row in copy["election_trustees"]] == [None, None, None]
+    keys = _every_key_derivable(key, [world.election_id], copy["election_trustees"])
+    for row in copy["pending_ballots"]:
+        assert not [k for k in keys if _opens(k, world.election_id, bytes(row["sealed"]))]
+    # The stored public key does not open them either (it is public), and the count is refused.
+    public = bytes.fromhex(copy["elections"][0]["public_key"])
+    assert not _opens(public, world.election_id, bytes(copy["pending_ballots"][0]["sealed"]))
+    with database.session() as session, pytest.raises(ElectionError) as refused:
+        results.tally(session, election_id=world.election_id, now=clock() + timedelta(days=8))
+    assert refused.value.code == "not_opened"
+
+
+def test_after_the_close_no_transaction_id_or_row_order_links_a_ballot_to_a_roll_entry(
+    database, officer, clock, links, key, kit
+):
+    world = kit.build_world(
+        database, officer, now=clock(), voters=40, posts=[("Chair", 1, "stv", False, ["A", "B", "C", "D"])]
+    )
+    kit.open_world(database, world, now=clock(), links=links, key=key)
+    cast_order = _cast_one_by_one(database, world, key, clock)
+    with database.session() as session:
+        postgres = is_postgres(session)
+        if postgres:
+            # During voting each cast's roll row carries its own transaction id: that is the link to break.
+            during = session.scalars(
+                text("SELECT DISTINCT xmin::text FROM roll_entries WHERE election_id = :e AND has_voted"),
+                {"e": world.election_id},
+            ).all()
+            assert len(during) == 40
+    kit.close_world(database, world, now=clock() + timedelta(days=8), key=key)
     with database.session() as session:
         stored = _stored_order(session)
+        if postgres:
+            xmins = session.scalars(
+                text(
+                    "SELECT DISTINCT xmin::text FROM ballots WHERE election_id = :e "
+                    "UNION SELECT DISTINCT xmin::text FROM roll_entries WHERE election_id = :e"
+                ),
+                {"e": world.election_id},
+            ).all()
+            assert len(xmins) == 1, xmins
     assert sorted(stored) == sorted(cast_order)
-    for start in (0, 25, 50):
-        cast_batch = cast_order[start : start + 25]
-        stored_batch = stored[start : start + 25]
-        # A batch is the unit of mixing: its members are together, in an order unrelated to casting.
-        assert set(stored_batch) == set(cast_batch)
-        ranks = [cast_batch.index(t) for t in stored_batch]
-        assert ranks != sorted(ranks) and ranks != sorted(ranks, reverse=True)
-        assert abs(_kendall_tau(ranks)) < 0.5, ranks
+    ranks = [cast_order.index(t) for t in stored]
+    # Shuffled once, all together: the stored order is unrelated to the casting order.
+    assert ranks != sorted(ranks) and ranks != sorted(ranks, reverse=True)
+    assert abs(_kendall_tau(ranks)) < 0.5, ranks
 
 
 def test_casting_through_the_app_logs_no_ballot_and_emails_no_receipt(

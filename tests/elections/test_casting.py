@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import json
 from datetime import timedelta
 
 import pytest
@@ -131,7 +131,7 @@ def test_an_invalid_ballot_is_refused_and_nothing_is_marked(database, world, key
         assert roll.roll_entry(s, election_id=world.election_id, member_id=world.voters[0]).has_voted is False
 
 
-def test_a_blank_contest_is_an_abstention_recorded_as_an_empty_choice(database, world, key, clock):
+def test_a_blank_contest_is_an_abstention_recorded_as_an_empty_choice(database, world, key, clock, kit):
     cast(
         database,
         world,
@@ -140,8 +140,8 @@ def test_a_blank_contest_is_an_abstention_recorded_as_an_empty_choice(database, 
         clock(),
         {world.contests["Chair"]: [world.choice("Chair", "Brown")]},
     )
+    kit.close_world(database, world, now=clock() + timedelta(days=8), key=key)
     with database.session() as s:
-        voting.close_pool(s, election_id=world.election_id, key=key, now=clock() + timedelta(days=8))
         ballot = s.scalars(select(Ballot)).one()
     assert ballot.contents == canonical(
         {
@@ -153,11 +153,11 @@ def test_a_blank_contest_is_an_abstention_recorded_as_an_empty_choice(database, 
 
 
 def test_the_tracker_is_derived_from_the_salt_and_the_ballot_so_anyone_can_check_it(
-    database, world, key, clock
+    database, world, key, clock, kit
 ):
     tracker = cast(database, world, world.voters[0], key, clock())
+    kit.close_world(database, world, now=clock() + timedelta(days=8), key=key)
     with database.session() as s:
-        voting.close_pool(s, election_id=world.election_id, key=key, now=clock() + timedelta(days=8))
         ballot = s.scalars(select(Ballot)).one()
     assert ballot.tracker == tracker.replace("-", "")
     assert tracker_for(ballot.salt, ballot.contents) == ballot.tracker
@@ -165,7 +165,7 @@ def test_the_tracker_is_derived_from_the_salt_and_the_ballot_so_anyone_can_check
 
 
 def test_voting_before_the_window_is_refused(database, officer, clock, key, kit):
-    world = kit.build_world(database, officer, now=clock())
+    world = kit.build_world(database, officer, now=clock(), key=key)
     with pytest.raises(ElectionError) as refused:
         cast(database, world, world.voters[0], key, clock(), {})
     assert refused.value.code == "not_open"
@@ -178,45 +178,72 @@ def test_voting_after_the_close_is_refused(database, world, key, clock):
 
 
 def test_a_cast_after_the_pool_was_closed_is_refused_even_with_an_early_clock(database, world, key, clock):
-    """A request that read the clock before the close but reaches the database after the final emptying."""
+    """A request that read the clock before the close but reaches the database after voting was closed."""
     with database.session() as s:
-        voting.close_pool(s, election_id=world.election_id, key=key, now=clock() + timedelta(days=8))
+        assert voting.close_voting(s, election_id=world.election_id, now=clock() + timedelta(days=8))
     with pytest.raises(ElectionError) as refused:
         cast(database, world, world.voters[0], key, clock())
     assert refused.value.code == "closed"
 
 
-def test_the_pool_is_emptied_into_ballots_once_it_holds_a_batch(database, officer, clock, links, key, kit):
-    world = kit.build_world(database, officer, now=clock(), voters=voting.POOL_BATCH + 2)
+def test_the_pool_is_never_emptied_during_voting_however_many_ballots_it_holds(
+    database, officer, clock, links, key, kit
+):
+    world = kit.build_world(database, officer, now=clock(), voters=30)
     kit.open_world(database, world, now=clock(), links=links, key=key)
     choice = {world.contests["Chair"]: [world.choice("Chair", "Adams")]}
-    for member_id in world.voters[: voting.POOL_BATCH - 1]:
+    for member_id in world.voters:
         cast(database, world, member_id, key, clock(), choice)
-        assert voting.after_cast(database, election_id=world.election_id, key=key) == 0
-    cast(database, world, world.voters[voting.POOL_BATCH - 1], key, clock(), choice)
-    assert voting.after_cast(database, election_id=world.election_id, key=key) == voting.POOL_BATCH
+        with database.session() as s:
+            voting.bring_up_to_date(s, election_id=world.election_id, now=clock(), key=key, links=links)
     with database.session() as s:
-        assert voting.pool_size(s, world.election_id) == 0
-        assert voting.ballots_cast(s, world.election_id) == voting.POOL_BATCH
+        assert voting.pool_size(s, world.election_id) == 30
+        assert voting.ballots_cast(s, world.election_id) == 0
 
 
-def test_the_close_empties_whatever_is_left_in_the_pool(database, world, key, clock):
+def test_the_clock_closes_voting_but_only_the_trustees_shares_open_the_ballot_box(
+    database, world, key, clock, links, kit
+):
     cast(database, world, world.voters[0], key, clock())
     cast(database, world, world.voters[1], key, clock())
-    with database.session() as s:
-        assert voting.empty_pool(s, election_id=world.election_id, key=key) == 0
     later = clock() + timedelta(days=8)
     with database.session() as s:
         assert voting.needs_update(s.get(Election, world.election_id), later)
-        assert (
-            voting.close_pool(s, election_id=world.election_id, key=key, now=later, rng=random.Random(1)) == 2
-        )
+        voting.bring_up_to_date(s, election_id=world.election_id, now=later, key=key, links=links)
     with database.session() as s:
         election = s.get(Election, world.election_id)
-        assert election.pool_closed is True
+        assert election.pool_closed is True and election.ballots_hash is None
         assert not voting.needs_update(election, later)
+        assert voting.ballots_cast(s, world.election_id) == 0
+        assert voting.pool_size(s, world.election_id) == 2
+    assert kit.close_world(database, world, now=later, key=key) == 2
+    with database.session() as s:
+        election = s.get(Election, world.election_id)
+        assert election.ballots_hash is not None and election.ballots_total == 2
         assert voting.ballots_cast(s, world.election_id) == 2
         assert voting.pool_size(s, world.election_id) == 0
+
+
+def test_approval_choices_are_stored_sorted_whatever_order_they_were_ticked_in(
+    database, world, key, clock, kit
+):
+    clark, evans = world.choice("Committee", "Clark"), world.choice("Committee", "Evans")
+    green = world.choice("Secretary", "Green")
+    cast(
+        database,
+        world,
+        world.voters[0],
+        key,
+        clock(),
+        ballot_for(world, **{})
+        | {world.contests["Committee"]: [evans, clark], world.contests["Secretary"]: [RON, green]},
+    )
+    kit.close_world(database, world, now=clock() + timedelta(days=8), key=key)
+    with database.session() as s:
+        stored = json.loads(s.scalars(select(Ballot)).one().contents)
+    assert stored[str(world.contests["Committee"])] == sorted([evans, clark])
+    # A ranking is the vote: its order stays.
+    assert stored[str(world.contests["Secretary"])] == ["RON", green]
 
 
 def test_a_ballot_link_belongs_to_one_member_and_one_election(database, world, key, clock):

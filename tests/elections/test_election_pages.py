@@ -321,21 +321,28 @@ def test_the_first_page_after_voting_opens_freezes_the_roll_and_sends_links(
 
 
 def test_trackers_are_shown_after_the_close_to_officers_then_to_everyone_once_published(
-    client, admin, database, passwords, officer, voting_world, clock
+    client, admin, database, passwords, officer, voting_world, clock, key, kit
 ):
     world = voting_world
     as_member(client, database, passwords, world.voters[0])
     receipt = post(client, f"/elections/{world.election_id}/ballot/cast", _choices(world))
     tracker = TRACKER.search(receipt.text).group(1)
     url = f"/elections/{world.election_id}/trackers"
-    assert client.get(url).status_code == 404  # voting still open
+    waiting = client.get(url)  # voting still open: the page says when trackers will appear
+    assert waiting.status_code == 200 and "will appear here after voting closes" in waiting.text
     clock.advance(days=8)
+    assert "once the trustees have opened the ballot box" in client.get(url).text
+    kit.close_world(database, world, now=clock(), key=key)
     assert client.get(url).status_code == 403  # not yet published
     client.cookies.clear()
     login(client, "ro@example.org")
-    page = client.get(url, params={"tracker": tracker.lower().replace("-", " ")})
+    listing = client.get(url)
+    assert 'method="post"' in listing.text and 'name="csrf_token"' in listing.text
+    page = post(client, url, {"tracker": tracker.lower().replace("-", " ")})
     assert page.status_code == 200 and tracker in page.text and "Found: ballot" in page.text
     assert "Cand Brown" in page.text
+    # A tracker in the query string is not looked up (it would sit in the server's access log).
+    assert "Found: ballot" not in client.get(url, params={"tracker": tracker}).text
     with database.session() as s:
         assert s.scalar(select(Ballot.tracker)) == tracker.replace("-", "")
         s.get(Election, world.election_id).tracker_public = True

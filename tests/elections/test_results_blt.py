@@ -54,7 +54,7 @@ def counted(database, officer, kit, clock, key, links, *, stv_rule="ers97"):
         also=(("Chair", "Adams", "Committee"),),
         stv_rule=stv_rule,
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     return world
 
 

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from support import login, make_account, post
 
 from portal.accounts.models import AuditEvent
-from portal.elections import results
+from portal.elections import results, trustees
 from portal.elections.models import Election
 from portal.members.models import Member
 
@@ -109,7 +109,7 @@ def test_after_the_close_the_returning_officer_sees_the_sealed_ballot_box_and_co
     assert 'style="' not in page.text and "<script>" not in page.text
 
 
-def test_the_first_page_after_the_close_seals_the_ballot_box(
+def test_the_first_page_after_the_close_closes_voting_and_the_close_page_opens_the_box_with_two_shares(
     database, officer, kit, clock, key, links, people, as_who
 ):
     world = kit.build_world(database, officer, now=clock(), posts=POSTS[:1], voters=2)
@@ -117,12 +117,34 @@ def test_the_first_page_after_the_close_seals_the_ballot_box(
     rk.cast_all(database, world, [{"Chair": ["Adams"]}] * 2, key=key, now=clock())
     with database.session() as s:
         clock.now = s.get(Election, world.election_id).voting_close_at
+    with as_who("officer") as client:
+        page = client.get(url(world))
+        assert "Give the trustees' shares to open the ballot box" in page.text
+        refused = post(client, f"/elections/manage/{world.election_id}/count")
+        assert refused.status_code == 409 and "still sealed" in refused.text
+        with database.session() as s:
+            election = s.get(Election, world.election_id)
+            assert election.pool_closed and election.ballots_hash is None
+            trustee_ids = [t.id for t in trustees.trustees(s, world.election_id)]
+        one = post(
+            client,
+            f"/elections/manage/{world.election_id}/close",
+            {f"share-{trustee_ids[0]}": world.share_texts(1)[0]},
+        )
+        assert one.status_code == 422 and "shares are needed to open the ballot box; 1 was given" in one.text
+        opened = post(
+            client,
+            f"/elections/manage/{world.election_id}/close",
+            {f"share-{t}": text for t, text in zip(trustee_ids, world.share_texts(), strict=False)},
+        )
+        assert opened.status_code == 303
     with as_who("scrutineer") as client:
         assert "Waiting for the count" in client.get(url(world)).text
     with database.session() as s:
         election = s.get(Election, world.election_id)
         assert (
-            election.ballots_total == 2 and election.ballots_hash == results.ballots_hash(s, election.id)[1]
+            election.ballots_total == 2
+            and election.ballots_hash == results.ballots_hash(s, election.id, key=key)[1]
         )
         assert s.scalars(select(AuditEvent.action).where(AuditEvent.action == "election.closed")).all()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import re
 import threading
@@ -134,6 +135,9 @@ def test_an_election_run_through_the_services_is_counted_and_published(
             (v.contest.title, v.nominee.first_name): v.nomination.id
             for v in service.nomination_views(s, s.get(Election, election_id))
         }
+    # The returning officer and two scrutineers are the trustees: each downloads and checks their share.
+    trustee_world = kit.World(election_id=election_id, contests={}, candidates={})
+    kit.make_trustees(database, trustee_world, officer, now=clock(), key=key)
     clock.advance(days=5)
     with database.session() as s:
         roll.open_voting(
@@ -168,10 +172,13 @@ def test_an_election_run_through_the_services_is_counted_and_published(
     clock.now = close_at + timedelta(seconds=1)
     with database.session() as s:
         voting.bring_up_to_date(s, election_id=election_id, now=clock(), key=key, links=links)
+    kit.close_world(database, trustee_world, now=clock(), key=key)
     with database.session() as s:
-        results.run_count(s, actor=s.get(Account, officer.id), election_id=election_id, now=clock())
+        results.run_count(s, actor=s.get(Account, officer.id), election_id=election_id, now=clock(), key=key)
     with database.session() as s:
-        results.publish_results(s, actor=s.get(Account, officer.id), election_id=election_id, now=clock())
+        results.publish_results(
+            s, actor=s.get(Account, officer.id), election_id=election_id, now=clock(), key=key
+        )
     with database.session() as s:
         election = s.get(Election, election_id)
         posts = results.post_results(s, election_id)
@@ -196,11 +203,11 @@ def test_an_election_run_through_the_services_is_counted_and_published(
 
 
 def test_the_close_records_a_fingerprint_of_every_ballot_on_the_election_and_in_the_audit_log(
-    database, world
+    database, world, key
 ):
     with database.session() as s:
         election = s.get(Election, world.election_id)
-        total, digest = results.ballots_hash(s, world.election_id)
+        total, digest = results.ballots_hash(s, world.election_id, key=key)
         rows = sorted(s.execute(select(Ballot.id, Ballot.tracker, Ballot.salt, Ballot.contents)).all())
     assert (election.ballots_total, election.ballots_hash) == (len(BALLOTS), digest) and total == len(BALLOTS)
     # The documented recipe: canonical JSON of each ballot, in order of id, joined by newlines.
@@ -212,29 +219,37 @@ def test_the_close_records_a_fingerprint_of_every_ballot_on_the_election_and_in_
         )
         for i, t, salt, c in rows
     ]
-    assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == digest
+    # Keyed: HMAC-SHA256 with a key derived from the secret key, so an edited copy cannot be re-fingerprinted.
+    assert (
+        hmac.new(results.fingerprint_key(key), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+        == digest
+    )
+    assert hashlib.sha256("\n".join(lines).encode()).hexdigest() != digest
     closed = [json.loads(d) for a, d in audit_actions(database) if a == "election.closed"]
     assert closed == [{"ballots": len(BALLOTS), "ballots_hash": digest}]
 
 
-def test_the_fingerprint_is_recorded_once_however_often_the_close_runs(database, world, clock, key, links):
+def test_the_fingerprint_is_recorded_once_however_often_the_close_runs(
+    database, world, clock, key, links, kit
+):
     for _ in range(2):
         with database.session() as s:
-            s.get(Election, world.election_id).pool_closed = False  # as if a second worker closed it again
-        with database.session() as s:
             voting.bring_up_to_date(s, election_id=world.election_id, now=clock(), key=key, links=links)
+        with pytest.raises(ElectionError) as again:
+            kit.close_world(database, world, now=clock(), key=key)
+        assert again.value.code == "opened"
     assert [a for a, _ in audit_actions(database)].count("election.closed") == 1
 
 
-def test_verify_finds_nothing_wrong_with_untouched_ballots(database, world):
+def test_verify_finds_nothing_wrong_with_untouched_ballots(database, world, key):
     with database.session() as s:
-        report = results.verify_ballots(s, election_id=world.election_id)
+        report = results.verify_ballots(s, election_id=world.election_id, key=key)
     assert (
         report.ok and report.ballots == len(BALLOTS) and report.computed == report.recorded == report.audited
     )
 
 
-def test_an_altered_ballot_is_reported_by_verify_and_stops_the_count(database, officer, world, clock):
+def test_an_altered_ballot_is_reported_by_verify_and_stops_the_count(database, officer, world, clock, key):
     with database.session() as s:
         ballot = s.scalars(select(Ballot).order_by(Ballot.id)).first()
         chair = str(world.contests["Chair"])
@@ -243,30 +258,30 @@ def test_an_altered_ballot_is_reported_by_verify_and_stops_the_count(database, o
         contents[chair] = [adams] if contents[chair] == [brown] else [brown]
         ballot.contents = json.dumps(contents, separators=(",", ":"), sort_keys=True)
     with database.session() as s:
-        report = results.verify_ballots(s, election_id=world.election_id)
+        report = results.verify_ballots(s, election_id=world.election_id, key=key)
     assert not report.ok and report.computed != report.recorded
     assert any("changed, added or removed" in p for p in report.problems)
     with pytest.raises(ElectionError) as refused:
-        rk.count(database, officer, world, clock=clock)
+        rk.count(database, officer, world, clock=clock, key=key)
     assert refused.value.code == "tampered"
 
 
-def test_a_deleted_ballot_is_reported_with_the_numbers(database, world):
+def test_a_deleted_ballot_is_reported_with_the_numbers(database, world, key):
     with database.session() as s:
         s.delete(s.scalars(select(Ballot)).first())
     with database.session() as s:
-        report = results.verify_ballots(s, election_id=world.election_id)
+        report = results.verify_ballots(s, election_id=world.election_id, key=key)
     assert (
         f"There are {len(BALLOTS) - 1} ballots now; there were {len(BALLOTS)} at the close."
         in report.problems
     )
 
 
-def test_a_fingerprint_changed_on_the_election_row_disagrees_with_the_audit_log(database, world):
+def test_a_fingerprint_changed_on_the_election_row_disagrees_with_the_audit_log(database, world, key):
     with database.session() as s:
         s.get(Election, world.election_id).ballots_hash = "0" * 64
     with database.session() as s:
-        report = results.verify_ballots(s, election_id=world.election_id)
+        report = results.verify_ballots(s, election_id=world.election_id, key=key)
     assert "The fingerprint on the election differs from the one in the audit log." in report.problems
 
 
@@ -278,15 +293,15 @@ def test_counting_is_refused_before_the_close(database, officer, kit, clock, key
     kit.open_world(database, world, now=clock(), links=links, key=key)
     rk.cast_all(database, world, [{"Chair": ["Adams"]}] * 2, key=key, now=clock())
     with pytest.raises(ElectionError) as refused:
-        rk.count(database, officer, world, clock=clock)
+        rk.count(database, officer, world, clock=clock, key=key)
     assert refused.value.code == "not_closed"
     with database.session() as s, pytest.raises(ElectionError) as tally_refused:
         results.tally(s, election_id=world.election_id, now=clock())
     assert tally_refused.value.code == "not_closed"
 
 
-def test_each_post_is_counted_by_its_method_and_the_count_is_stored(database, officer, world, clock):
-    rk.count(database, officer, world, clock=clock)
+def test_each_post_is_counted_by_its_method_and_the_count_is_stored(database, officer, world, clock, key):
+    rk.count(database, officer, world, clock=clock, key=key)
     records = stored(database, world)
     assert [records[p]["rule"] for p in ("Chair", "Committee", "Auditors")] == [
         "plurality",
@@ -331,7 +346,7 @@ def test_ranked_posts_are_counted_by_the_elections_stv_rule(
         ballots=[{"Committee": b["Committee"]} for b in BALLOTS],
         stv_rule=stv_rule,
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     committee = stored(database, world)["Committee"]
     assert committee["rule"] == rule and committee["count"]["rule"] == rule
     assert committee["count"]["quota"] == ("2.34" if stv_rule == "ers97" else "3.00000")
@@ -363,7 +378,7 @@ def test_officer_posts_are_counted_first_and_their_winner_is_withdrawn_from_late
             {"Chair": ["Brown"], "Committee": ["Davis"]},
         ],
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         order = [(r["title"], row.position) for row, r in results.stored_records(s, world.election_id)]
     assert order == [("Chair", 0), ("Committee", 1)]
@@ -430,7 +445,7 @@ def test_a_candidate_elected_unopposed_to_an_officer_post_is_withdrawn_from_late
         also=(("Chair", "Adams", "Committee"),),
         ballots=[{"Committee": ["Adams"]}, {"Committee": ["Adams"]}, {"Committee": ["Davis"]}],
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     records = stored(database, world)
     chair = records["Chair"]
     assert chair["outcome"] == "unopposed" and chair["count"] is None
@@ -454,7 +469,7 @@ def test_an_uncontested_post_with_ron_goes_to_a_vote_and_ron_can_win(
         posts=[("Secretary", 1, "plurality", True, ["Green"]), ("Editor", 1, "plurality", False, [])],
         ballots=[{"Secretary": ["RON"]}, {"Secretary": ["RON"]}, {"Secretary": ["Green"]}],
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     records = stored(database, world)
     secretary = records["Secretary"]
     assert secretary["outcome"] == "counted"
@@ -476,13 +491,13 @@ def test_the_seed_is_drawn_once_and_a_recount_repeats_every_lot(database, office
         posts=[("Chair", 1, "plurality", False, ["Adams", "Brown", "Clark", "Davis"])],
         ballots=[{"Chair": ["Adams"]}, {"Chair": ["Brown"]}, {"Chair": ["Clark"]}, {"Chair": ["Davis"]}],
     )
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         seed = s.get(Election, world.election_id).count_seed
     first = stored(database, world)
     assert first["Chair"]["count"]["seed"] == seed and first["Chair"]["count"]["lots"]
     clock.advance(hours=1)
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         assert s.get(Election, world.election_id).count_seed == seed
     assert stored(database, world) == first
@@ -494,12 +509,12 @@ def test_the_seed_is_drawn_once_and_a_recount_repeats_every_lot(database, office
 
 
 def test_tally_counts_the_stored_ballots_with_the_stored_seed_and_matches_the_count(
-    database, officer, world, clock
+    database, officer, world, clock, key
 ):
     with database.session() as s:
         before = results.tally(s, election_id=world.election_id, now=clock())
     assert before.matches_stored is None and before.stored_seed is False
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         after = results.tally(s, election_id=world.election_id, now=clock())
         seed = s.get(Election, world.election_id).count_seed
@@ -510,22 +525,22 @@ def test_tally_counts_the_stored_ballots_with_the_stored_seed_and_matches_the_co
 # --- publication -------------------------------------------------------------------------------------------------
 
 
-def test_publishing_needs_a_count_and_happens_once(database, officer, world, clock):
+def test_publishing_needs_a_count_and_happens_once(database, officer, world, clock, key):
     with pytest.raises(ElectionError) as early:
-        rk.publish(database, officer, world, clock=clock)
+        rk.publish(database, officer, world, clock=clock, key=key)
     assert early.value.code == "not_counted"
-    rk.count(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         assert s.get(Election, world.election_id).tracker_public is False
-    rk.publish(database, officer, world, clock=clock)
+    rk.publish(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         election = s.get(Election, world.election_id)
         assert election.tracker_public is True and election.published_at == clock()
     with pytest.raises(ElectionError) as again:
-        rk.publish(database, officer, world, clock=clock)
+        rk.publish(database, officer, world, clock=clock, key=key)
     assert again.value.code == "published"
     with pytest.raises(ElectionError) as recount:
-        rk.count(database, officer, world, clock=clock)
+        rk.count(database, officer, world, clock=clock, key=key)
     assert recount.value.code == "published"
     published = [json.loads(d) for a, d in audit_actions(database) if a == "election.results_published"]
     assert len(published) == 1 and published[0]["public"] is False
@@ -565,11 +580,11 @@ def test_who_may_see_the_results(viewer, counted, published, public, sees, clock
     assert results.may_see_results(election, viewer) is sees
 
 
-def test_the_archive_lists_published_elections_the_viewer_may_see(database, officer, world, clock):
+def test_the_archive_lists_published_elections_the_viewer_may_see(database, officer, world, clock, key):
     with database.session() as s:
         assert results.archive(s, principal(member=1)) == []
-    rk.count(database, officer, world, clock=clock)
-    rk.publish(database, officer, world, clock=clock)
+    rk.count(database, officer, world, clock=clock, key=key)
+    rk.publish(database, officer, world, clock=clock, key=key)
     with database.session() as s:
         assert [e.id for e in results.archive(s, principal(member=1))] == [world.election_id]
         assert results.archive(s, None) == []
@@ -596,8 +611,8 @@ def _at_once(attempt, times: int = 2) -> list[str]:
     return sorted(outcomes)
 
 
-def test_two_counts_at_once_store_one_record_per_post_with_one_seed(database, officer, world, clock):
-    assert _at_once(lambda: rk.count(database, officer, world, clock=clock)) == ["ok", "ok"]
+def test_two_counts_at_once_store_one_record_per_post_with_one_seed(database, officer, world, clock, key):
+    assert _at_once(lambda: rk.count(database, officer, world, clock=clock, key=key)) == ["ok", "ok"]
     with database.session() as s:
         rows = s.scalars(select(ContestCount)).all()
         seeds = {json.loads(r.record)["count"]["seed"] for r in rows}
@@ -605,7 +620,7 @@ def test_two_counts_at_once_store_one_record_per_post_with_one_seed(database, of
     assert [a for a, _ in audit_actions(database)][-2:] == ["election.counted", "election.recounted"]
 
 
-def test_two_publications_at_once_publish_once(database, officer, world, clock):
-    rk.count(database, officer, world, clock=clock)
-    assert _at_once(lambda: rk.publish(database, officer, world, clock=clock)) == ["ok", "published"]
+def test_two_publications_at_once_publish_once(database, officer, world, clock, key):
+    rk.count(database, officer, world, clock=clock, key=key)
+    assert _at_once(lambda: rk.publish(database, officer, world, clock=clock, key=key)) == ["ok", "published"]
     assert [a for a, _ in audit_actions(database)].count("election.results_published") == 1

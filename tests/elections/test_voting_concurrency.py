@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from portal.elections import voting
+from portal.elections import trustees, voting
 from portal.elections.errors import ElectionError
 from portal.elections.models import RollEntry
 
@@ -49,13 +49,19 @@ def _cast(database, world, member_id, key, now) -> str:
             key=key,
             now=now,
         )
-    voting.after_cast(database, election_id=world.election_id, key=key)
     return "cast"
 
 
 def _close_and_count(database, world, key, now) -> tuple[int, int, int]:
     with database.session() as session:
-        voting.close_pool(session, election_id=world.election_id, key=key, now=now + timedelta(days=8))
+        voting.open_ballot_box(
+            session,
+            actor=None,
+            election_id=world.election_id,
+            shares=[trustees.GivenShare(text=t) for t in world.share_texts()],
+            key=key,
+            now=now + timedelta(days=8),
+        )
     with database.session() as session:
         voted = session.scalar(
             select(func.count()).where(

@@ -118,6 +118,13 @@ MATRIX: dict[str, set[str]] = {
     "elections:archive": ALL,
     "elections:results_count": {"returning_officer"},
     "elections:results_publish": {"returning_officer"},
+    "elections:trustees": {"returning_officer"},
+    "elections:make_key": {"returning_officer"},
+    "elections:close": {"returning_officer"},
+    # Trustee pages: staff who may be trustees; then only that election's trustees (403 for any other).
+    "elections:trustee": {"returning_officer", "scrutineer"},
+    "elections:trustee_download": {"returning_officer", "scrutineer"},
+    "elections:trustee_check": {"returning_officer", "scrutineer"},
     # Events: the calendar, event pages and the booking journey are public (guests book too); a booking's
     # private link decides on its own; "My registrations" needs a login; the office runs the events.
     "events:calendar": ALL,
