@@ -85,6 +85,8 @@ class DevicePrincipal:
     member_id: None = None
     session_id: None = None
     email: str = ""
+    #: A device has no second factor to set up: its token is its credential.
+    must_set_up_totp: bool = False
 
     def has(self, *roles: str) -> bool:
         return "door" in roles
