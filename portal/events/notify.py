@@ -255,3 +255,13 @@ def send_message(
     context = _base(session, registration, event, links)
     context.update(subject=" ".join(subject.split()), body=body)
     enqueue(session, to=registration.email, template="events/message", context=context, now=now, secret=True)
+
+
+def send_manage_link(
+    session: Session, registration: Registration, *, event: Event, links: Links, now: datetime
+) -> None:
+    """The booking's private link again, asked for by whoever holds the address (`manage_url`)."""
+    context = _base(session, registration, event, links)
+    enqueue(
+        session, to=registration.email, template="events/manage_link", context=context, now=now, secret=True
+    )

@@ -34,6 +34,7 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
+from portal.mail.service import MailError
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
 from portal.web.forms import FormReader
@@ -193,6 +194,39 @@ def book(ctx: Ctx) -> Response:
 
 
 # --- the delegate's booking ---------------------------------------------------------------------------------------
+
+
+@page("public")
+def resend_link(ctx: Ctx) -> Response:
+    """Ask for a booking's private link again. The answer is the same for every address (booked or not);
+    only the throttle's refusal differs, and it counts every request alike."""
+    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    form = FormReader(ctx.form)
+    error, status = None, 200
+    if ctx.request.method == "POST":
+        email = form.email(label="your e-mail address")
+        if form.ok:
+            try:
+                service.resend_manage_link(
+                    ctx.db, event_id=event.id, email=email, ip=ctx.client_ip, now=ctx.now, links=_links(ctx)
+                )
+            except MailError as exc:
+                error, status = exc.message, exc.status_code
+            else:
+                return ctx.redirect("events:resend_link", slug=event.slug, query="sent=1")
+        else:
+            status = 422
+    return ctx.render(
+        "events/resend_link.html",
+        {
+            "event": event,
+            "errors": form.errors,
+            "values": form.data,
+            "error": error,
+            "sent": bool(ctx.query.get("sent")),
+        },
+        status_code=status,
+    )
 
 
 def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
@@ -940,5 +974,6 @@ routes = [
     Route("/events/booking/{token}/invoice.pdf", booking_invoice, name="booking_invoice"),
     Route("/events/{slug}", event_page, name="event"),
     Route("/events/{slug}/book", book, methods=["GET", "POST"], name="book"),
+    Route("/events/{slug}/booking-link", resend_link, methods=["GET", "POST"], name="resend_link"),
     Route("/events/{slug}/calendar.ics", event_ics, name="event_ics"),
 ]

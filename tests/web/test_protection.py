@@ -130,6 +130,7 @@ MATRIX: dict[str, set[str]] = {
     "events:booking_accept": ALL,
     "events:booking_workshops": ALL,
     "events:booking_invoice": ALL,
+    "events:resend_link": ALL,  # the same answer for every address; throttled per address and client
     "events:mine": LOGGED_IN,
     "events:manage": {"office", "admin"},
     "events:create": {"office", "admin"},
