@@ -145,6 +145,9 @@ MATRIX: dict[str, set[str]] = {
     "events:export": {"office", "admin"},
     "events:registration": {"office", "admin"},
     "events:unpaid": {"office", "admin"},
+    "events:unpaid_confirm": {"office", "admin"},
+    "events:registration_confirm": {"office", "admin"},
+    "events:item_remove": {"office", "admin"},
     "events:email": {"office", "admin"},
 }
 
