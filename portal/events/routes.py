@@ -241,6 +241,17 @@ def resend_link(ctx: Ctx) -> Response:
     )
 
 
+#: Who cancelled a booking, from its `cancel_reason`, in the words of the delegate's page.
+CANCELLED_BY = {
+    "delegate": "by you",
+    "declined": "by you (you declined the place offered)",
+    "left_waitlist": "by you (you left the waitlist)",
+    "offer_lapsed": "because the place offered was not accepted in time",
+    "unpaid": "by the office, because the invoice was not paid by its due date",
+    "staff": "by the office",
+}
+
+
 def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
     event = service.get_event(ctx.db, registration.event_id)
     token = manage_token(ctx.key, registration.manage_seed)
@@ -265,7 +276,10 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "can_cancel": service.can_cancel(registration, event, ctx.now),
         "cutoff": service.cancellation_cutoff(event),
         "invoice": invoice,
-        "bank": payments.payment_settings(ctx.db).as_text(),
+        "bank": payments.payment_settings(ctx.db),
+        "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
+        "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
+        "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,
         "statuses": REGISTRATION_STATUSES,
         "payment_statuses": PAYMENT_STATUSES,
         "can_change": registration.status != "cancelled" and ctx.now < event.starts_at,
