@@ -376,7 +376,7 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
 def test_a_guest_cancels_through_the_confirmation_page_and_sees_the_cancelled_booking(
     portal, page, assert_accessible, tmp_path
 ):
-    slug, ids = seed_event(portal, tickets=[service.TicketData(name="Standard", price=4500)])
+    _slug, ids = seed_event(portal, tickets=[service.TicketData(name="Standard", price=4500)])
     database = Database(portal.database_url)
     links = Links(url=lambda name, **params: portal.url, key=SECRET.encode())
     with database.session() as s:
