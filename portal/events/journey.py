@@ -66,6 +66,7 @@ class Journey:
         problem: str = "",
         checked: service.Checked | None = None,
         status: int = 200,
+        already_booked: str = "",
     ) -> Response:
         values = values or {}
         ticket = self._ticket(values.get("ticket"))
@@ -90,6 +91,7 @@ class Journey:
                 "form_key": self.form_key,
                 "member": self.member,
                 "hidden_ticket": self.hidden_ticket,
+                "already_booked": already_booked,
             },
             status_code=status,
             partial="events/_booking_step.html",
@@ -196,6 +198,17 @@ class Journey:
         return self.ctx.redirect("events:booking", token=result.manage_token)
 
     def _refused(self, exc: service.EventError, values: dict[str, Any], answers: dict[int, Any]) -> Response:
+        if exc.code == "already_booked":
+            # No second booking (nor invoice): the notice offers the first booking's link again by e-mail.
+            errors = {"email": "There is already a booking for this event with this e-mail address."}
+            return self.render(
+                "details",
+                values=values,
+                answers=answers,
+                errors=errors,
+                status=422,
+                already_booked=values.get("email", ""),
+            )
         if exc.code == "invalid_answers":
             return self.render(
                 "details", values=values, answers=answers, errors=exc.details["errors"], status=422

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +46,8 @@ REGISTRATION_STATUSES: dict[str, str] = {
     "cancelled": "Cancelled",
 }
 HOLDS_PLACE = ("confirmed", "offered")
+#: The condition of the partial unique index on (event, e-mail): every booking that is not cancelled.
+LIVE_BOOKING = "status <> 'cancelled'"
 #: A registration's place in one workshop, apart from its conference place. pending: chosen while the
 #: registration waits for its conference place (nothing held, not in the workshop's line yet). confirmed: holds
 #: a seat. offered: a freed seat is held for them until `offer_expires_at`. waitlisted: in the workshop's line
@@ -219,6 +222,16 @@ class Registration(Base):
         # live and NULL once cancelled (NULLs never clash), so a member may sign up again after giving back.
         UniqueConstraint("event_id", "member_place"),
         Index("ix_registrations_event_status", "event_id", "status"),
+        # One live booking per e-mail address per event (addresses are stored lower-cased): a second booking
+        # from the same address, even from two tabs at once, fails here and is told it already has one.
+        Index(
+            "uq_registrations_event_id_live_email",
+            "event_id",
+            "email",
+            unique=True,
+            sqlite_where=text(LIVE_BOOKING),
+            postgresql_where=text(LIVE_BOOKING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

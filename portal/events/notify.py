@@ -16,6 +16,7 @@ from portal.accounts.models import Society
 from portal.events import ics
 from portal.events.links import Links
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
+from portal.events.payments import payment_settings
 from portal.mail.service import Attachment, enqueue
 from portal.web.templating import money
 
@@ -94,6 +95,21 @@ def registration_calendar(
     return ics.calendar(entries, name=event.title, now=now).encode()
 
 
+def bank_details(session: Session, registration: Registration) -> list[tuple[str, str]]:
+    """How to pay by bank transfer, one (label, value) a line: shown as a list, never a run-on sentence."""
+    bank = payment_settings(session)
+    rows = [
+        ("Amount", money(registration.balance, registration.currency)),
+        ("Account name", bank.account_name),
+        ("Sort code", bank.sort_code),
+        ("Account number", bank.account_number),
+        ("IBAN", bank.iban),
+        ("BIC", bank.bic),
+        ("Reference", registration.payment_reference or ""),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
 def _base(session: Session, registration: Registration, event: Event, links: Links) -> dict[str, Any]:
     society = session.get(Society, 1)
     return {
@@ -143,6 +159,7 @@ def send_confirmation(
         payment_instructions=payment_instructions,
         due_on=invoice.due_on.strftime("%-d %B %Y") if invoice else "",
         cancellation_cutoff=local(event, event.cancellation_cutoff or event.starts_at),
+        bank_details=bank_details(session, registration) if invoice else [],
     )
     attachments = [
         Attachment(
@@ -278,6 +295,22 @@ def send_message(
         session,
         to=registration.email,
         template="events/message",
+        context=context,
+        now=now,
+        secrets=_manage(registration, links),
+        key=links.key,
+    )
+
+
+def send_manage_link(
+    session: Session, registration: Registration, *, event: Event, links: Links, now: datetime
+) -> None:
+    """The booking's private link again, asked for by whoever holds the address."""
+    context = _base(session, registration, event, links)
+    enqueue(
+        session,
+        to=registration.email,
+        template="events/manage_link",
         context=context,
         now=now,
         secrets=_manage(registration, links),

@@ -15,7 +15,18 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account, Society
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
-from portal.events import forms, ics, invoices, notify, payments, service, staff, waitlist, workshops
+from portal.events import (
+    consequences,
+    forms,
+    ics,
+    invoices,
+    notify,
+    payments,
+    service,
+    staff,
+    waitlist,
+    workshops,
+)
 from portal.events.journey import Journey
 from portal.events.links import Links, manage_token
 from portal.events.models import (
@@ -26,6 +37,7 @@ from portal.events.models import (
     QUESTION_KINDS,
     QUESTION_PURPOSES,
     REGISTRATION_STATUSES,
+    Answer,
     Event,
     Invoice,
     Question,
@@ -34,6 +46,7 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
+from portal.mail.service import MailError
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
 from portal.web.forms import FormReader
@@ -195,6 +208,50 @@ def book(ctx: Ctx) -> Response:
 # --- the delegate's booking ---------------------------------------------------------------------------------------
 
 
+@page("public")
+def resend_link(ctx: Ctx) -> Response:
+    """Ask for a booking's private link again. The answer is the same for every address (booked or not);
+    only the throttle's refusal differs, and it counts every request alike."""
+    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    form = FormReader(ctx.form)
+    error, status = None, 200
+    if ctx.request.method == "POST":
+        email = form.email(label="your e-mail address")
+        if form.ok:
+            try:
+                service.resend_manage_link(
+                    ctx.db, event_id=event.id, email=email, ip=ctx.client_ip, now=ctx.now, links=_links(ctx)
+                )
+            except MailError as exc:
+                error, status = exc.message, exc.status_code
+            else:
+                return ctx.redirect("events:resend_link", slug=event.slug, query="sent=1")
+        else:
+            status = 422
+    return ctx.render(
+        "events/resend_link.html",
+        {
+            "event": event,
+            "errors": form.errors,
+            "values": form.data,
+            "error": error,
+            "sent": bool(ctx.query.get("sent")),
+        },
+        status_code=status,
+    )
+
+
+#: Who cancelled a booking, from its `cancel_reason`, in the words of the delegate's page.
+CANCELLED_BY = {
+    "delegate": "by you",
+    "declined": "by you (you declined the place offered)",
+    "left_waitlist": "by you (you left the waitlist)",
+    "offer_lapsed": "because the place offered was not accepted in time",
+    "unpaid": "by the office, because the invoice was not paid by its due date",
+    "staff": "by the office",
+}
+
+
 def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
     event = service.get_event(ctx.db, registration.event_id)
     token = manage_token(ctx.key, registration.manage_seed)
@@ -219,7 +276,10 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "can_cancel": service.can_cancel(registration, event, ctx.now),
         "cutoff": service.cancellation_cutoff(event),
         "invoice": invoice,
-        "bank": payments.payment_settings(ctx.db).as_text(),
+        "bank": payments.payment_settings(ctx.db),
+        "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
+        "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
+        "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,
         "statuses": REGISTRATION_STATUSES,
         "payment_statuses": PAYMENT_STATUSES,
         "can_change": registration.status != "cancelled" and ctx.now < event.starts_at,
@@ -266,21 +326,63 @@ def booking(ctx: Ctx) -> Response:
     )
 
 
+CANCEL_WORDS = {
+    # status: (page heading, button, flash once done)
+    "confirmed": (
+        "Give back your place",
+        "Yes, give back my place",
+        "Your place is given back. Thank you for letting us know.",
+    ),
+    "offered": (
+        "Decline the place offered",
+        "Yes, decline the place",
+        "You have declined the place. It goes to the next person waiting.",
+    ),
+    "waitlisted": ("Leave the waitlist", "Yes, leave the waitlist", "You have left the waitlist."),
+}
+
+
 @page("public")
 def booking_cancel(ctx: Ctx) -> Response:
+    """GET: what giving back the place (leaving the waitlist, declining an offer) will do, with a form to
+    confirm it; POST: do it. Nothing irreversible happens on one click."""
     token = ctx.params["token"]
     registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
-    was = registration.status
-    service.cancel_by_delegate(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
-    ctx.flash(
-        {
-            "waitlisted": "You have left the waitlist.",
-            "offered": "You have declined the place. It goes to the next person waiting.",
-        }.get(was, "Your place is given back. Thank you for letting us know.")
+    to_mine = ctx.principal is not None and (
+        (ctx.form.get("next") if ctx.form is not None else ctx.query.get("next")) == "mine"
     )
-    if ctx.form is not None and ctx.form.get("next") == "mine" and ctx.principal is not None:
-        return ctx.redirect("events:mine")
-    return ctx.redirect("events:booking", token=token)
+    back = ctx.url_for("events:mine") if to_mine else ctx.url_for("events:booking", token=token)
+    if ctx.request.method == "POST":
+        was = registration.status
+        service.cancel_by_delegate(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+        ctx.flash(CANCEL_WORDS.get(was, CANCEL_WORDS["confirmed"])[2])
+        return ctx.redirect("events:mine") if to_mine else ctx.redirect("events:booking", token=token)
+    event = service.get_event(ctx.db, registration.event_id)
+    heading, button, _ = CANCEL_WORDS.get(registration.status, CANCEL_WORDS["confirmed"])
+    refusal = ""
+    if registration.status == "cancelled":
+        refusal = "This booking is already cancelled."
+    elif not service.can_cancel(registration, event, ctx.now):
+        refusal = "The deadline for cancelling has passed. Please contact us about your booking."
+    outcome = consequences.cancel_outcome(ctx.db, registration, now=ctx.now)
+    return ctx.render(
+        "events/confirm.html",
+        {
+            "event": event,
+            "heading": heading,
+            "subject": f"{registration.full_name}: {registration.ticket_type.name}, {notify.when(event)}.",
+            "sentences": consequences.cancel_sentences(outcome),
+            "policy": event.cancellation_policy if registration.status == "confirmed" else "",
+            "refusal": refusal,
+            "action_url": ctx.url_for("events:booking_cancel", token=token),
+            "hidden": [("next", "mine")] if to_mine else [],
+            "button": button,
+            "back_url": back,
+            "back_label": "No, keep my place"
+            if registration.status != "waitlisted"
+            else "No, stay on the waitlist",
+        },
+    )
 
 
 @page("public")
@@ -787,10 +889,127 @@ def _staff_action(
 
 
 @page("office")
+def registration_confirm(ctx: Ctx) -> Response:
+    """The office's confirmation page for cancelling a booking or waiving what it owes."""
+    event = _staff_event(ctx)
+    found = _staff_registration(ctx, event)
+    action = ctx.params["action"]
+    back = ctx.url_for("events:registration", event_id=event.id, registration_id=found.id)
+    refusal = ""
+    if action == "cancel":
+        heading, button = "Cancel this booking", "Yes, cancel the booking"
+        sentences = consequences.cancel_sentences(
+            consequences.cancel_outcome(ctx.db, found, now=ctx.now), staff=True
+        )
+        if found.status == "cancelled":
+            refusal = "This booking is already cancelled."
+    elif action == "waive":
+        heading, button = "Waive what is owed", "Yes, waive it"
+        sentences = consequences.waive_sentences(found)
+        if found.status != "confirmed" or found.payment_status != "unpaid":
+            refusal = "Nothing is owed on this booking."
+    else:
+        raise NotFound()
+    return ctx.render(
+        "events/confirm.html",
+        {
+            "event": event,
+            "eyebrow": f"{event.title}: booking {found.id}",
+            "heading": heading,
+            "subject": f"{found.full_name} ({found.email}): {found.ticket_type.name}.",
+            "sentences": sentences,
+            "policy": "",
+            "refusal": refusal,
+            "action_url": back,
+            "hidden": [("action", action)],
+            "button": button,
+            "back_url": back,
+            "back_label": "No, go back",
+        },
+    )
+
+
+def _chosen_ids(values: Any) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+@page("office")
+def unpaid_confirm(ctx: Ctx) -> Response:
+    """The chosen unpaid bookings, what cancelling them does (money, waitlist), and the form that does it."""
+    event = _staff_event(ctx)
+    wanted = set(_chosen_ids(ctx.request.query_params.getlist("registration")))
+    chosen = [r for r in service.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now) if r.id in wanted]
+    back = ctx.url_for("events:unpaid", event_id=event.id)
+    return ctx.render(
+        "events/confirm.html",
+        {
+            "event": event,
+            "eyebrow": f"{event.title}: unpaid bookings",
+            "heading": "Cancel the unpaid bookings",
+            "subject": "; ".join(f"{r.full_name} ({r.payment_reference})" for r in chosen),
+            "sentences": consequences.unpaid_sentences(ctx.db, chosen, event_id=event.id),
+            "policy": "",
+            "refusal": ""
+            if chosen
+            else "Choose at least one booking that is still unpaid past its due date.",
+            "action_url": back,
+            "hidden": [("registration", r.id) for r in chosen],
+            "button": f"Yes, cancel {len(chosen)} booking{'s' if len(chosen) != 1 else ''}",
+            "back_url": back,
+            "back_label": "No, go back",
+        },
+    )
+
+
+@page("office")
+def item_remove(ctx: Ctx) -> Response:
+    """The confirmation page for removing a ticket type, workshop or question (a question's answers go)."""
+    event = _staff_event(ctx)
+    kind = ctx.params["kind"]
+    if kind not in ITEM_FORMS:
+        raise NotFound()
+    model: Any = {"ticket": TicketType, "workshop": Workshop, "question": Question}[kind]
+    found = ctx.db.get(model, int(ctx.params["item_id"]))
+    if found is None or found.event_id != event.id:
+        raise NotFound()
+    back = ctx.url_for("events:item", event_id=event.id, kind=kind, item_id=found.id)
+    name = getattr(found, "name", None) or getattr(found, "title", None) or found.label
+    answers = 0
+    if kind == "question":
+        answers = ctx.db.scalar(select(func.count()).where(Answer.question_id == found.id)) or 0
+    sentences = [f"The {kind} “{name}” is removed from {event.title}; this cannot be undone."]
+    if kind == "question":
+        sentences.append(
+            f"{answers} answer{'s' if answers != 1 else ''} to it {'are' if answers != 1 else 'is'} deleted with it."
+            if answers
+            else "Nobody has answered it yet."
+        )
+    else:
+        sentences.append("Only something nobody has booked can be removed; otherwise hide it instead.")
+    return ctx.render(
+        "events/confirm.html",
+        {
+            "event": event,
+            "eyebrow": f"{event.title}: tickets, workshops and questions",
+            "heading": f"Remove this {kind}",
+            "subject": "",
+            "sentences": sentences,
+            "policy": "",
+            "refusal": "",
+            "action_url": back,
+            "hidden": [("action", "delete")],
+            "button": f"Yes, remove the {kind}",
+            "back_url": back,
+            "back_label": "No, go back",
+        },
+    )
+
+
+@page("office")
 def unpaid(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
     if ctx.request.method == "POST":
-        chosen = [int(v) for v in (ctx.form.getlist("registration") if ctx.form else []) if str(v).isdigit()]
+        chosen = _chosen_ids(ctx.form.getlist("registration") if ctx.form else [])
         cancelled = service.cancel_unpaid(
             ctx.db,
             event_id=event.id,
@@ -921,6 +1140,7 @@ routes = [
     Route(
         "/events/manage/{event_id:int}/setup/{kind}/{item_id:int}", item, methods=["GET", "POST"], name="item"
     ),
+    Route("/events/manage/{event_id:int}/setup/{kind}/{item_id:int}/remove", item_remove, name="item_remove"),
     Route("/events/manage/{event_id:int}/bookings", bookings, name="bookings"),
     Route("/events/manage/{event_id:int}/workshops/{workshop_id:int}", workshop, name="workshop"),
     Route("/events/manage/{event_id:int}/bookings.csv", export, name="export"),
@@ -930,15 +1150,22 @@ routes = [
         methods=["GET", "POST"],
         name="registration",
     ),
+    Route(
+        "/events/manage/{event_id:int}/bookings/{registration_id:int}/confirm/{action}",
+        registration_confirm,
+        name="registration_confirm",
+    ),
     Route("/events/manage/{event_id:int}/unpaid", unpaid, methods=["GET", "POST"], name="unpaid"),
+    Route("/events/manage/{event_id:int}/unpaid/confirm", unpaid_confirm, name="unpaid_confirm"),
     Route("/events/manage/{event_id:int}/email", email, methods=["GET", "POST"], name="email"),
     Route("/events/mine", mine, name="mine"),
     Route("/events/booking/{token}", booking, methods=["GET", "POST"], name="booking"),
-    Route("/events/booking/{token}/cancel", booking_cancel, methods=["POST"], name="booking_cancel"),
+    Route("/events/booking/{token}/cancel", booking_cancel, methods=["GET", "POST"], name="booking_cancel"),
     Route("/events/booking/{token}/accept", booking_accept, methods=["POST"], name="booking_accept"),
     Route("/events/booking/{token}/workshops", booking_workshops, methods=["POST"], name="booking_workshops"),
     Route("/events/booking/{token}/invoice.pdf", booking_invoice, name="booking_invoice"),
     Route("/events/{slug}", event_page, name="event"),
     Route("/events/{slug}/book", book, methods=["GET", "POST"], name="book"),
+    Route("/events/{slug}/booking-link", resend_link, methods=["GET", "POST"], name="resend_link"),
     Route("/events/{slug}/calendar.ics", event_ics, name="event_ics"),
 ]

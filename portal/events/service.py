@@ -41,6 +41,7 @@ from portal.events.models import (
 )
 from portal.events.notify import CONFIRMATION_HOOKS, ConfirmationHook
 from portal.events.payments import BankTransferProvider, PaymentProvider, PaymentRequest
+from portal.mail import service as mail
 from portal.members.models import Member
 from portal.web.errors import PortalError
 
@@ -62,7 +63,7 @@ STATE_LABELS = {
 class EventError(PortalError):
     """`code`: bad_slug, slug_taken, not_found, not_open, closed, full, members_only, member_only_ticket,
     not_on_sale, student_declaration, bad_workshop, workshop_clash, workshop_full, invalid_answers,
-    already_registered, past_cutoff, not_offered, offer_expired, already_cancelled, in_use, bad_input."""
+    already_booked, past_cutoff, not_offered, offer_expired, already_cancelled, in_use, bad_input."""
 
 
 # --- setting up -------------------------------------------------------------------------------------------------
@@ -478,6 +479,34 @@ class Checked:
     workshop_outcomes: tuple[WorkshopOutcome, ...] = ()
 
 
+def normal_email(email: str) -> str:
+    """How an address is stored and compared: the booking's unique index is on this form."""
+    return email.strip().lower()
+
+
+def live_booking(
+    session: Session, *, event_id: int, email: str, member_id: int | None = None
+) -> Registration | None:
+    """The booking (not cancelled) this address, or this member, already has for the event, if any."""
+    conditions = [Registration.email == normal_email(email)]
+    if member_id is not None:
+        conditions.append(Registration.member_place == member_id)
+    return session.scalar(
+        select(Registration)
+        .where(Registration.event_id == event_id, Registration.status != "cancelled", or_(*conditions))
+        .order_by(Registration.id)
+        .limit(1)
+    )
+
+
+def already_booked(event: Event) -> EventError:
+    return EventError(
+        "already_booked",
+        f"There is already a booking for {event.title} with this e-mail address. We can e-mail its "
+        "link to you again, so you can see or change it.",
+    )
+
+
 def check_booking(
     session: Session, *, event: Event, booking: Booking, member_id: int | None, now: datetime
 ) -> Checked:
@@ -523,6 +552,8 @@ def check_booking(
     errors = answer_errors(event.questions, booking.answers)
     if errors:
         raise EventError("invalid_answers", "Some answers need attention.", errors=errors)
+    if live_booking(session, event_id=event.id, email=booking.email, member_id=member.id if member else None):
+        raise already_booked(event)
     full = places_left(event) == 0 or (ticket.quota is not None and ticket.taken >= ticket.quota)
     if full and not event.waitlist_enabled:
         raise EventError("full", "Sorry, this is fully booked.")
@@ -574,16 +605,6 @@ def book(
         raise EventError("not_found", "No such event.", status_code=404)
     checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
     member = checked.member
-    if member is not None:
-        taken = session.scalar(
-            select(Registration).where(
-                Registration.event_id == event.id, Registration.member_place == member.id
-            )
-        )
-        if taken is not None:
-            raise EventError(
-                "already_registered", "You already have a place (or a place on the waitlist) here."
-            )
     seed = secrets.token_hex(16)
     token = manage_token(key, seed)
     registration = Registration(
@@ -594,7 +615,7 @@ def book(
         member_place=member.id if member else None,
         first_name=booking.first_name.strip(),
         last_name=booking.last_name.strip(),
-        email=booking.email.strip().lower(),
+        email=normal_email(booking.email),
         status="waitlisted",
         idempotency_key=digest,
         manage_seed=seed,
@@ -623,9 +644,9 @@ def book(
         again = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
         if again is not None:
             return BookingResult(again, False, manage_token(key, again.manage_seed))
-        raise EventError(
-            "already_registered", "You already have a place (or a place on the waitlist) here."
-        ) from None
+        # Another booking from this address (or this member) got in first, perhaps from another tab: the
+        # unique indexes decided, whatever the check above saw.
+        raise already_booked(event) from None
     failed = capacity.take_places(session, registration, now=now)
     if failed is None:
         if not event.waitlist_enabled:
@@ -702,6 +723,20 @@ def find_by_token(session: Session, *, token: str, key: bytes) -> Registration:
             "not_found", "This booking link is not valid. Check the address in your e-mail.", status_code=404
         )
     return registration
+
+
+def resend_manage_link(
+    session: Session, *, event_id: int, email: str, ip: str, now: datetime, links: Links
+) -> None:
+    """Someone asks for the link of their booking for this event again: if a live booking has this address,
+    the address gets its link. Counted by the mail throttle like every link e-mail anyone can ask for, and
+    the caller answers the same whatever the address, so nobody learns from it who has booked."""
+    email = normal_email(email)
+    mail.throttle(session, purpose="booking_link", email=email, ip=ip, now=now)
+    registration = live_booking(session, event_id=event_id, email=email)
+    if registration is None:
+        return
+    notify.send_manage_link(session, registration, event=get_event(session, event_id), links=links, now=now)
 
 
 def registrations_of(session: Session, *, member_id: int | None, account_id: int) -> list[Registration]:
@@ -814,7 +849,16 @@ def change_details(
         raise EventError("invalid_answers", "Some answers need attention.", errors=errors)
     registration.first_name = first_name.strip()
     registration.last_name = last_name.strip()
-    registration.email = email.strip().lower()
+    new_email = normal_email(email)
+    if new_email != registration.email:
+        other = live_booking(session, event_id=event.id, email=new_email)
+        if other is not None and other.id != registration.id:
+            raise EventError(
+                "already_booked",
+                "Another booking for this event uses that e-mail address: give a different one.",
+                errors={"email": "Another booking for this event uses that e-mail address."},
+            )
+    registration.email = new_email
     # Updated in place: replacing the rows would insert the new before deleting the old, and clash.
     current = {a.question_id: a for a in registration.answers}
     wanted = {a.question_id: a.value for a in _answers(event.questions, answers)}
@@ -827,7 +871,16 @@ def change_details(
         else:
             registration.answers.append(Answer(question_id=question_id, value=value))
     registration.updated_at = now
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # The address was taken by another booking for this event a moment ago.
+        raise EventError(
+            "already_booked",
+            "Another booking for this event uses that e-mail address: give a different one.",
+            errors={"email": "Another booking for this event uses that e-mail address."},
+        ) from None
     return registration
 
 

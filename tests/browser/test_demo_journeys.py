@@ -103,7 +103,10 @@ def test_the_demo_member_gives_back_their_meeting_place_and_the_next_in_line_is_
     log_in(page, url, demo.MEMBER)
     page.goto(url + "/events/mine")
     check(page, assert_accessible)
-    page.get_by_role("button", name=re.compile(rf"Give back my place\W+{re.escape(meeting.title)}")).click()
+    page.get_by_role(
+        "link", name=re.compile(rf"Give back my National Meeting place\W+{re.escape(meeting.title)}")
+    ).click()
+    page.get_by_role("button", name="Yes, give back my place").click()
     page.wait_for_url(url + "/events/mine")
     assert "Your place is given back" in page.content()
     check(page, assert_accessible)

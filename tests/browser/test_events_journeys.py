@@ -1,7 +1,9 @@
 """Booking journeys in a real browser, with the e-mails delivered over SMTP to aiosmtpd: a guest books a
 conference ticket with a workshop and answers; a guest who ticks a full workshop is confirmed for the
 conference and waits for the workshop; a member takes a place at the National Meeting and gives it
-back, and the next person waiting is offered it by e-mail and accepts."""
+back (through its confirmation page), and the next person waiting is offered it by e-mail and accepts; a
+guest cancels a paid booking through the confirmation page, Back changing nothing, and sees the cancelled
+booking page."""
 
 from __future__ import annotations
 
@@ -271,10 +273,13 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
         assert waiting.registration.status == "waitlisted"
     database.dispose()
 
-    # One click gives the place back, from My registrations.
+    # Giving the place back goes through a confirmation page, from My registrations and back there.
     page.goto(url + "/events/mine")
     everywhere(page, assert_accessible)
-    page.get_by_role("button", name=re.compile("Give back my place")).click()
+    page.get_by_role("link", name=re.compile("Give back my National Meeting place")).click()
+    page.get_by_role("heading", name="Give back your place").wait_for()
+    assert "goes to the next of the 1 person waiting; you cannot get it back" in page.content()
+    page.get_by_role("button", name="Yes, give back my place").click()
     page.wait_for_url(url + "/events/mine")
     assert "Your place is given back" in page.content()
     everywhere(page, assert_accessible)
@@ -366,3 +371,55 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
     assert [m["Subject"] for m in messages] == ["Your place at ISIPT Conference 2030 is confirmed"]
     text = SmtpServer.text(messages[0])
     assert "Conference place: confirmed." in text and 'Workshop "IPT-A": waiting list, number 1.' in text
+
+
+def test_a_guest_cancels_through_the_confirmation_page_and_sees_the_cancelled_booking(
+    portal, page, assert_accessible, tmp_path
+):
+    _slug, ids = seed_event(portal, tickets=[service.TicketData(name="Standard", price=4500)])
+    database = Database(portal.database_url)
+    links = Links(url=lambda name, **params: portal.url, key=SECRET.encode())
+    with database.session() as s:
+        result = service.book(
+            s,
+            event_id=ids["event"],
+            booking=service.Booking(
+                ticket_type_id=ids["Standard"], first_name="Cara", last_name="Guest", email="cara@example.org"
+            ),
+            form_key="cara-books",
+            member_id=None,
+            account_id=None,
+            now=datetime.now(UTC),
+            links=links,
+        )
+        token = result.manage_token
+    database.dispose()
+    url = portal.url
+    booking_url = f"{url}/events/booking/{token}"
+    page.goto(booking_url)
+    assert "How to pay" in page.content() and "Your badge" in page.content()
+    page.screenshot(path=str(tmp_path / "booking-confirmed-1280.png"), full_page=True)
+    page.get_by_role("link", name="Give back my place").click()
+    page.get_by_role("heading", name="Give back your place").wait_for()
+    assert "No payment was taken: invoice INV-" in page.content()
+    everywhere(page, assert_accessible)
+    page.screenshot(path=str(tmp_path / "confirm-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "confirm-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # Back changes nothing.
+    page.get_by_role("link", name="No, keep my place").click()
+    page.wait_for_url(booking_url)
+    assert "How to pay" in page.content()
+    page.get_by_role("link", name="Give back my place").click()
+    page.get_by_role("button", name="Yes, give back my place").click()
+    page.wait_for_url(booking_url)
+    content = page.content()
+    assert "Your place is given back" in content and "This booking was cancelled on" in content
+    assert ", by you." in content
+    for gone in ("How to pay", "Add the event to my calendar", "Your badge", "Give back my place"):
+        assert gone not in content
+    everywhere(page, assert_accessible)
+    page.screenshot(path=str(tmp_path / "cancelled-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "cancelled-390.png"), full_page=True)

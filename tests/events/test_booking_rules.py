@@ -234,7 +234,7 @@ def test_a_member_holds_one_place_per_event(make_event, make_member, book):
     book(event, 1, member=member)
     with pytest.raises(service.EventError) as refused:
         book(event, 2, member=member)
-    assert refused.value.code == "already_registered"
+    assert refused.value.code == "already_booked"
 
 
 def test_a_confirmed_booking_e_mails_a_confirmation_with_the_calendar_file(make_event, book, database):

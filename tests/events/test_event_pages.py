@@ -187,7 +187,7 @@ def test_a_logged_in_member_sees_member_tickets_and_their_details_filled_in(
     assert 'value="Mina"' in details.text and f'value="{member.email}"' in details.text
 
 
-def test_a_member_signs_up_for_the_national_meeting_in_two_clicks_and_gives_the_place_back_in_one(
+def test_a_member_signs_up_for_the_national_meeting_in_two_clicks_and_gives_the_place_back_after_confirming(
     client, make_event, make_member, member_account, admin, database
 ):
     meeting = make_event(kind="meeting", members_only=True, capacity=50, title="National Meeting")
@@ -215,10 +215,13 @@ def test_a_member_signs_up_for_the_national_meeting_in_two_clicks_and_gives_the_
     assert done.status_code == 303
     mine = client.get("/events/mine")
     assert "National Meeting" in mine.text and "Confirmed" in mine.text
-    give_back = re.search(r'action="(?:http://testserver)?(/events/booking/[^"]+/cancel)"', mine.text).group(
-        1
-    )
-    assert post(client, give_back, {"next": "mine"}).headers["location"] == "/events/mine"
+    link = re.search(r'href="(?:http://testserver)?(/events/booking/[^"]+/cancel)\?next=mine"', mine.text)
+    assert "Give back my National Meeting place" in mine.text
+    confirm = client.get(link.group(1) + "?next=mine")
+    assert confirm.status_code == 200 and "nobody is waiting for it; you cannot get it back" in confirm.text
+    with database.session() as s:
+        assert s.scalar(select(Registration.status)) == "confirmed"
+    assert post(client, link.group(1), {"next": "mine"}).headers["location"] == "/events/mine"
     with database.session() as s:
         assert s.scalar(select(Registration.status)) == "cancelled"
 

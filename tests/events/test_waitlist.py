@@ -224,7 +224,7 @@ def test_a_national_meeting_gives_each_member_one_place_and_a_given_back_place_g
     ann_place = book(meeting, 1, member=ann).registration
     with pytest.raises(service.EventError) as twice:
         book(meeting, 2, member=ann)
-    assert twice.value.code == "already_registered"
+    assert twice.value.code == "already_booked"
     bob_place = book(meeting, 3, member=bob).registration
     assert status_of(bob_place) == "waitlisted"
     cancel(database, clock, links, ann_place)

@@ -137,6 +137,7 @@ MATRIX: dict[str, set[str]] = {
     "events:booking_accept": ALL,
     "events:booking_workshops": ALL,
     "events:booking_invoice": ALL,
+    "events:resend_link": ALL,  # the same answer for every address; throttled per address and client
     "events:mine": LOGGED_IN,
     "events:manage": {"office", "admin"},
     "events:create": {"office", "admin"},
@@ -151,6 +152,9 @@ MATRIX: dict[str, set[str]] = {
     "events:export": {"office", "admin"},
     "events:registration": {"office", "admin"},
     "events:unpaid": {"office", "admin"},
+    "events:unpaid_confirm": {"office", "admin"},
+    "events:registration_confirm": {"office", "admin"},
+    "events:item_remove": {"office", "admin"},
     "events:email": {"office", "admin"},
 }
 
