@@ -6,7 +6,7 @@ Existing rows follow their registration: places held stay confirmed, waitlisted 
 pending, cancelled bookings' choices cancelled.
 
 Revision ID: 0105
-Revises: 0005
+Revises: checkin_0001
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 import portal.db
 
 revision = "0105"
-down_revision = "0005"
+down_revision = "checkin_0001"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,6 @@ import portal.db
 revision = "checkin_0001"
 down_revision = "events_0001"
 branch_labels = None
-# The tables reference registrations, workshops and events, so the events branch comes first.
 depends_on = None
 
 

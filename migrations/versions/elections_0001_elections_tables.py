@@ -1,7 +1,7 @@
 """elections tables
 
 Revision ID: elections_0001
-Revises: 0002
+Revises: mail_0001
 Create Date: 2026-11-25 23:36:14.193867
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import portal.db
 
 revision = "elections_0001"
-down_revision = "0002"
-branch_labels = ("elections",)
+down_revision = "mail_0001"
+branch_labels = None
 depends_on = None
 
 

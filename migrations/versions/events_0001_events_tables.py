@@ -1,7 +1,7 @@
 """events: events, ticket types, workshops, questions, registrations, answers, invoices, payments
 
 Revision ID: events_0001
-Revises: 0002
+Revises: results_0001
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 import portal.db
 
 revision = "events_0001"
-down_revision = "0002"
-branch_labels = ("events",)
+down_revision = "results_0001"
+branch_labels = None
 depends_on = None
 
 

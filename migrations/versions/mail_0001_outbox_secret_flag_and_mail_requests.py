@@ -1,7 +1,7 @@
 """mail outbox secret flag and request throttle
 
 Revision ID: mail_0001
-Revises: 0002
+Revises: members_0001
 Create Date: 2026-11-25 23:32:45.990492
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import portal.db
 
 revision = "mail_0001"
-down_revision = "0002"
-branch_labels = ("mail",)
+down_revision = "members_0001"
+branch_labels = None
 depends_on = None
 
 

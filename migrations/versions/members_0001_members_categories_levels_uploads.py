@@ -14,7 +14,7 @@ import portal.db
 
 revision = "members_0001"
 down_revision = "0002"
-branch_labels = ("members",)
+branch_labels = None
 depends_on = None
 
 CATEGORIES = [

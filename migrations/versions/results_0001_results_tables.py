@@ -2,7 +2,7 @@
 count's seed and times, and the stored record of each post's count.
 
 Revision ID: results_0001
-Revises: 0003
+Revises: elections_0001
 Create Date: 2026-11-26 00:07:20.932134
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import portal.db
 
 revision = "results_0001"
-down_revision = "0003"
-branch_labels = ("results",)
+down_revision = "elections_0001"
+branch_labels = None
 depends_on = None
 
 
