@@ -494,7 +494,7 @@ def badges_pdf(
     with transaction(settings) as session:
         found = (
             session.get(Event, int(event))
-            if event.isdigit()
+            if event.isascii() and event.isdigit() and len(event) <= 10
             else session.scalar(select(Event).where(Event.slug == event))
         )
         if found is None:

@@ -17,7 +17,7 @@ from portal.accounts.guards import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
 
 AUDIT_PAGE = 50
 
@@ -356,9 +356,9 @@ def audit_log(ctx: Ctx) -> Response:
         query = query.where(AuditEvent.action.startswith(action))
     if actor:
         query = query.where(AuditEvent.actor.contains(actor))
-    before = ctx.query.get("before", "")
-    if before.isdigit():
-        query = query.where(AuditEvent.id < int(before))
+    before = whole_number(ctx.query.get("before", ""))
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     events = ctx.db.scalars(query.limit(AUDIT_PAGE + 1)).all()
     more = len(events) > AUDIT_PAGE
     events = events[:AUDIT_PAGE]

@@ -468,7 +468,7 @@ def disable_totp(session: Session, *, account: Account, now: datetime) -> None:
 def check_second_factor(session: Session, *, account: Account, code: str, now: datetime, key: bytes) -> str:
     """Accept a current TOTP code or an unused recovery code; returns which was used."""
     code = code.strip()
-    if account.totp_secret_enc and code.isdigit() and len(code) == 6:
+    if account.totp_secret_enc and code.isascii() and code.isdigit() and len(code) == 6:
         secret = decrypt_totp_secret(account.totp_secret_enc, key=key)
         if pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1):
             return "totp"

@@ -36,7 +36,7 @@ from portal.events.models import (
     Workshop,
 )
 from portal.web.errors import NotFound, PortalError
-from portal.web.forms import clean_text
+from portal.web.forms import clean_text, whole_number
 from portal.web.tokens import new_token, token_digest
 
 #: The event's door opens this long before the event starts and closes this long after it ends.
@@ -273,10 +273,8 @@ def read_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value <= MAX_ID else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 11:
-        number = int(value.strip())
-        return number if 0 < number <= MAX_ID else None
-    return None
+    number = whole_number(value) if isinstance(value, str) else None
+    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 def read_text(value: Any, limit: int) -> str:

@@ -35,7 +35,7 @@ from portal.events.models import (
 )
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
 
 
 def _links(ctx: Ctx) -> Links:
@@ -714,7 +714,8 @@ def _staff_action(
 def unpaid(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
     if ctx.request.method == "POST":
-        chosen = [int(v) for v in (ctx.form.getlist("registration") if ctx.form else []) if str(v).isdigit()]
+        picked = [whole_number(v) for v in (ctx.form.getlist("registration") if ctx.form else [])]
+        chosen = [v for v in picked if v is not None]
         cancelled = service.cancel_unpaid(
             ctx.db,
             event_id=event.id,

@@ -282,6 +282,29 @@ def test_a_ranking_with_the_same_preference_twice_comes_back_with_a_message(
     assert f'href="#f-c{sec}"' in response.text
 
 
+@pytest.mark.parametrize(
+    "rank",
+    ["\u00b2", "\uff11", "\u0663", "\u07c1", "1\u00b2", "9" * 5000],
+    ids=["superscript-2", "full-width-1", "arabic-indic-3", "nko-1", "1-superscript-2", "5000-digits"],
+)
+def test_a_rank_in_digits_other_than_0_to_9_comes_back_with_a_message_not_a_server_error(
+    client, admin, database, passwords, voting_world, rank
+):
+    world = voting_world
+    as_member(client, database, passwords, world.voters[0])
+    sec = world.contests["Secretary"]
+    for step in ("ballot/review", "ballot/cast"):
+        response = post(
+            client,
+            f"/elections/{world.election_id}/{step}",
+            {**_choices(world), f"c{sec}-{world.choice('Secretary', 'Green')}": rank},
+        )
+        assert response.status_code == 422, step
+        assert "choose a preference from the list for each candidate" in response.text
+    with database.session() as s:
+        assert s.scalar(select(RollEntry.has_voted).where(RollEntry.member_id == world.voters[0])) is False
+
+
 def test_a_member_votes_by_the_emailed_link_without_logging_in_and_then_cannot_vote_by_login(
     client, admin, database, passwords, voting_world
 ):

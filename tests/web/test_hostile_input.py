@@ -36,6 +36,25 @@ FIELDS = [
     "active",
     "status",
     "page",
+    "before",
+    "ticket",
+    "registration",
+    "workshops",
+    "reminder_days",
+    "contest",
+    "seats",
+]
+#: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
+#: Arabic-Indic, N'Ko).
+NON_ASCII_DIGITS = [
+    "\u00b2",
+    "\uff11",
+    "\u0663",
+    "\u07c1",
+    "1\u00b2",
+    "\uff11\uff12",
+    "\u0663\u0664",
+    "\u00b9\u2070",
 ]
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=50),
@@ -55,8 +74,11 @@ HOSTILE_TEXT = st.one_of(
             "../../etc/passwd",
             "=cmd|' /C calc'!A0",
             "a" * 5000,
+            "9" * 5000,
+            *NON_ASCII_DIGITS,
         ]
     ),
+    st.lists(st.sampled_from([*"0123456789", *NON_ASCII_DIGITS]), min_size=1, max_size=4).map("".join),
 )
 FORM = st.dictionaries(
     st.sampled_from(FIELDS), st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3)), max_size=8
