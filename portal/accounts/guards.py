@@ -239,12 +239,15 @@ def _prepare_uploads(
     transaction of its own, then the costly work with no session at all. Only for a login the route admits:
     anyone else gets nothing done, and the request proper refuses them."""
     state = request.app.state
-    files: list[tuple[UploadRule, UploadFile, bytes]] = []
+    files: list[tuple[UploadRule, str, bytes]] = []
     for rule in rules:
         value = form.get(rule.field)
+        text = form.get(rule.text_field) if rule.text_field else None
         if isinstance(value, UploadFile) and value.filename:
             value.file.seek(0)
-            files.append((rule, value, value.file.read(rule.max_bytes + 1)))
+            files.append((rule, str(value.filename), value.file.read(rule.max_bytes + 1)))
+        elif isinstance(text, str) and text:
+            files.append((rule, "", text.encode()[: rule.max_bytes + 1]))
     if not files or not state.setup_done.is_set():
         return {}
     results: dict[str, Upload] = {}
@@ -254,8 +257,8 @@ def _prepare_uploads(
         principal, _ = _load_principal(ctx, bearer)
         if not spec.allows(principal):
             return {}
-        for rule, upload, data in files:
-            done = Upload(filename=str(upload.filename), size=len(data))
+        for rule, filename, data in files:
+            done = Upload(filename=filename, size=len(data))
             try:
                 if len(data) > rule.max_bytes:
                     raise UploadRefused("too_large", rule.too_large)

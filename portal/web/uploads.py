@@ -44,6 +44,8 @@ class UploadRule:
     #: The name the allowance is counted under, and what the refusal calls these files ("photos").
     kind: str = ""
     noun: str = "files"
+    #: A text field that may carry the same content instead of a file (a previewed statement sent back).
+    text_field: str = ""
 
 
 @dataclass(frozen=True)
