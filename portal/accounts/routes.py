@@ -363,7 +363,7 @@ def audit_log(ctx: Ctx) -> Response:
     more = len(events) > AUDIT_PAGE
     events = events[:AUDIT_PAGE]
     rows = [(e, json.loads(e.details or "{}")) for e in events]
-    problems = audit.verify(ctx.db) if ctx.query.get("verify") else None
+    problems = audit.verify(ctx.db, key=ctx.key) if ctx.query.get("verify") else None
     return ctx.render(
         "accounts/audit.html",
         {"rows": rows, "more": more, "action": action, "actor": actor, "problems": problems},
