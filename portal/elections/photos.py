@@ -13,7 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from portal.web.uploads import UploadRefused, UploadRule
 
@@ -71,7 +71,7 @@ def _open(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         image = None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except Exception:  # UnidentifiedImageError, or whatever a malformed header makes a plugin raise
         for offset, magic, name in _OTHER_FORMATS:
             if data[offset : offset + len(magic)] == magic:
                 raise UploadRefused(
@@ -112,7 +112,9 @@ def clean_photo(data: bytes) -> CleanPhoto:
         image.thumbnail((MAX_SIDE, MAX_SIDE))
         out = io.BytesIO()
         image.save(out, format="JPEG", quality=85, optimize=True)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (
+        Exception
+    ):  # a damaged file makes the decoders raise OSError, ValueError, EOFError, struct.error...
         raise UploadRefused(
             "not_an_image",
             "The photo is damaged or cut short and cannot be read. Upload another JPEG or PNG.",

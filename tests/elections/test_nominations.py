@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import select
 
@@ -520,3 +522,22 @@ def test_decisions_are_locked_once_voting_opens(database, officer, open_election
     with pytest.raises(ElectionError) as refused:
         decide(database, officer, open_election, nomination_id, clock, accept=True)
     assert refused.value.code == "locked"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    base=st.sampled_from(["PNG", "JPEG"]),
+    edits=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 3000),
+)
+def test_a_damaged_photo_is_refused_with_a_message_never_an_error(base, edits, cut):
+    data = bytearray(_image((60, 40), base))
+    for position, value in edits:
+        if position < len(data):
+            data[position] = value
+    try:
+        clean = photos.clean_photo(bytes(data[: max(cut, 8)]))
+    except UploadRefused as refused:
+        assert refused.code in {"not_an_image", "unsupported_format", "too_many_pixels"} and refused.message
+    else:
+        assert Image.open(io.BytesIO(clean.jpeg)).format == "JPEG"
