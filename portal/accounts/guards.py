@@ -34,6 +34,7 @@ from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, error_response, json_error
+from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
 from portal.web.tokens import new_token
 from portal.web.uploads import Upload, UploadRefused, UploadRule
@@ -180,6 +181,9 @@ def guard(
             key = settings.key_bytes()
             unsafe = request.method in UNSAFE
             bearer = _bearer(request) if spec.devices else None
+            if any(isinstance(v, int) and not 0 <= v <= MAX_INT for v in request.path_params.values()):
+                # `{id:int}` takes any run of digits; past what a column holds SQLite's driver would raise.
+                return error_response(request, 404, "not_found")
             try:
                 form, body = await _read_body(request, spec)
             except PortalError as exc:

@@ -6,6 +6,8 @@ route is fuzzed the day it is added.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -201,3 +203,20 @@ def test_hostile_input_leaves_the_audit_chain_intact(app, admin_client, db):
     for _name, url, method in _unsafe_routes(app):
         admin_client.request(method, url, data={"csrf_token": token, "name": "\x00" * 10, "email": "<x>@y"})
     assert audit.verify(db, key=SECRET.encode()) == []
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "2147483648"])
+def test_a_path_id_too_large_for_a_column_is_not_found_never_a_server_error(app, admin_client, number):
+    token = csrf_token(admin_client)
+    checked = 0
+    for name, path, methods, _ in all_routes(app):
+        if ":int}" not in path:
+            continue
+        url = fill_path(re.sub(r"\{[^}:]+:int\}", number, path))
+        for method in methods:
+            response = admin_client.request(
+                method, url, data={"csrf_token": token} if method != "GET" else None
+            )
+            assert response.status_code == 404, f"{method} {url} ({name}) answered {response.status_code}"
+            checked += 1
+    assert checked > 20
