@@ -255,19 +255,28 @@ def _prepare_uploads(
     if not files or not state.setup_done.is_set():
         return {}
     results: dict[str, Upload] = {}
+    checked: list[tuple[UploadRule, Upload, bytes]] = []
+    for rule, filename, data in files:
+        done = Upload(filename=filename, size=len(data))
+        try:
+            if len(data) > rule.max_bytes:
+                raise UploadRefused("too_large", rule.too_large)
+            if rule.check is not None:
+                rule.check(data)
+        except UploadRefused as exc:
+            results[rule.field] = Upload(filename=done.filename, size=done.size, error=exc)
+        else:
+            checked.append((rule, done, data))
+    if not checked:
+        return results
     pending: list[tuple[UploadRule, Upload, bytes]] = []
-    with state.db.session(write=any(rule.per_hour for rule, _, _ in files)) as db:
+    with state.db.session(write=any(rule.per_hour for rule, _, _ in checked)) as db:
         ctx = Ctx(request=request, db=db, settings=state.settings, now=state.clock(), form=form)
         principal, _ = _load_principal(ctx, bearer)
         if not spec.allows(principal):
             return {}
-        for rule, filename, data in files:
-            done = Upload(filename=filename, size=len(data))
+        for rule, done, data in checked:
             try:
-                if len(data) > rule.max_bytes:
-                    raise UploadRefused("too_large", rule.too_large)
-                if rule.check is not None:
-                    rule.check(data)
                 if rule.per_hour:
                     account_id = getattr(principal, "account_id", None)
                     if account_id is None:
