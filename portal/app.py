@@ -24,8 +24,8 @@ from starlette.staticfiles import StaticFiles
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
 from portal import ops
+from portal.accounts import audit, selfservice_routes
 from portal.accounts import routes as accounts_routes
-from portal.accounts import selfservice_routes
 from portal.accounts.guards import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
@@ -224,7 +224,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.db = database or Database(settings.database_url)
+    app.state.db = database or Database(
+        settings.database_url, audit_key=audit.chain_key(settings.key_bytes())
+    )
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.passwords = Passwords(fast=settings.env == "test")

@@ -27,10 +27,19 @@ def load_settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def _database(settings: Settings) -> Database:
+    """A database for one command, whose sessions key the audit chain (see accounts.audit)."""
+    from portal.accounts import audit as audit_log
+
+    return Database(
+        settings.database_url, null_pool=True, audit_key=audit_log.chain_key(settings.key_bytes())
+    )
+
+
 @contextmanager
 def transaction(settings: Settings) -> Iterator[Session]:
     """One transaction for one command: all of it is written, or none."""
-    database = Database(settings.database_url, null_pool=True)
+    database = _database(settings)
     try:
         with database.session(write=True) as session:
             yield session
@@ -93,7 +102,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def _findings(settings: Settings, workers: int) -> list[Any]:
     from portal import ops
 
-    database = Database(settings.database_url, null_pool=True)
+    database = _database(settings)
     try:
         return ops.check(settings, workers=workers, database=database)
     finally:
@@ -107,7 +116,7 @@ def _announce_setup_code(settings: Settings) -> None:
 
     from portal.accounts import service
 
-    database = Database(settings.database_url, null_pool=True)
+    database = _database(settings)
     try:
         with database.session(write=True) as session:
             if service.is_set_up(session):
@@ -211,13 +220,33 @@ def audit_verify() -> None:
 
     settings = load_settings()
     with transaction(settings) as session:
-        problems = audit_log.verify(session)
+        problems = audit_log.verify(session, key=settings.key_bytes())
         total = session.query(audit_log.AuditEvent).count()
     if problems:
         for problem in problems:
             click.echo(f"entry {problem.entry_id}: {problem.problem}")
         raise SystemExit(1)
     click.echo(f"The audit log is intact ({total} entries).")
+
+
+@audit.command("rekey")
+def audit_rekey() -> None:
+    """Once, after upgrading to the keyed chain: re-hash a log written under the old plain SHA-256 chain.
+    Refuses (exit 1, nothing changed) unless the old chain holds in full."""
+    from portal.accounts import audit as audit_log
+
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            done = audit_log.rekey(session, key=settings.key_bytes())
+            if done:
+                audit_log.record(
+                    session, actor=None, action="audit.rekeyed", details={"entries": done}, now=system_clock()
+                )
+    except ValueError as exc:
+        click.echo(str(exc))
+        raise SystemExit(1) from None
+    click.echo(f"Re-keyed {done} entries." if done else "The audit log is already keyed; nothing to do.")
 
 
 @main.command("check")
@@ -276,7 +305,7 @@ def mail_send_pending() -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    database = Database(settings.database_url, null_pool=True)
+    database = _database(settings)
     try:
         outcomes = Sender(database, settings, clock=system_clock).drain()
     finally:
@@ -406,7 +435,7 @@ def election_remind() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
     links = Links(settings.base_url, Router(routes=build_routes()).url_path_for)
-    database = Database(settings.database_url, null_pool=True)
+    database = _database(settings)
     try:
         done = run_due(database, now=system_clock(), key=settings.key_bytes(), links=links)
     finally:
@@ -579,7 +608,7 @@ def badges_pdf(
     with transaction(settings) as session:
         found = (
             session.get(Event, int(event))
-            if event.isdigit()
+            if event.isascii() and event.isdigit() and len(event) <= 10
             else session.scalar(select(Event).where(Event.slug == event))
         )
         if found is None:

@@ -149,12 +149,15 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
 class Database:
     """One engine and two session factories: reads begin deferred, writes begin immediate (on SQLite)."""
 
-    def __init__(self, url: str, *, null_pool: bool = False) -> None:
+    def __init__(self, url: str, *, null_pool: bool = False, audit_key: bytes | None = None) -> None:
+        """`audit_key` (accounts.audit.chain_key of the secret key) travels in every session's `info`, so
+        whatever appends to the audit log in that session can key its hash."""
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, null_pool=null_pool)
         self.write_engine = self.engine.execution_options(portal_write=True)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        info = {"audit_key": audit_key} if audit_key else {}
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:

@@ -43,7 +43,7 @@ from portal.app import build_routes
 from portal.checkin import badging
 from portal.checkin import service as checkin
 from portal.demo_people import DIETS, INTERNATIONAL, People, Person, statement
-from portal.elections import results, roll, trustees, voting
+from portal.elections import photos, results, roll, trustees, voting
 from portal.elections import service as elections
 from portal.elections.ballots import BallotContest, ballot_contests
 from portal.elections.links import Links as ElectionLinks
@@ -1518,7 +1518,9 @@ class _Demo:
         person = candidacy.candidate.person
         photo = None
         if candidacy.photo:
-            photo = portrait(person.first_name[0] + person.last_name[0], self.rng.choice(PORTRAIT_COLOURS))
+            photo = photos.clean_photo(
+                portrait(person.first_name[0] + person.last_name[0], self.rng.choice(PORTRAIT_COLOURS))
+            )
         nominator = candidacy.candidate if candidacy.self_nominated else candidacy.proposer
         nomination = elections.nominate(
             self.s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.accounts import models as accounts_models
+from portal.accounts import uploads as accounts_uploads
 from portal.checkin import models as checkin_models
 from portal.db import Base
 from portal.elections import models as elections_models
@@ -14,6 +15,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "accounts_uploads",
     "checkin_models",
     "elections_models",
     "events_models",

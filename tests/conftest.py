@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.datastructures import Secret
 from starlette.testclient import TestClient
-from support import PASSWORD, SECRET, Clock
+from support import AUDIT_KEY, PASSWORD, SECRET, Clock
 
 from portal import migrate
 from portal.accounts import service as accounts
@@ -110,7 +110,7 @@ def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
+    database = Database(db_url, audit_key=AUDIT_KEY)
     yield database
     database.dispose()
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support import SECRET
+from support import AUDIT_KEY, SECRET
 
 from portal import demo, migrate
 from portal.accounts import audit
@@ -92,7 +92,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "PORTAL_DEMO_SHARES_DIR": str(shares),
     }
     result = run_demo(env)
-    database = Database(url)
+    database = Database(url, audit_key=AUDIT_KEY)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
     problem = "".join(traceback.format_exception(result.exception)) if crashed else ""
     yield Loaded(database, result.output + problem, result.exit_code, env)
@@ -322,7 +322,7 @@ def test_the_skills_day_door_is_open_with_some_delegates_already_in(loaded: Load
 
 def test_the_audit_log_is_intact_and_reads_in_time_order(loaded: Loaded) -> None:
     with loaded.session() as s:
-        assert audit.verify(s) == []
+        assert audit.verify(s, key=SECRET.encode()) == []
         times = s.scalars(select(AuditEvent.at).order_by(AuditEvent.id)).all()
         rows = s.execute(select(AuditEvent.at, AuditEvent.action).order_by(AuditEvent.id)).all()
     assert len(times) > 100 and times == sorted(times), "\n".join(f"{a} {b}" for a, b in rows[195:206])

@@ -24,16 +24,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.accounts import service
 from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
+from portal.accounts.uploads import claim_upload
 from portal.web.context import Ctx
 from portal.web.errors import PortalError, error_response, json_error
+from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
 from portal.web.tokens import new_token
+from portal.web.uploads import Upload, UploadRefused, UploadRule
 
 log = logging.getLogger("portal.guards")
 
@@ -171,7 +175,11 @@ def _denied(request: Request, spec: AccessSpec, principal: Principal | None) -> 
 
 
 def guard(
-    spec: AccessSpec, *, write: bool | None = None, inline: bool = False
+    spec: AccessSpec,
+    *,
+    write: bool | None = None,
+    inline: bool = False,
+    uploads: tuple[UploadRule, ...] = (),
 ) -> Callable[[Handler], Callable[[Request], Any]]:
     def decorate(handler: Handler) -> Callable[[Request], Any]:
         @functools.wraps(handler)
@@ -181,6 +189,9 @@ def guard(
             key = settings.key_bytes()
             unsafe = request.method in UNSAFE
             bearer = _bearer(request) if spec.devices else None
+            if any(isinstance(v, int) and not 0 <= v <= MAX_INT for v in request.path_params.values()):
+                # `{id:int}` takes any run of digits; past what a column holds SQLite's driver would raise.
+                return error_response(request, 404, "not_found")
             try:
                 form, body = await _read_body(request, spec)
             except PortalError as exc:
@@ -203,6 +214,9 @@ def guard(
             flash = request.cookies.get(cookie_name(request, FLASH_COOKIE))
             runner = _run_inline if inline else run_in_threadpool
             try:
+                prepared: dict[str, Upload] = {}
+                if uploads and unsafe and form is not None:
+                    prepared = await run_in_threadpool(_prepare_uploads, request, spec, form, bearer, uploads)
                 return await runner(
                     _run,
                     request,
@@ -215,6 +229,7 @@ def guard(
                     new_csrf,
                     flash,
                     unsafe if write is None else write,
+                    prepared,
                 )
             finally:
                 if form is not None:
@@ -226,6 +241,74 @@ def guard(
         return endpoint
 
     return decorate
+
+
+def _prepare_uploads(
+    request: Request, spec: AccessSpec, form: Any, bearer: str | None, rules: tuple[UploadRule, ...]
+) -> dict[str, Upload]:
+    """Check and process the route's uploaded files before the request's transaction opens (so no decode
+    holds SQLite's write lock): the bytes bounded, the cheap check, the account's allowance counted in a short
+    transaction of its own, then the costly work with no session at all. Only for a login the route admits:
+    anyone else gets nothing done, and the request proper refuses them."""
+    state = request.app.state
+    files: list[tuple[UploadRule, str, bytes]] = []
+    for rule in rules:
+        value = form.get(rule.field)
+        text = form.get(rule.text_field) if rule.text_field else None
+        if isinstance(value, UploadFile) and value.filename:
+            value.file.seek(0)
+            files.append((rule, str(value.filename), value.file.read(rule.max_bytes + 1)))
+        elif isinstance(text, str) and text:
+            files.append((rule, "", text.encode()[: rule.max_bytes + 1]))
+    if not files or not state.setup_done.is_set():
+        return {}
+    results: dict[str, Upload] = {}
+    checked: list[tuple[UploadRule, Upload, bytes]] = []
+    for rule, filename, data in files:
+        done = Upload(filename=filename, size=len(data))
+        try:
+            if len(data) > rule.max_bytes:
+                raise UploadRefused("too_large", rule.too_large)
+            if rule.check is not None:
+                rule.check(data)
+        except UploadRefused as exc:
+            results[rule.field] = Upload(filename=done.filename, size=done.size, error=exc)
+        else:
+            checked.append((rule, done, data))
+    if not checked:
+        return results
+    pending: list[tuple[UploadRule, Upload, bytes]] = []
+    with state.db.session(write=any(rule.per_hour for rule, _, _ in checked)) as db:
+        ctx = Ctx(request=request, db=db, settings=state.settings, now=state.clock(), form=form)
+        principal, _ = _load_principal(ctx, bearer)
+        if not spec.allows(principal):
+            return {}
+        for rule, done, data in checked:
+            try:
+                if rule.per_hour:
+                    account_id = getattr(principal, "account_id", None)
+                    if account_id is None:
+                        raise UploadRefused(
+                            "too_many_uploads", "Log in with your own account to upload this."
+                        )
+                    claim_upload(
+                        db,
+                        account_id=account_id,
+                        kind=rule.kind,
+                        per_hour=rule.per_hour,
+                        noun=rule.noun,
+                        now=ctx.now,
+                    )
+            except UploadRefused as exc:
+                results[rule.field] = Upload(filename=done.filename, size=done.size, error=exc)
+            else:
+                pending.append((rule, done, data))
+    for rule, done, data in pending:
+        try:
+            results[rule.field] = Upload(filename=done.filename, size=done.size, value=rule.process(data))
+        except UploadRefused as exc:
+            results[rule.field] = Upload(filename=done.filename, size=done.size, error=exc)
+    return results
 
 
 async def _run_inline(fn: Callable[..., Response], *args: Any) -> Response:
@@ -262,6 +345,7 @@ def _run(
     new_csrf: str | None,
     flash: str | None,
     write: bool,
+    uploads: dict[str, Upload] | None = None,
 ) -> Response:
     state = request.app.state
     settings = state.settings
@@ -278,6 +362,7 @@ def _run(
         csrf_token=csrf_for(key, csrf_cookie) if csrf_cookie else "",
         client_ip=client_ip(request),
         flash_messages=list(incoming_flash),
+        uploads=uploads or {},
     )
     touch: int | None = None
     try:
@@ -389,10 +474,18 @@ def _touch(state: Any, session_id: int, now: datetime) -> None:
 
 
 def page(
-    *allow: str, write: bool | None = None, before_setup: bool = False, before_totp: bool = False
+    *allow: str,
+    write: bool | None = None,
+    before_setup: bool = False,
+    before_totp: bool = False,
+    uploads: tuple[UploadRule, ...] = (),
 ) -> Callable[[Handler], Callable[[Request], Any]]:
+    """`uploads` names the route's file fields: the guard checks and processes them before the transaction
+    opens, and the handler reads the outcome from `ctx.uploads` (see portal/web/uploads.py)."""
     return guard(
-        AccessSpec(allow, kind="page", before_setup=before_setup, before_totp=before_totp), write=write
+        AccessSpec(allow, kind="page", before_setup=before_setup, before_totp=before_totp),
+        write=write,
+        uploads=uploads,
     )
 
 

@@ -17,7 +17,7 @@ from portal.accounts.guards import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
 
 AUDIT_PAGE = 50
 
@@ -381,14 +381,14 @@ def audit_log(ctx: Ctx) -> Response:
         query = query.where(AuditEvent.action.startswith(action))
     if actor:
         query = query.where(AuditEvent.actor.contains(actor))
-    before = ctx.query.get("before", "")
-    if before.isdigit():
-        query = query.where(AuditEvent.id < int(before))
+    before = whole_number(ctx.query.get("before", ""))
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     events = ctx.db.scalars(query.limit(AUDIT_PAGE + 1)).all()
     more = len(events) > AUDIT_PAGE
     events = events[:AUDIT_PAGE]
     rows = [(e, json.loads(e.details or "{}")) for e in events]
-    problems = audit.verify(ctx.db) if ctx.query.get("verify") else None
+    problems = audit.verify(ctx.db, key=ctx.key) if ctx.query.get("verify") else None
     return ctx.render(
         "accounts/audit.html",
         {"rows": rows, "more": more, "action": action, "actor": actor, "problems": problems},

@@ -689,7 +689,7 @@ def check_second_factor(
             f"Too many wrong codes for this account. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
             status_code=429,
         )
-    if account.totp_secret_enc and code.isdigit() and len(code) == 6:
+    if account.totp_secret_enc and code.isascii() and code.isdigit() and len(code) == 6:
         secret = decrypt_totp_secret(account.totp_secret_enc, key=key)
         step = _totp_step(secret, code, now)
         if step is not None:

@@ -161,7 +161,8 @@ def api_sync(ctx: Ctx) -> Response:
 
 @api("door", devices=True)
 def api_undo(ctx: Ctx) -> Response:
-    """`{"nonce": <the admitting scan's nonce>, "door": ...}`: undo a mistaken admission (same door, 15 min)."""
+    """`{"nonce": <the admitting scan's nonce>, "door": ...}`: undo a mistaken admission (by the same device or
+    staff login that admitted, within 15 minutes)."""
     body = ctx.json if isinstance(ctx.json, dict) else {}
     nonce = body.get("nonce")
     if not isinstance(nonce, str) or not service.NONCE_RE.match(nonce):
@@ -172,7 +173,7 @@ def api_undo(ctx: Ctx) -> Response:
     answer = service.undo(
         ctx.db,
         nonce=nonce,
-        door=scanner.door,
+        scanner=scanner,
         event_id=device.event_id if device else None,
         actor=_actor(ctx),
         device=device.name if device else "",

@@ -36,7 +36,7 @@ from portal.events.models import (
     Workshop,
 )
 from portal.web.errors import NotFound, PortalError
-from portal.web.forms import clean_text
+from portal.web.forms import clean_text, whole_number
 from portal.web.tokens import new_token, token_digest
 
 #: The event's door opens this long before the event starts and closes this long after it ends.
@@ -67,7 +67,7 @@ assert set(MESSAGES) == set(RESULTS)
 
 
 class CheckInError(PortalError):
-    """`code`: bad_scan, unknown_workshop, wrong_device_event, not_found, other_door, too_late, not_admitted."""
+    """`code`: bad_scan, unknown_workshop, wrong_device_event, not_found, other_scanner, too_late, not_admitted."""
 
 
 # --- who is scanning, and where -------------------------------------------------------------------------------
@@ -275,10 +275,8 @@ def read_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value <= MAX_ID else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 11:
-        number = int(value.strip())
-        return number if 0 < number <= MAX_ID else None
-    return None
+    number = whole_number(value) if isinstance(value, str) else None
+    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 def read_text(value: Any, limit: int) -> str:
@@ -574,21 +572,26 @@ def undo(
     session: Session,
     *,
     nonce: str,
-    door: str,
-    event_id: int,
+    scanner: Scanner,
+    event_id: int | None,
     actor: Account | None,
     device: str,
     now: datetime,
 ) -> CheckInAnswer:
-    """Take back a mistaken admission: only the door that made it, only within 15 minutes. The scan stays in
-    the log, marked undone, and the admission is free again."""
+    """Take back a mistaken admission: only the scanner that made it (the same device token, or the same
+    staff login), only within 15 minutes. The door name is the client's own word, so it decides nothing.
+    The scan stays in the log, marked undone, and the admission is free again."""
     row = session.execute(select(CheckInScan).where(CheckInScan.nonce == nonce)).scalar_one_or_none()
     if row is None or row.result != "ok" or (event_id is not None and row.event_id != event_id):
         raise CheckInError("not_found", "There is no admission with that scan.", status_code=404)
     if row.admission_key is None:
         raise CheckInError("not_admitted", "That admission was already undone.", status_code=409)
-    if row.door != door:
-        raise CheckInError("other_door", "Only the door that admitted someone can undo it.", status_code=403)
+    if not _same_scanner(row, scanner):
+        raise CheckInError(
+            "other_scanner",
+            "Only the scanner that admitted someone (the same device or staff login) can undo it.",
+            status_code=403,
+        )
     if now - row.at > UNDO_WINDOW:
         raise CheckInError("too_late", "An admission can be undone only within 15 minutes.", status_code=409)
     done = session.execute(
@@ -604,8 +607,8 @@ def undo(
         action="checkin.undo",
         subject=f"registration {row.registration_id}",
         details={
-            "door": door,
-            "event": event_id,
+            "door": row.door,
+            "event": row.event_id,
             "workshop": row.workshop_id,
             "device": device,
             "scan": row.id,
@@ -620,6 +623,14 @@ def undo(
         name=original.name,
         ticket=original.ticket,
     )
+
+
+def _same_scanner(row: CheckInScan, scanner: Scanner) -> bool:
+    """Whether this scanner made the scan: a device by its id, a member of staff by their account (and only
+    for scans not made through a device)."""
+    if scanner.device_id is not None:
+        return row.device_id == scanner.device_id
+    return scanner.account_id is not None and row.device_id is None and row.account_id == scanner.account_id
 
 
 # --- the attendee list, search and counts (for the scanner page and offline checking) -----------------------

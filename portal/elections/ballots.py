@@ -182,9 +182,12 @@ def _rank_problem(bc: BallotContest, ranks: dict[str, str]) -> str | None:
     title = bc.contest.title
     numbers = []
     for value in ranks.values():
-        if not value.isdigit() or not 1 <= int(value) <= len(bc.options):
+        # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and Arabic-Indic digits
+        # (which it reads).
+        rank = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
+        if not 1 <= rank <= len(bc.options):
             return f"{title}: choose a preference from the list for each candidate."
-        numbers.append(int(value))
+        numbers.append(rank)
     if len(set(numbers)) != len(numbers):
         twice = sorted({n for n in numbers if numbers.count(n) > 1})[0]
         return f"{title}: you gave your {ordinal(twice)} preference to more than one candidate. Give each preference once."

@@ -10,7 +10,7 @@ from typing import Any
 from portal.elections.models import BALLOT_ORDERS, METHODS, STV_RULES, Election
 from portal.elections.service import ContestSetup, ElectionSetup, contest_problems, setup_problems
 from portal.members.models import STATUSES
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
 from portal.web.templating import local_time
 
 TIMES = (
@@ -64,12 +64,13 @@ def read_setup(
     for part in days_raw.replace(" ", "").split(","):
         if not part:
             continue
-        if not part.isdigit():
+        day = whole_number(part, maximum=366)
+        if day is None:
             reader.error(
                 "reminder_days", "Enter reminder days as whole numbers separated by commas, like 3,1."
             )
             break
-        days.append(int(part))
+        days.append(day)
     if not statuses:
         reader.error("statuses", "Choose at least one membership status.")
     if not reader.ok:

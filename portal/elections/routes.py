@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -162,29 +161,18 @@ def photo(ctx: Ctx) -> Response:
 # --- members: nominations ----------------------------------------------------------------------------------------
 
 
-def _take_photo(ctx: Ctx) -> bytes | None:
-    """The uploaded photo's bytes (at most one more than allowed, to tell "too large"); every uploaded file
-    of the request is closed here, as the guard read the form without a context manager."""
-    try:
-        value = ctx.form.get("photo") if ctx.form is not None else None
-        if isinstance(value, UploadFile) and value.filename:
-            return value.file.read(photos.MAX_BYTES + 1) or None
-        return None
-    finally:
-        for _, item in ctx.form.multi_items() if ctx.form is not None else []:
-            if isinstance(item, UploadFile):
-                item.file.close()
-
-
-@page("member")
+@page("member", uploads=(photos.NOMINATION_PHOTO,))
 def nominate(ctx: Ctx) -> Response:
     election = _current(ctx, ctx.params["election_id"])
     member = _member(ctx)
     values: dict[str, Any] = {"candidate": member.membership_number}
     errors: dict[str, str] = {}
     if ctx.request.method == "POST":
-        photo_data = _take_photo(ctx)
+        # Decoded and re-encoded by the guard before this transaction began (photos.NOMINATION_PHOTO).
+        upload = ctx.uploads.get("photo")
         reader = FormReader(ctx.form)
+        if upload is not None and upload.error is not None:
+            reader.error("photo", upload.error.message)
         contest_id = reader.choice("contest", [str(c.id) for c in election.contests], label="the post")
         people = {}
         for name, label in (
@@ -219,7 +207,7 @@ def nominate(ctx: Ctx) -> Response:
                         proposer_id=people["proposer"].id,
                         seconder_id=people["seconder"].id,
                         statement=statement,
-                        photo=photo_data,
+                        photo=upload.value if upload is not None else None,
                     ),
                     now=ctx.now,
                     key=ctx.key,

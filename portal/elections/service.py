@@ -393,7 +393,8 @@ class NominationForm:
     proposer_id: int
     seconder_id: int
     statement: str
-    photo: bytes | None = None
+    #: Already re-encoded, before the transaction began (photos.clean_photo): nothing is decoded here.
+    photo: photos.CleanPhoto | None = None
 
 
 @dataclass
@@ -468,7 +469,7 @@ def nominate(
         raise ElectionError(
             "too_long", f"The statement has {words} words; the limit is {election.statement_word_limit}."
         )
-    photo = photos.reencode(form.photo) if form.photo else None
+    photo = form.photo.jpeg if form.photo is not None else None
     nomination = Nomination(
         election_id=election.id,
         contest_id=contest.id,

@@ -16,7 +16,7 @@ from portal.events.models import (
     QUESTION_PURPOSES,
     Question,
 )
-from portal.web.forms import Errors, FormReader
+from portal.web.forms import Errors, FormReader, whole_number
 
 
 def money_field(form: FormReader, name: str, *, label: str, required: bool = True) -> int | None:
@@ -210,8 +210,9 @@ def details_form(
     getlist = getattr(raw, "getlist", None)
     workshop_ids = []
     for value in getlist("workshops") if getlist else []:
-        if isinstance(value, str) and value.isdigit():
-            workshop_ids.append(int(value))
+        number = whole_number(value)
+        if number is not None:
+            workshop_ids.append(number)
     form.data["workshops"] = workshop_ids
     answers = answers_from(raw, questions)
     errors = dict(form.errors)

@@ -16,7 +16,7 @@ from portal.events.links import Links
 from portal.events.models import Event, TicketType
 from portal.members.models import Member
 from portal.web.context import Ctx
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
 from portal.web.tokens import new_token
 
 TICKET_FIELDS = {"member_only_ticket", "not_on_sale", "bad_input"}
@@ -45,10 +45,9 @@ class Journey:
         self.event = event
         self.member = member
         self.form = FormReader(ctx.form)
-        hidden = ctx.query.get("ticket", "")
-        self.hidden_ticket = int(hidden) if hidden.isdigit() else None
-        if ctx.form is not None and self.form.raw("ticket").isdigit():
-            self.hidden_ticket = self.hidden_ticket or int(self.form.raw("ticket"))
+        self.hidden_ticket = whole_number(ctx.query.get("ticket", ""))
+        if ctx.form is not None and whole_number(self.form.raw("ticket")) is not None:
+            self.hidden_ticket = self.hidden_ticket or whole_number(self.form.raw("ticket"))
         self.choices = service.ticket_choices(
             event, now=ctx.now, member_active=member is not None, hidden_ticket_id=self.hidden_ticket
         )

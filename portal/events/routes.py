@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -49,7 +48,8 @@ from portal.events.models import (
 from portal.mail.service import MailError
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
-from portal.web.forms import FormReader
+from portal.web.forms import FormReader, whole_number
+from portal.web.uploads import UploadRule
 
 
 def _links(ctx: Ctx) -> Links:
@@ -930,7 +930,7 @@ def registration_confirm(ctx: Ctx) -> Response:
 
 
 def _chosen_ids(values: Any) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()]
+    return [n for v in values if (n := whole_number(v)) is not None]
 
 
 @page("office")
@@ -1071,7 +1071,23 @@ def email(ctx: Ctx) -> Response:
     )
 
 
-@page("office")
+def _read_statement(data: bytes) -> tuple[str, list[payments.BankLine], list[str]]:
+    text = data.decode("utf-8-sig", errors="replace")
+    lines, problems = payments.parse_statement(text) if text.strip() else ([], [])
+    return text, lines, problems
+
+
+#: The bank statement, from the file or sent back from the preview: read and parsed before the transaction.
+STATEMENT = UploadRule(
+    field="file",
+    text_field="statement",
+    max_bytes=5 * 1024 * 1024,
+    too_large="The statement is larger than 5 MB. Export a shorter period from your bank.",
+    process=_read_statement,
+)
+
+
+@page("office", uploads=(STATEMENT,))
 def payments_import(ctx: Ctx) -> Response:
     """A bank statement: upload to preview what each line would do, then apply it all in one transaction."""
     context: dict[str, Any] = {
@@ -1083,19 +1099,14 @@ def payments_import(ctx: Ctx) -> Response:
     }
     if ctx.request.method == "POST":
         form = ctx.form
-        upload = form.get("file") if form else None
-        text = ""
-        if isinstance(upload, UploadFile):
-            try:
-                text = upload.file.read(5 * 1024 * 1024).decode("utf-8-sig", errors="replace")
-            finally:
-                upload.file.close()
-        elif form is not None and isinstance(form.get("statement"), str):
-            text = form["statement"]
+        upload = ctx.uploads.get("file")
+        if upload is not None and upload.error is not None:
+            context["errors"] = {"file": upload.error.message}
+            return ctx.render("events/payments_import.html", context, status_code=422)
+        text, lines, problems = upload.value if upload is not None else ("", [], [])
         if not text.strip():
             context["errors"] = {"file": "Choose the CSV file your bank gave you."}
             return ctx.render("events/payments_import.html", context, status_code=422)
-        lines, problems = payments.parse_statement(text)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":
             recorded = payments.apply_matches(ctx.db, matches, actor=_actor(ctx), now=ctx.now)

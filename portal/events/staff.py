@@ -25,6 +25,7 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
+from portal.web.forms import whole_number
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Filters:
 
         def number(name: str) -> int | None:
             raw = str(get(name, "") or "")
-            return int(raw) if raw.isdigit() else None
+            return whole_number(raw)
 
         status = str(get("status", "") or "")
         payment = str(get("payment", "") or "")
@@ -85,8 +86,8 @@ def _filtered(event_id: int, filters: Filters) -> Select[tuple[Registration]]:
             )
         )
     question_id, _, value = filters.answer.partition(":")
-    if question_id.isdigit() and value:
-        answered = select(Answer.registration_id).where(Answer.question_id == int(question_id))
+    if whole_number(question_id) is not None and value:
+        answered = select(Answer.registration_id).where(Answer.question_id == whole_number(question_id))
         # Multiple-choice answers hold one option a line: match a whole line.
         answered = answered.where(
             or_(

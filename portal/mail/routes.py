@@ -12,6 +12,7 @@ from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
+from portal.web.forms import whole_number
 
 OUTBOX_PAGE = 50
 
@@ -38,9 +39,9 @@ def outbox(ctx: Ctx) -> Response:
     query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
     if status:
         query = query.where(OutboxEmail.status == status)
-    before = ctx.query.get("before", "")
-    if before.isdigit():
-        query = query.where(OutboxEmail.id < int(before))
+    before = whole_number(ctx.query.get("before", ""))
+    if before is not None:
+        query = query.where(OutboxEmail.id < before)
     emails = ctx.db.scalars(query.limit(OUTBOX_PAGE + 1)).all()
     return ctx.render(
         "mailbox/outbox.html",

@@ -9,7 +9,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -19,6 +18,7 @@ from portal.members import importer, service
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
+from portal.web.uploads import UploadRule
 
 LONDON = ZoneInfo("Europe/London")
 #: The preview lists at most this many new or changed members (the counts are always complete).
@@ -167,30 +167,29 @@ def member_erase(ctx: Ctx) -> Response:
 # --- the roll import ----------------------------------------------------------------------------------------------
 
 
-def _read_and_close(ctx: Ctx, upload: UploadFile) -> bytes:
-    """The uploaded bytes (at most one more than allowed, to tell "too large"); every uploaded file of the
-    request is closed here, as the form was read without a context manager."""
-    try:
-        return upload.file.read(importer.MAX_BYTES + 1)
-    finally:
-        for _, value in ctx.form.multi_items() if ctx.form is not None else []:
-            if isinstance(value, UploadFile):
-                value.file.close()
+#: The roll file: read (at most 5 MB) before the request's transaction opens; parsed only for the preview.
+ROLL_FILE = UploadRule(
+    field="file",
+    max_bytes=importer.MAX_BYTES,
+    too_large=f"The file is larger than {importer.MAX_BYTES // (1024 * 1024)} MB.",
+    process=bytes,
+)
 
 
-@page("office")
+@page("office", uploads=(ROLL_FILE,))
 def import_upload(ctx: Ctx) -> Response:
     errors: dict[str, str] = {}
     if ctx.request.method == "POST":
-        upload = ctx.form.get("file") if ctx.form is not None else None
-        if not isinstance(upload, UploadFile) or not upload.filename:
+        upload = ctx.uploads.get("file")
+        if upload is None:
             errors["file"] = "Choose the CSV file exported from the membership system."
+        elif upload.error is not None:
+            errors["file"] = upload.error.message
         else:
-            content = _read_and_close(ctx, upload)
             try:
                 stored = importer.store_upload(
                     ctx.db,
-                    content=content,
+                    content=upload.value,
                     filename=upload.filename,
                     account_id=ctx.principal.account_id,
                     now=ctx.now,

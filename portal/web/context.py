@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from portal.settings import Settings
+from portal.web.uploads import Upload
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Ctx:
     #: A login whose password was accepted but whose second factor is still owed.
     pending_mfa: Any = None
     set_cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    #: Uploaded files the route declared, already checked and processed by the guard (see web/uploads.py).
+    uploads: dict[str, Upload] = field(default_factory=dict)
     flash_messages: list[str] = field(default_factory=list)
 
     @property

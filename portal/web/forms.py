@@ -16,8 +16,28 @@ Errors = dict[str, str]
 _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
 
 
+#: The largest whole number taken from user input: fits every integer column on both engines.
+MAX_INT = 2**31 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
 def clean_text(value: str) -> str:
     return value.translate(_CONTROL)
+
+
+def whole_number(raw: object, *, maximum: int = MAX_INT) -> int | None:
+    """A non-negative whole number written in ASCII digits, at most `maximum`; otherwise None.
+
+    User input goes through here rather than `str.isdigit()` and `int()`: `isdigit` accepts '²', which `int`
+    then refuses; `int` accepts full-width and Arabic-Indic digits, '1_000' and numbers too large for a
+    database column."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 class FormReader:
@@ -73,12 +93,14 @@ class FormReader:
                 self.errors[name] = f"Enter {label}."
             self.data[name] = None
             return None
-        try:
-            value = int(raw)
-        except ValueError:
-            self.errors[name] = f"Enter {label} as a whole number."
+        text = raw.strip()
+        negative = text.startswith("-")
+        number = whole_number(text[1:] if negative else text)
+        if number is None:
+            self.errors[name] = f"Enter {label} as a whole number, in digits 0 to 9 (at most {MAX_INT})."
             self.data[name] = raw
             return None
+        value = -number if negative else number
         if minimum is not None and value < minimum:
             self.errors[name] = f"{label[0].upper() + label[1:]} must be at least {minimum}."
         self.data[name] = value

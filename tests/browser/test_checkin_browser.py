@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from support import PASSWORD, make_account
+from support import AUDIT_KEY, PASSWORD, make_account
 
 from portal.accounts import service as accounts
 from portal.accounts.passwords import Passwords
@@ -52,7 +52,7 @@ class Seeded:
 def seeded(live_server: Any) -> Seeded:
     """A set-up portal with a door account and an event starting in an hour, with three bookings."""
     key = live_server.env["PORTAL_SECRET_KEY"].encode()
-    database = Database(live_server.database_url)
+    database = Database(live_server.database_url, audit_key=AUDIT_KEY)
     passwords = Passwords(fast=True)
     now = datetime.now(UTC)
     with database.session() as s:

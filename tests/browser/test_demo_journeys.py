@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from browser_kit import LiveServer
 from sqlalchemy import func, select
+from support import AUDIT_KEY
 
 from portal import demo
 from portal.checkin.models import CheckInScan
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.xdist_group("demo-browser")
 
 @pytest.fixture
 def database(demo_server: LiveServer) -> Iterator[Database]:
-    database = Database(demo_server.database_url)
+    database = Database(demo_server.database_url, audit_key=AUDIT_KEY)
     yield database
     database.dispose()
 

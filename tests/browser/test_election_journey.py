@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from support import PASSWORD, SmtpServer, smtp_server
+from support import AUDIT_KEY, PASSWORD, SmtpServer, smtp_server
 
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
@@ -50,7 +50,7 @@ def election_server(tmp_path, smtp) -> Iterator[LiveServer]:
             "admin", "create", "--email", "ada@example.org", "--name", "Ada", "--password", PASSWORD
         )
         assert created.returncode == 0, created.stderr
-        database = Database(server.database_url)
+        database = Database(server.database_url, audit_key=AUDIT_KEY)
         now = datetime.now(UTC)
         password_hash = Passwords(fast=True).hash(PASSWORD)
         with database.session() as session:
@@ -161,7 +161,7 @@ def test_an_election_from_nominations_to_the_ballot_trackers(
         page.get_by_text(f"{title} is saved").wait_for()
 
     # Three candidates for the committee are already settled (their nominations are not this test's subject).
-    database = Database(election_server.database_url)
+    database = Database(election_server.database_url, audit_key=AUDIT_KEY)
     with database.session() as session:
         election = session.scalars(select(Election)).one()
         committee = session.scalar(select(Contest).where(Contest.title == "Committee member"))

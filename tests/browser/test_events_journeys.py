@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from support import PASSWORD, SECRET, SmtpServer, smtp_server
+from support import AUDIT_KEY, PASSWORD, SECRET, SmtpServer, smtp_server
 
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
@@ -48,7 +48,7 @@ def portal(tmp_path, smtp) -> Iterator[LiveServer]:
 
 def seed_event(server: LiveServer, **overrides: Any) -> tuple[str, dict[str, int]]:
     """An event made with the service functions, straight in the live server's database."""
-    database = Database(server.database_url)
+    database = Database(server.database_url, audit_key=AUDIT_KEY)
     links = Links(url=lambda name, **params: server.url, key=b"unused: nothing is e-mailed while setting up")
     now = datetime.now(UTC)
     fields: dict[str, Any] = {
@@ -87,7 +87,7 @@ def seed_event(server: LiveServer, **overrides: Any) -> tuple[str, dict[str, int
 
 
 def seed_member(server: LiveServer, number: str, first: str, email: str, *, login: bool) -> int:
-    database = Database(server.database_url)
+    database = Database(server.database_url, audit_key=AUDIT_KEY)
     now = datetime.now(UTC)
     with database.session() as s:
         member = Member(
@@ -251,7 +251,7 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
     assert confirmation["To"] == "mary@example.org"
 
     # Ben joins the waitlist behind Mary.
-    database = Database(portal.database_url)
+    database = Database(portal.database_url, audit_key=AUDIT_KEY)
     # The server's own key: the booking's private link is derived with it.
     links = Links(url=lambda name, **params: url, key=SECRET.encode())
     with database.session() as s:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from browser_kit import LiveServer, start_server, stop_server
 from starlette.routing import Router
-from support import PASSWORD, SECRET
+from support import AUDIT_KEY, PASSWORD, SECRET
 
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
@@ -49,7 +49,7 @@ def results_server(tmp_path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
             "admin", "create", "--email", "ada@example.org", "--name", "Ada", "--password", PASSWORD
         )
         assert created.returncode == 0, created.stderr
-        database = Database(server.database_url)
+        database = Database(server.database_url, audit_key=AUDIT_KEY)
         now = datetime.now(UTC)
         password_hash = Passwords(fast=True).hash(PASSWORD)
         with database.session() as session:
@@ -197,7 +197,7 @@ def test_close_count_review_publish_and_a_member_finds_her_ballot(
     # Five more members vote; then voting closes.
     n, m = world["nominations"], world["members"]
     chair, committee = world["chair"], world["committee"]
-    database = Database(server.database_url)
+    database = Database(server.database_url, audit_key=AUDIT_KEY)
     others = {
         "bob": {chair: [n["bob"]], committee: [n["fay"], n["eve"]]},
         "cat": {chair: [n["dan"]], committee: [n["eve"], n["fay"]]},

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from support import PASSWORD, SmtpServer, smtp_server
+from support import AUDIT_KEY, PASSWORD, SmtpServer, smtp_server
 
 from portal.db import Database
 from portal.members.models import Member
@@ -31,7 +31,7 @@ def mail_server(tmp_path, smtp) -> Iterator[LiveServer]:
             "admin", "create", "--email", "ada@example.org", "--name", "Ada", "--password", PASSWORD
         )
         assert created.returncode == 0, created.stderr
-        database = Database(server.database_url)
+        database = Database(server.database_url, audit_key=AUDIT_KEY)
         now = datetime.now(UTC)
         with database.session() as session:
             session.add(

@@ -160,14 +160,22 @@ def test_someone_without_a_badge_is_admitted_by_registration(db, key, conference
     ).status == ("already_checked_in")
 
 
-def test_the_same_door_may_undo_an_admission_within_15_minutes(
+def test_the_admitting_scanner_may_undo_an_admission_within_15_minutes(
     db, key, conference, place, front_door, clock, admin
 ):
-    scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=clock())
+    scan(
+        db,
+        key,
+        place,
+        mine := Scanner(door="Front door", account_id=admin.id),
+        code=conference.code("bob"),
+        nonce="n1",
+        now=clock(),
+    )
     undone = service.undo(
         db,
         nonce="n1",
-        door="Front door",
+        scanner=mine,
         event_id=None,
         actor=admin,
         device="",
@@ -182,12 +190,20 @@ def test_the_same_door_may_undo_an_admission_within_15_minutes(
 
 
 def test_an_admission_cannot_be_undone_after_15_minutes(db, key, conference, place, front_door, clock, admin):
-    scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=clock())
+    scan(
+        db,
+        key,
+        place,
+        mine := Scanner(door="Front door", account_id=admin.id),
+        code=conference.code("bob"),
+        nonce="n1",
+        now=clock(),
+    )
     with pytest.raises(CheckInError) as caught:
         service.undo(
             db,
             nonce="n1",
-            door="Front door",
+            scanner=mine,
             event_id=None,
             actor=admin,
             device="",
@@ -196,19 +212,47 @@ def test_an_admission_cannot_be_undone_after_15_minutes(db, key, conference, pla
     assert caught.value.code == "too_late"
 
 
-def test_another_door_cannot_undo_an_admission(db, key, conference, place, front_door, clock, admin):
-    scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=clock())
-    with pytest.raises(CheckInError) as caught:
-        service.undo(db, nonce="n1", door="Side door", event_id=None, actor=admin, device="", now=clock())
-    assert caught.value.code == "other_door"
+def test_another_scanner_naming_the_same_door_cannot_undo_an_admission(
+    db, key, conference, place, clock, admin
+):
+    staff_a = Scanner(door="Front door", account_id=admin.id)
+    scan(db, key, place, staff_a, code=conference.code("bob"), nonce="n1", now=clock())
+    for other in (
+        Scanner(door="Front door", account_id=admin.id + 1000),
+        Scanner(door="Front door", device_id=1),
+        Scanner(door="Front door"),
+    ):
+        with pytest.raises(CheckInError) as caught:
+            service.undo(db, nonce="n1", scanner=other, event_id=None, actor=admin, device="", now=clock())
+        assert caught.value.code == "other_scanner"
+    assert (
+        service.undo(
+            db,
+            nonce="n1",
+            scanner=Scanner(door="Side door", account_id=admin.id),
+            event_id=None,
+            actor=admin,
+            device="",
+            now=clock(),
+        ).status
+        == "undone"
+    )
 
 
 def test_an_admission_is_undone_once(db, key, conference, place, front_door, clock, admin):
-    scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=clock())
-    service.undo(db, nonce="n1", door="Front door", event_id=None, actor=admin, device="", now=clock())
+    scan(
+        db,
+        key,
+        place,
+        mine := Scanner(door="Front door", account_id=admin.id),
+        code=conference.code("bob"),
+        nonce="n1",
+        now=clock(),
+    )
+    service.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
     db.commit()
     with pytest.raises(CheckInError) as caught:
-        service.undo(db, nonce="n1", door="Front door", event_id=None, actor=admin, device="", now=clock())
+        service.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
     assert caught.value.code == "not_admitted"
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from browser_kit import LiveServer, start_server, stop_server
-from support import SECRET, SmtpServer, smtp_server
+from support import AUDIT_KEY, SECRET, SmtpServer, smtp_server
 
 from bench.rush import checks, clients, world
 from portal import migrate
@@ -97,7 +97,7 @@ def _portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    database = Database(url)
+    database = Database(url, audit_key=AUDIT_KEY)
     try:
         migrate.upgrade(url)
         with database.session() as s:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 from datetime import timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 from support import as_sent, login, make_account, post
 
+from portal.accounts.uploads import UploadAttempt
 from portal.elections.models import Ballot, Election, Nomination, RollEntry
 from portal.mail.models import OutboxEmail
 from portal.members.models import Member
@@ -195,6 +197,142 @@ def test_the_nomination_form_explains_what_is_wrong(client, admin, database, pas
     assert unknown.status_code == 422 and "No member has that membership number" in unknown.text
 
 
+def _nomination(e) -> dict[str, str]:
+    return {
+        "contest": str(e["chair"]),
+        "candidate": "ANN",
+        "proposer": "BOB",
+        "seconder": "CAT",
+        "statement": "Ten years on the committee.",
+    }
+
+
+def _image_file(size: tuple[int, int], fmt: str, mode: str = "RGB", **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _no_write_transaction_open(database) -> bool:
+    """Whether another connection could begin writing right now (a door scan would not wait)."""
+    if database.is_sqlite:
+        probe = sqlite3.connect(database.url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    with database.engine.connect() as conn:
+        busy = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+        ).scalar()
+    return busy == 0
+
+
+def test_a_40_megapixel_png_is_refused_beside_the_field_and_nothing_is_written(
+    client, admin, database, passwords, nominations
+):
+    e = nominations
+    as_member(client, database, passwords, e["Ann"])
+    bomb = _image_file((8000, 5000), "PNG", "1")
+    assert len(bomb) < 200 * 1024
+    response = post(
+        client,
+        f"/elections/{e['election']}/nominate",
+        _nomination(e),
+        files={"photo": ("me.png", bomb, "image/png")},
+    )
+    assert response.status_code == 422
+    assert "The photo is too large in pixels (more than 12 megapixels)" in response.text
+    assert 'id="f-photo-error"' in response.text
+    with database.session() as s:
+        assert s.scalars(select(Nomination)).all() == []
+        assert s.scalars(select(OutboxEmail)).all() == []
+        assert s.scalars(select(UploadAttempt)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"GIF89a" + b"\x00" * 100, "The photo is a GIF file. Upload a JPEG or PNG photo."),
+        (b"just some text", "The file is not a picture that can be read."),
+        (b"\xff\xd8" + b"0" * (2 * 1024 * 1024), "The photo is larger than 2 MB."),
+    ],
+    ids=["gif", "text", "over-2-MB"],
+)
+def test_a_photo_that_is_not_a_jpeg_or_png_or_too_large_gets_its_own_message(
+    client, admin, database, passwords, nominations, data, words
+):
+    e = nominations
+    as_member(client, database, passwords, e["Ann"])
+    response = post(
+        client,
+        f"/elections/{e['election']}/nominate",
+        _nomination(e),
+        files={"photo": ("me", data, "image/png")},
+    )
+    assert response.status_code == 422 and words in response.text
+    with database.session() as s:
+        assert s.scalars(select(Nomination)).all() == []
+
+
+def test_a_large_allowed_jpeg_is_decoded_before_the_transaction_and_stored_at_800_pixels(
+    client, admin, database, passwords, nominations, monkeypatch
+):
+    from PIL import ImageOps
+
+    e = nominations
+    as_member(client, database, passwords, e["Ann"])
+    seen = []
+    real = ImageOps.exif_transpose
+
+    def watching(image, **kwargs):
+        seen.append((image.size, _no_write_transaction_open(database)))
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", watching)
+    photo = _image_file((4000, 3000), "JPEG", quality=70)
+    response = post(
+        client,
+        f"/elections/{e['election']}/nominate",
+        _nomination(e),
+        files={"photo": ("big.jpg", photo, "image/jpeg")},
+    )
+    assert response.status_code == 303, response.text
+    # Decoded at a quarter of its size (draft), with no write transaction open anywhere.
+    assert seen == [((1000, 750), True)]
+    with database.session() as s:
+        stored = Image.open(io.BytesIO(s.scalars(select(Nomination)).one().photo))
+    assert stored.format == "JPEG" and stored.size == (800, 600)
+
+
+def test_an_account_may_upload_ten_photos_an_hour_and_is_told_when_to_try_again(
+    client, admin, database, passwords, nominations, clock
+):
+    e = nominations
+    as_member(client, database, passwords, e["Ann"])
+    url = f"/elections/{e['election']}/nominate"
+    small = _image_file((50, 50), "PNG")
+    for attempt in range(10):
+        response = post(client, url, _nomination(e), files={"photo": ("me.png", small, "image/png")})
+        assert response.status_code == (303 if attempt == 0 else 422)
+        assert "uploaded" not in response.text
+        clock.advance(minutes=1)
+    refused = post(client, url, _nomination(e), files={"photo": ("me.png", small, "image/png")})
+    assert refused.status_code == 422
+    assert "You have uploaded 10 photos in the last hour, the most allowed. Try again after" in refused.text
+    assert post(client, url, _nomination(e)).text.count("You have uploaded") == 0  # without a photo: no limit
+    clock.advance(minutes=51)
+    later = post(client, url, _nomination(e), files={"photo": ("me.png", small, "image/png")})
+    assert "You have uploaded" not in later.text and "already" in later.text
+
+
 @pytest.fixture
 def voting_world(database, officer, clock, links, key, kit):
     world = kit.build_world(
@@ -280,6 +418,29 @@ def test_a_ranking_with_the_same_preference_twice_comes_back_with_a_message(
     assert response.status_code == 422
     assert "1st preference to more than one candidate" in response.text
     assert f'href="#f-c{sec}"' in response.text
+
+
+@pytest.mark.parametrize(
+    "rank",
+    ["\u00b2", "\uff11", "\u0663", "\u07c1", "1\u00b2", "9" * 5000],
+    ids=["superscript-2", "full-width-1", "arabic-indic-3", "nko-1", "1-superscript-2", "5000-digits"],
+)
+def test_a_rank_in_digits_other_than_0_to_9_comes_back_with_a_message_not_a_server_error(
+    client, admin, database, passwords, voting_world, rank
+):
+    world = voting_world
+    as_member(client, database, passwords, world.voters[0])
+    sec = world.contests["Secretary"]
+    for step in ("ballot/review", "ballot/cast"):
+        response = post(
+            client,
+            f"/elections/{world.election_id}/{step}",
+            {**_choices(world), f"c{sec}-{world.choice('Secretary', 'Green')}": rank},
+        )
+        assert response.status_code == 422, step
+        assert "choose a preference from the list for each candidate" in response.text
+    with database.session() as s:
+        assert s.scalar(select(RollEntry.has_voted).where(RollEntry.member_id == world.voters[0])) is False
 
 
 def test_a_member_votes_by_the_emailed_link_without_logging_in_and_then_cannot_vote_by_login(

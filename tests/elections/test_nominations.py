@@ -8,16 +8,19 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import select
 from support import as_sent
 
 from portal.accounts.models import Account, AuditEvent
-from portal.elections import service
+from portal.elections import photos, service
 from portal.elections.errors import ElectionError
 from portal.elections.models import Election, Nomination, NominationToken
 from portal.mail.models import OutboxEmail
 from portal.web.tokens import token_digest
+from portal.web.uploads import UploadRefused
 
 LINK = re.compile(r"http://testserver/elections/nominations/(\S+)")
 
@@ -53,7 +56,7 @@ def nominate(
                 proposer_id=e[proposer],
                 seconder_id=e[seconder],
                 statement=statement,
-                photo=photo,
+                photo=photos.clean_photo(photo) if photo is not None else None,
             ),
             now=clock(),
             key=key,
@@ -278,32 +281,45 @@ def test_a_photo_is_re_encoded_smaller_and_without_its_metadata(database, open_e
     assert image.format == "JPEG" and max(image.size) == 800 and not image.getexif()
 
 
-@pytest.mark.parametrize("kind", ["too_big", "gif", "not_an_image"])
-def test_a_photo_that_is_too_big_or_not_a_jpeg_or_png_is_refused(
-    database, open_election, clock, key, links, kind
-):
-    if kind == "too_big":
-        data = b"\xff\xd8" + b"0" * (2 * 1024 * 1024)
-    elif kind == "gif":
-        buffer = io.BytesIO()
-        Image.new("RGB", (10, 10)).save(buffer, format="GIF")
-        data = buffer.getvalue()
-    else:
-        data = b"%PDF-1.4 not a picture"
-    with pytest.raises(ElectionError) as refused:
-        nominate(
-            database,
-            open_election,
-            by="Ann",
-            nominee="Ann",
-            proposer="Bob",
-            seconder="Cat",
-            clock=clock,
-            key=key,
-            links=links,
-            photo=data,
-        )
-    assert refused.value.code == "bad_photo"
+def _image(size: tuple[int, int], fmt: str, mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("too_big", "too_large"),
+        ("gif", "unsupported_format"),
+        ("pdf", "unsupported_format"),
+        ("not_an_image", "not_an_image"),
+        ("truncated", "not_an_image"),
+        ("40_megapixels", "too_many_pixels"),
+        ("13_megapixels", "too_many_pixels"),
+    ],
+)
+def test_a_photo_that_is_too_big_or_not_a_jpeg_or_png_is_refused_with_its_own_code(kind, code):
+    data = {
+        "too_big": lambda: b"\xff\xd8" + b"0" * (2 * 1024 * 1024),
+        "gif": lambda: _image((10, 10), "GIF"),
+        "pdf": lambda: b"%PDF-1.4 not a picture",
+        "not_an_image": lambda: b"hello, I am text",
+        "truncated": lambda: _image((400, 400), "PNG")[:200],
+        "40_megapixels": lambda: _image((8000, 5000), "PNG", "1"),
+        "13_megapixels": lambda: _image((3700, 3600), "PNG", "1"),
+    }[kind]()
+    with pytest.raises(UploadRefused) as refused:
+        photos.clean_photo(data)
+    assert refused.value.code == code
+
+
+def test_a_large_allowed_jpeg_is_decoded_small_and_re_encoded_to_800_pixels():
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (200, 30, 30)).save(buffer, format="JPEG", quality=60)
+    clean = photos.clean_photo(buffer.getvalue())
+    image = Image.open(io.BytesIO(clean.jpeg))
+    assert image.format == "JPEG" and image.size == (800, 600) == (clean.width, clean.height)
 
 
 def test_a_png_with_transparency_becomes_a_jpeg(database, open_election, clock, key, links):
@@ -507,3 +523,22 @@ def test_decisions_are_locked_once_voting_opens(database, officer, open_election
     with pytest.raises(ElectionError) as refused:
         decide(database, officer, open_election, nomination_id, clock, accept=True)
     assert refused.value.code == "locked"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    base=st.sampled_from(["PNG", "JPEG"]),
+    edits=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 3000),
+)
+def test_a_damaged_photo_is_refused_with_a_message_never_an_error(base, edits, cut):
+    data = bytearray(_image((60, 40), base))
+    for position, value in edits:
+        if position < len(data):
+            data[position] = value
+    try:
+        clean = photos.clean_photo(bytes(data[: max(cut, 8)]))
+    except UploadRefused as refused:
+        assert refused.code in {"not_an_image", "unsupported_format", "too_many_pixels"} and refused.message
+    else:
+        assert Image.open(io.BytesIO(clean.jpeg)).format == "JPEG"

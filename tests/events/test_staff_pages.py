@@ -205,6 +205,63 @@ def test_a_bank_statement_is_previewed_then_applied(office, conference, book, da
         assert s.get(Registration, registration.id).payment_status == "paid"
 
 
+def test_a_statement_over_5_mb_is_refused_beside_the_field_not_cut_short(office, conference, database):
+    lines = "".join(f"2026-11-26,line {n:09d} of a very long export,1.00\n" for n in range(120_000))
+    text = "Date,Description,Amount\n" + lines
+    assert len(text) > 5 * 1024 * 1024
+    for sent in (
+        {"data": {"action": "preview"}, "files": {"file": ("statement.csv", text, "text/csv")}},
+        {"data": {"action": "apply", "statement": text}},
+    ):
+        refused = post(office, "/events/manage/payments", sent["data"], files=sent.get("files"))
+        assert refused.status_code == 422
+        assert "The statement is larger than 5 MB" in refused.text
+    with database.session() as s:
+        assert s.scalar(select(Payment)) is None
+
+
+def test_a_statement_is_parsed_before_the_transaction_opens(office, conference, book, database, monkeypatch):
+    import sqlite3
+
+    from sqlalchemy import text as sql
+
+    def no_write_open() -> bool:
+        if database.is_sqlite:
+            probe = sqlite3.connect(database.url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                return True
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                probe.close()
+        with database.engine.connect() as conn:
+            busy = conn.execute(
+                sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                )
+            ).scalar()
+        return busy == 0
+
+    registration = book(conference, 1).registration
+    seen = []
+    real = payments.parse_statement
+
+    def watching(text):
+        seen.append(no_write_open())
+        return real(text)
+
+    monkeypatch.setattr(payments, "parse_statement", watching)
+    text = f"Date,Description,Amount\n2026-11-26,BACS {registration.payment_reference},100.00\n"
+    preview = post(
+        office, "/events/manage/payments", {"action": "preview"}, files={"file": ("s.csv", text, "text/csv")}
+    )
+    assert preview.status_code == 200 and "Pays the booking in full" in preview.text
+    assert seen == [True]
+
+
 def test_unpaid_bookings_past_due_are_listed_and_cancelled_with_e_mails(
     office, conference, book, clock, database
 ):

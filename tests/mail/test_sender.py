@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-from support import SECRET, smtp_server
+from support import AUDIT_KEY, SECRET, smtp_server
 
 from portal.app import create_app
 from portal.db import Database
@@ -198,7 +198,7 @@ def test_two_senders_on_one_outbox_never_send_an_email_twice(database, db_url, c
 
     def work(name: str) -> None:
         # Each sender has its own engine, as if in another process.
-        own = Database(db_url)
+        own = Database(db_url, audit_key=AUDIT_KEY)
         try:
             sender = Sender(own, smtp_settings, clock=clock, worker=name, batch_size=10)
             start.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from support import PASSWORD, make_account
+from support import AUDIT_KEY, PASSWORD, make_account
 
 from portal.accounts.passwords import Passwords
 from portal.db import Database
@@ -19,7 +19,7 @@ def office_login(live_server):
         "admin", "create", "--email", "ada@example.org", "--name", "Ada Admin", "--password", PASSWORD
     )
     assert created.returncode == 0, created.stderr
-    database = Database(live_server.database_url)
+    database = Database(live_server.database_url, audit_key=AUDIT_KEY)
     make_account(
         database, Passwords(fast=True), email="olive@example.org", roles="office", name="Olive Office"
     )

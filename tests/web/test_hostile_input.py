@@ -6,10 +6,12 @@ route is fuzzed the day it is added.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import all_routes, csrf_token, fill_path, login
+from support import SECRET, all_routes, csrf_token, fill_path, login
 
 from portal.accounts import audit
 
@@ -36,6 +38,25 @@ FIELDS = [
     "active",
     "status",
     "page",
+    "before",
+    "ticket",
+    "registration",
+    "workshops",
+    "reminder_days",
+    "contest",
+    "seats",
+]
+#: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
+#: Arabic-Indic, N'Ko).
+NON_ASCII_DIGITS = [
+    "\u00b2",
+    "\uff11",
+    "\u0663",
+    "\u07c1",
+    "1\u00b2",
+    "\uff11\uff12",
+    "\u0663\u0664",
+    "\u00b9\u2070",
 ]
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=50),
@@ -55,8 +76,11 @@ HOSTILE_TEXT = st.one_of(
             "../../etc/passwd",
             "=cmd|' /C calc'!A0",
             "a" * 5000,
+            "9" * 5000,
+            *NON_ASCII_DIGITS,
         ]
     ),
+    st.lists(st.sampled_from([*"0123456789", *NON_ASCII_DIGITS]), min_size=1, max_size=4).map("".join),
 )
 FORM = st.dictionaries(
     st.sampled_from(FIELDS), st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3)), max_size=8
@@ -178,4 +202,21 @@ def test_hostile_input_leaves_the_audit_chain_intact(app, admin_client, db):
     token = csrf_token(admin_client)
     for _name, url, method in _unsafe_routes(app):
         admin_client.request(method, url, data={"csrf_token": token, "name": "\x00" * 10, "email": "<x>@y"})
-    assert audit.verify(db) == []
+    assert audit.verify(db, key=SECRET.encode()) == []
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "2147483648"])
+def test_a_path_id_too_large_for_a_column_is_not_found_never_a_server_error(app, admin_client, number):
+    token = csrf_token(admin_client)
+    checked = 0
+    for name, path, methods, _ in all_routes(app):
+        if ":int}" not in path:
+            continue
+        url = fill_path(re.sub(r"\{[^}:]+:int\}", number, path))
+        for method in methods:
+            response = admin_client.request(
+                method, url, data={"csrf_token": token} if method != "GET" else None
+            )
+            assert response.status_code == 404, f"{method} {url} ({name}) answered {response.status_code}"
+            checked += 1
+    assert checked > 20
