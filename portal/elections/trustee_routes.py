@@ -33,20 +33,16 @@ def _actor(ctx: Ctx) -> Account:
 
 
 def _given_text(ctx: Ctx, text_field: str, file_field: str) -> str:
-    """A share pasted into `text_field`, or else uploaded as `file_field` (every upload is closed here)."""
+    """A share pasted into `text_field`, or else uploaded as `file_field`. (The guard closes the uploads once
+    the handler is done: closing them here would close the other trustees' files before they are read.)"""
     form = ctx.form
     if form is None:
         return ""
-    try:
-        upload = form.get(file_field)
-        if isinstance(upload, UploadFile) and upload.filename:
-            return upload.file.read(MAX_SHARE_BYTES).decode("utf-8", errors="replace")
-        pasted = form.get(text_field)
-        return pasted if isinstance(pasted, str) else ""
-    finally:
-        for _, item in form.multi_items():
-            if isinstance(item, UploadFile):
-                item.file.close()
+    upload = form.get(file_field)
+    if isinstance(upload, UploadFile) and upload.filename:
+        return upload.file.read(MAX_SHARE_BYTES).decode("utf-8", errors="replace")
+    pasted = form.get(text_field)
+    return pasted if isinstance(pasted, str) else ""
 
 
 # --- the returning officer: trustees and key -----------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""An Executive Committee election from set-up to the ballot trackers, in a real browser, with every e-mail
+"""An Executive Committee election from set-up to publication, in a real browser, with every e-mail
 delivered over SMTP to aiosmtpd: the returning officer sets it up; a member nominates another, whose
-proposer, seconder and consent come by e-mailed link; the officer accepts and opens voting; one member
-votes logged in, another by the e-mailed ballot link; a second attempt is refused; after the close the
-tracker page shows the ballot. Each page is checked with axe at desktop width and at 390 px."""
+proposer, seconder and consent come by e-mailed link; the officer accepts, names herself and two scrutineers
+as trustees (any 2 of 3) and makes the election key; each trustee downloads their share and checks it; voting
+opens; one member votes logged in, another by the e-mailed ballot link; a second attempt is refused; after the
+close a wrong share is named and opens nothing, two right ones open the ballot box; the officer counts, a
+scrutineer reviews, the officer publishes and the voter finds her ballot by its tracker. Each page is checked
+with axe at desktop width and at 390 px."""
 
 from __future__ import annotations
 
@@ -79,15 +82,14 @@ def election_server(tmp_path, smtp) -> Iterator[LiveServer]:
                     member_id=ann.id,
                 )
             )
-            session.add(
-                Account(
-                    email="rita@example.org",
-                    name="Rita Returning",
-                    roles="returning_officer",
-                    password_hash=password_hash,
-                    created_at=now,
+            for email, name, roles in (
+                ("rita@example.org", "Rita Returning", "returning_officer"),
+                ("sam@example.org", "Sam Patel", "scrutineer"),
+                ("sue@example.org", "Sue Scott", "scrutineer"),
+            ):
+                session.add(
+                    Account(email=email, name=name, roles=roles, password_hash=password_hash, created_at=now)
                 )
-            )
         database.dispose()
         yield server
     finally:
@@ -124,7 +126,7 @@ def links_to(smtp: SmtpServer, address: str, part: str) -> list[str]:
     ]
 
 
-def test_an_election_from_nominations_to_the_ballot_trackers(
+def test_an_election_run_by_its_trustees_from_nominations_to_publication(
     election_server, smtp, page, browser, assert_accessible, tmp_path
 ):
     url = election_server.url
@@ -242,6 +244,49 @@ def test_an_election_from_nominations_to_the_ballot_trackers(
     page.get_by_label("Candidates can withdraw until").fill(local(closing))
     page.get_by_role("button", name="Save changes").click()
     page.get_by_text("The election is saved").wait_for()
+
+    # Voting cannot open before the trustees hold their shares. The officer names three, any two of whom open
+    # the ballot box, and makes the election key.
+    page.get_by_text(
+        "Name the election's trustees and make the election key before voting can open"
+    ).wait_for()
+    assert page.get_by_role("button", name="Open voting now").count() == 0
+    page.get_by_role("link", name="Trustees and the election key").click()
+    check(page, assert_accessible)
+    for name in ("Rita Returning", "Sam Patel", "Sue Scott"):
+        page.get_by_label(name, exact=False).check()
+    page.get_by_label("How many trustees must come to the close").fill("2")
+    page.get_by_role("button", name="Name the trustees").click()
+    page.get_by_role("heading", name="2 of 3 trustees open the ballot box").wait_for()
+    page.get_by_role("button", name="Make the election key").click()
+    page.get_by_text("The election key was made").wait_for()
+
+    # Each trustee downloads their share (once) and shows they kept it.
+    shares = {}
+    trustee_pages = {"rita": page}
+    for who in ("sam", "sue"):
+        other = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True).new_page()
+        log_in(other, url, f"{who}@example.org")
+        trustee_pages[who] = other
+    for who, trustee in trustee_pages.items():
+        trustee.goto(f"{url}/elections/{election_id}/trustee")
+        trustee.get_by_role("heading", name="Your trustee share").wait_for()
+        check(trustee, assert_accessible)
+        with trustee.expect_download() as download:
+            trustee.get_by_role("button", name="Download my share").click()
+        shares[who] = tmp_path / f"{who}.share"
+        download.value.save_as(shares[who])
+        trustee.goto(f"{url}/elections/{election_id}/trustee")
+        assert trustee.get_by_role("button", name="Download my share").count() == 0
+        trustee.get_by_label("Or its file").set_input_files(str(shares[who]))
+        trustee.get_by_role("button", name="Check my share").click()
+        trustee.get_by_text("your share is the one made for you").wait_for()
+    for who in ("sam", "sue"):
+        trustee_pages[who].context.close()
+    page.goto(f"{url}/elections/manage/{election_id}/trustees")
+    page.get_by_text("Every trustee has checked their share: voting can open.").wait_for()
+
+    page.goto(f"{url}/elections/manage/{election_id}")
     page.get_by_role("button", name="Open voting now").click()
     page.get_by_text("Voting is open").first.wait_for()
     check(page, assert_accessible)
@@ -296,10 +341,42 @@ def test_an_election_from_nominations_to_the_ballot_trackers(
     cat.goto(ballot_link)
     cat.get_by_role("heading", name="You have already voted").wait_for()
 
-    # Voting closes; the returning officer finds Ann's ballot by its tracker.
+    # Voting closes. Before the trustees come, nothing can be counted and no tracker is shown.
     with database.session() as session:
         session.get(Election, election_id).voting_close_at = datetime.now(UTC) - timedelta(seconds=1)
     database.dispose()
+    page.goto(f"{url}/elections/manage/{election_id}")
+    page.get_by_role("link", name="Give the trustees' shares to open the ballot box").click()
+    page.get_by_role("heading", name="Open the ballot box").wait_for()
+    check(page, assert_accessible)
+    assert "2 sealed ballots" in page.content()
+
+    # A wrong share (Sue's, given as Sam's) is named, and the box stays closed.
+    page.locator("fieldset", has_text="Returning officer Rita Returning's share").get_by_label(
+        "Share file"
+    ).set_input_files(str(shares["rita"]))
+    page.locator("fieldset", has_text="Scrutineer Sam Patel's share").get_by_label(
+        "Share file"
+    ).set_input_files(str(shares["sue"]))
+    page.get_by_role("button", name="Open the ballot box").click()
+    page.get_by_text(
+        "The share given as Scrutineer Sam Patel's does not match the one made for them"
+    ).first.wait_for()
+    check(page, assert_accessible)
+    assert "The ballot box was opened" not in page.content()
+
+    # The officer and Sam, together at this computer, give their own shares: the ballot box opens.
+    page.locator("fieldset", has_text="Returning officer Rita Returning's share").get_by_label(
+        "Share file"
+    ).set_input_files(str(shares["rita"]))
+    page.locator("fieldset", has_text="Scrutineer Sam Patel's share").get_by_label(
+        "Share file"
+    ).set_input_files(str(shares["sam"]))
+    page.get_by_role("button", name="Open the ballot box").click()
+    page.get_by_text("The ballot box was opened").wait_for()
+    assert "2 ballots" in page.content()
+
+    # The officer finds Ann's ballot by its tracker, then counts.
     page.goto(f"{url}/elections/{election_id}/trackers")
     check(page, assert_accessible)
     page.get_by_label("Your tracker code").fill(tracker)
@@ -309,5 +386,34 @@ def test_an_election_from_nominations_to_the_ballot_trackers(
     assert f"Found: ballot {tracker}" in found.inner_text()
     assert "Dan Dyer" in found.inner_text() and "Fay Fisher → Eve Evans" in found.inner_text()
     assert "2 ballots" in page.content()
+    page.goto(f"{url}/elections/{election_id}/results")
+    page.get_by_role("button", name="Count the votes").click()
+    page.get_by_text("The votes are counted").wait_for()
     check(page, assert_accessible)
-    assert not page.js_errors and not ann.js_errors if hasattr(ann, "js_errors") else not page.js_errors
+
+    # A scrutineer reviews; only the officer publishes.
+    sam = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB").new_page()
+    log_in(sam, url, "sam@example.org")
+    sam.goto(f"{url}/elections/{election_id}/results")
+    sam.get_by_role("heading", name="Review before publication").wait_for()
+    assert_accessible(sam)
+    assert sam.get_by_role("button", name="Publish the results").count() == 0
+    sam.context.close()
+    page.get_by_role("button", name="Publish the results").click()
+    page.get_by_text("Tick the box to confirm").first.wait_for()
+    page.get_by_label("The scrutineers and I have checked the count").check()
+    page.get_by_role("button", name="Publish the results").click()
+    page.get_by_text("The results are published to members").wait_for()
+
+    # Ann reads the results and finds her ballot by its tracker (a POST: the tracker never sits in a URL).
+    ann.goto(f"{url}/elections/{election_id}")
+    ann.get_by_role("link", name="See the results").click()
+    ann.get_by_role("heading", name="Results", exact=True).wait_for()
+    check(ann, assert_accessible)
+    ann.get_by_role("link", name="Find your ballot by its tracker code").click()
+    ann.get_by_label("Your tracker code").fill(tracker)
+    ann.get_by_role("button", name="Find my ballot").click()
+    found = ann.get_by_role("status")
+    found.wait_for()
+    assert f"Found: ballot {tracker}" in found.inner_text()
+    assert tracker.replace("-", "") not in ann.url and tracker not in ann.url

@@ -128,6 +128,36 @@ def test_the_close_page_names_a_wrong_share_and_opens_nothing(
         assert s.get(Election, world.election_id).ballots_hash is None
 
 
+def test_the_close_page_opens_the_box_with_two_share_files_chosen_together(
+    database, officer, clock, kit, links, key, people, as_who
+):
+    """Each trustee chooses their own file on one form: every file is read (none closed before its turn)."""
+    world = kit.build_world(database, officer, now=clock(), voters=1)
+    kit.open_world(database, world, now=clock(), links=links, key=key)
+    clock.advance(days=8)
+    with database.session() as s:
+        ids = [
+            t.id
+            for t in s.query(Trustee)
+            .filter(Trustee.election_id == world.election_id)
+            .order_by(Trustee.position)
+        ]
+    officer_share, sam_share, _sue_share = (world.shares[a] for a in world.trustee_ids)
+    with as_who("officer") as client:
+        response = post(
+            client,
+            f"/elections/manage/{world.election_id}/close",
+            {},
+            files=[
+                (f"file-{ids[0]}", ("rita.share", officer_share.encode(), "text/plain")),
+                (f"file-{ids[1]}", ("sam.share", sam_share.encode(), "text/plain")),
+            ],
+        )
+        assert response.status_code == 303, response.text
+    with database.session() as s:
+        assert s.get(Election, world.election_id).ballots_hash is not None
+
+
 def test_a_trustee_page_is_for_that_elections_trustees_only(database, officer, clock, kit, people, as_who):
     world = kit.build_world(database, officer, now=clock())
     with as_who("other") as client:
