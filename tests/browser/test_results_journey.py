@@ -1,5 +1,5 @@
 """The results of an election in a real browser: a member votes and keeps her tracker; voting closes; the
-returning officer counts; a scrutineer reviews the count and downloads a ranked post's ballots in BLT; the
+trustees open the ballot box; the returning officer counts; a scrutineer reviews the count and downloads a ranked post's ballots in BLT; the
 returning officer publishes; the member reads the results and finds her ballot by its tracker. The results
 page is checked with axe at desktop width and at 390 px."""
 
@@ -14,6 +14,7 @@ from browser_kit import LiveServer, start_server, stop_server
 from starlette.routing import Router
 from support import AUDIT_KEY, PASSWORD, SECRET
 
+from bench import trustee_kit
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
@@ -145,8 +146,6 @@ def results_server(tmp_path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
                 session.add(nomination)
                 session.flush()
                 nominations[who] = nomination.id
-            links = Links(server.env["PORTAL_BASE_URL"], Router(routes=build_routes()).url_path_for)
-            roll.freeze_roll(session, election_id=election.id, now=now, key=SECRET.encode(), links=links)
             world = {
                 "election": election.id,
                 "chair": chair.id,
@@ -154,6 +153,14 @@ def results_server(tmp_path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
                 "members": {k: m.id for k, m in members.items()},
                 "nominations": nominations,
             }
+        # Its trustees hold their checked shares (their own journey is test_election_journey's), so the roll
+        # freezes and voting opens.
+        world["shares"] = trustee_kit.make_trustees(database, world["election"], key=SECRET.encode(), now=now)
+        with database.session() as session:
+            links = Links(server.env["PORTAL_BASE_URL"], Router(routes=build_routes()).url_path_for)
+            roll.freeze_roll(
+                session, election_id=world["election"], now=now, key=SECRET.encode(), links=links
+            )
         database.dispose()
         yield server, world
     finally:
@@ -218,6 +225,8 @@ def test_close_count_review_publish_and_a_member_finds_her_ballot(
             )
     with database.session() as session:
         session.get(Election, election_id).voting_close_at = datetime.now(UTC) - timedelta(seconds=1)
+    # Two trustees open the ballot box (in the browser in test_election_journey).
+    trustee_kit.open_box(database, election_id, world["shares"], key=SECRET.encode(), now=datetime.now(UTC))
 
     # The returning officer finds the sealed ballot box and counts.
     rita = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
