@@ -172,7 +172,7 @@ def test_door_staff_admit_a_skills_day_delegate_found_by_name(demo_server, datab
         and surnames.count(p.last_name) == 1
     )
     url = demo_server.url
-    log_in(page, url, demo.LOGINS[4])
+    log_in(page, url, next(login for login in demo.LOGINS if login.role == "Door staff"))
     page.goto(url + "/checkin")
     check(page, assert_accessible)
     page.get_by_role("row").filter(has_text=day.title).get_by_role("link", name="Scanner").click()
