@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.routing import Router
 from support import make_account
 
+from bench import trustee_kit
 from portal.accounts.models import Account
 from portal.app import build_routes
 from portal.db import Database
@@ -129,22 +130,9 @@ def make_trustees(
     downloaded (into `world.shares`) and, unless `check` is False, checked."""
     with database.session() as session:
         ids = [officer.id] + [scrutineer(session, email, name).id for email, name in SCRUTINEERS]
-        actor = session.get(Account, officer.id)
-        trustees.name_trustees(
-            session, actor=actor, election_id=world.election_id, account_ids=ids, threshold=2, now=now
-        )
-        trustees.make_key(session, actor=actor, election_id=world.election_id, key=key, now=now)
     world.trustee_ids = ids
-    for account_id in ids:
-        with database.session() as session:
-            _, text = trustees.download_share(
-                session, account_id=account_id, election_id=world.election_id, key=key, now=now
-            )
-            world.shares[account_id] = text
-            if check:
-                trustees.check_share(
-                    session, account_id=account_id, election_id=world.election_id, text=text, now=now
-                )
+    shares = trustee_kit.hand_out(database, world.election_id, ids, key=key, now=now, check=check)
+    world.shares.update(zip(ids, shares, strict=True))
 
 
 def build_world(
