@@ -4,10 +4,11 @@ Usage: ``python bench/bench_voting.py [--voters N] [--threads 8] [--postgres URL
 is used when ``--postgres`` is not given). Each engine gets a fresh, migrated database. The election has
 three contests (one vote, approval for two seats, a ranked contest with RON), so each cast validates a
 realistic ballot. A cast is what the portal does for one vote: one transaction that marks the roll entry
-with a conditional update and adds the sealed ballot to the pool, then (as the request's background task)
-a check of the pool that empties it into `ballots` in a shuffled batch once 25 are waiting.
+with a conditional update and adds the ballot, sealed to the election's public key (an ephemeral X25519
+exchange, HKDF and AES-GCM), to the pool, which nothing opens before the close.
 
-Also timed: freezing the roll (one ballot-link e-mail per member) and the final emptying at the close.
+Also timed: freezing the roll (one ballot-link e-mail per member) and the close, where two trustees' shares
+rebuild the key and the whole pool is opened, shuffled and written in one transaction.
 """
 
 from __future__ import annotations
