@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hmac
 import logging
@@ -41,6 +42,7 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.settings import Settings
+from portal.web import periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
     PortalError,
@@ -60,6 +62,8 @@ STATIC = ROOT / "static"
 log = logging.getLogger("portal")
 #: The largest request accepted: a roll CSV or a candidate's photo fits well inside it.
 MAX_BODY_BYTES = 12 * 1024 * 1024
+#: Deleting what has passed its retention is due by the day; once an hour is plenty.
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 @page("public")
@@ -182,6 +186,27 @@ def build_routes() -> list[BaseRoute]:
     ]
 
 
+def periodic_jobs(app: Starlette) -> list[periodic.Job]:
+    """What runs beside the app, and how often (every job is idempotent and safe across workers)."""
+    return [
+        periodic.Job(
+            "elections",
+            election_tasks.INTERVAL_SECONDS,
+            functools.partial(election_tasks.run_once, app),
+            error_pause=election_tasks.ERROR_PAUSE_SECONDS,
+        ),
+        periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
+        periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
+    ]
+
+
+def _purge_once(app: Starlette) -> dict[str, int]:
+    removed = ops.purge(app.state.db, app.state.settings, now=app.state.clock())
+    if any(removed.values()):
+        log.info("purge: %s", ", ".join(f"{n} from {table}" for table, n in removed.items() if n))
+    return removed
+
+
 def create_app(
     settings: Settings,
     *,
@@ -200,8 +225,7 @@ def create_app(
         gc.freeze()
         async with (
             mail_sender.running(app.state.db, settings, clock=clock),
-            election_tasks.running(app),
-            events_tasks.running(app),
+            periodic.running(periodic_jobs(app) if settings.run_mail_worker else ()),
         ):
             yield
         app.state.db.dispose()

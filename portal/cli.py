@@ -262,6 +262,22 @@ def check_command(workers: int) -> None:
         raise SystemExit(1)
 
 
+@main.command("purge")
+def purge_command() -> None:
+    """Delete what is kept past its retention (login attempts, ended logins, used links, throttle records, old
+    sent e-mails: see the README's Privacy section), once. The app also does it every hour."""
+    from portal import ops
+
+    settings = load_settings()
+    database = _database(settings)
+    try:
+        removed = ops.purge(database, settings, now=system_clock())
+    finally:
+        database.dispose()
+    for table, count in removed.items():
+        click.echo(f"{table}: {count} removed")
+
+
 @main.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:

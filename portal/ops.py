@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from portal.accounts import service as accounts
 from portal.checkin.models import CheckInScan
 from portal.db import Database, normalise_url
 from portal.elections.models import RollEntry
+from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
 from portal.settings import DEVELOPMENT_SECRET_KEY, Settings
 
@@ -342,3 +344,28 @@ def restore(url: str, source: Path) -> None:
     )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+
+
+# --- retention ------------------------------------------------------------------------------------------------
+
+
+def purge(database: Database, settings: Settings, *, now: datetime) -> dict[str, int]:
+    """Delete what is kept past its use (the README's Privacy section), in one transaction; returns the rows
+    removed per table. Run every hour by the app and by `portal purge`."""
+    expired = timedelta(days=settings.keep_expired_days)
+    with database.session(write=True) as session:
+        removed = accounts.purge_expired(
+            session,
+            now=now,
+            keep_attempts=timedelta(days=settings.keep_login_attempts_days),
+            keep_expired=expired,
+        )
+        removed.update(
+            mail.purge(
+                session,
+                now=now,
+                keep_requests=expired,
+                keep_sent=timedelta(days=settings.keep_sent_emails_days),
+            )
+        )
+    return removed

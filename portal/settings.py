@@ -65,6 +65,22 @@ DOCUMENTED: tuple[SettingDoc, ...] = (
     SettingDoc("PORTAL_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`."),
     SettingDoc("PORTAL_METRICS_TOKEN", "(none: /metrics is off)", "Bearer token that opens `/metrics`."),
     SettingDoc(
+        "PORTAL_KEEP_LOGIN_ATTEMPTS_DAYS",
+        "30",
+        "Failed login attempts (address, e-mail typed, time) are deleted after this many days.",
+    ),
+    SettingDoc(
+        "PORTAL_KEEP_EXPIRED_DAYS",
+        "7",
+        "Ended logins, used or lapsed links and codes, and e-mail and upload throttle records are deleted "
+        "this many days after they ended.",
+    ),
+    SettingDoc(
+        "PORTAL_KEEP_SENT_EMAILS_DAYS",
+        "365",
+        "Sent (or finally failed) e-mails and their attachments are deleted this many days after sending.",
+    ),
+    SettingDoc(
         "PORTAL_REQUIRE_STAFF_2FA",
         "on in production, off otherwise",
         "`on` or `off`. When on, every staff login must set up two-step verification before anything else.",
@@ -114,6 +130,10 @@ class Settings:
     metrics_token: Secret | None = None
     #: None: on in production, off in development and test (see `staff_2fa_required`).
     require_staff_2fa: bool | None = None
+    #: Retention (days): see `portal.accounts.retention` and the README's Privacy section.
+    keep_login_attempts_days: int = 30
+    keep_expired_days: int = 7
+    keep_sent_emails_days: int = 365
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
     run_mail_worker: bool = True
 
@@ -139,6 +159,10 @@ class Settings:
             log_level=(env.get("PORTAL_LOG_LEVEL", "").strip() or "INFO").upper(),
             metrics_token=Secret(metrics) if metrics else None,
             require_staff_2fa=_flag(env, "PORTAL_REQUIRE_STAFF_2FA"),
+            # A day at least: the login throttle looks back 24 hours.
+            keep_login_attempts_days=_int(env, "PORTAL_KEEP_LOGIN_ATTEMPTS_DAYS", 30),
+            keep_expired_days=_int(env, "PORTAL_KEEP_EXPIRED_DAYS", 7),
+            keep_sent_emails_days=_int(env, "PORTAL_KEEP_SENT_EMAILS_DAYS", 365),
         )
 
     def validate(self) -> None:

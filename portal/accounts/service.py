@@ -554,11 +554,32 @@ def end_all_sessions(session: Session, *, account_id: int) -> int:
     return session.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount
 
 
-def purge_expired(session: Session, *, now: datetime) -> None:
-    """Housekeeping: drop expired sessions and old login attempts."""
-    session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - timedelta(days=1)))
-    session.execute(delete(AccountToken).where(AccountToken.expires_at <= now - timedelta(days=30)))
+def purge_expired(
+    session: Session, *, now: datetime, keep_attempts: timedelta, keep_expired: timedelta
+) -> dict[str, int]:
+    """Delete what the accounts keep past its use; returns the rows removed per table.
+
+    Login attempts (e-mail, address, time) are kept `keep_attempts` (never less than the throttle's window);
+    ended logins, used or lapsed links, setup codes and upload allowance records `keep_expired` after they
+    ended (a pending second-factor login is a login session, and ends with it)."""
+    from portal.accounts.uploads import UploadAttempt
+
+    keep_attempts = max(keep_attempts, THROTTLE_WINDOW)
+    ended = now - keep_expired
+    statements = {
+        "login_attempts": delete(LoginAttempt).where(LoginAttempt.at < now - keep_attempts),
+        "login_sessions": delete(LoginSession).where(LoginSession.expires_at < ended),
+        "account_tokens": delete(AccountToken).where(
+            (AccountToken.expires_at < ended) | (AccountToken.used_at < ended)
+        ),
+        "setup_codes": delete(SetupCode).where((SetupCode.expires_at < ended) | (SetupCode.used_at < ended)),
+        # The allowance counts the last hour; a record older than that only says when someone uploaded.
+        "upload_attempts": delete(UploadAttempt).where(UploadAttempt.at < ended),
+    }
+    return {
+        table: session.execute(statement.execution_options(synchronize_session=False)).rowcount
+        for table, statement in statements.items()
+    }
 
 
 # --- second factor ------------------------------------------------------------------------------------------

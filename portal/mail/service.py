@@ -384,3 +384,29 @@ def throttle(session: Session, *, purpose: str, email: str, ip: str, now: dateti
             )
     session.add(MailRequest(purpose=purpose, email=email, ip=ip[:64], at=now))
     session.flush()
+
+
+def purge(
+    session: Session, *, now: datetime, keep_requests: timedelta, keep_sent: timedelta
+) -> dict[str, int]:
+    """Delete the throttle's records of who asked for e-mails `keep_requests` after they were made (the
+    throttle looks back an hour), and sent, logged or finally failed e-mails `keep_sent` after their last
+    attempt (their attachments go with them); returns the rows removed per table."""
+    done = OutboxEmail.status.in_(("sent", "logged", "failed"))
+    old = select(OutboxEmail.id).where(
+        done, func.coalesce(OutboxEmail.sent_at, OutboxEmail.created_at) < now - keep_sent
+    )
+    attachments = session.execute(
+        delete(OutboxAttachment)
+        .where(OutboxAttachment.email_id.in_(old))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    emails = session.execute(
+        delete(OutboxEmail).where(OutboxEmail.id.in_(old)).execution_options(synchronize_session=False)
+    ).rowcount
+    requests = session.execute(
+        delete(MailRequest)
+        .where(MailRequest.at < now - max(keep_requests, timedelta(hours=1)))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {"mail_requests": requests, "outbox_emails": emails, "outbox_attachments": attachments}
