@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from starlette.routing import Router
 
 from portal import migrate
+from portal.accounts.audit import chain_key
 from portal.accounts.models import Society
 from portal.app import build_routes
 from portal.db import Database
@@ -145,7 +146,7 @@ def bench_engine(
     label: str, url: str, *, bookings: int, concurrency: int
 ) -> list[tuple[str, str, dict[str, float]]]:
     migrate.upgrade(url)
-    database = Database(url)
+    database = Database(url, audit_key=chain_key(KEY))
     runner = database
     rows = []
     try:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from portal import migrate  # noqa: E402
 from portal.accounts import service as accounts  # noqa: E402
+from portal.accounts.audit import chain_key  # noqa: E402
 from portal.accounts.passwords import Passwords  # noqa: E402
 from portal.checkin import badges, sample  # noqa: E402
 from portal.checkin import service as checkin  # noqa: E402
@@ -156,7 +157,7 @@ def run_wrk(
 def seed(url: str, people: int) -> tuple[list[str], str]:
     """A set-up portal, an event on now with `people` confirmed bookings, and a scanner device."""
     migrate.upgrade(url)
-    database = Database(url, null_pool=True)
+    database = Database(url, null_pool=True, audit_key=chain_key(SECRET.encode()))
     key = SECRET.encode()
     now = datetime.now(UTC)
     try:

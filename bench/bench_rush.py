@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 from rush import checks, clients, servers, world  # noqa: E402
 
 from portal import migrate  # noqa: E402
+from portal.accounts.audit import chain_key  # noqa: E402
 from portal.db import Database  # noqa: E402
 
 SECRET = "bench-rush-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - scratch databases only
@@ -336,7 +337,7 @@ def run_config(
     fault_cluster: tuple[str, str] | None = None,
 ) -> dict[str, Result]:
     migrate.upgrade(database_url)
-    database = Database(database_url, null_pool=True)
+    database = Database(database_url, null_pool=True, audit_key=chain_key(KEY))
     now = datetime.now(UTC)
     base = "http://127.0.0.1"
     try:

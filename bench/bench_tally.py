@@ -29,6 +29,7 @@ from scratch import postgres_scratch
 from sqlalchemy import insert
 
 from portal import migrate
+from portal.accounts.audit import chain_key
 from portal.accounts.models import Account
 from portal.db import Database, random_id
 from portal.elections import results, results_export, service
@@ -158,7 +159,7 @@ def timed(step: Callable[[], object]) -> float:
 
 def run_engine(url: str, ballots: int) -> list[tuple[str, str, str]]:
     migrate.upgrade(url)
-    database = Database(url)
+    database = Database(url, audit_key=chain_key(KEY))
     try:
         election_id, officer_id = build(database, ballots)
 

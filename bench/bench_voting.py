@@ -30,6 +30,7 @@ from starlette.routing import Router
 from trustee_kit import make_trustees, open_box
 
 from portal import migrate
+from portal.accounts.audit import chain_key
 from portal.app import build_routes
 from portal.db import Database
 from portal.elections import roll, service, voting
@@ -124,7 +125,7 @@ def selections(candidates: dict[int, list[int]], i: int) -> dict[int, list[int |
 
 def run_engine(url: str, voters: int, threads: int) -> list[tuple[str, str, str]]:
     migrate.upgrade(url)
-    database = Database(url)
+    database = Database(url, audit_key=chain_key(KEY))
     links = Links("https://portal.example.org", Router(routes=build_routes()).url_path_for)
     try:
         election_id, candidates, people = build(database, voters)
