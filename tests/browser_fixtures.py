@@ -71,6 +71,9 @@ def page(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def assert_accessible() -> Callable[[Any], None]:
     def check(page: Any) -> None:
+        # A click that navigates returns before the new document exists: axe must wait for it.
+        page.wait_for_load_state("load")
+        page.wait_for_function("document.documentElement !== null && document.readyState === 'complete'")
         violations = axe_violations(page)
         detail = "\n".join(
             f"- {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"

@@ -200,6 +200,7 @@ def test_an_election_run_by_its_trustees_from_nominations_to_publication(
     ann.get_by_role("link", name="Executive Committee 2027").click()
     check(ann, assert_accessible)
     ann.get_by_role("link", name="Make a nomination").click()
+    ann.get_by_label("Chair (1 seat)").wait_for()
     check(ann, assert_accessible)
     ann.get_by_label("Chair (1 seat)").check()
     ann.get_by_label("The candidate", exact=True).fill("IPT-DAN")
