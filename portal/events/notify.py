@@ -132,6 +132,27 @@ def _manage(registration: Registration, links: Links) -> dict[str, str]:
     return {"manage_url": links.manage(registration)}
 
 
+def _send_with_link(
+    session: Session,
+    registration: Registration,
+    *,
+    template: str,
+    context: dict[str, Any],
+    links: Links,
+    now: datetime,
+) -> None:
+    """An e-mail to the delegate that carries their booking's private link (sealed in the outbox)."""
+    enqueue(
+        session,
+        to=registration.email,
+        template=template,
+        context=context,
+        now=now,
+        secrets=_manage(registration, links),
+        key=links.key,
+    )
+
+
 def _merge(context: dict[str, Any], extra: dict[str, Any]) -> None:
     for name, value in extra.items():
         if isinstance(value, list) and isinstance(context.get(name), list):
@@ -192,14 +213,8 @@ def send_waitlisted(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(position=position, offer_hours=event.offer_hours)
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/waitlisted",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
+    _send_with_link(
+        session, registration, template="events/waitlisted", context=context, links=links, now=now
     )
 
 
@@ -208,15 +223,7 @@ def send_offer(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(expires=local(event, registration.offer_expires_at))
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/offer",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
-    )
+    _send_with_link(session, registration, template="events/offer", context=context, links=links, now=now)
 
 
 def send_workshop_offer(
@@ -231,14 +238,8 @@ def send_workshop_offer(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(workshop=workshop, expires=local(event, expires))
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/workshop_offer",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
+    _send_with_link(
+        session, registration, template="events/workshop_offer", context=context, links=links, now=now
     )
 
 
@@ -253,14 +254,8 @@ def send_workshop_offer_lapsed(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(workshop=workshop)
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/workshop_offer_lapsed",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
+    _send_with_link(
+        session, registration, template="events/workshop_offer_lapsed", context=context, links=links, now=now
     )
 
 
@@ -291,15 +286,7 @@ def send_message(
 ) -> None:
     context = _base(session, registration, event, links)
     context.update(subject=" ".join(subject.split()), body=body)
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/message",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
-    )
+    _send_with_link(session, registration, template="events/message", context=context, links=links, now=now)
 
 
 def send_manage_link(
@@ -307,12 +294,6 @@ def send_manage_link(
 ) -> None:
     """The booking's private link again, asked for by whoever holds the address."""
     context = _base(session, registration, event, links)
-    enqueue(
-        session,
-        to=registration.email,
-        template="events/manage_link",
-        context=context,
-        now=now,
-        secrets=_manage(registration, links),
-        key=links.key,
+    _send_with_link(
+        session, registration, template="events/manage_link", context=context, links=links, now=now
     )
