@@ -603,7 +603,14 @@ def book(
     event = session.get(Event, event_id, populate_existing=True)
     if event is None:
         raise EventError("not_found", "No such event.", status_code=404)
-    checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
+    try:
+        checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
+    except EventError as exc:
+        # The same form sent twice at once (two workers): the first made the booking this address now has.
+        again = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
+        if exc.code == "already_booked" and again is not None:
+            return BookingResult(again, False, manage_token(key, again.manage_seed))
+        raise
     member = checked.member
     seed = secrets.token_hex(16)
     token = manage_token(key, seed)
