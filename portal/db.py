@@ -186,3 +186,25 @@ class Database:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+#: What a database says when it cannot be reached or is busy for too long (psycopg's and sqlite3's wording).
+_UNREACHABLE = (
+    "connection",  # "connection refused", "connection to server … failed", "server closed the connection"
+    "could not connect",
+    "terminating connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "database is locked",
+    "unable to open database file",
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "not reachable just now" (a 503 a retry may cure), as opposed to a fault
+    of ours such as a missing table or a bad statement (a 500, logged with its traceback)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    original = getattr(exc, "orig", None) or exc
+    message = str(original).lower()
+    return any(words in message for words in _UNREACHABLE)

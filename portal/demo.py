@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,7 @@ from portal.elections.ballots import BallotContest, ballot_contests
 from portal.elections.links import Links as ElectionLinks
 from portal.elections.models import Contest, Election, Nomination, NominationToken, RollEntry
 from portal.elections.secrecy import Choice
+from portal.errors import PortalError
 from portal.events import payments, waitlist
 from portal.events import service as events
 from portal.events.links import Links as EventLinks
@@ -59,7 +61,6 @@ from portal.mail.models import OutboxEmail
 from portal.members import importer
 from portal.members.models import Member
 from portal.members.service import DEFAULT_CATEGORIES, DEFAULT_LEVELS
-from portal.web.errors import PortalError
 from portal.web.tokens import new_token, token_digest
 
 LONDON = ZoneInfo("Europe/London")
@@ -69,6 +70,10 @@ DEMO_PASSWORD = "ipt-demo-password"  # noqa: S105 - a published demo password, f
 SOCIETY = "IPT UK"
 #: Test-net addresses (RFC 5737): the demo's members asked for their activation links from "home".
 HOME_IP = "192.0.2.10"
+
+
+class Code(StrEnum):
+    NOT_EMPTY = "not_empty"
 
 
 class DemoError(PortalError):
@@ -154,7 +159,7 @@ def load_demo(
     database is empty: the demo never mixes with real data."""
     if not is_empty(session):
         raise DemoError(
-            "not_empty",
+            Code.NOT_EMPTY,
             "This portal is already set up (it has a society, accounts, members, events or elections): the demo "
             "loads only into an empty database. Point PORTAL_DATABASE_URL at a new one, e.g. "
             "PORTAL_DATABASE_URL=sqlite:///var/demo.db make demo",

@@ -29,11 +29,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.accounts import service
+from portal.accounts.errors import Code
 from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
+from portal.errors import Malformed, PortalError, TooLarge
 from portal.web.context import Ctx
-from portal.web.errors import PortalError, error_response, json_error
+from portal.web.errors import error_response, json_error, status_for
 from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
 from portal.web.tokens import new_token
@@ -129,20 +131,20 @@ async def _read_body(request: Request, spec: AccessSpec) -> tuple[Any, Any]:
     if ctype.startswith("application/json"):
         body = await request.body()
         if len(body) > MAX_JSON_BYTES:
-            raise PortalError("too_large", "The request body is too large.", status_code=413)
+            raise TooLarge(Code.TOO_LARGE, "The request body is too large.")
         if b"\\u0000" in body:
-            raise PortalError("bad_json", "The request body must not contain NUL characters.")
+            raise Malformed(Code.BAD_JSON, "The request body must not contain NUL characters.")
         try:
             return None, json.loads(body or b"null")
         except ValueError:
-            raise PortalError("bad_json", "The request body is not valid JSON.") from None
+            raise Malformed(Code.BAD_JSON, "The request body is not valid JSON.") from None
     if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
         try:
             form = await request.form(max_files=5, max_fields=2000, max_part_size=10 * 1024 * 1024)
         except BodyTooLarge:
             raise
         except Exception:  # malformed multipart: the parser's own errors vary by version
-            raise PortalError("bad_form", "The form could not be read. Please try again.") from None
+            raise Malformed(Code.BAD_FORM, "The form could not be read. Please try again.") from None
         return form, None
     return None, None
 
@@ -195,7 +197,7 @@ def guard(
             try:
                 form, body = await _read_body(request, spec)
             except PortalError as exc:
-                return error_response(request, exc.status_code, exc.code, exc.message)
+                return error_response(request, status_for(exc), exc.code, exc.message)
             if unsafe and bearer is None:
                 if not _origin_ok(request):
                     return error_response(request, 403, "bad_origin", "This request came from another site.")
@@ -403,7 +405,7 @@ def _handle(ctx: Ctx, handler: Handler, spec: AccessSpec, bearer: str | None) ->
         return handler(ctx), touch
     except PortalError as exc:
         ctx.db.rollback()
-        return error_response(request, exc.status_code, exc.code, exc.message), None
+        return error_response(request, status_for(exc), exc.code, exc.message), None
 
 
 def _set_cookies(ctx: Ctx, response: Response, new_csrf: str | None, incoming_flash: list[str]) -> None:

@@ -15,8 +15,9 @@ from starlette.routing import Route
 from portal.accounts import audit, service
 from portal.accounts.guards import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
+from portal.errors import NotFound
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
+from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 
 AUDIT_PAGE = 50
@@ -120,7 +121,7 @@ def login(ctx: Ctx) -> Response:
             except service.AccountError as exc:
                 # The failed attempt must be stored although the answer is an error.
                 ctx.keep_on_error = True
-                error, status = exc.message, exc.status_code if exc.code == "throttled" else 422
+                error, status = exc.message, status_for(exc) if exc.code == "throttled" else 422
             else:
                 return _login_response(ctx, account, mfa_pending=account.totp_enabled)
         else:
@@ -159,7 +160,7 @@ def second_factor(ctx: Ctx) -> Response:
                     ctx.flash(exc.message)
                     return ctx.redirect("accounts:login")
                 form.error("code", exc.message)
-                status = exc.status_code if exc.code == "mfa_locked" else 422
+                status = status_for(exc) if exc.code == "mfa_locked" else 422
             else:
                 service.complete_second_factor(ctx.db, session_id=pending.id)
                 nxt = _safe_next(ctx.query.get("next"))

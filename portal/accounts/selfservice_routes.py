@@ -37,6 +37,7 @@ from portal.accounts.models import Account
 from portal.mail.service import MailError
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
+from portal.web.errors import status_for
 from portal.web.forms import FormReader
 
 #: The panels of "My account" after the member's details: see the module docstring.
@@ -82,7 +83,7 @@ def _request_link(ctx: Ctx, *, template: str, request: Callable[..., None], done
             try:
                 request(ctx.db, email=email, ip=ctx.client_ip, now=ctx.now, key=ctx.key, links=_links(ctx))
             except MailError as exc:
-                error, status = exc.message, exc.status_code
+                error, status = exc.message, status_for(exc)
             else:
                 return ctx.redirect(done, query="sent=1")
         else:
@@ -157,7 +158,7 @@ def change_email(ctx: Ctx) -> Response:
             )
         except (selfservice.SelfServiceError, MailError) as exc:
             form.error("new_email", exc.message)
-            return _my_account(ctx, errors=form.errors, values=form.data, status_code=exc.status_code)
+            return _my_account(ctx, errors=form.errors, values=form.data, status_code=status_for(exc))
         ctx.flash(
             f"We have sent a link to {new_email}. Your address changes when you follow it (within 24 hours)."
         )
@@ -184,7 +185,7 @@ def confirm_email(ctx: Ctx) -> Response:
     return ctx.render(
         "me/confirm_email.html",
         {"new_email": row.payload, "error": error.message if error else None},
-        status_code=error.status_code if error else 200,
+        status_code=status_for(error) if error else 200,
     )
 
 

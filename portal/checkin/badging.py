@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from portal.accounts import audit
 from portal.accounts.models import Account, Society
 from portal.checkin import badges, pdf, qr
+from portal.checkin.errors import Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
 from portal.checkin.service import CheckInError, affiliations
+from portal.errors import Kind, NotFound
 from portal.events import notify
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
-from portal.web.errors import NotFound
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
 #: still print a sheet for other statuses (a filter on the badges page).
@@ -98,7 +99,9 @@ def reissue(session: Session, *, actor: Account, registration_id: int, now: date
     if registration is None:
         raise NotFound("There is no such booking.")
     if not has_badge(registration):
-        raise CheckInError("no_badge", "Only a confirmed booking has a badge to reissue.", status_code=409)
+        raise CheckInError(
+            Code.NO_BADGE, "Only a confirmed booking has a badge to reissue.", kind=Kind.CONFLICT
+        )
     old = registration.badge_serial
     session.execute(
         update(Registration)
@@ -128,7 +131,7 @@ def default_ribbon(ticket_name: str) -> str:
 
 def set_ribbon(session: Session, *, actor: Account, registration_id: int, ribbon: str, now: datetime) -> str:
     if ribbon not in RIBBONS:
-        raise CheckInError("bad_ribbon", "Choose one of the ribbons shown.", status_code=422)
+        raise CheckInError(Code.BAD_RIBBON, "Choose one of the ribbons shown.", kind=Kind.INVALID)
     registration = session.get(Registration, registration_id) if 0 < registration_id < 2**31 else None
     if registration is None:
         raise NotFound("There is no such booking.")
@@ -323,9 +326,9 @@ def certificate_pdf(session: Session, *, registration: Registration, now: dateti
     attended = attended_sessions(session, registration=registration)
     if not attended:
         raise CheckInError(
-            "no_sessions",
+            Code.NO_SESSIONS,
             "No session attendance is recorded for this booking yet, so there is no certificate.",
-            status_code=404,
+            kind=Kind.NOT_FOUND,
         )
     event = session.get(Event, registration.event_id)
     assert event is not None

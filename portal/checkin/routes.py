@@ -15,11 +15,12 @@ from portal.accounts.models import Account
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, pdf, qr, service
+from portal.checkin.errors import Code
 from portal.checkin.models import RESULTS, RIBBONS
 from portal.checkin.service import CheckInError, DevicePrincipal, DoorState, PlaceCache, Scanner
+from portal.errors import Kind, NotFound
 from portal.events.models import REGISTRATION_STATUSES, Event, Registration, TicketType, Workshop
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
 from portal.web.forms import FormReader, clean_text
 from portal.web.tokens import new_token
 
@@ -64,11 +65,13 @@ def _device_event(ctx: Ctx, requested: int | None) -> int:
     if isinstance(principal, DevicePrincipal):
         if requested is not None and requested != principal.event_id:
             raise CheckInError(
-                "wrong_device_event", "This scanner device is set up for another event.", status_code=403
+                Code.WRONG_DEVICE_EVENT,
+                "This scanner device is set up for another event.",
+                kind=Kind.FORBIDDEN,
             )
         return principal.event_id
     if requested is None:
-        raise CheckInError("bad_scan", "Say which event this door is for (the `event` field).")
+        raise CheckInError(Code.BAD_SCAN, "Say which event this door is for (the `event` field).")
     return requested
 
 
@@ -77,7 +80,7 @@ def _scanner(ctx: Ctx, door: str) -> Scanner:
     if isinstance(principal, DevicePrincipal):
         return Scanner(door=door or principal.name, device_id=principal.device_id)
     if not door:
-        raise CheckInError("bad_scan", "Say which door this is (the `door` field).")
+        raise CheckInError(Code.BAD_SCAN, "Say which door this is (the `door` field).")
     return Scanner(door=door, account_id=principal.account_id)
 
 
@@ -87,7 +90,9 @@ def _workshop_param(ctx: Ctx) -> int | None:
         return None
     value = service.read_id(raw)
     if value is None:
-        raise CheckInError("unknown_workshop", "There is no such session at this event.", status_code=404)
+        raise CheckInError(
+            Code.UNKNOWN_WORKSHOP, "There is no such session at this event.", kind=Kind.NOT_FOUND
+        )
     return value
 
 
@@ -134,11 +139,11 @@ def api_sync(ctx: Ctx) -> Response:
     """Offline scans sent later: `{"scans": [scan + "scanned_at" + "client_result", ...]}`, all or none."""
     scans = ctx.json.get("scans") if isinstance(ctx.json, dict) else None
     if not isinstance(scans, list) or len(scans) > 500:
-        raise CheckInError("bad_scan", 'Send {"scans": [...]} with at most 500 scans.')
+        raise CheckInError(Code.BAD_SCAN, 'Send {"scans": [...]} with at most 500 scans.')
     requests = [service.read_scan(s, now=ctx.now, offline=True) for s in scans]
     events = {r.event_id for r in requests if r.event_id is not None}
     if len(events) > 1:
-        raise CheckInError("bad_scan", "Send the scans of one event at a time.")
+        raise CheckInError(Code.BAD_SCAN, "Send the scans of one event at a time.")
     event_id = _device_event(ctx, events.pop() if events else None)
     places = {
         w: _places(ctx).get(ctx.db, event_id=event_id, workshop_id=w)
@@ -166,7 +171,7 @@ def api_undo(ctx: Ctx) -> Response:
     body = ctx.json if isinstance(ctx.json, dict) else {}
     nonce = body.get("nonce")
     if not isinstance(nonce, str) or not service.NONCE_RE.match(nonce):
-        raise CheckInError("bad_scan", "Send the nonce of the scan to undo.")
+        raise CheckInError(Code.BAD_SCAN, "Send the nonce of the scan to undo.")
     principal = ctx.principal
     device = principal if isinstance(principal, DevicePrincipal) else None
     scanner = _scanner(ctx, service.read_text(body.get("door"), 80))
@@ -430,7 +435,7 @@ def ribbon(ctx: Ctx) -> Response:
     choice = form.choice("ribbon", RIBBONS, label="a ribbon")
     registration = _registration(ctx)
     if not form.ok:
-        raise CheckInError("bad_ribbon", "Choose one of the ribbons shown.", status_code=422)
+        raise CheckInError(Code.BAD_RIBBON, "Choose one of the ribbons shown.", kind=Kind.INVALID)
     badging.set_ribbon(ctx.db, actor=_actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now)
     ctx.flash(f"{registration.full_name}'s badge will carry the {RIBBONS[choice].lower()} ribbon.")
     return ctx.redirect("checkin:badges", event=registration.event_id, query=f"q={registration.last_name}")

@@ -26,17 +26,18 @@ from portal.elections.ballots import (
     uncontested,
     valid_candidates,
 )
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.forms import election_values, read_contest, read_setup
 from portal.elections.links import Links
 from portal.elections.models import BALLOT_ORDERS, METHODS, NOMINATION_STATUSES, STATES, STV_RULES, Election
 from portal.elections.reminders import remind_now
 from portal.elections.secrecy import normalise_tracker
 from portal.elections.service import NominationForm, count_words
+from portal.errors import Forbidden, Kind
 from portal.members.models import STATUSES, Member
 from portal.members.service import option_labels
 from portal.web.context import Ctx
-from portal.web.errors import Forbidden
+from portal.web.errors import status_for
 from portal.web.forms import FormReader
 
 RUNNERS = ("returning_officer", "scrutineer")
@@ -105,7 +106,7 @@ def index(ctx: Ctx) -> Response:
 def detail(ctx: Ctx) -> Response:
     election = _current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     member = _member(ctx)
     return ctx.render(
         "elections/detail.html",
@@ -129,7 +130,7 @@ def candidates(ctx: Ctx) -> Response:
     election = service.get_election(ctx.db, ctx.params["election_id"])
     state = election.state(ctx.now)
     if state == "draft":
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     found = valid_candidates(ctx.db, election)
     posts = []
     for contest in election.contests:
@@ -436,7 +437,7 @@ def _cast(ctx: Ctx) -> Response:
     except ElectionError as exc:
         if exc.code in ("already_voted", "not_on_roll", "not_eligible", "closed", "not_open"):
             code = "voted" if exc.code == "already_voted" else exc.code
-            return _status_page(ctx, election, code, status_code=exc.status_code)
+            return _status_page(ctx, election, code, status_code=status_for(exc))
         raise
     return ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
 
@@ -454,14 +455,14 @@ def trackers(ctx: Ctx) -> Response:
     in a URL (and so in a server's or proxy's access log)."""
     election = _current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     if election.ballots_hash is None:
         return ctx.render(
             "elections/trackers.html",
             {"election": election, "waiting": True, "closed": election.state(ctx.now) == "closed"},
         )
     if not _trackers_visible(ctx, election):
-        raise Forbidden("not_published", "The ballot trackers will be published here with the results.")
+        raise Forbidden(Code.NOT_PUBLISHED, "The ballot trackers will be published here with the results.")
     wanted = normalise_tracker(str(ctx.form.get("tracker", ""))) if ctx.form is not None else ""
     rows = voting.tracked_ballots(ctx.db, election=election, key=ctx.key)
     return ctx.render(
@@ -575,7 +576,7 @@ def edit(ctx: Ctx) -> Response:
     election = _current(ctx, ctx.params["election_id"])
     if election.locked(ctx.now):
         raise ElectionError(
-            "locked", "Voting has opened: the election can no longer be changed.", status_code=409
+            Code.LOCKED, "Voting has opened: the election can no longer be changed.", kind=Kind.CONFLICT
         )
     return _setup_form(ctx, election)
 
@@ -689,7 +690,7 @@ def nomination(ctx: Ctx) -> Response:
         None,
     )
     if view is None:
-        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such nomination.", kind=Kind.NOT_FOUND)
     return ctx.render(
         "elections/nomination.html",
         {
@@ -734,7 +735,7 @@ def decide(ctx: Ctx) -> Response:
         (v for v in service.nomination_views(ctx.db, election) if v.nomination.id == nomination_id), None
     )
     if view is None:
-        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such nomination.", kind=Kind.NOT_FOUND)
     return ctx.render(
         "elections/nomination.html",
         {

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account
 from portal.elections import service, trustees, voting
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.models import STATES, Election, Trustee
+from portal.errors import Forbidden
 from portal.web.context import Ctx
-from portal.web.errors import Forbidden
 from portal.web.forms import FormReader
 
 RUNNERS = ("returning_officer", "scrutineer")
@@ -121,7 +121,7 @@ def _mine(ctx: Ctx) -> tuple[Election, Trustee]:
     election = service.get_election(ctx.db, ctx.params["election_id"])
     mine = trustees.trustee_for(ctx.db, election_id=election.id, account_id=ctx.principal.account_id)
     if mine is None:
-        raise Forbidden("not_trustee", "You are not a trustee of this election.")
+        raise Forbidden(Code.NOT_TRUSTEE, "You are not a trustee of this election.")
     return election, mine
 
 

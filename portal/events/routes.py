@@ -14,6 +14,7 @@ from starlette.routing import Route
 from portal.accounts.guards import page
 from portal.accounts.models import Account, Society
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.errors import NotFound
 from portal.events import (
     consequences,
     forms,
@@ -47,7 +48,7 @@ from portal.events.models import (
 )
 from portal.mail.service import MailError
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
+from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.uploads import UploadRule
 
@@ -223,7 +224,7 @@ def resend_link(ctx: Ctx) -> Response:
                     ctx.db, event_id=event.id, email=email, ip=ctx.client_ip, now=ctx.now, links=_links(ctx)
                 )
             except MailError as exc:
-                error, status = exc.message, exc.status_code
+                error, status = exc.message, status_for(exc)
             else:
                 return ctx.redirect("events:resend_link", slug=event.slug, query="sent=1")
         else:

@@ -8,10 +8,10 @@ from starlette.routing import Route
 
 from portal.accounts.guards import page
 from portal.accounts.models import Account
+from portal.errors import NotFound
 from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
 from portal.web.forms import whole_number
 
 OUTBOX_PAGE = 50

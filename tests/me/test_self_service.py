@@ -13,6 +13,7 @@ from support import PASSWORD, as_sent, login, make_account, post
 
 from portal.accounts.models import Account, AccountToken
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.errors import Kind
 from portal.mail import service as mail
 from portal.members.models import Member, MemberChange
 
@@ -227,7 +228,7 @@ def test_the_throttle_counts_in_the_database_for_every_worker(db, clock):
         mail.throttle(db, purpose="reset_password", email="a@example.org", ip="10.0.0.1", now=clock())
     with pytest.raises(mail.MailError) as caught:
         mail.throttle(db, purpose="reset_password", email="a@example.org", ip="10.0.0.2", now=clock())
-    assert caught.value.code == "throttled" and caught.value.status_code == 429
+    assert caught.value.code == "throttled" and caught.value.kind == Kind.THROTTLED
 
 
 # --- My account ---------------------------------------------------------------------------------------------
