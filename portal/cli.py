@@ -15,7 +15,7 @@ import click
 from sqlalchemy.orm import Session
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
-from portal.accounts.guards import system_clock
+from portal.accounts.access import system_clock
 from portal.db import Database
 from portal.settings import Settings, SettingsError
 

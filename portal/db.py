@@ -8,10 +8,12 @@ services take row locks or conditional updates where a rule must hold across wor
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,6 +136,7 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
             kwargs.update(pool_size=40, max_overflow=10)
         engine = create_engine(url, **kwargs)
         queue = _WriterQueue()
+        engine.portal_writer_queue = queue  # type: ignore[attr-defined]
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", queue.begin)
         event.listen(engine, "commit", queue.end)
@@ -158,6 +161,30 @@ class Database:
         info = {"audit_key": audit_key} if audit_key else {}
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, info=info)
+        self._queue: _WriterQueue | None = getattr(self.engine, "portal_writer_queue", None)
+        #: SQLite's writers from requests wait for their turn here, on the event loop (one lock per loop).
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """Wait, without blocking the event loop, until this is the one write of the process (SQLite; on
+        PostgreSQL every write goes at once, and row locks decide). Waiters are served in arrival order; the
+        thread lock that `BEGIN IMMEDIATE` takes then finds no other request writer."""
+        if self._queue is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        async with lock:
+            yield
+
+    def writer_busy(self) -> bool:
+        """Whether a write transaction of this process (a background job, a CLI step) holds SQLite now."""
+        return self._queue is not None and self._queue.lock.locked()
 
     @property
     def dialect(self) -> str:

@@ -18,6 +18,7 @@ afterwards sends nothing to the demo's example.org addresses.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import heapq
 import io
 import itertools
@@ -409,7 +410,10 @@ class _Demo:
         self.passwords = passwords
         self.timeline = Timeline(now)
         self.router = Router(routes=build_routes())
-        self.event_links: EventLinks = app_links(self.router, base_url, key)
+        # The badge QR code goes into every confirmation e-mail, as in the running app.
+        self.event_links: EventLinks = dataclasses.replace(
+            app_links(self.router, base_url, key), extras=(badging.confirmation_extra(key),)
+        )
         self.election_links = ElectionLinks(base_url, self._path_for)
         self.selfservice_links = selfservice.Links(
             activate=self._activation_link,
@@ -430,8 +434,6 @@ class _Demo:
         self.events: dict[str, DemoEvent] = {}
         self.bookers: dict[str, list[Booker]] = {}
         self.elections: dict[str, DemoElection] = {}
-        # The badge QR code goes into every confirmation e-mail, as in the running app.
-        badging.register_hooks(key)
 
     # --- reading the e-mailed links ---
 

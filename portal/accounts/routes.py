@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import audit, service
-from portal.accounts.guards import SESSION_COOKIE, page
+from portal.accounts.access import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
 from portal.errors import NotFound
 from portal.web.context import Ctx
@@ -70,7 +70,8 @@ def setup(ctx: Ctx) -> Response:
         password = form.password(new=True, confirm="password_confirm")
         if form.ok:
             try:
-                service.redeem_setup_code(ctx.db, code=setup_code, now=ctx.now, key=ctx.key)
+                with ctx.attempt():
+                    service.redeem_setup_code(ctx.db, code=setup_code, now=ctx.now, key=ctx.key)
             except service.AccountError as exc:
                 form.error("setup_code", exc.message)
         if form.ok:
@@ -119,8 +120,7 @@ def login(ctx: Ctx) -> Response:
                     passwords=ctx.request.app.state.passwords,
                 )
             except service.AccountError as exc:
-                # The failed attempt must be stored although the answer is an error.
-                ctx.keep_on_error = True
+                # No attempt(): the failed attempt is stored although the answer is an error.
                 error, status = exc.message, status_for(exc) if exc.code == "throttled" else 422
             else:
                 return _login_response(ctx, account, mfa_pending=account.totp_enabled)
@@ -153,8 +153,7 @@ def second_factor(ctx: Ctx) -> Response:
                     ctx.db, account=pending.account, code=code, now=ctx.now, key=ctx.key, login=pending
                 )
             except service.AccountError as exc:
-                # The wrong code is counted although the answer is an error.
-                ctx.keep_on_error = True
+                # No attempt(): the wrong code is counted although the answer is an error.
                 if exc.code == "mfa_restart":
                     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
                     ctx.flash(exc.message)
@@ -243,9 +242,10 @@ def security(ctx: Ctx) -> Response:
         code = form.text("code", label="the 6-digit code", max_length=10)
         if form.ok:
             try:
-                context["recovery_codes"] = service.enable_totp(
-                    ctx.db, account=account, secret=secret, code=code, now=ctx.now, key=ctx.key
-                )
+                with ctx.attempt():
+                    context["recovery_codes"] = service.enable_totp(
+                        ctx.db, account=account, secret=secret, code=code, now=ctx.now, key=ctx.key
+                    )
             except service.AccountError as exc:
                 form.error("code", exc.message)
         context["errors"] = form.errors
@@ -275,7 +275,8 @@ def totp_disable(ctx: Ctx) -> Response:
         return ctx.redirect("accounts:security")
     if form.ok:
         try:
-            service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
+            with ctx.attempt():
+                service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
         except service.AccountError as exc:
             # A redirect commits: the wrong code stays counted.
             ctx.flash(exc.message)
@@ -303,16 +304,17 @@ def staff_list(ctx: Ctx) -> Response:
         if form.ok:
             actor = ctx.db.get(Account, ctx.principal.account_id)
             try:
-                account, _token = service.create_staff(
-                    ctx.db,
-                    actor=actor,
-                    name=name,
-                    email=email,
-                    roles=roles,
-                    now=ctx.now,
-                    key=ctx.key,
-                    link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
-                )
+                with ctx.attempt():
+                    account, _token = service.create_staff(
+                        ctx.db,
+                        actor=actor,
+                        name=name,
+                        email=email,
+                        roles=roles,
+                        now=ctx.now,
+                        key=ctx.key,
+                        link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
+                    )
             except service.AccountError as exc:
                 form.error("roles" if exc.code == "self_grant" else "email", exc.message)
             else:
@@ -356,12 +358,12 @@ def staff_edit(ctx: Ctx) -> Response:
             roles = form.choices("roles", list(ROLES))
             active = form.checkbox("active")
             try:
-                service.update_staff(
-                    ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
-                )
+                with ctx.attempt():
+                    service.update_staff(
+                        ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
+                    )
             except service.AccountError as exc:
                 form.error("roles", exc.message)
-                ctx.db.rollback()
                 account = ctx.db.get(Account, account.id)
             else:
                 ctx.flash(f"Saved {account.name}.")

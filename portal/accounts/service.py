@@ -543,8 +543,19 @@ def load_session(
     return login, account
 
 
-def touch_session(session: Session, *, session_id: int, now: datetime) -> None:
-    session.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
+def touch_session_token(session: Session, *, token: str, now: datetime, idle: timedelta, key: bytes) -> None:
+    """Record activity on the login behind `token` for its idle timeout: never on one that has already timed
+    out or ended (that would bring it back), and not more than once a minute."""
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.token_digest == token_digest(key, token, purpose="session"),
+            LoginSession.last_seen_at > now - idle,
+            LoginSession.last_seen_at <= now - timedelta(minutes=1),
+            LoginSession.expires_at > now,
+        )
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, *, session_id: int) -> None:

@@ -19,10 +19,10 @@ from portal.checkin.errors import Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
 from portal.checkin.service import CheckInError, affiliations
 from portal.errors import Kind, NotFound
-from portal.events import notify
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
+from portal.web.hooks import ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
 #: still print a sheet for other statuses (a filter on the badges page).
@@ -244,17 +244,13 @@ def badge_attachments(key: bytes, registration: Registration) -> tuple[dict[str,
     )
 
 
-def register_hooks(key: bytes) -> None:
-    """Put the badge into every confirmation e-mail. Called by `create_app`; calling it again (another app in
-    the same process) replaces the hook instead of adding a second one."""
+def confirmation_extra(key: bytes) -> ConfirmationExtra:
+    """The badge in every confirmation e-mail (`create_app` puts it in the app's hooks)."""
 
-    def badge_hook(session: Session, registration: Registration) -> tuple[dict[str, Any], list[Attachment]]:
+    def badge(session: Session, registration: Registration) -> tuple[dict[str, Any], list[Attachment]]:
         return badge_attachments(key, registration)
 
-    badge_hook.portal_checkin = True  # type: ignore[attr-defined]
-    notify.CONFIRMATION_HOOKS[:] = [
-        h for h in notify.CONFIRMATION_HOOKS if not getattr(h, "portal_checkin", False)
-    ] + [badge_hook]
+    return badge
 
 
 # --- CPD --------------------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from portal.accounts.guards import api, page
+from portal.accounts.access import api, page
 from portal.accounts.models import Account
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.accounts.selfservice_routes import render_section
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, pdf, qr, service
 from portal.checkin.errors import Code
@@ -234,7 +234,8 @@ def door(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         body = {k: v for k, v in ctx.form.items() if isinstance(v, str)}  # type: ignore[union-attr]
         try:
-            request = service.read_scan(body, now=ctx.now)
+            with ctx.attempt():
+                request = service.read_scan(body, now=ctx.now)
         except CheckInError as exc:
             problem = exc.message
         else:
@@ -508,7 +509,7 @@ def _badge_view(ctx: Ctx, registration: Registration, token: str | None = None) 
 
 
 def my_badges_section(ctx: Ctx) -> tuple[str, str] | None:
-    """The "My badges" panel of "My account" (see `MY_ACCOUNT_SECTIONS`): nothing without a booking."""
+    """The "My badges" panel of "My account" (named in the app's hooks): nothing without a booking."""
     bookings = [_badge_view(ctx, r) for r in badging.my_registrations(ctx.db, principal=ctx.principal)]
     if not bookings:
         return None
@@ -624,6 +625,3 @@ routes = [
     Route("/badge/{token}/qr.svg", manage_svg, methods=["GET"], name="manage_svg"),
     Route("/badge/{token}/certificate.pdf", manage_certificate, methods=["GET"], name="manage_certificate"),
 ]
-
-if my_badges_section not in MY_ACCOUNT_SECTIONS:
-    MY_ACCOUNT_SECTIONS.append(my_badges_section)

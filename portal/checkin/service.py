@@ -76,7 +76,7 @@ class CheckInError(PortalError):
 
 @dataclass(frozen=True)
 class DevicePrincipal:
-    """A scanner device's bearer token, seen by the guards as a login with the `door` role for one event."""
+    """A scanner device's bearer token, seen by the request boundary as a login with the `door` role for one event."""
 
     device_id: int
     event_id: int
@@ -840,7 +840,7 @@ def load_device(session: Session, *, token: str, key: bytes) -> DevicePrincipal 
 
 
 def device_loader(ctx: Any, token: str) -> DevicePrincipal | None:
-    """`app.state.device_loader`: what the guards call for `@api(..., devices=True)` with a bearer token.
+    """The device loader `create_app` wires in: what the boundary calls for `@api(..., devices=True)` with a bearer token.
     Scanners send a scan a second: the look-up is cached briefly (see `DoorState.device`)."""
     state = getattr(ctx.request.app.state, "checkin", None)
     if state is None:

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Account
 from portal.accounts.service import society
 from portal.elections import results, results_export, service, voting

@@ -13,9 +13,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Account
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.accounts.selfservice_routes import render_section
 from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
@@ -198,22 +198,23 @@ def nominate(ctx: Ctx) -> Response:
         values, errors = reader.data, reader.errors
         if reader.ok:
             try:
-                service.nominate(
-                    ctx.db,
-                    election_id=election.id,
-                    nominator_id=member.id,
-                    form=NominationForm(
-                        contest_id=int(contest_id),
-                        nominee_id=people["candidate"].id,
-                        proposer_id=people["proposer"].id,
-                        seconder_id=people["seconder"].id,
-                        statement=statement,
-                        photo=upload.value if upload is not None else None,
-                    ),
-                    now=ctx.now,
-                    key=ctx.key,
-                    links=_links(ctx),
-                )
+                with ctx.attempt():
+                    service.nominate(
+                        ctx.db,
+                        election_id=election.id,
+                        nominator_id=member.id,
+                        form=NominationForm(
+                            contest_id=int(contest_id),
+                            nominee_id=people["candidate"].id,
+                            proposer_id=people["proposer"].id,
+                            seconder_id=people["seconder"].id,
+                            statement=statement,
+                            photo=upload.value if upload is not None else None,
+                        ),
+                        now=ctx.now,
+                        key=ctx.key,
+                        links=_links(ctx),
+                    )
             except ElectionError as exc:
                 if exc.code == "nominations_closed":
                     raise
@@ -426,14 +427,15 @@ def _cast(ctx: Ctx) -> Response:
     if read.errors:
         return _ballot_page(ctx, election, voter, contests, raw=read.raw, errors=read.errors)
     try:
-        tracker = voting.cast_ballot(
-            ctx.db,
-            election_id=election.id,
-            member_id=voter.member_id,
-            selections=read.selections,
-            key=ctx.key,
-            now=ctx.now,
-        )
+        with ctx.attempt():
+            tracker = voting.cast_ballot(
+                ctx.db,
+                election_id=election.id,
+                member_id=voter.member_id,
+                selections=read.selections,
+                key=ctx.key,
+                now=ctx.now,
+            )
     except ElectionError as exc:
         if exc.code in ("already_voted", "not_on_roll", "not_eligible", "closed", "not_open"):
             code = "voted" if exc.code == "already_voted" else exc.code
@@ -502,9 +504,6 @@ def my_elections(ctx: Ctx) -> tuple[str, str] | None:
     )
 
 
-MY_ACCOUNT_SECTIONS.append(my_elections)
-
-
 # --- returning officer and scrutineers ------------------------------------------------------------------------------
 
 
@@ -537,15 +536,18 @@ def _setup_form(ctx: Ctx, election: Election | None) -> Response:
         setup, values, errors = read_setup(ctx.form, categories=categories, accreditations=levels)
         if setup is not None:
             try:
-                if election is None:
-                    election = service.create_election(ctx.db, actor=_actor(ctx), setup=setup, now=ctx.now)
-                    ctx.flash("The election is set up. Now add its posts.")
-                else:
-                    service.update_election(
-                        ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
-                    )
-                    ctx.flash("The election is saved.")
-                return ctx.redirect("elections:admin", election_id=election.id)
+                with ctx.attempt():
+                    if election is None:
+                        election = service.create_election(
+                            ctx.db, actor=_actor(ctx), setup=setup, now=ctx.now
+                        )
+                        ctx.flash("The election is set up. Now add its posts.")
+                    else:
+                        service.update_election(
+                            ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
+                        )
+                        ctx.flash("The election is saved.")
+                    return ctx.redirect("elections:admin", election_id=election.id)
             except ElectionError as exc:
                 if exc.code != "bad_timetable":
                     raise
@@ -640,21 +642,22 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
         setup, values, errors = read_contest(ctx.form)
         if setup is not None:
             try:
-                if contest is None:
-                    service.add_contest(
-                        ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
-                    )
-                else:
-                    service.update_contest(
-                        ctx.db,
-                        actor=_actor(ctx),
-                        election_id=election.id,
-                        contest_id=contest.id,
-                        setup=setup,
-                        now=ctx.now,
-                    )
-                ctx.flash(f"{setup.title} is saved.")
-                return ctx.redirect("elections:admin", election_id=election.id)
+                with ctx.attempt():
+                    if contest is None:
+                        service.add_contest(
+                            ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
+                        )
+                    else:
+                        service.update_contest(
+                            ctx.db,
+                            actor=_actor(ctx),
+                            election_id=election.id,
+                            contest_id=contest.id,
+                            setup=setup,
+                            now=ctx.now,
+                        )
+                    ctx.flash(f"{setup.title} is saved.")
+                    return ctx.redirect("elections:admin", election_id=election.id)
             except ElectionError as exc:
                 if exc.code != "bad_value":
                     raise
@@ -712,15 +715,16 @@ def decide(ctx: Ctx) -> Response:
     reason = reader.text("reason", label="a reason", required=decision == "reject", max_length=2000)
     if reader.ok:
         try:
-            service.decide_nomination(
-                ctx.db,
-                actor=_actor(ctx),
-                election_id=election_id,
-                nomination_id=nomination_id,
-                accept=decision == "accept",
-                reason=reason,
-                now=ctx.now,
-            )
+            with ctx.attempt():
+                service.decide_nomination(
+                    ctx.db,
+                    actor=_actor(ctx),
+                    election_id=election_id,
+                    nomination_id=nomination_id,
+                    accept=decision == "accept",
+                    reason=reason,
+                    now=ctx.now,
+                )
         except ElectionError as exc:
             if exc.code not in ("incomplete", "reason_required"):
                 raise
@@ -801,17 +805,18 @@ def roll_correct(ctx: Ctx) -> Response:
         reader.error("member", "No member has that membership number or e-mail address.")
     if reader.ok and member is not None:
         try:
-            roll.correct_roll(
-                ctx.db,
-                actor=_actor(ctx),
-                election_id=election.id,
-                member_id=member.id,
-                action=action,
-                reason=reason,
-                now=ctx.now,
-                key=ctx.key,
-                links=_links(ctx),
-            )
+            with ctx.attempt():
+                roll.correct_roll(
+                    ctx.db,
+                    actor=_actor(ctx),
+                    election_id=election.id,
+                    member_id=member.id,
+                    action=action,
+                    reason=reason,
+                    now=ctx.now,
+                    key=ctx.key,
+                    links=_links(ctx),
+                )
         except ElectionError as exc:
             if exc.code not in ("already_on_roll", "already_voted", "not_on_roll", "reason_required"):
                 raise

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Account
 from portal.elections import service, trustees, voting
 from portal.elections.errors import Code, ElectionError
@@ -83,14 +83,15 @@ def trustees_page(ctx: Ctx) -> Response:
         reader.error("threshold", "Give the number of trustees needed as a whole number, e.g. 2.")
     if reader.ok:
         try:
-            trustees.name_trustees(
-                ctx.db,
-                actor=_actor(ctx),
-                election_id=election.id,
-                account_ids=chosen,
-                threshold=threshold,
-                now=ctx.now,
-            )
+            with ctx.attempt():
+                trustees.name_trustees(
+                    ctx.db,
+                    actor=_actor(ctx),
+                    election_id=election.id,
+                    account_ids=chosen,
+                    threshold=threshold,
+                    now=ctx.now,
+                )
         except ElectionError as exc:
             if exc.code != "bad_trustees":
                 raise
@@ -166,9 +167,10 @@ def trustee_check(ctx: Ctx) -> Response:
     if not text.strip():
         return _trustee_page(ctx, election, mine, errors={"share": "Paste your share, or choose its file."})
     try:
-        trustees.check_share(
-            ctx.db, account_id=ctx.principal.account_id, election_id=election.id, text=text, now=ctx.now
-        )
+        with ctx.attempt():
+            trustees.check_share(
+                ctx.db, account_id=ctx.principal.account_id, election_id=election.id, text=text, now=ctx.now
+            )
     except ElectionError as exc:
         if exc.code not in ("bad_share", "other_election", "wrong_share", "not_downloaded"):
             raise
@@ -204,9 +206,10 @@ def close_page(ctx: Ctx) -> Response:
         for t in trustees.trustees(ctx.db, election.id)
     ]
     try:
-        opened = voting.open_ballot_box(
-            ctx.db, actor=_actor(ctx), election_id=election.id, shares=given, key=ctx.key, now=ctx.now
-        )
+        with ctx.attempt():
+            opened = voting.open_ballot_box(
+                ctx.db, actor=_actor(ctx), election_id=election.id, shares=given, key=ctx.key, now=ctx.now
+            )
     except ElectionError as exc:
         if exc.code in ("not_closed", "opened"):
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.events.models import Event, Registration
+from portal.web.hooks import ConfirmationExtra
 from portal.web.tokens import token_digest
 
 TOKEN_PURPOSE = "booking"  # noqa: S105 - a purpose label, not a secret
@@ -35,6 +36,8 @@ class Links:
 
     url: Callable[..., str]
     key: bytes
+    #: What other domains add to a confirmation e-mail (the badge), from the app's hooks.
+    extras: tuple[ConfirmationExtra, ...] = ()
 
     def manage(self, registration: Registration) -> str:
         return self.url("events:booking", token=manage_token(self.key, registration.manage_seed))
@@ -50,9 +53,11 @@ class Links:
 
 
 def app_links(app: Any, base_url: str, key: bytes) -> Links:
-    """Links outside a request (the CLI, the periodic offer sweep): from the app's routes and base URL."""
+    """Links outside a request (the CLI, the periodic offer sweep): from the app's routes and base URL, and
+    the app's confirmation extras when it is an app (a bare router has none)."""
 
     def url(name: str, **params: Any) -> str:
         return base_url.rstrip("/") + str(app.url_path_for(name, **params))
 
-    return Links(url=url, key=key)
+    hooks = getattr(getattr(app, "state", None), "hooks", None)
+    return Links(url=url, key=key, extras=hooks.confirmation if hooks is not None else ())

@@ -41,12 +41,9 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
-from portal.events.notify import CONFIRMATION_HOOKS, ConfirmationHook
 from portal.events.payments import BankTransferProvider, PaymentProvider, PaymentRequest
 from portal.mail import service as mail
 from portal.members.models import Member
-
-__all__ = ["CONFIRMATION_HOOKS", "ConfirmationHook"]
 
 RESERVED_SLUGS = {"manage", "mine", "booking", "new", "calendar", "payments", "society"}
 SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")

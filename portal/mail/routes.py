@@ -6,7 +6,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Account
 from portal.errors import NotFound
 from portal.mail import service
