@@ -26,7 +26,7 @@ from portal.events import (
     waitlist,
     workshops,
 )
-from portal.events.journey import Journey
+from portal.events.journey_routes import Journey
 from portal.events.links import Links, manage_token
 from portal.events.models import (
     EVENT_STATUSES,
