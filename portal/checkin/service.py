@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, func, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.checkin import badges
 from portal.checkin.errors import Code
