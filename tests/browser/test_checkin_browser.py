@@ -16,9 +16,10 @@ import pytest
 from PIL import Image
 from support import AUDIT_KEY, PASSWORD, make_account
 
+from bench import checkin_kit
 from portal.accounts import service as accounts
 from portal.accounts.passwords import Passwords
-from portal.checkin import badges, qr, sample
+from portal.checkin import badges, qr
 from portal.db import Database
 
 pytestmark = pytest.mark.browser
@@ -67,16 +68,16 @@ def seeded(live_server: Any) -> Seeded:
         )
     make_account(database, passwords, email="door@example.org", roles="door", name="Dora Door")
     with database.session() as s:
-        made = sample.make_event(s, now=now, title="Annual Conference")
+        made = checkin_kit.make_event(s, now=now, title="Annual Conference")
         full, speaker = made.tickets
         people = {
-            "bob": sample.add_registration(
+            "bob": checkin_kit.add_registration(
                 s, key=key, event=made.event, ticket=speaker, first_name="Bob", last_name="Baker", now=now
             ),
-            "alice": sample.add_registration(
+            "alice": checkin_kit.add_registration(
                 s, key=key, event=made.event, ticket=full, first_name="Alice", last_name="Archer", now=now
             ),
-            "carol": sample.add_registration(
+            "carol": checkin_kit.add_registration(
                 s,
                 key=key,
                 event=made.event,
