@@ -252,6 +252,8 @@ def door(ctx: Ctx) -> Response:
             "results": rosters.search(ctx.db, place=place, query=query) if query else [],
             "counts": rosters.counts(ctx.db, place=place),
             "public_key": badges.public_key_b64(ctx.key, event.id),
+            "answers": scans.ANSWERS,
+            "looks": scans.looks_json(),
             "nonce": new_token(16),
             "problem": problem,
         },
@@ -281,6 +283,7 @@ def attendance(ctx: Ctx) -> Response:
             "stats": stats,
             "chart": attendance_stats.arrivals_svg(stats.arrivals, tz=event.timezone),
             "results_labels": RESULTS,
+            "answers": scans.ANSWERS,
         },
         partial="checkin/_attendance.html",
     )
