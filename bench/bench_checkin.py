@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from bench import checkin_kit  # noqa: E402
 from portal import migrate  # noqa: E402
 from portal.accounts import service as accounts  # noqa: E402
-from portal.accounts.audit import chain_key  # noqa: E402
 from portal.accounts.passwords import Passwords  # noqa: E402
+from portal.audit import chain_key  # noqa: E402
 from portal.checkin import badges  # noqa: E402
 from portal.checkin import devices as scanner_devices  # noqa: E402
 from portal.db import Database  # noqa: E402

@@ -24,8 +24,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
-from portal import ops
-from portal.accounts import access, audit, selfservice_routes
+from portal import audit, ops
+from portal.accounts import access
 from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
@@ -42,6 +42,7 @@ from portal.events import tasks as events_tasks
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
+from portal.members import selfservice_routes
 from portal.settings import Settings
 from portal.web import boundary, periodic
 from portal.web.context import Ctx

@@ -153,7 +153,7 @@ class Database:
     """One engine and two session factories: reads begin deferred, writes begin immediate (on SQLite)."""
 
     def __init__(self, url: str, *, null_pool: bool = False, audit_key: bytes | None = None) -> None:
-        """`audit_key` (accounts.audit.chain_key of the secret key) travels in every session's `info`, so
+        """`audit_key` (audit.chain_key of the secret key) travels in every session's `info`, so
         whatever appends to the audit log in that session can key its hash."""
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, null_pool=null_pool)

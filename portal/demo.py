@@ -37,7 +37,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.routing import Router
 
-from portal.accounts import selfservice
 from portal.accounts import service as accounts
 from portal.accounts.models import Account, Society
 from portal.accounts.passwords import Passwords
@@ -59,7 +58,7 @@ from portal.events.links import app_links
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
-from portal.members import importer
+from portal.members import importer, selfservice
 from portal.members.models import Member
 from portal.members.service import DEFAULT_CATEGORIES, DEFAULT_LEVELS
 from portal.web.tokens import new_token, token_digest

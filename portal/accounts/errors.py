@@ -23,7 +23,6 @@ class Code(StrEnum):
     MFA_LOCKED = "mfa_locked"
     MFA_RESTART = "mfa_restart"
     NOT_FOUND = "not_found"
-    SAME_EMAIL = "same_email"
     SELF_GRANT = "self_grant"
     THROTTLED = "throttled"
     TOO_LARGE = "too_large"

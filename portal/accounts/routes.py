@@ -12,9 +12,11 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal.accounts import audit, service
+from portal import audit
+from portal.accounts import service
 from portal.accounts.access import SESSION_COOKIE, page
-from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
+from portal.accounts.models import ROLES, Account, LoginSession
+from portal.audit import AuditEvent
 from portal.errors import NotFound
 from portal.web.context import Ctx
 from portal.web.errors import status_for

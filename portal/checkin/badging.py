@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account, Society
 from portal.checkin import badges, pdf, qr
 from portal.checkin.errors import CheckInError, Code

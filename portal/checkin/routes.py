@@ -12,7 +12,6 @@ from starlette.routing import Route
 
 from portal.accounts.access import api, page
 from portal.accounts.models import Account
-from portal.accounts.selfservice_routes import render_section
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, parsing, pdf, qr, rosters, scans
 from portal.checkin import devices as scanner_devices
@@ -23,6 +22,7 @@ from portal.checkin.models import RESULTS, RIBBONS
 from portal.checkin.scans import Scanner
 from portal.errors import Kind, NotFound
 from portal.events.models import REGISTRATION_STATUSES, Event, Registration, TicketType, Workshop
+from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx
 from portal.web.forms import FormReader, clean_text
 from portal.web.tokens import new_token

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, null, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.checkin import badges
 from portal.checkin.errors import CheckInError, Code

@@ -32,8 +32,9 @@ from typing import Any
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
-from portal.accounts.models import Account, AuditEvent
+from portal import audit
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.elections import counting
 from portal.elections.ballots import on_ballot, valid_candidates
 from portal.elections.counting.record import RULE_TITLES, join_names

@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from portal.accounts.access import page
 from portal.accounts.models import Account
-from portal.accounts.selfservice_routes import render_section
 from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
@@ -35,6 +34,7 @@ from portal.elections.secrecy import normalise_tracker
 from portal.elections.service import NominationForm, count_words
 from portal.errors import Forbidden, Kind
 from portal.members.models import STATUSES, Member
+from portal.members.selfservice_routes import render_section
 from portal.members.service import option_labels
 from portal.web.context import Ctx
 from portal.web.errors import status_for

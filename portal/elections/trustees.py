@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import ROLES, Account
 from portal.elections import shamir
 from portal.elections.errors import Code, ElectionError

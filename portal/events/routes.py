@@ -13,7 +13,6 @@ from starlette.routing import Route
 
 from portal.accounts.access import page
 from portal.accounts.models import Account, Society
-from portal.accounts.selfservice_routes import render_section
 from portal.errors import NotFound
 from portal.events import (
     consequences,
@@ -47,6 +46,7 @@ from portal.events.models import (
     Workshop,
 )
 from portal.mail.service import MailError
+from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number

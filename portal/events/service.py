@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.errors import Kind, PortalError
 from portal.events import capacity, notify, waitlist, workshops

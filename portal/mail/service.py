@@ -29,8 +29,7 @@ import jinja2
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
-from portal.accounts.models import Account
+from portal import audit
 from portal.db import is_postgres
 from portal.errors import Kind, NotFound, PortalError
 from portal.mail import sealing
@@ -312,7 +311,7 @@ def mark_failed_attempt(
     return status
 
 
-def retry(session: Session, *, email_id: int, actor: Account | None, now: datetime) -> OutboxEmail:
+def retry(session: Session, *, email_id: int, actor: audit.Actor | None, now: datetime) -> OutboxEmail:
     """Staff give a failed e-mail a fresh set of attempts, starting now.
 
     Not one that carried a single-use link: its sealed part was scrubbed when it failed (the link exists

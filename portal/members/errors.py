@@ -19,6 +19,7 @@ class Code(StrEnum):
     NOT_FOUND = "not_found"
     OPTION_EXISTS = "option_exists"
     PROTECTED = "protected"
+    SAME_EMAIL = "same_email"
     STALE_PREVIEW = "stale_preview"
     TOO_LARGE = "too_large"
     UPLOAD_NOT_FOUND = "upload_not_found"

@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import ROLES, Account, AccountToken, LoginSession, RecoveryCode
 from portal.db import is_postgres
 from portal.errors import Kind, PortalError

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.checkin import badging, rosters, scans
 from portal.checkin.errors import CheckInError
 from portal.checkin.models import CheckInScan

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from support import PASSWORD, as_sent, login, make_account, post
 
 from portal.accounts.models import Account, AccountToken
-from portal.accounts.selfservice_routes import render_section
 from portal.errors import Kind
 from portal.mail import service as mail
 from portal.members.models import Member, MemberChange
+from portal.members.selfservice_routes import render_section
 
 NEW_PASSWORD = "a different long passphrase"
 

@@ -30,10 +30,10 @@ from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts import selfservice
 from portal.accounts.access import page
 from portal.accounts.models import Account
 from portal.mail.service import MailError
+from portal.members import selfservice
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
 from portal.web.errors import status_for

@@ -22,12 +22,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit, service
-from portal.accounts.errors import Code
+from portal import audit
+from portal.accounts import service
 from portal.accounts.models import Account, AccountToken
 from portal.db import is_postgres
 from portal.errors import Kind, PortalError
 from portal.mail import service as mail
+from portal.members.errors import Code
 from portal.members.models import Member, MemberChange
 
 log = logging.getLogger("portal.accounts")
