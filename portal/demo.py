@@ -42,7 +42,7 @@ from portal.accounts.models import Account, Society
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
 from portal.checkin import badging
-from portal.checkin import service as checkin
+from portal.checkin import scans as checkin
 from portal.demo_people import DIETS, INTERNATIONAL, People, Person, statement
 from portal.elections import photos, results, roll, trustees, voting
 from portal.elections import service as elections
