@@ -159,7 +159,7 @@ def _nav_function(app: Starlette) -> Callable[..., list[dict[str, Any]]]:
     def nav(principal: Principal | None, path: str = "") -> list[dict[str, Any]]:
         """The entries this person may use; the one whose address is the longest start of `path` is current
         (on /events/manage, "Manage events" and not "Events")."""
-        items = [
+        items: list[dict[str, Any]] = [
             {"label": item.label, "url": app.url_path_for(item.route), "description": item.description}
             for item, spec in specs
             if principal is not None and spec.allows(principal)

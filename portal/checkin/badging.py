@@ -278,7 +278,7 @@ def set_cpd_hours(
 ) -> None:
     """Set (or, with None, clear back to the session's length) the CPD hours of the event's sessions."""
     known = {w.id: w for w, _, _ in cpd_settings(session, event_id=event_id)}
-    changed = {}
+    changed: dict[int, float | None] = {}
     for workshop_id, value in hours.items():
         if workshop_id not in known:
             raise NotFound("There is no such session.")

@@ -682,7 +682,7 @@ def _answers(questions: Sequence[Question], answers: Mapping[int, str | Sequence
     out = []
     for question in questions:
         value = answers.get(question.id)
-        text = "\n".join(value) if isinstance(value, list | tuple) else (value or "").strip()
+        text = "\n".join(value) if isinstance(value, list | tuple) else str(value or "").strip()
         if text:
             out.append(Answer(question_id=question.id, value=text))
     return out
