@@ -44,6 +44,7 @@ from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.settings import Settings
+from portal.society import routes as society_routes
 from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
@@ -186,6 +187,7 @@ def build_routes() -> list[BaseRoute]:
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
+        *namespaced("society", society_routes.routes),
     ]
 
 

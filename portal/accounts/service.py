@@ -30,12 +30,12 @@ from portal.accounts.models import (
     LoginSession,
     RecoveryCode,
     SetupCode,
-    Society,
 )
 from portal.accounts.passwords import Passwords
 from portal.db import rowcount
 from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
+from portal.society.models import Society
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
