@@ -44,7 +44,7 @@ def outbox(ctx: Ctx) -> Response:
         query = query.where(OutboxEmail.id < before)
     emails = ctx.db.scalars(query.limit(OUTBOX_PAGE + 1)).all()
     return ctx.render(
-        "mailbox/outbox.html",
+        "mail/outbox.html",
         {
             "emails": emails[:OUTBOX_PAGE],
             "more": len(emails) > OUTBOX_PAGE,
@@ -53,7 +53,7 @@ def outbox(ctx: Ctx) -> Response:
             "labels": STATUS_LABELS,
             "logging_only": not ctx.settings.smtp_url,
         },
-        partial="mailbox/_rows.html",
+        partial="mail/_rows.html",
     )
 
 
@@ -61,7 +61,7 @@ def outbox(ctx: Ctx) -> Response:
 def email_detail(ctx: Ctx) -> Response:
     email = _email(ctx)
     return ctx.render(
-        "mailbox/email.html",
+        "mail/email.html",
         {
             "email": email,
             "labels": STATUS_LABELS,
