@@ -34,6 +34,7 @@ from portal.members.models import (
     MemberChange,
     RollUpload,
 )
+from portal.text import csv_safe
 from portal.web.errors import PortalError
 from portal.web.forms import EMAIL_RE
 
@@ -488,13 +489,6 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("Joined", "joined_on"),
     ("Renewal date", "renewal_on"),
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR) gets a leading quote."""
-    text = "" if value is None else (value.isoformat() if isinstance(value, date) else str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def export_filename(query: MemberQuery, *, today: date) -> str:
