@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal.accounts import audit, service
+from portal.accounts import acting, audit, service
 from portal.accounts.guards import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
 from portal.web.context import Ctx
@@ -229,7 +229,7 @@ def _qr_svg(data: str) -> str:
 
 @page("authenticated", before_totp=True)
 def security(ctx: Ctx) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
+    account = acting.actor(ctx)
     sessions = ctx.db.scalars(
         select(LoginSession)
         .where(LoginSession.account_id == account.id)
@@ -266,7 +266,7 @@ def _totp_setup(ctx: Ctx, account: Account, secret: str | None) -> dict[str, str
 
 @page("authenticated")
 def totp_disable(ctx: Ctx) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
+    account = acting.actor(ctx)
     form = FormReader(ctx.form)
     code = form.text("code", label="a current code", max_length=40)
     if ctx.settings.staff_2fa_required and account.is_staff:
@@ -300,7 +300,7 @@ def staff_list(ctx: Ctx) -> Response:
         if not roles:
             form.error("roles", "Choose at least one role.")
         if form.ok:
-            actor = ctx.db.get(Account, ctx.principal.account_id)
+            actor = acting.actor(ctx)
             try:
                 account, _token = service.create_staff(
                     ctx.db,
@@ -340,7 +340,7 @@ def staff_edit(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     new_link = None
     if ctx.request.method == "POST":
-        actor = ctx.db.get(Account, ctx.principal.account_id)
+        actor = acting.actor(ctx)
         if form.raw("action") == "reset_link":
             service.send_password_link(
                 ctx.db,

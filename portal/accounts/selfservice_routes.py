@@ -31,9 +31,8 @@ from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts import selfservice
+from portal.accounts import acting, selfservice
 from portal.accounts.guards import page
-from portal.accounts.models import Account
 from portal.mail.service import MailError
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
@@ -118,7 +117,7 @@ def _my_account(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
+    account = acting.actor(ctx)
     member = ctx.db.get(Member, ctx.principal.member_id)
     sections = [found for section in MY_ACCOUNT_SECTIONS if (found := section(ctx)) is not None]
     return ctx.render(

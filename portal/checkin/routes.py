@@ -10,8 +10,8 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.guards import api, page
-from portal.accounts.models import Account
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, pdf, qr, service
@@ -27,11 +27,6 @@ BADGE_LIST_LIMIT = 200
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def _actor(ctx: Ctx) -> Account | None:
-    account_id = getattr(ctx.principal, "account_id", None)
-    return ctx.db.get(Account, account_id) if account_id else None
 
 
 def _state(ctx: Ctx) -> DoorState:
@@ -175,7 +170,7 @@ def api_undo(ctx: Ctx) -> Response:
         nonce=nonce,
         scanner=scanner,
         event_id=device.event_id if device else None,
-        actor=_actor(ctx),
+        actor=acting.actor_or_none(ctx),
         device=device.name if device else "",
         now=ctx.now,
     )
@@ -309,7 +304,7 @@ def devices(ctx: Ctx) -> Response:
         name = form.text("name", label="a name for the device", max_length=80)
         if form.ok:
             device, token = service.create_device(
-                ctx.db, actor=_actor(ctx), event_id=event.id, name=name, key=ctx.key, now=ctx.now
+                ctx.db, actor=acting.actor(ctx), event_id=event.id, name=name, key=ctx.key, now=ctx.now
             )
             created = {"device": device, "token": token}
             form = FormReader(None)
@@ -331,7 +326,7 @@ def devices(ctx: Ctx) -> Response:
 def device_revoke(ctx: Ctx) -> Response:
     event = _event(ctx)
     device = service.revoke_device(
-        ctx.db, actor=_actor(ctx), event_id=event.id, device_id=ctx.params["device"], now=ctx.now
+        ctx.db, actor=acting.actor(ctx), event_id=event.id, device_id=ctx.params["device"], now=ctx.now
     )
     _state(ctx).forget_devices()
     ctx.flash(f"{device.name} can no longer check anyone in.")
@@ -418,7 +413,7 @@ def badge_pdf(ctx: Ctx) -> Response:
 @page("office")
 def reissue(ctx: Ctx) -> Response:
     registration = badging.reissue(
-        ctx.db, actor=_actor(ctx), registration_id=ctx.params["registration"], now=ctx.now
+        ctx.db, actor=acting.actor(ctx), registration_id=ctx.params["registration"], now=ctx.now
     )
     ctx.flash(f"A new badge was issued to {registration.full_name}; the old one will be refused at the door.")
     return ctx.redirect("checkin:badges", event=registration.event_id, query=f"q={registration.last_name}")
@@ -431,7 +426,9 @@ def ribbon(ctx: Ctx) -> Response:
     registration = _registration(ctx)
     if not form.ok:
         raise CheckInError("bad_ribbon", "Choose one of the ribbons shown.", status_code=422)
-    badging.set_ribbon(ctx.db, actor=_actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now)
+    badging.set_ribbon(
+        ctx.db, actor=acting.actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now
+    )
     ctx.flash(f"{registration.full_name}'s badge will carry the {RIBBONS[choice].lower()} ribbon.")
     return ctx.redirect("checkin:badges", event=registration.event_id, query=f"q={registration.last_name}")
 
@@ -466,7 +463,9 @@ def cpd(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         hours = read_hours(form, [w for w, _, _ in sessions])
         if form.ok:
-            badging.set_cpd_hours(ctx.db, actor=_actor(ctx), event_id=event.id, hours=hours, now=ctx.now)
+            badging.set_cpd_hours(
+                ctx.db, actor=acting.actor(ctx), event_id=event.id, hours=hours, now=ctx.now
+            )
             ctx.flash("CPD hours saved.")
             return ctx.redirect("checkin:cpd", event=event.id)
     return ctx.render(

@@ -13,8 +13,8 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.guards import page
-from portal.accounts.models import Account
 from portal.accounts.service import society
 from portal.elections import results, results_export, service, voting
 from portal.elections.errors import ElectionError
@@ -44,12 +44,6 @@ def _election(ctx: Ctx, election_id: int) -> Election:
             voting.bring_up_to_date(session, **kwargs)
         ctx.db.rollback()
     return service.get_election(ctx.db, election_id)
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _refused(ctx: Ctx, election: Election) -> Response | None:
@@ -111,7 +105,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = _election(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.run_count(ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -127,7 +121,9 @@ def publish_now(ctx: Ctx) -> Response:
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
-    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.publish_results(
+        ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key
+    )
     ctx.flash(
         "The results are published"
         + (" to everyone" if election.results_public else " to members")

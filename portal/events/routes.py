@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.guards import page
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Society
 from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
 from portal.events import (
     consequences,
@@ -54,12 +55,6 @@ from portal.web.uploads import UploadRule
 
 def _links(ctx: Ctx) -> Links:
     return Links(url=ctx.absolute_url, key=ctx.key)
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _sweep(ctx: Ctx, event_id: int | None) -> None:
@@ -609,7 +604,7 @@ def create(ctx: Ctx) -> Response:
     data, errors, values = forms.event_form(ctx.form)
     if data is not None:
         try:
-            event = service.create_event(ctx.db, data=data, actor=_actor(ctx), now=ctx.now)
+            event = service.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
@@ -627,7 +622,7 @@ def edit(ctx: Ctx) -> Response:
     if data is not None:
         try:
             service.update_event(
-                ctx.db, event_id=event.id, data=data, actor=_actor(ctx), now=ctx.now, links=_links(ctx)
+                ctx.db, event_id=event.id, data=data, actor=acting.actor(ctx), now=ctx.now, links=_links(ctx)
             )
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
@@ -653,7 +648,7 @@ def _save_item(
         data, errors, values = forms.question_form(ctx.form)
     if data is None:
         return values, errors
-    common = {"event_id": event.id, "data": data, "actor": _actor(ctx), "now": ctx.now}
+    common = {"event_id": event.id, "data": data, "actor": acting.actor(ctx), "now": ctx.now}
     try:
         if kind == "ticket":
             service.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
@@ -711,7 +706,7 @@ def item(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         if found is not None and FormReader(ctx.form).raw("action") == "delete":
             service.delete_item(
-                ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=_actor(ctx), now=ctx.now
+                ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=acting.actor(ctx), now=ctx.now
             )
             ctx.flash(f"The {kind} is removed.")
             return ctx.redirect("events:items", event_id=event.id)
@@ -854,7 +849,7 @@ def registration(ctx: Ctx) -> Response:
 def _staff_action(
     ctx: Ctx, event: Event, found: Registration, action: str
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    actor = _actor(ctx)
+    actor = acting.actor(ctx)
     if action in ("payment", "refund"):
         values, errors = forms.payment_form(ctx.form, today=invoices.today_in(event, ctx.now))
         if errors:
@@ -1014,7 +1009,7 @@ def unpaid(ctx: Ctx) -> Response:
             ctx.db,
             event_id=event.id,
             registration_ids=chosen,
-            actor=_actor(ctx),
+            actor=acting.actor(ctx),
             now=ctx.now,
             links=_links(ctx),
         )
@@ -1051,7 +1046,7 @@ def email(ctx: Ctx) -> Response:
                 audience=audience,
                 subject=subject,
                 body=body,
-                actor=_actor(ctx),
+                actor=acting.actor(ctx),
                 now=ctx.now,
                 links=_links(ctx),
             )
@@ -1109,7 +1104,7 @@ def payments_import(ctx: Ctx) -> Response:
             return ctx.render("events/payments_import.html", context, status_code=422)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":
-            recorded = payments.apply_matches(ctx.db, matches, actor=_actor(ctx), now=ctx.now)
+            recorded = payments.apply_matches(ctx.db, matches, actor=acting.actor(ctx), now=ctx.now)
             ctx.flash(
                 f"{len(recorded)} payment{'s' if len(recorded) != 1 else ''} recorded from the statement."
             )
@@ -1128,7 +1123,7 @@ def society(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         values, errors = forms.society_form(ctx.form)
         if not errors:
-            payments.save_invoice_details(ctx.db, values=values, actor=_actor(ctx), now=ctx.now)
+            payments.save_invoice_details(ctx.db, values=values, actor=acting.actor(ctx), now=ctx.now)
             ctx.request.app.state.society_name = values["name"]
             ctx.flash("The society's details are saved.")
             return ctx.redirect("events:society")

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.guards import page
-from portal.accounts.models import Account
 from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
 from portal.web.context import Ctx
@@ -92,7 +92,7 @@ def attachment(ctx: Ctx) -> Response:
 
 @page("office")
 def retry(ctx: Ctx) -> Response:
-    actor = ctx.db.get(Account, ctx.principal.account_id)
+    actor = acting.actor(ctx)
     email = service.retry(ctx.db, email_id=int(ctx.params["email_id"]), actor=actor, now=ctx.now)
     ctx.flash(f"The e-mail to {email.to_addr} will be sent again now.")
     return ctx.redirect("mail:email", email_id=email.id)
