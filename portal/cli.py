@@ -18,6 +18,7 @@ import portal.models  # noqa: F401 - registers every table, so foreign keys acro
 from portal.accounts.guards import system_clock
 from portal.db import Database
 from portal.settings import Settings, SettingsError
+from portal.text import DEFAULT_SOCIETY_NAME
 
 
 def load_settings() -> Settings:
@@ -162,7 +163,9 @@ def admin() -> None:
 @admin.command("create")
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
-@click.option("--society", default="IPT UK", show_default=True, help="The society's name, on first setup.")
+@click.option(
+    "--society", default=DEFAULT_SOCIETY_NAME, show_default=True, help="The society's name, on first setup."
+)
 @click.password_option(confirmation_prompt=True)
 def admin_create(email: str, name: str, society: str, password: str) -> None:
     """Create an administrator (on an empty portal this is the first-run setup)."""

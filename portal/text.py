@@ -1,10 +1,12 @@
-"""Small text rules shared by the domains' services and the web layer, so each is said once. Nothing here
-imports the rest of the portal."""
+"""Small pieces of text every layer shares (the domains' services, the pages, the CLI), so each is said
+once. Nothing here imports the rest of the portal."""
 
 from __future__ import annotations
 
 from datetime import date
 
+#: The society's name until first setup stores one (the setup form suggests it too).
+DEFAULT_SOCIETY_NAME = "IPT UK"
 #: What a spreadsheet takes as the start of a formula (a tab or carriage return too, which some skip).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

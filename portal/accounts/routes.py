@@ -15,6 +15,7 @@ from starlette.routing import Route
 from portal.accounts import acting, audit, service
 from portal.accounts.guards import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
+from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
 from portal.web.errors import NotFound
 from portal.web.forms import FormReader, whole_number
@@ -86,7 +87,9 @@ def setup(ctx: Ctx) -> Response:
             ctx.request.app.state.setup_done.set()
             ctx.flash(f"Welcome. {society_name} is set up and you are its first administrator.")
             return _login_response(ctx, account, mfa_pending=False)
-    values = {k: v for k, v in (form.data or {"society_name": "IPT UK"}).items() if k != "setup_code"}
+    values = {
+        k: v for k, v in (form.data or {"society_name": DEFAULT_SOCIETY_NAME}).items() if k != "setup_code"
+    }
     return ctx.render(
         "accounts/setup.html",
         {"errors": form.errors, "values": values},

@@ -51,11 +51,6 @@ class Links:
     forgot_password: str
 
 
-def _society_name(session: Session) -> str:
-    society = service.society(session)
-    return society.name if society else "IPT UK"
-
-
 def normalise(email: str) -> str:
     return email.strip().lower()
 
@@ -110,7 +105,7 @@ def request_activation(
         return
     if not account.is_active:
         return
-    context = {"society_name": _society_name(session), "name": member.first_name or member.full_name}
+    context = {"society_name": service.society_name(session), "name": member.first_name or member.full_name}
     if account.password_hash:
         mail.enqueue(
             session,
@@ -155,7 +150,7 @@ def request_password_reset(
         to=account.email,
         template="accounts/reset_password",
         context={
-            "society_name": _society_name(session),
+            "society_name": service.society_name(session),
             "name": account.name,
             "forgot_url": links.forgot_password,
         },
@@ -205,7 +200,7 @@ def request_email_change(
             session,
             to=new_email,
             template="accounts/email_change_refused",
-            context={"society_name": _society_name(session)},
+            context={"society_name": service.society_name(session)},
             now=now,
         )
         return new_email
@@ -223,7 +218,7 @@ def request_email_change(
         to=new_email,
         template="accounts/change_email",
         context={
-            "society_name": _society_name(session),
+            "society_name": service.society_name(session),
             "name": account.name,
             "new_email": new_email,
         },
@@ -290,7 +285,7 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
         session,
         to=old_email,
         template="accounts/email_changed",
-        context={"society_name": _society_name(session), "name": account.name, "new_email": new_email},
+        context={"society_name": service.society_name(session), "name": account.name, "new_email": new_email},
         now=now,
     )
     return account

@@ -35,7 +35,7 @@ from portal.accounts import acting, selfservice
 from portal.accounts.guards import page
 from portal.mail.service import MailError
 from portal.members.models import STATUSES, Member
-from portal.web.context import Ctx
+from portal.web.context import Ctx, page_context
 from portal.web.forms import FormReader
 
 #: The panels of "My account" after the member's details: see the module docstring.
@@ -45,14 +45,7 @@ MY_ACCOUNT_SECTIONS: list[Callable[[Ctx], tuple[str, str] | None]] = []
 def render_section(ctx: Ctx, template: str, context: dict[str, Any] | None = None) -> Markup:
     """Render a partial template with the page's usual context, for a "My account" section."""
     env = ctx.request.app.state.templates.env
-    data = {
-        "request": ctx.request,
-        "ctx": ctx,
-        "principal": ctx.principal,
-        "csrf_token": ctx.csrf_token,
-        "now": ctx.now,
-        **(context or {}),
-    }
+    data = {**page_context(ctx.request, ctx), **(context or {})}
     return Markup(env.get_template(template).render(data))  # noqa: S704 - an autoescaped template
 
 

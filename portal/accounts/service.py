@@ -33,6 +33,7 @@ from portal.accounts.models import (
 )
 from portal.accounts.passwords import Passwords
 from portal.mail.service import enqueue
+from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.errors import PortalError
 from portal.web.tokens import new_token, token_digest
 
@@ -96,6 +97,12 @@ def is_set_up(session: Session) -> bool:
 
 def society(session: Session) -> Society | None:
     return session.get(Society, 1)
+
+
+def society_name(session: Session) -> str:
+    """The society's name, as its e-mails and documents print it."""
+    found = society(session)
+    return found.name if found else DEFAULT_SOCIETY_NAME
 
 
 def _check_roles(roles: list[str] | set[str] | frozenset[str]) -> str:
@@ -234,7 +241,6 @@ def _send_invite(
     session: Session, *, account: Account, actor: Account | None, link: str, now: datetime, key: bytes
 ) -> None:
     """The set-password link, e-mailed to the account's own address only (sealed in the outbox)."""
-    society_row = society(session)
     enqueue(
         session,
         to=account.email,
@@ -242,7 +248,7 @@ def _send_invite(
         context={
             "name": account.name,
             "roles": [ROLES[r] for r in ROLES if r in account.role_set],
-            "society_name": society_row.name if society_row else "IPT UK",
+            "society_name": society_name(session),
             "invited_by": actor.name if actor else "the administrator",
         },
         now=now,
@@ -323,7 +329,6 @@ def update_staff(
             details={"role": role},
             now=now,
         )
-        society_row = society(session)
         enqueue(
             session,
             to=account.email,
@@ -332,7 +337,7 @@ def update_staff(
                 "name": account.name,
                 "role": ROLES[role],
                 "granted_by": actor.name,
-                "society_name": society_row.name if society_row else "IPT UK",
+                "society_name": society_name(session),
             },
             now=now,
         )

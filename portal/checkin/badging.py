@@ -13,7 +13,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts import audit
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
+from portal.accounts.service import society_name
 from portal.checkin import badges, pdf, qr
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
 from portal.checkin.service import CheckInError, affiliations
@@ -336,12 +337,11 @@ def certificate_pdf(session: Session, *, registration: Registration, now: dateti
         if start.date() == end.date()
         else f"{start.strftime('%-d %B %Y')} to {end.strftime('%-d %B %Y')}"
     )
-    society = session.get(Society, 1)
     cert = pdf.Certificate(
         name=registration.full_name,
         event=event.title,
         event_dates=dates,
-        society=society.name if society else "IPT UK",
+        society=society_name(session),
         sessions=[
             pdf.CpdSession(title=w.title, starts=w.starts_at.astimezone(zone).strftime("%-d %b %Y"), hours=h)
             for w, h in attended

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.guards import page
-from portal.accounts.service import society
+from portal.accounts.service import society_name
 from portal.elections import results, results_export, service, voting
 from portal.elections.errors import ElectionError
 from portal.elections.links import Links
@@ -157,12 +157,11 @@ def results_csv(ctx: Ctx) -> Response:
 @page("public")
 def results_pdf(ctx: Ctx) -> Response:
     election, posts = _download(ctx)
-    found = society(ctx.db)
     content = results_export.results_pdf(
         election,
         posts,
         results.turnout(ctx.db, election),
-        society=found.name if found else "IPT UK",
+        society=society_name(ctx.db),
         stv_rule=results.stv_rule_label(election),
         now=ctx.now,
     )

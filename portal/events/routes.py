@@ -47,7 +47,7 @@ from portal.events.models import (
     Workshop,
 )
 from portal.mail.service import MailError
-from portal.web.context import Ctx
+from portal.web.context import Ctx, society_name
 from portal.web.errors import NotFound
 from portal.web.forms import FormReader, whole_number
 from portal.web.uploads import UploadRule
@@ -117,7 +117,7 @@ def calendar_feed(ctx: Ctx) -> Response:
         )
         for e in service.upcoming_events(ctx.db, now=ctx.now)
     ]
-    name = ctx.request.app.state.society_name or "IPT UK"
+    name = society_name(ctx.request)
     body = ics.calendar(entries, name=f"{name} events", now=ctx.now)
     return Response(
         body, media_type="text/calendar", headers={"Content-Disposition": 'inline; filename="events.ics"'}
