@@ -654,12 +654,12 @@ def events_expire_offers() -> None:
 
     from portal.app import build_routes
     from portal.events import workshops
-    from portal.events.links import app_links
+    from portal.events.links import Links
     from portal.events.waitlist import expire_offers
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    links = app_links(Router(routes=build_routes()), settings.base_url, settings.key_bytes())
+    links = Links(settings.base_url, Router(routes=build_routes()).url_path_for, key=settings.key_bytes())
     with transaction(settings) as session:
         now = system_clock()
         seats = workshops.expire_offers(session, now=now, links=links)

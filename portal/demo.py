@@ -52,7 +52,6 @@ from portal.elections.secrecy import Choice
 from portal.events import payments, waitlist
 from portal.events import service as events
 from portal.events.links import Links as EventLinks
-from portal.events.links import app_links
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
@@ -69,6 +68,8 @@ DEMO_PASSWORD = "ipt-demo-password"  # noqa: S105 - a published demo password, f
 SOCIETY = "IPT UK"
 #: Test-net addresses (RFC 5737): the demo's members asked for their activation links from "home".
 HOME_IP = "192.0.2.10"
+#: The e-mailed links whose tokens the demo's people use: activating an account, answering a nomination.
+READ_LINKS = frozenset({"accounts:set_password", "elections:nomination_link"})
 
 
 class DemoError(PortalError):
@@ -398,21 +399,14 @@ class _Demo:
         self.now = now
         self.today = london_date(now)
         self.key = key
-        self.base_url = base_url.rstrip("/")
         self.rng = random.Random(seed)
         self.people = People(self.rng)
         self.passwords = passwords
         self.timeline = Timeline(now)
         self.router = Router(routes=build_routes())
-        self.event_links: EventLinks = app_links(self.router, base_url, key)
+        self.event_links = EventLinks(base_url, self.router.url_path_for, key=key)
         self.election_links = ElectionLinks(base_url, self._path_for)
-        self.selfservice_links = selfservice.Links(
-            activate=self._activation_link,
-            reset_password=lambda token: self._url("accounts:set_password", token=token),
-            confirm_email=lambda token: self._url("me:confirm_email", token=token),
-            login=self._url("accounts:login"),
-            forgot_password=self._url("me:forgot_password"),
-        )
+        self.selfservice_links = selfservice.Links(base_url, self._path_for)
         #: Fourteen months ago: the portal is set up and the roll imported.
         self.origin = london(self.today - timedelta(days=420), 10)
         #: Tokens from the links the services just e-mailed (what the recipients would click).
@@ -431,18 +425,9 @@ class _Demo:
     # --- reading the e-mailed links ---
 
     def _path_for(self, name: str, **params: Any) -> Any:
-        if name == "elections:nomination_link":
+        if name in READ_LINKS:
             self.inbox.append(params["token"])
         return self.router.url_path_for(name, **params)
-
-    def _url(self, name: str, **params: Any) -> str:
-        return self.base_url + str(self.router.url_path_for(name, **params))
-
-    def _activation_link(self, token: str) -> str:
-        self.inbox.append(token)
-        return (
-            f"{self._url('accounts:set_password', token=token)}?next={self.router.url_path_for('me:account')}"
-        )
 
     def _take_inbox(self) -> list[str]:
         tokens, self.inbox = self.inbox, []

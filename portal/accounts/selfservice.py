@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ from portal.accounts.models import Account, AccountToken
 from portal.db import is_postgres
 from portal.mail import service as mail
 from portal.members.models import Member, MemberChange
+from portal.web import links as web_links
 from portal.web.errors import PortalError
 
 log = logging.getLogger("portal.accounts")
@@ -41,14 +41,24 @@ class SelfServiceError(PortalError):
 
 
 @dataclass(frozen=True)
-class Links:
-    """How the e-mails link back to the portal; the routes build these from the configured base URL."""
+class Links(web_links.Links):
+    """The links self-service e-mails carry (see `web/links.py`)."""
 
-    activate: Callable[[str], str]
-    reset_password: Callable[[str], str]
-    confirm_email: Callable[[str], str]
-    login: str
-    forgot_password: str
+    def activate(self, token: str) -> str:
+        """Choosing a password through an activation link lands the member on My account."""
+        return f"{self.url('accounts:set_password', token=token)}?next={self.path('me:account')}"
+
+    def reset_password(self, token: str) -> str:
+        return self.url("accounts:set_password", token=token)
+
+    def confirm_email(self, token: str) -> str:
+        return self.url("me:confirm_email", token=token)
+
+    def login(self) -> str:
+        return self.url("accounts:login")
+
+    def forgot_password(self) -> str:
+        return self.url("me:forgot_password")
 
 
 def normalise(email: str) -> str:
@@ -111,7 +121,7 @@ def request_activation(
             session,
             to=member.email,
             template="accounts/already_active",
-            context={**context, "login_url": links.login, "forgot_url": links.forgot_password},
+            context={**context, "login_url": links.login(), "forgot_url": links.forgot_password()},
             now=now,
         )
         return
@@ -152,7 +162,7 @@ def request_password_reset(
         context={
             "society_name": service.society_name(session),
             "name": account.name,
-            "forgot_url": links.forgot_password,
+            "forgot_url": links.forgot_password(),
         },
         now=now,
         secrets={"link": links.reset_password(token)},

@@ -50,16 +50,7 @@ def render_section(ctx: Ctx, template: str, context: dict[str, Any] | None = Non
 
 
 def _links(ctx: Ctx) -> selfservice.Links:
-    return selfservice.Links(
-        # After choosing a password through an activation link, the member lands on My account.
-        activate=lambda token: (
-            ctx.absolute_url("accounts:set_password", token=token) + "?next=" + ctx.url_for("me:account")
-        ),
-        reset_password=lambda token: ctx.absolute_url("accounts:set_password", token=token),
-        confirm_email=lambda token: ctx.absolute_url("me:confirm_email", token=token),
-        login=ctx.absolute_url("accounts:login"),
-        forgot_password=ctx.absolute_url("me:forgot_password"),
-    )
+    return selfservice.Links.for_app(ctx.request.app)
 
 
 def _request_link(ctx: Ctx, *, template: str, request: Callable[..., None], done: str) -> Response:

@@ -7,11 +7,10 @@ of the database alone can neither read nor forge a link.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from portal.events.models import Event, Registration
+from portal.web import links as web_links
 from portal.web.tokens import token_digest
 
 TOKEN_PURPOSE = "booking"  # noqa: S105 - a purpose label, not a secret
@@ -30,10 +29,9 @@ def idempotency_digest(key: bytes, form_key: str) -> str:
 
 
 @dataclass(frozen=True)
-class Links:
-    """`url(name, **params)` gives an absolute URL for a named route (`ctx.absolute_url` in a request)."""
+class Links(web_links.Links):
+    """The links booking e-mails carry (see `web/links.py`); `key` derives each booking's private token."""
 
-    url: Callable[..., str]
     key: bytes
 
     def manage(self, registration: Registration) -> str:
@@ -47,12 +45,3 @@ class Links:
 
     def invoice(self, registration: Registration) -> str:
         return self.url("events:booking_invoice", token=manage_token(self.key, registration.manage_seed))
-
-
-def app_links(app: Any, base_url: str, key: bytes) -> Links:
-    """Links outside a request (the CLI, the periodic offer sweep): from the app's routes and base URL."""
-
-    def url(name: str, **params: Any) -> str:
-        return base_url.rstrip("/") + str(app.url_path_for(name, **params))
-
-    return Links(url=url, key=key)

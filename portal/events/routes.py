@@ -54,7 +54,7 @@ from portal.web.uploads import UploadRule
 
 
 def _links(ctx: Ctx) -> Links:
-    return Links(url=ctx.absolute_url, key=ctx.key)
+    return Links.for_app(ctx.request.app, key=ctx.key)
 
 
 def _sweep(ctx: Ctx, event_id: int | None) -> None:

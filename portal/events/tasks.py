@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from portal.events import workshops
-from portal.events.links import app_links
+from portal.events.links import Links
 from portal.events.waitlist import expire_offers
 
 log = logging.getLogger("portal.events")
@@ -19,7 +19,7 @@ INTERVAL_SECONDS = 60.0
 
 def run_once(app: Any) -> int:
     state = app.state
-    links = app_links(app, state.settings.base_url, state.settings.key_bytes())
+    links = Links.for_app(app, key=state.settings.key_bytes())
     with state.db.session(write=True) as session:
         now = state.clock()
         seats = workshops.expire_offers(session, now=now, links=links)
