@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from starlette.routing import Router
 
 from portal import migrate
-from portal.accounts.audit import chain_key
 from portal.accounts.models import Society
 from portal.app import build_routes
+from portal.audit import chain_key
 from portal.db import Database
 from portal.events import service
 from portal.events.links import Links

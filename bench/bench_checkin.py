@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from portal import migrate  # noqa: E402
 from portal.accounts import service as accounts  # noqa: E402
-from portal.accounts.audit import chain_key  # noqa: E402
 from portal.accounts.passwords import Passwords  # noqa: E402
+from portal.audit import chain_key  # noqa: E402
 from portal.checkin import badges, sample  # noqa: E402
 from portal.checkin import service as checkin  # noqa: E402
 from portal.db import Database  # noqa: E402

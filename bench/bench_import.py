@@ -30,8 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scratch import postgres_scratch
 
-from portal import migrate
-from portal.accounts import audit
+from portal import audit, migrate
 from portal.db import Database
 from portal.members import importer
 

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from rush import checks, clients, servers, world  # noqa: E402
 
 from portal import migrate  # noqa: E402
-from portal.accounts.audit import chain_key  # noqa: E402
+from portal.audit import chain_key  # noqa: E402
 from portal.db import Database  # noqa: E402
 
 SECRET = "bench-rush-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - scratch databases only

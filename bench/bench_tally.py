@@ -29,8 +29,8 @@ from scratch import postgres_scratch
 from sqlalchemy import insert
 
 from portal import migrate
-from portal.accounts.audit import chain_key
 from portal.accounts.models import Account
+from portal.audit import chain_key
 from portal.db import Database, random_id
 from portal.elections import results, results_export, service
 from portal.elections.models import RON, Ballot, Contest, Election, Nomination, RollEntry

@@ -30,8 +30,8 @@ from starlette.routing import Router
 from trustee_kit import make_trustees, open_box
 
 from portal import migrate
-from portal.accounts.audit import chain_key
 from portal.app import build_routes
+from portal.audit import chain_key
 from portal.db import Database
 from portal.elections import roll, service, voting
 from portal.elections.links import Links

@@ -24,10 +24,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
-from portal import ops
-from portal.accounts import audit, selfservice_routes
+from portal import audit, ops
+from portal.accounts import access
 from portal.accounts import routes as accounts_routes
-from portal.accounts.guards import AccessSpec, page, system_clock
+from portal.accounts.access import AccessSpec, page, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.checkin import badging as checkin_badging
@@ -41,8 +41,9 @@ from portal.events import tasks as events_tasks
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
+from portal.members import selfservice_routes
 from portal.settings import Settings
-from portal.web import periodic
+from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
     PortalError,
@@ -51,6 +52,7 @@ from portal.web.errors import (
     portal_error_handler,
     server_error_handler,
 )
+from portal.web.hooks import Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
 from portal.web.routing import namespaced
 from portal.web.templating import make_templates
@@ -110,7 +112,7 @@ async def metrics(request: Request) -> Response:
     def gather() -> str:
         state = request.app.state
         with state.db.session(write=False) as session:
-            gauges = ops.collect_gauges(session, state.clock())
+            gauges = ops.collect_gauges(session, state.clock(), state.hooks.gauges)
         return state.metrics.render(gauges)
 
     body = await run_in_threadpool(gather)
@@ -257,11 +259,30 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.setup_done = threading.Event()
     app.state.society_name = None
-    # Scanner devices authenticate with a bearer token; the badge goes into every confirmation e-mail.
-    app.state.device_loader = checkin_service.device_loader
     app.state.checkin = checkin_service.DoorState()
-    checkin_badging.register_hooks(settings.key_bytes())
+    # What the request boundary needs of the domains: the login loader (scanner devices authenticate with a
+    # bearer token), the society check, the activity stamp, the upload allowance.
+    app.state.wiring = access.wiring(
+        key=settings.key_bytes(),
+        idle_minutes=settings.session_idle_minutes,
+        devices=checkin_service.device_loader,
+    )
+    app.state.touches = boundary.Touches()
+    app.state.hooks = build_hooks(settings)
     return app
+
+
+def build_hooks(settings: Settings) -> Hooks:
+    """What each domain adds to another's pages and e-mails, in the order shown."""
+    return Hooks(
+        my_account=(
+            events_routes.my_registrations_section,
+            checkin_routes.my_badges_section,
+            elections_routes.my_elections,
+        ),
+        confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
+        gauges=ops.GAUGES,
+    )
 
 
 def app_from_env() -> Starlette:

@@ -17,7 +17,7 @@ import click
 from sqlalchemy.orm import Session
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
-from portal.accounts.guards import system_clock
+from portal.accounts.access import system_clock
 from portal.db import Database
 from portal.settings import Settings, SettingsError
 from portal.text import DEFAULT_SOCIETY_NAME
@@ -31,8 +31,8 @@ def load_settings() -> Settings:
 
 
 def _database(settings: Settings) -> Database:
-    """A database for one command, whose sessions key the audit chain (see accounts.audit)."""
-    from portal.accounts import audit as audit_log
+    """A database for one command, whose sessions key the audit chain (see portal/audit.py)."""
+    from portal import audit as audit_log
 
     return Database(
         settings.database_url, null_pool=True, audit_key=audit_log.chain_key(settings.key_bytes())
@@ -171,7 +171,8 @@ def admin() -> None:
 @click.password_option(confirmation_prompt=True)
 def admin_create(email: str, name: str, society: str, password: str) -> None:
     """Create an administrator (on an empty portal this is the first-run setup)."""
-    from portal.accounts import audit, service
+    from portal import audit
+    from portal.accounts import service
     from portal.accounts.passwords import Passwords
     from portal.web.forms import FormReader
 
@@ -221,7 +222,7 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exits 1 if any entry was changed, added or removed."""
-    from portal.accounts import audit as audit_log
+    from portal import audit as audit_log
 
     settings = load_settings()
     with transaction(settings) as session:
@@ -238,7 +239,7 @@ def audit_verify() -> None:
 def audit_rekey() -> None:
     """Once, after upgrading to the keyed chain: re-hash a log written under the old plain SHA-256 chain.
     Refuses (exit 1, nothing changed) unless the old chain holds in full."""
-    from portal.accounts import audit as audit_log
+    from portal import audit as audit_log
 
     settings = load_settings()
     try:

@@ -8,10 +8,12 @@ services take row locks or conditional updates where a rule must hold across wor
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,6 +136,7 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
             kwargs.update(pool_size=40, max_overflow=10)
         engine = create_engine(url, **kwargs)
         queue = _WriterQueue()
+        engine.portal_writer_queue = queue  # type: ignore[attr-defined]
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", queue.begin)
         event.listen(engine, "commit", queue.end)
@@ -150,7 +153,7 @@ class Database:
     """One engine and two session factories: reads begin deferred, writes begin immediate (on SQLite)."""
 
     def __init__(self, url: str, *, null_pool: bool = False, audit_key: bytes | None = None) -> None:
-        """`audit_key` (accounts.audit.chain_key of the secret key) travels in every session's `info`, so
+        """`audit_key` (audit.chain_key of the secret key) travels in every session's `info`, so
         whatever appends to the audit log in that session can key its hash."""
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, null_pool=null_pool)
@@ -158,6 +161,30 @@ class Database:
         info = {"audit_key": audit_key} if audit_key else {}
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, info=info)
+        self._queue: _WriterQueue | None = getattr(self.engine, "portal_writer_queue", None)
+        #: SQLite's writers from requests wait for their turn here, on the event loop (one lock per loop).
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """Wait, without blocking the event loop, until this is the one write of the process (SQLite; on
+        PostgreSQL every write goes at once, and row locks decide). Waiters are served in arrival order; the
+        thread lock that `BEGIN IMMEDIATE` takes then finds no other request writer."""
+        if self._queue is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        async with lock:
+            yield
+
+    def writer_busy(self) -> bool:
+        """Whether a write transaction of this process (a background job, a CLI step) holds SQLite now."""
+        return self._queue is not None and self._queue.lock.locked()
 
     @property
     def dialect(self) -> str:
@@ -186,3 +213,25 @@ class Database:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+#: What a database says when it cannot be reached or is busy for too long (psycopg's and sqlite3's wording).
+_UNREACHABLE = (
+    "connection",  # "connection refused", "connection to server … failed", "server closed the connection"
+    "could not connect",
+    "terminating connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "database is locked",
+    "unable to open database file",
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "not reachable just now" (a 503 a retry may cure), as opposed to a fault
+    of ours such as a missing table or a bad statement (a 500, logged with its traceback)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    original = getattr(exc, "orig", None) or exc
+    message = str(original).lower()
+    return any(words in message for words in _UNREACHABLE)

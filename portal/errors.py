@@ -84,7 +84,10 @@ class NotFound(PortalError):
     kind = Kind.NOT_FOUND
 
     def __init__(
-        self, message: str = "There is nothing at this address.", code: StrEnum = Code.NOT_FOUND, **details: Any
+        self,
+        message: str = "There is nothing at this address.",
+        code: StrEnum = Code.NOT_FOUND,
+        **details: Any,
     ) -> None:
         super().__init__(code, message, **details)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal import audit
 from portal.accounts import models as accounts_models
 from portal.accounts import uploads as accounts_uploads
 from portal.checkin import models as checkin_models
@@ -16,6 +17,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "accounts_uploads",
+    "audit",
     "checkin_models",
     "elections_models",
     "events_models",

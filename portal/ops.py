@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from portal.elections.models import RollEntry
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
 from portal.settings import DEVELOPMENT_SECRET_KEY, Settings
+from portal.web.hooks import GaugeSource
 
 # --- metrics ------------------------------------------------------------------------------------------------
 
@@ -34,7 +35,6 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 #: A gauge source reads the database at scrape time: (name, help, [(labels, value), ...]).
 Gauge = tuple[str, str, list[tuple[dict[str, str], float]]]
-GAUGE_SOURCES: list[Callable[[Session, datetime], list[Gauge]]] = []
 
 
 @dataclass
@@ -144,12 +144,13 @@ def checkin_gauges(session: Session, now: datetime) -> list[Gauge]:
     ]
 
 
-GAUGE_SOURCES.extend([outbox_gauges, ballot_gauges, checkin_gauges])
+#: The gauges `/metrics` shows (`create_app` puts them in the app's hooks).
+GAUGES = (outbox_gauges, ballot_gauges, checkin_gauges)
 
 
-def collect_gauges(session: Session, now: datetime) -> list[Gauge]:
+def collect_gauges(session: Session, now: datetime, sources: Iterable[GaugeSource]) -> list[Gauge]:
     gauges: list[Gauge] = []
-    for source in GAUGE_SOURCES:
+    for source in sources:
         gauges.extend(source(session, now))
     return gauges
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from portal.accounts.audit import chain_key
-from portal.accounts.guards import CSRF_COOKIE, csrf_for
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
+from portal.audit import chain_key
 from portal.db import Database
+from portal.web.boundary import CSRF_COOKIE, csrf_for
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
-#: What the test portal keys its audit chain with (accounts.audit.chain_key of SECRET).
+#: What the test portal keys its audit chain with (audit.chain_key of SECRET).
 AUDIT_KEY = chain_key(SECRET.encode())
 PASSWORD = "correct horse battery staple"
 

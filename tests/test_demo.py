@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support import AUDIT_KEY, SECRET
 
-from portal import demo, migrate
-from portal.accounts import audit
-from portal.accounts.models import Account, AuditEvent, Society
+from portal import audit, demo, migrate
+from portal.accounts.models import Account, Society
 from portal.accounts.passwords import Passwords
+from portal.audit import AuditEvent
 from portal.checkin import service as checkin
 from portal.checkin.models import CheckInScan
 from portal.cli import main

@@ -10,10 +10,10 @@ from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 from support import SECRET
 
-from portal import ops
-from portal.accounts import audit
-from portal.accounts.models import Account, AuditEvent
+from portal import audit, ops
+from portal.accounts.models import Account
 from portal.app import create_app
+from portal.audit import AuditEvent
 from portal.cli import main
 from portal.members.models import Member
 from portal.settings import Settings

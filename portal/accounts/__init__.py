@@ -1,1 +1,1 @@
-"""Accounts, passwords, sessions, roles, route guards, second factor and the audit log."""
+"""Accounts, passwords, sessions, roles, access rules, second factor and the audit log."""

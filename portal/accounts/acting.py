@@ -1,7 +1,7 @@
 """The account a request acts as, for every room's handlers: a staff action records it as its actor (the
 audit log names it), and the pages about one's own login read it.
 
-It reads `ctx.principal`, which the guards load; it lives here rather than in `web/` because `web/` knows
+It reads `ctx.principal`, which the request boundary loads; it lives here rather than in `web/` because `web/` knows
 no domain, and every room's routes already sit above `accounts/`."""
 
 from __future__ import annotations

@@ -149,20 +149,3 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class AuditEvent(Base):
-    """Append-only and hash-chained: each entry holds the hash of the one before, so an edit or a gap shows."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    #: No foreign key: the log must outlive the accounts it names, unchanged.
-    actor_id: Mapped[int | None] = mapped_column(Integer)
-    actor: Mapped[str] = mapped_column(String(300))
-    action: Mapped[str] = mapped_column(String(100), index=True)
-    subject: Mapped[str] = mapped_column(String(300), default="")
-    details: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)

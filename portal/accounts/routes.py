@@ -12,12 +12,15 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal.accounts import acting, audit, service
-from portal.accounts.guards import SESSION_COOKIE, page
-from portal.accounts.models import ROLES, Account, AuditEvent, LoginSession
+from portal import audit
+from portal.accounts import acting, service
+from portal.accounts.access import SESSION_COOKIE, page
+from portal.accounts.models import ROLES, Account, LoginSession
+from portal.audit import AuditEvent
+from portal.errors import NotFound
 from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
+from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 
 AUDIT_PAGE = 50
@@ -70,7 +73,8 @@ def setup(ctx: Ctx) -> Response:
         password = form.password(new=True, confirm="password_confirm")
         if form.ok:
             try:
-                service.redeem_setup_code(ctx.db, code=setup_code, now=ctx.now, key=ctx.key)
+                with ctx.attempt():
+                    service.redeem_setup_code(ctx.db, code=setup_code, now=ctx.now, key=ctx.key)
             except service.AccountError as exc:
                 form.error("setup_code", exc.message)
         if form.ok:
@@ -121,9 +125,8 @@ def login(ctx: Ctx) -> Response:
                     passwords=ctx.request.app.state.passwords,
                 )
             except service.AccountError as exc:
-                # The failed attempt must be stored although the answer is an error.
-                ctx.keep_on_error = True
-                error, status = exc.message, exc.status_code if exc.code == "throttled" else 422
+                # No attempt(): the failed attempt is stored although the answer is an error.
+                error, status = exc.message, status_for(exc) if exc.code == "throttled" else 422
             else:
                 return _login_response(ctx, account, mfa_pending=account.totp_enabled)
         else:
@@ -155,14 +158,13 @@ def second_factor(ctx: Ctx) -> Response:
                     ctx.db, account=pending.account, code=code, now=ctx.now, key=ctx.key, login=pending
                 )
             except service.AccountError as exc:
-                # The wrong code is counted although the answer is an error.
-                ctx.keep_on_error = True
+                # No attempt(): the wrong code is counted although the answer is an error.
                 if exc.code == "mfa_restart":
                     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
                     ctx.flash(exc.message)
                     return ctx.redirect("accounts:login")
                 form.error("code", exc.message)
-                status = exc.status_code if exc.code == "mfa_locked" else 422
+                status = status_for(exc) if exc.code == "mfa_locked" else 422
             else:
                 service.complete_second_factor(ctx.db, session_id=pending.id)
                 nxt = _safe_next(ctx.query.get("next"))
@@ -245,9 +247,10 @@ def security(ctx: Ctx) -> Response:
         code = form.text("code", label="the 6-digit code", max_length=10)
         if form.ok:
             try:
-                context["recovery_codes"] = service.enable_totp(
-                    ctx.db, account=account, secret=secret, code=code, now=ctx.now, key=ctx.key
-                )
+                with ctx.attempt():
+                    context["recovery_codes"] = service.enable_totp(
+                        ctx.db, account=account, secret=secret, code=code, now=ctx.now, key=ctx.key
+                    )
             except service.AccountError as exc:
                 form.error("code", exc.message)
         context["errors"] = form.errors
@@ -277,7 +280,8 @@ def totp_disable(ctx: Ctx) -> Response:
         return ctx.redirect("accounts:security")
     if form.ok:
         try:
-            service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
+            with ctx.attempt():
+                service.check_second_factor(ctx.db, account=account, code=code, now=ctx.now, key=ctx.key)
         except service.AccountError as exc:
             # A redirect commits: the wrong code stays counted.
             ctx.flash(exc.message)
@@ -305,16 +309,17 @@ def staff_list(ctx: Ctx) -> Response:
         if form.ok:
             actor = acting.actor(ctx)
             try:
-                account, _token = service.create_staff(
-                    ctx.db,
-                    actor=actor,
-                    name=name,
-                    email=email,
-                    roles=roles,
-                    now=ctx.now,
-                    key=ctx.key,
-                    link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
-                )
+                with ctx.attempt():
+                    account, _token = service.create_staff(
+                        ctx.db,
+                        actor=actor,
+                        name=name,
+                        email=email,
+                        roles=roles,
+                        now=ctx.now,
+                        key=ctx.key,
+                        link_for=lambda t: ctx.absolute_url("accounts:set_password", token=t),
+                    )
             except service.AccountError as exc:
                 form.error("roles" if exc.code == "self_grant" else "email", exc.message)
             else:
@@ -358,12 +363,12 @@ def staff_edit(ctx: Ctx) -> Response:
             roles = form.choices("roles", list(ROLES))
             active = form.checkbox("active")
             try:
-                service.update_staff(
-                    ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
-                )
+                with ctx.attempt():
+                    service.update_staff(
+                        ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
+                    )
             except service.AccountError as exc:
                 form.error("roles", exc.message)
-                ctx.db.rollback()
                 account = ctx.db.get(Account, account.id)
             else:
                 ctx.flash(f"Saved {account.name}.")

@@ -20,7 +20,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
+from portal.accounts.errors import Code
 from portal.accounts.models import (
     ROLES,
     Account,
@@ -32,9 +33,9 @@ from portal.accounts.models import (
     Society,
 )
 from portal.accounts.passwords import Passwords
+from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
 from portal.text import DEFAULT_SOCIETY_NAME
-from portal.web.errors import PortalError
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
@@ -108,7 +109,7 @@ def society_name(session: Session) -> str:
 def _check_roles(roles: list[str] | set[str] | frozenset[str]) -> str:
     unknown = set(roles) - set(ROLES)
     if unknown:
-        raise AccountError("bad_role", f"Unknown role: {', '.join(sorted(unknown))}.")
+        raise AccountError(Code.BAD_ROLE, f"Unknown role: {', '.join(sorted(unknown))}.")
     return " ".join(r for r in ROLES if r in roles)
 
 
@@ -117,7 +118,7 @@ def _add_account(
 ) -> Account:
     email = email.strip().lower()
     if session.scalar(select(Account.id).where(Account.email == email)) is not None:
-        raise AccountError("email_taken", "An account with this e-mail address already exists.")
+        raise AccountError(Code.EMAIL_TAKEN, "An account with this e-mail address already exists.")
     account = Account(
         name=name.strip(),
         email=email,
@@ -131,7 +132,7 @@ def _add_account(
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise AccountError("email_taken", "An account with this e-mail address already exists.") from None
+        raise AccountError(Code.EMAIL_TAKEN, "An account with this e-mail address already exists.") from None
     return account
 
 
@@ -163,7 +164,7 @@ def redeem_setup_code(session: Session, *, code: str, now: datetime, key: bytes)
     )
     if used.rowcount != 1:
         raise AccountError(
-            "bad_setup_code",
+            Code.BAD_SETUP_CODE,
             "That setup code is not right or has expired. Use the code `portal serve` printed when it started "
             "(restart it for a new one).",
         )
@@ -181,13 +182,13 @@ def setup_first_admin(
 ) -> Account:
     """Name the society and create the first administrator; possible once only."""
     if is_set_up(session):
-        raise AccountError("already_set_up", "The portal is already set up. Log in instead.")
+        raise AccountError(Code.ALREADY_SET_UP, "The portal is already set up. Log in instead.")
     session.add(Society(id=1, name=society_name.strip(), contact_email=email.strip().lower()))
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise AccountError("already_set_up", "The portal is already set up. Log in instead.") from None
+        raise AccountError(Code.ALREADY_SET_UP, "The portal is already set up. Log in instead.") from None
     account = _add_account(
         session, name=name, email=email, roles="admin", password_hash=passwords.hash(password), now=now
     )
@@ -209,11 +210,11 @@ def create_staff(
     """Add a staff account without a password; returns it and the single-use set-password token. With
     `link_for` (token -> absolute URL) the new member of staff is also e-mailed the link."""
     if not roles:
-        raise AccountError("bad_role", "Choose at least one role.")
+        raise AccountError(Code.BAD_ROLE, "Choose at least one role.")
     guarded = [ROLES[r] for r in GUARDED_ROLES if r in roles]
     if actor is not None and guarded:
         raise AccountError(
-            "self_grant",
+            Code.SELF_GRANT,
             f"Add the account without the {' or '.join(guarded)} role: another administrator must give it, "
             "so nobody can create such an account for themselves.",
         )
@@ -270,7 +271,7 @@ def send_password_link(
     account's own address: an administrator can never hold another person's password."""
     account = session.get(Account, account_id)
     if account is None:
-        raise AccountError("not_found", "No such account.", status_code=404)
+        raise AccountError(Code.NOT_FOUND, "No such account.", kind=Kind.NOT_FOUND)
     token = issue_token(
         session, account=account, purpose="set_password", valid=SET_PASSWORD_VALID, now=now, key=key
     )
@@ -293,14 +294,14 @@ def update_staff(
 ) -> Account:
     account = session.get(Account, account_id)
     if account is None:
-        raise AccountError("not_found", "No such account.", status_code=404)
+        raise AccountError(Code.NOT_FOUND, "No such account.", kind=Kind.NOT_FOUND)
     before = (account.roles, account.is_active)
     new_roles = _check_roles(roles)
     granted = [r for r in GUARDED_ROLES if r in new_roles.split() and r not in account.role_set]
     if granted and (account.id == actor.id or account.created_by_id == actor.id):
         names = " or ".join(ROLES[r] for r in granted)
         raise AccountError(
-            "self_grant",
+            Code.SELF_GRANT,
             f"You cannot give the {names} role to yourself or to an account you added: another administrator "
             "must.",
         )
@@ -308,7 +309,7 @@ def update_staff(
     account.is_active = active
     session.flush()
     if _active_admins(session) == 0:
-        raise AccountError("last_admin", "The portal must keep at least one active administrator.")
+        raise AccountError(Code.LAST_ADMIN, "The portal must keep at least one active administrator.")
     if not active:
         session.execute(delete(LoginSession).where(LoginSession.account_id == account.id))
     if before != (account.roles, account.is_active):
@@ -395,7 +396,7 @@ def peek_token(
                 break
             return row
     raise AccountError(
-        "bad_token", "This link has expired or has already been used. Ask for a new one.", status_code=410
+        Code.BAD_TOKEN, "This link has expired or has already been used. Ask for a new one.", kind=Kind.GONE
     )
 
 
@@ -410,7 +411,7 @@ def redeem_token(
         .values(used_at=now)
     )
     if used.rowcount != 1:
-        raise AccountError("bad_token", "This link has already been used.", status_code=410)
+        raise AccountError(Code.BAD_TOKEN, "This link has already been used.", kind=Kind.GONE)
     return row
 
 
@@ -423,7 +424,7 @@ def set_password_with_token(
     account = session.get(Account, row.account_id)
     assert account is not None
     if not account.is_active:
-        raise AccountError("disabled", "This account has been disabled.")
+        raise AccountError(Code.DISABLED, "This account has been disabled.")
     account.password_hash = passwords.hash(password)
     # A new password ends every existing login.
     session.execute(delete(LoginSession).where(LoginSession.account_id == account.id))
@@ -486,14 +487,14 @@ def authenticate(
     wait = _throttle_wait(session, email=email, ip=ip, now=now)
     if wait > timedelta(0):
         message, minutes = _wait_message(wait, now)
-        raise AccountError("throttled", message, status_code=429, minutes=minutes)
+        raise AccountError(Code.THROTTLED, message, minutes=minutes, kind=Kind.THROTTLED)
     account = session.scalar(select(Account).where(Account.email == email))
     if not passwords.verify(account.password_hash if account else None, password) or account is None:
         session.add(LoginAttempt(email=email, ip=ip, at=now))
         session.flush()
-        raise AccountError("invalid_login", "That e-mail address and password do not match an account.")
+        raise AccountError(Code.INVALID_LOGIN, "That e-mail address and password do not match an account.")
     if not account.is_active:
-        raise AccountError("disabled", "This account has been disabled. Contact the society office.")
+        raise AccountError(Code.DISABLED, "This account has been disabled. Contact the society office.")
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash(password)
     # The owner got in from here: this address's failures against the account are forgiven.
@@ -547,8 +548,19 @@ def load_session(
     return login, account
 
 
-def touch_session(session: Session, *, session_id: int, now: datetime) -> None:
-    session.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
+def touch_session_token(session: Session, *, token: str, now: datetime, idle: timedelta, key: bytes) -> None:
+    """Record activity on the login behind `token` for its idle timeout: never on one that has already timed
+    out or ended (that would bring it back), and not more than once a minute."""
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.token_digest == token_digest(key, token, purpose="session"),
+            LoginSession.last_seen_at > now - idle,
+            LoginSession.last_seen_at <= now - timedelta(minutes=1),
+            LoginSession.expires_at > now,
+        )
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, *, session_id: int) -> None:
@@ -640,7 +652,9 @@ def enable_totp(
     """Turn on the second factor once the user proves their authenticator works; returns recovery codes."""
     step = _totp_step(secret, code.strip(), now) if code.strip().isdigit() else None
     if step is None:
-        raise AccountError("bad_code", "That code is not right. Check the time on your phone and try again.")
+        raise AccountError(
+            Code.BAD_CODE, "That code is not right. Check the time on your phone and try again."
+        )
     account.totp_secret_enc = encrypt_totp_secret(secret, key=key)
     account.totp_enabled_at = now
     # The code just shown proves the app works; it must not also open a login.
@@ -684,13 +698,13 @@ def _wrong_code(session: Session, *, account: Account, login: LoginSession | Non
         if pending is not None and pending >= MFA_PENDING_LIMIT:
             session.execute(delete(LoginSession).where(LoginSession.id == login.id))
             raise AccountError(
-                "mfa_restart", "Too many wrong codes. Log in again with your password to try once more."
+                Code.MFA_RESTART, "Too many wrong codes. Log in again with your password to try once more."
             )
     if failures % MFA_ACCOUNT_LIMIT == 0:
         raise AccountError(
-            "mfa_locked",
+            Code.MFA_LOCKED,
             f"Too many wrong codes for this account. Try again in {MFA_LOCK.seconds // 60} minutes.",
-            status_code=429,
+            kind=Kind.THROTTLED,
         )
 
 
@@ -711,9 +725,9 @@ def check_second_factor(
     if locked is not None and locked > now:
         minutes = max(1, math.ceil((locked - now).total_seconds() / 60))
         raise AccountError(
-            "mfa_locked",
+            Code.MFA_LOCKED,
             f"Too many wrong codes for this account. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-            status_code=429,
+            kind=Kind.THROTTLED,
         )
     if account.totp_secret_enc and code.isascii() and code.isdigit() and len(code) == 6:
         secret = decrypt_totp_secret(account.totp_secret_enc, key=key)
@@ -731,7 +745,7 @@ def check_second_factor(
             )
             if fresh.rowcount != 1:
                 raise AccountError(
-                    "code_used",
+                    Code.CODE_USED,
                     "That code has already been used. Wait for the next code in your authenticator app "
                     "and enter that one.",
                 )
@@ -750,7 +764,7 @@ def check_second_factor(
         return "recovery"
     _wrong_code(session, account=account, login=login, now=now)
     raise AccountError(
-        "bad_code", "That code is not right. Enter the 6-digit code from your authenticator app."
+        Code.BAD_CODE, "That code is not right. Enter the 6-digit code from your authenticator app."
     )
 
 

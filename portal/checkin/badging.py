@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.accounts.service import society_name
 from portal.checkin import badges, pdf, qr
+from portal.checkin.errors import Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
 from portal.checkin.service import CheckInError, affiliations
-from portal.events import notify
+from portal.errors import Kind, NotFound
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
-from portal.web.errors import NotFound
+from portal.web.hooks import ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
 #: still print a sheet for other statuses (a filter on the badges page).
@@ -99,7 +100,9 @@ def reissue(session: Session, *, actor: Account, registration_id: int, now: date
     if registration is None:
         raise NotFound("There is no such booking.")
     if not has_badge(registration):
-        raise CheckInError("no_badge", "Only a confirmed booking has a badge to reissue.", status_code=409)
+        raise CheckInError(
+            Code.NO_BADGE, "Only a confirmed booking has a badge to reissue.", kind=Kind.CONFLICT
+        )
     old = registration.badge_serial
     session.execute(
         update(Registration)
@@ -129,7 +132,7 @@ def default_ribbon(ticket_name: str) -> str:
 
 def set_ribbon(session: Session, *, actor: Account, registration_id: int, ribbon: str, now: datetime) -> str:
     if ribbon not in RIBBONS:
-        raise CheckInError("bad_ribbon", "Choose one of the ribbons shown.", status_code=422)
+        raise CheckInError(Code.BAD_RIBBON, "Choose one of the ribbons shown.", kind=Kind.INVALID)
     registration = session.get(Registration, registration_id) if 0 < registration_id < 2**31 else None
     if registration is None:
         raise NotFound("There is no such booking.")
@@ -242,17 +245,13 @@ def badge_attachments(key: bytes, registration: Registration) -> tuple[dict[str,
     )
 
 
-def register_hooks(key: bytes) -> None:
-    """Put the badge into every confirmation e-mail. Called by `create_app`; calling it again (another app in
-    the same process) replaces the hook instead of adding a second one."""
+def confirmation_extra(key: bytes) -> ConfirmationExtra:
+    """The badge in every confirmation e-mail (`create_app` puts it in the app's hooks)."""
 
-    def badge_hook(session: Session, registration: Registration) -> tuple[dict[str, Any], list[Attachment]]:
+    def badge(session: Session, registration: Registration) -> tuple[dict[str, Any], list[Attachment]]:
         return badge_attachments(key, registration)
 
-    badge_hook.portal_checkin = True  # type: ignore[attr-defined]
-    notify.CONFIRMATION_HOOKS[:] = [
-        h for h in notify.CONFIRMATION_HOOKS if not getattr(h, "portal_checkin", False)
-    ] + [badge_hook]
+    return badge
 
 
 # --- CPD --------------------------------------------------------------------------------------------------------
@@ -324,9 +323,9 @@ def certificate_pdf(session: Session, *, registration: Registration, now: dateti
     attended = attended_sessions(session, registration=registration)
     if not attended:
         raise CheckInError(
-            "no_sessions",
+            Code.NO_SESSIONS,
             "No session attendance is recorded for this booking yet, so there is no certificate.",
-            status_code=404,
+            kind=Kind.NOT_FOUND,
         )
     event = session.get(Event, registration.event_id)
     assert event is not None

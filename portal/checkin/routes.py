@@ -11,15 +11,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import api, page
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.accounts.access import api, page
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, pdf, qr, service
+from portal.checkin.errors import Code
 from portal.checkin.models import RESULTS, RIBBONS
 from portal.checkin.service import CheckInError, DevicePrincipal, DoorState, PlaceCache, Scanner
+from portal.errors import Kind, NotFound
 from portal.events.models import REGISTRATION_STATUSES, Event, Registration, TicketType, Workshop
+from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
 from portal.web.forms import FormReader, clean_text
 from portal.web.tokens import new_token
 
@@ -59,11 +60,13 @@ def _device_event(ctx: Ctx, requested: int | None) -> int:
     if isinstance(principal, DevicePrincipal):
         if requested is not None and requested != principal.event_id:
             raise CheckInError(
-                "wrong_device_event", "This scanner device is set up for another event.", status_code=403
+                Code.WRONG_DEVICE_EVENT,
+                "This scanner device is set up for another event.",
+                kind=Kind.FORBIDDEN,
             )
         return principal.event_id
     if requested is None:
-        raise CheckInError("bad_scan", "Say which event this door is for (the `event` field).")
+        raise CheckInError(Code.BAD_SCAN, "Say which event this door is for (the `event` field).")
     return requested
 
 
@@ -72,7 +75,7 @@ def _scanner(ctx: Ctx, door: str) -> Scanner:
     if isinstance(principal, DevicePrincipal):
         return Scanner(door=door or principal.name, device_id=principal.device_id)
     if not door:
-        raise CheckInError("bad_scan", "Say which door this is (the `door` field).")
+        raise CheckInError(Code.BAD_SCAN, "Say which door this is (the `door` field).")
     return Scanner(door=door, account_id=principal.account_id)
 
 
@@ -82,7 +85,9 @@ def _workshop_param(ctx: Ctx) -> int | None:
         return None
     value = service.read_id(raw)
     if value is None:
-        raise CheckInError("unknown_workshop", "There is no such session at this event.", status_code=404)
+        raise CheckInError(
+            Code.UNKNOWN_WORKSHOP, "There is no such session at this event.", kind=Kind.NOT_FOUND
+        )
     return value
 
 
@@ -129,11 +134,11 @@ def api_sync(ctx: Ctx) -> Response:
     """Offline scans sent later: `{"scans": [scan + "scanned_at" + "client_result", ...]}`, all or none."""
     scans = ctx.json.get("scans") if isinstance(ctx.json, dict) else None
     if not isinstance(scans, list) or len(scans) > 500:
-        raise CheckInError("bad_scan", 'Send {"scans": [...]} with at most 500 scans.')
+        raise CheckInError(Code.BAD_SCAN, 'Send {"scans": [...]} with at most 500 scans.')
     requests = [service.read_scan(s, now=ctx.now, offline=True) for s in scans]
     events = {r.event_id for r in requests if r.event_id is not None}
     if len(events) > 1:
-        raise CheckInError("bad_scan", "Send the scans of one event at a time.")
+        raise CheckInError(Code.BAD_SCAN, "Send the scans of one event at a time.")
     event_id = _device_event(ctx, events.pop() if events else None)
     places = {
         w: _places(ctx).get(ctx.db, event_id=event_id, workshop_id=w)
@@ -161,7 +166,7 @@ def api_undo(ctx: Ctx) -> Response:
     body = ctx.json if isinstance(ctx.json, dict) else {}
     nonce = body.get("nonce")
     if not isinstance(nonce, str) or not service.NONCE_RE.match(nonce):
-        raise CheckInError("bad_scan", "Send the nonce of the scan to undo.")
+        raise CheckInError(Code.BAD_SCAN, "Send the nonce of the scan to undo.")
     principal = ctx.principal
     device = principal if isinstance(principal, DevicePrincipal) else None
     scanner = _scanner(ctx, service.read_text(body.get("door"), 80))
@@ -224,7 +229,8 @@ def door(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         body = {k: v for k, v in ctx.form.items() if isinstance(v, str)}  # type: ignore[union-attr]
         try:
-            request = service.read_scan(body, now=ctx.now)
+            with ctx.attempt():
+                request = service.read_scan(body, now=ctx.now)
         except CheckInError as exc:
             problem = exc.message
         else:
@@ -425,7 +431,7 @@ def ribbon(ctx: Ctx) -> Response:
     choice = form.choice("ribbon", RIBBONS, label="a ribbon")
     registration = _registration(ctx)
     if not form.ok:
-        raise CheckInError("bad_ribbon", "Choose one of the ribbons shown.", status_code=422)
+        raise CheckInError(Code.BAD_RIBBON, "Choose one of the ribbons shown.", kind=Kind.INVALID)
     badging.set_ribbon(
         ctx.db, actor=acting.actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now
     )
@@ -502,7 +508,7 @@ def _badge_view(ctx: Ctx, registration: Registration, token: str | None = None) 
 
 
 def my_badges_section(ctx: Ctx) -> tuple[str, str] | None:
-    """The "My badges" panel of "My account" (see `MY_ACCOUNT_SECTIONS`): nothing without a booking."""
+    """The "My badges" panel of "My account" (named in the app's hooks): nothing without a booking."""
     bookings = [_badge_view(ctx, r) for r in badging.my_registrations(ctx.db, principal=ctx.principal)]
     if not bookings:
         return None
@@ -618,6 +624,3 @@ routes = [
     Route("/badge/{token}/qr.svg", manage_svg, methods=["GET"], name="manage_svg"),
     Route("/badge/{token}/certificate.pdf", manage_certificate, methods=["GET"], name="manage_certificate"),
 ]
-
-if my_badges_section not in MY_ACCOUNT_SECTIONS:
-    MY_ACCOUNT_SECTIONS.append(my_badges_section)

@@ -21,11 +21,13 @@ from sqlalchemy import Connection, and_, bindparam, func, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.checkin import badges
+from portal.checkin.errors import Code
 from portal.checkin.models import RESULTS, CheckInScan, ScannerDevice
 from portal.db import Database
+from portal.errors import Kind, NotFound, PortalError
 from portal.events.models import Answer as QuestionAnswer
 from portal.events.models import (
     Event,
@@ -35,7 +37,6 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
-from portal.web.errors import NotFound, PortalError
 from portal.web.forms import clean_text, whole_number
 from portal.web.tokens import new_token, token_digest
 
@@ -75,7 +76,7 @@ class CheckInError(PortalError):
 
 @dataclass(frozen=True)
 class DevicePrincipal:
-    """A scanner device's bearer token, seen by the guards as a login with the `door` role for one event."""
+    """A scanner device's bearer token, seen by the request boundary as a login with the `door` role for one event."""
 
     device_id: int
     event_id: int
@@ -189,7 +190,9 @@ def place_for(session: Session, *, event_id: int, workshop_id: int | None = None
         )
     ).first()
     if row is None:
-        raise CheckInError("unknown_workshop", "There is no such session at this event.", status_code=404)
+        raise CheckInError(
+            Code.UNKNOWN_WORKSHOP, "There is no such session at this event.", kind=Kind.NOT_FOUND
+        )
     return Place(
         event_id=event_id,
         workshop_id=workshop_id,
@@ -308,21 +311,23 @@ def read_scan(body: Any, *, now: datetime, offline: bool = False) -> ScanRequest
     """A scan from JSON: `{"code" | "registration", "door", "nonce", "event"?, "workshop"?}` (plus
     `scanned_at` and `client_result` for an offline scan). Raises `CheckInError("bad_scan")`."""
     if not isinstance(body, dict):
-        raise CheckInError("bad_scan", "Send a JSON object with a code (or a registration) and a door.")
+        raise CheckInError(Code.BAD_SCAN, "Send a JSON object with a code (or a registration) and a door.")
     code = body.get("code")
     code = clean_text(code)[: badges.MAX_CODE_CHARS * 2] if isinstance(code, str) else None
     registration_id = read_id(body.get("registration"))
     if not code and registration_id is None:
-        raise CheckInError("bad_scan", "Send the badge's code, or the registration to admit.")
+        raise CheckInError(Code.BAD_SCAN, "Send the badge's code, or the registration to admit.")
     nonce = body.get("nonce")
     if nonce is None and not offline:
         nonce = new_token(16)
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise CheckInError("bad_scan", "The nonce must be 1 to 64 letters, digits or - _ . :")
+        raise CheckInError(Code.BAD_SCAN, "The nonce must be 1 to 64 letters, digits or - _ . :")
     workshop = body.get("workshop")
     workshop_id = read_id(workshop)
     if workshop not in (None, "") and workshop_id is None:
-        raise CheckInError("unknown_workshop", "There is no such session at this event.", status_code=404)
+        raise CheckInError(
+            Code.UNKNOWN_WORKSHOP, "There is no such session at this event.", kind=Kind.NOT_FOUND
+        )
     event = body.get("event")
     event_id = read_id(event)
     if event not in (None, "") and event_id is None:
@@ -583,24 +588,26 @@ def undo(
     The scan stays in the log, marked undone, and the admission is free again."""
     row = session.execute(select(CheckInScan).where(CheckInScan.nonce == nonce)).scalar_one_or_none()
     if row is None or row.result != "ok" or (event_id is not None and row.event_id != event_id):
-        raise CheckInError("not_found", "There is no admission with that scan.", status_code=404)
+        raise CheckInError(Code.NOT_FOUND, "There is no admission with that scan.", kind=Kind.NOT_FOUND)
     if row.admission_key is None:
-        raise CheckInError("not_admitted", "That admission was already undone.", status_code=409)
+        raise CheckInError(Code.NOT_ADMITTED, "That admission was already undone.", kind=Kind.CONFLICT)
     if not _same_scanner(row, scanner):
         raise CheckInError(
-            "other_scanner",
+            Code.OTHER_SCANNER,
             "Only the scanner that admitted someone (the same device or staff login) can undo it.",
-            status_code=403,
+            kind=Kind.FORBIDDEN,
         )
     if now - row.at > UNDO_WINDOW:
-        raise CheckInError("too_late", "An admission can be undone only within 15 minutes.", status_code=409)
+        raise CheckInError(
+            Code.TOO_LATE, "An admission can be undone only within 15 minutes.", kind=Kind.CONFLICT
+        )
     done = session.execute(
         update(CheckInScan)
         .where(CheckInScan.id == row.id, CheckInScan.admission_key.is_not(None))
         .values(admission_key=None, undone_at=now)
     )
     if done.rowcount != 1:
-        raise CheckInError("not_admitted", "That admission was already undone.", status_code=409)
+        raise CheckInError(Code.NOT_ADMITTED, "That admission was already undone.", kind=Kind.CONFLICT)
     audit.record(
         session,
         actor=actor,
@@ -833,7 +840,7 @@ def load_device(session: Session, *, token: str, key: bytes) -> DevicePrincipal 
 
 
 def device_loader(ctx: Any, token: str) -> DevicePrincipal | None:
-    """`app.state.device_loader`: what the guards call for `@api(..., devices=True)` with a bearer token.
+    """The device loader `create_app` wires in: what the boundary calls for `@api(..., devices=True)` with a bearer token.
     Scanners send a scan a second: the look-up is cached briefly (see `DoorState.device`)."""
     state = getattr(ctx.request.app.state, "checkin", None)
     if state is None:
@@ -847,7 +854,7 @@ def create_device(
     """A new scanner device for one event; returns it and its token (shown once, stored only as a digest)."""
     name = " ".join(clean_text(name).split())[:80]
     if not name:
-        raise CheckInError("bad_name", "Give the device a name, such as the door it is used at.")
+        raise CheckInError(Code.BAD_NAME, "Give the device a name, such as the door it is used at.")
     if session.get(Event, event_id) is None:
         raise NotFound("There is no such event.")
     token = new_token(32)

@@ -24,6 +24,7 @@ prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` r
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,9 +36,9 @@ from portal.demo.elections import ElectionSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
 from portal.elections.models import Election
+from portal.errors import PortalError
 from portal.events.models import Event
 from portal.members.models import Member
-from portal.web.errors import PortalError
 
 __all__ = [
     "ADMIN",
@@ -55,6 +56,10 @@ __all__ = [
 ]
 
 SEED = 2026
+
+
+class Code(StrEnum):
+    NOT_EMPTY = "not_empty"
 
 
 class DemoError(PortalError):
@@ -90,7 +95,7 @@ def load_demo(
     database is empty: the demo never mixes with real data."""
     if not is_empty(session):
         raise DemoError(
-            "not_empty",
+            Code.NOT_EMPTY,
             "This portal is already set up (it has a society, accounts, members, events or elections): the demo "
             "loads only into an empty database. Point PORTAL_DATABASE_URL at a new one, e.g. "
             "PORTAL_DATABASE_URL=sqlite:///var/demo.db make demo",

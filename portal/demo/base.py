@@ -12,14 +12,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.routing import Router
 
-from portal.accounts import selfservice
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
+from portal.checkin import badging
 from portal.demo.people import DemoMember, People
 from portal.demo.timeline import Timeline, london, london_date
 from portal.elections.links import Links as ElectionLinks
 from portal.events.links import Links as EventLinks
+from portal.members import selfservice
 
 #: The e-mailed links whose tokens the demo's people use: activating an account, answering a nomination.
 READ_LINKS = frozenset({"accounts:set_password", "elections:nomination_link"})
@@ -41,7 +42,10 @@ class DemoBase:
         self.passwords = passwords
         self.timeline = Timeline(now)
         self.router = Router(routes=build_routes())
-        self.event_links = EventLinks(base_url, self.router.url_path_for, key=key)
+        # The badge QR code goes into every confirmation e-mail, as in the running app.
+        self.event_links = EventLinks(
+            base_url, self.router.url_path_for, key=key, extras=(badging.confirmation_extra(key),)
+        )
         self.election_links = ElectionLinks(base_url, self._path_for)
         self.selfservice_links = selfservice.Links(base_url, self._path_for)
         #: Fourteen months ago: the portal is set up and the roll imported.

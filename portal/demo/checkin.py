@@ -4,10 +4,8 @@ delegates' badges (one twice, and one who has not paid)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.checkin import badging
 from portal.checkin import service as checkin
@@ -19,11 +17,6 @@ from portal.web.tokens import new_token
 
 
 class CheckinSteps(EventSteps):
-    def __init__(self, session: Session, **options: Any) -> None:
-        super().__init__(session, **options)
-        # The badge QR code goes into every confirmation e-mail, as in the running app.
-        badging.register_hooks(self.key)
-
     def plan_skills_day(self) -> None:
         """A training day on today, its door open: check-in has something to admit."""
         rng, now = self.rng, self.now

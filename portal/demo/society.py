@@ -11,13 +11,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from portal.accounts import selfservice
 from portal.accounts import service as accounts
 from portal.demo.base import DemoBase
 from portal.demo.people import DemoMember, Person, anniversary
 from portal.demo.timeline import london, london_date, spread
 from portal.events import payments
-from portal.members import importer
+from portal.members import importer, selfservice
 from portal.members.models import Member
 from portal.members.service import DEFAULT_CATEGORIES, DEFAULT_LEVELS
 from portal.web.tokens import new_token

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.models import RON, Contest, Election, Nomination
 from portal.elections.secrecy import Choice, Selections
 from portal.members.models import Member
@@ -216,10 +216,10 @@ def check_selections(contests: list[BallotContest], selections: Selections) -> d
     for contest_id, choices in selections.items():
         bc = by_id.get(contest_id)
         if bc is None:
-            raise ElectionError("invalid_ballot", "The ballot names a contest that is not on it.")
+            raise ElectionError(Code.INVALID_BALLOT, "The ballot names a contest that is not on it.")
         keys = [str(c) for c in choices]
         if any(k not in bc.keys for k in keys) or len(set(keys)) != len(keys) or len(keys) > bc.max_choices:
-            raise ElectionError("invalid_ballot", f"The choices for {bc.contest.title} are not valid.")
+            raise ElectionError(Code.INVALID_BALLOT, f"The choices for {bc.contest.title} are not valid.")
         clean[contest_id] = [Option(k, "").choice for k in keys]
     for bc in contests:
         clean.setdefault(bc.id, [])

@@ -15,15 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.db import Database
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import Election, Reminder, RollEntry
 from portal.elections.roll import send_ballot_link
 from portal.elections.service import get_election, is_eligible
 from portal.elections.voting import bring_up_to_date, needs_update
+from portal.errors import Kind
 from portal.members.models import Member
 
 log = logging.getLogger("portal.elections")
@@ -103,7 +104,9 @@ def remind_now(
     """The returning officer's "remind now": a new manual round to everyone who has not voted."""
     election = get_election(session, election_id, lock=True)
     if election.state(now) != "voting" or election.roll_frozen_at is None:
-        raise ElectionError("not_open", "Reminders can be sent only while voting is open.", status_code=409)
+        raise ElectionError(
+            Code.NOT_OPEN, "Reminders can be sent only while voting is open.", kind=Kind.CONFLICT
+        )
     session.execute(
         update(Election)
         .where(Election.id == election.id)

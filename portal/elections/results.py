@@ -32,12 +32,13 @@ from typing import Any
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
-from portal.accounts.models import Account, AuditEvent
+from portal import audit
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.elections import counting
 from portal.elections.ballots import on_ballot, valid_candidates
 from portal.elections.counting.record import RULE_TITLES, join_names
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.models import (
     METHODS,
     RON,
@@ -51,6 +52,7 @@ from portal.elections.models import (
 )
 from portal.elections.secrecy import Choice, derived_key, parse_contents
 from portal.elections.service import get_election
+from portal.errors import Kind
 
 #: Who reviews a count before it is published.
 RUNNERS = ("returning_officer", "scrutineer")
@@ -212,10 +214,10 @@ def _require_untampered(session: Session, election: Election, key: bytes) -> Non
     _, digest = ballots_hash(session, election.id, key=key)
     if digest != election.ballots_hash:
         raise ElectionError(
-            "tampered",
+            Code.TAMPERED,
             "The ballots no longer match the fingerprint recorded at the close. Nothing was counted or "
             "published; run `portal election verify` and investigate.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
 
 
@@ -398,9 +400,9 @@ def _contest(
             continue
         if any(choice not in by_choice for choice in choices):
             raise ElectionError(
-                "invalid_ballot",
+                Code.INVALID_BALLOT,
                 f"A ballot names someone who is not a candidate for {contest.title}.",
-                status_code=409,
+                kind=Kind.CONFLICT,
             )
         ranking = tuple(by_choice[choice] for choice in choices)
         weights[ranking] = weights.get(ranking, 0) + 1
@@ -420,13 +422,13 @@ def _require_sealed(election: Election, now: datetime) -> None:
         return
     if now < election.voting_close_at:
         raise ElectionError(
-            "not_closed", "Voting has not closed yet: the count comes after the close.", status_code=409
+            Code.NOT_CLOSED, "Voting has not closed yet: the count comes after the close.", kind=Kind.CONFLICT
         )
     raise ElectionError(
-        "not_opened",
+        Code.NOT_OPENED,
         "Voting has closed, but the ballot box is still sealed: give the trustees' shares to open it "
         "(the close page, or `portal election decrypt`), then count.",
-        status_code=409,
+        kind=Kind.CONFLICT,
     )
 
 
@@ -438,7 +440,9 @@ def run_count(
     election = get_election(session, election_id, lock=True)
     _require_sealed(election, now)
     if election.published_at is not None:
-        raise ElectionError("published", "The results are published: the count is final.", status_code=409)
+        raise ElectionError(
+            Code.PUBLISHED, "The results are published: the count is final.", kind=Kind.CONFLICT
+        )
     _require_untampered(session, election, key)
     recount = election.counted_at is not None
     if election.count_seed is None:
@@ -484,9 +488,11 @@ def publish_results(
     """Publish the stored count (once): members see it, everyone when `results_public`; trackers go public."""
     election = get_election(session, election_id, lock=True)
     if election.published_at is not None:
-        raise ElectionError("published", "The results are already published.", status_code=409)
+        raise ElectionError(Code.PUBLISHED, "The results are already published.", kind=Kind.CONFLICT)
     if election.counted_at is None:
-        raise ElectionError("not_counted", "Run the count before publishing the results.", status_code=409)
+        raise ElectionError(
+            Code.NOT_COUNTED, "Run the count before publishing the results.", kind=Kind.CONFLICT
+        )
     _require_untampered(session, election, key)
     published = session.execute(
         update(Election)
@@ -495,7 +501,7 @@ def publish_results(
         .execution_options(synchronize_session=False)
     )
     if published.rowcount != 1:
-        raise ElectionError("published", "The results are already published.", status_code=409)
+        raise ElectionError(Code.PUBLISHED, "The results are already published.", kind=Kind.CONFLICT)
     session.refresh(election)
     audit.record(
         session,
@@ -557,17 +563,19 @@ def contest_blt(session: Session, *, election_id: int, contest_id: int) -> tuple
     election = get_election(session, election_id)
     if election.counted_at is None or election.count_seed is None:
         raise ElectionError(
-            "not_counted", "The ballots are exported once the count has run.", status_code=404
+            Code.NOT_COUNTED, "The ballots are exported once the count has run.", kind=Kind.NOT_FOUND
         )
     post = next(
         (p for p in plan_count(session, election, seed=election.count_seed) if p.contest.id == contest_id),
         None,
     )
     if post is None:
-        raise ElectionError("not_found", "There is no such post.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such post.", kind=Kind.NOT_FOUND)
     if post.contest.method != "stv" or post.counted is None:
         raise ElectionError(
-            "not_ranked", "Only ranked (STV) posts that went to a vote are exported as BLT.", status_code=404
+            Code.NOT_RANKED,
+            "Only ranked (STV) posts that went to a vote are exported as BLT.",
+            kind=Kind.NOT_FOUND,
         )
     return f"election-{election.id}-post-{post.contest.id}.blt", counting.write_blt(post.counted)
 

@@ -14,14 +14,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.service import society_name
 from portal.elections import results, results_export, service, voting
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import OUTCOMES, STATES, Election
+from portal.errors import Forbidden, Kind
 from portal.web.context import Ctx
-from portal.web.errors import Forbidden
 from portal.web.forms import FormReader
 
 
@@ -50,14 +50,14 @@ def _refused(ctx: Ctx, election: Election) -> Response | None:
     """None when this viewer may see the results; otherwise the login page (for someone not logged in) or
     an error saying when the results come."""
     if election.state(ctx.now) == "draft" and not results.is_runner(ctx.principal):
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     if results.may_see_results(election, ctx.principal):
         return None
     if ctx.principal is None:
         login = ctx.url_for("accounts:login")
         return RedirectResponse(f"{login}?next={ctx.request.url.path}", status_code=303)
     raise Forbidden(
-        "not_published",
+        Code.NOT_PUBLISHED,
         "The results will be published here once the returning officer has counted the votes and the "
         "scrutineers have checked the count.",
     )
@@ -136,7 +136,7 @@ def _download(ctx: Ctx) -> tuple[Election, list[results.PostResult]]:
     election = _election(ctx, ctx.params["election_id"])
     refused = _refused(ctx, election)
     if refused is not None:
-        raise Forbidden("not_published", "Log in as a member to download the results.")
+        raise Forbidden(Code.NOT_PUBLISHED, "Log in as a member to download the results.")
     return election, results.post_results(ctx.db, election.id)
 
 

@@ -17,13 +17,14 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import BallotLink, Election, RollCorrection, RollEntry
 from portal.elections.service import eligible_members, get_election, mail_context
 from portal.elections.trustees import not_ready_reason
+from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import Member
 from portal.web.tokens import new_token, token_digest
@@ -147,13 +148,13 @@ def open_voting(
         return election
     if now < election.nominations_close_at or now < election.withdrawal_deadline_at:
         raise ElectionError(
-            "too_early",
+            Code.TOO_EARLY,
             "Voting can open only after nominations and withdrawals have closed.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
     reason = not_ready_reason(session, election)
     if reason is not None:
-        raise ElectionError("trustees_not_ready", reason, status_code=409)
+        raise ElectionError(Code.TRUSTEES_NOT_READY, reason, kind=Kind.CONFLICT)
     if now < election.voting_open_at:
         audit.record(
             session,
@@ -215,18 +216,18 @@ def correct_roll(
     election = get_election(session, election_id)
     if election.roll_frozen_at is None:
         raise ElectionError(
-            "not_open", "The roll is frozen when voting opens; correct it after that.", status_code=409
+            Code.NOT_OPEN, "The roll is frozen when voting opens; correct it after that.", kind=Kind.CONFLICT
         )
     if election.state(now) == "closed":
         raise ElectionError(
-            "closed", "Voting has closed: the roll can no longer be corrected.", status_code=409
+            Code.CLOSED, "Voting has closed: the roll can no longer be corrected.", kind=Kind.CONFLICT
         )
     reason = reason.strip()
     if not reason:
-        raise ElectionError("reason_required", "Give the reason for the correction.", status_code=422)
+        raise ElectionError(Code.REASON_REQUIRED, "Give the reason for the correction.", kind=Kind.INVALID)
     member = session.get(Member, member_id)
     if member is None:
-        raise ElectionError("not_found", "There is no such member.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such member.", kind=Kind.NOT_FOUND)
     if action == "add":
         try:
             # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
@@ -237,7 +238,7 @@ def correct_roll(
                 session.flush()
         except IntegrityError:
             raise ElectionError(
-                "already_on_roll", f"{member.full_name} is already on the roll.", status_code=409
+                Code.ALREADY_ON_ROLL, f"{member.full_name} is already on the roll.", kind=Kind.CONFLICT
             ) from None
         send_ballot_link(
             session,
@@ -265,10 +266,14 @@ def correct_roll(
                 )
             )
             if on_roll is None:
-                raise ElectionError("not_on_roll", f"{member.full_name} is not on the roll.", status_code=409)
-            raise ElectionError("already_voted", f"{member.full_name} has already voted.", status_code=409)
+                raise ElectionError(
+                    Code.NOT_ON_ROLL, f"{member.full_name} is not on the roll.", kind=Kind.CONFLICT
+                )
+            raise ElectionError(
+                Code.ALREADY_VOTED, f"{member.full_name} has already voted.", kind=Kind.CONFLICT
+            )
     else:
-        raise ElectionError("bad_value", "Choose whether to add or remove.", status_code=422)
+        raise ElectionError(Code.BAD_VALUE, "Choose whether to add or remove.", kind=Kind.INVALID)
     correction = RollCorrection(
         election_id=election.id,
         member_id=member.id,

@@ -13,9 +13,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Account
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
 from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
@@ -26,17 +25,19 @@ from portal.elections.ballots import (
     uncontested,
     valid_candidates,
 )
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.forms import election_values, read_contest, read_setup
 from portal.elections.links import Links
 from portal.elections.models import BALLOT_ORDERS, METHODS, NOMINATION_STATUSES, STATES, STV_RULES, Election
 from portal.elections.reminders import remind_now
 from portal.elections.secrecy import normalise_tracker
 from portal.elections.service import NominationForm, count_words
+from portal.errors import Forbidden, Kind
 from portal.members.models import STATUSES, Member
+from portal.members.selfservice_routes import render_section
 from portal.members.service import option_labels
 from portal.web.context import Ctx
-from portal.web.errors import Forbidden
+from portal.web.errors import status_for
 from portal.web.forms import FormReader
 
 RUNNERS = ("returning_officer", "scrutineer")
@@ -105,7 +106,7 @@ def index(ctx: Ctx) -> Response:
 def detail(ctx: Ctx) -> Response:
     election = _current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     member = _member(ctx)
     return ctx.render(
         "elections/detail.html",
@@ -129,7 +130,7 @@ def candidates(ctx: Ctx) -> Response:
     election = service.get_election(ctx.db, ctx.params["election_id"])
     state = election.state(ctx.now)
     if state == "draft":
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     found = valid_candidates(ctx.db, election)
     posts = []
     for contest in election.contests:
@@ -197,22 +198,23 @@ def nominate(ctx: Ctx) -> Response:
         values, errors = reader.data, reader.errors
         if reader.ok:
             try:
-                service.nominate(
-                    ctx.db,
-                    election_id=election.id,
-                    nominator_id=member.id,
-                    form=NominationForm(
-                        contest_id=int(contest_id),
-                        nominee_id=people["candidate"].id,
-                        proposer_id=people["proposer"].id,
-                        seconder_id=people["seconder"].id,
-                        statement=statement,
-                        photo=upload.value if upload is not None else None,
-                    ),
-                    now=ctx.now,
-                    key=ctx.key,
-                    links=_links(ctx),
-                )
+                with ctx.attempt():
+                    service.nominate(
+                        ctx.db,
+                        election_id=election.id,
+                        nominator_id=member.id,
+                        form=NominationForm(
+                            contest_id=int(contest_id),
+                            nominee_id=people["candidate"].id,
+                            proposer_id=people["proposer"].id,
+                            seconder_id=people["seconder"].id,
+                            statement=statement,
+                            photo=upload.value if upload is not None else None,
+                        ),
+                        now=ctx.now,
+                        key=ctx.key,
+                        links=_links(ctx),
+                    )
             except ElectionError as exc:
                 if exc.code == "nominations_closed":
                     raise
@@ -425,18 +427,19 @@ def _cast(ctx: Ctx) -> Response:
     if read.errors:
         return _ballot_page(ctx, election, voter, contests, raw=read.raw, errors=read.errors)
     try:
-        tracker = voting.cast_ballot(
-            ctx.db,
-            election_id=election.id,
-            member_id=voter.member_id,
-            selections=read.selections,
-            key=ctx.key,
-            now=ctx.now,
-        )
+        with ctx.attempt():
+            tracker = voting.cast_ballot(
+                ctx.db,
+                election_id=election.id,
+                member_id=voter.member_id,
+                selections=read.selections,
+                key=ctx.key,
+                now=ctx.now,
+            )
     except ElectionError as exc:
         if exc.code in ("already_voted", "not_on_roll", "not_eligible", "closed", "not_open"):
             code = "voted" if exc.code == "already_voted" else exc.code
-            return _status_page(ctx, election, code, status_code=exc.status_code)
+            return _status_page(ctx, election, code, status_code=status_for(exc))
         raise
     return ctx.render("elections/receipt.html", {"election": election, "tracker": tracker})
 
@@ -454,14 +457,14 @@ def trackers(ctx: Ctx) -> Response:
     in a URL (and so in a server's or proxy's access log)."""
     election = _current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     if election.ballots_hash is None:
         return ctx.render(
             "elections/trackers.html",
             {"election": election, "waiting": True, "closed": election.state(ctx.now) == "closed"},
         )
     if not _trackers_visible(ctx, election):
-        raise Forbidden("not_published", "The ballot trackers will be published here with the results.")
+        raise Forbidden(Code.NOT_PUBLISHED, "The ballot trackers will be published here with the results.")
     wanted = normalise_tracker(str(ctx.form.get("tracker", ""))) if ctx.form is not None else ""
     rows = voting.tracked_ballots(ctx.db, election=election, key=ctx.key)
     return ctx.render(
@@ -501,9 +504,6 @@ def my_elections(ctx: Ctx) -> tuple[str, str] | None:
     )
 
 
-MY_ACCOUNT_SECTIONS.append(my_elections)
-
-
 # --- returning officer and scrutineers ------------------------------------------------------------------------------
 
 
@@ -536,15 +536,18 @@ def _setup_form(ctx: Ctx, election: Election | None) -> Response:
         setup, values, errors = read_setup(ctx.form, categories=categories, accreditations=levels)
         if setup is not None:
             try:
-                if election is None:
-                    election = service.create_election(ctx.db, actor=_actor(ctx), setup=setup, now=ctx.now)
-                    ctx.flash("The election is set up. Now add its posts.")
-                else:
-                    service.update_election(
-                        ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
-                    )
-                    ctx.flash("The election is saved.")
-                return ctx.redirect("elections:admin", election_id=election.id)
+                with ctx.attempt():
+                    if election is None:
+                        election = service.create_election(
+                            ctx.db, actor=_actor(ctx), setup=setup, now=ctx.now
+                        )
+                        ctx.flash("The election is set up. Now add its posts.")
+                    else:
+                        service.update_election(
+                            ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
+                        )
+                        ctx.flash("The election is saved.")
+                    return ctx.redirect("elections:admin", election_id=election.id)
             except ElectionError as exc:
                 if exc.code != "bad_timetable":
                     raise
@@ -575,7 +578,7 @@ def edit(ctx: Ctx) -> Response:
     election = _current(ctx, ctx.params["election_id"])
     if election.locked(ctx.now):
         raise ElectionError(
-            "locked", "Voting has opened: the election can no longer be changed.", status_code=409
+            Code.LOCKED, "Voting has opened: the election can no longer be changed.", kind=Kind.CONFLICT
         )
     return _setup_form(ctx, election)
 
@@ -639,21 +642,22 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
         setup, values, errors = read_contest(ctx.form)
         if setup is not None:
             try:
-                if contest is None:
-                    service.add_contest(
-                        ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
-                    )
-                else:
-                    service.update_contest(
-                        ctx.db,
-                        actor=_actor(ctx),
-                        election_id=election.id,
-                        contest_id=contest.id,
-                        setup=setup,
-                        now=ctx.now,
-                    )
-                ctx.flash(f"{setup.title} is saved.")
-                return ctx.redirect("elections:admin", election_id=election.id)
+                with ctx.attempt():
+                    if contest is None:
+                        service.add_contest(
+                            ctx.db, actor=_actor(ctx), election_id=election.id, setup=setup, now=ctx.now
+                        )
+                    else:
+                        service.update_contest(
+                            ctx.db,
+                            actor=_actor(ctx),
+                            election_id=election.id,
+                            contest_id=contest.id,
+                            setup=setup,
+                            now=ctx.now,
+                        )
+                    ctx.flash(f"{setup.title} is saved.")
+                    return ctx.redirect("elections:admin", election_id=election.id)
             except ElectionError as exc:
                 if exc.code != "bad_value":
                     raise
@@ -689,7 +693,7 @@ def nomination(ctx: Ctx) -> Response:
         None,
     )
     if view is None:
-        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such nomination.", kind=Kind.NOT_FOUND)
     return ctx.render(
         "elections/nomination.html",
         {
@@ -711,15 +715,16 @@ def decide(ctx: Ctx) -> Response:
     reason = reader.text("reason", label="a reason", required=decision == "reject", max_length=2000)
     if reader.ok:
         try:
-            service.decide_nomination(
-                ctx.db,
-                actor=_actor(ctx),
-                election_id=election_id,
-                nomination_id=nomination_id,
-                accept=decision == "accept",
-                reason=reason,
-                now=ctx.now,
-            )
+            with ctx.attempt():
+                service.decide_nomination(
+                    ctx.db,
+                    actor=_actor(ctx),
+                    election_id=election_id,
+                    nomination_id=nomination_id,
+                    accept=decision == "accept",
+                    reason=reason,
+                    now=ctx.now,
+                )
         except ElectionError as exc:
             if exc.code not in ("incomplete", "reason_required"):
                 raise
@@ -734,7 +739,7 @@ def decide(ctx: Ctx) -> Response:
         (v for v in service.nomination_views(ctx.db, election) if v.nomination.id == nomination_id), None
     )
     if view is None:
-        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such nomination.", kind=Kind.NOT_FOUND)
     return ctx.render(
         "elections/nomination.html",
         {
@@ -800,17 +805,18 @@ def roll_correct(ctx: Ctx) -> Response:
         reader.error("member", "No member has that membership number or e-mail address.")
     if reader.ok and member is not None:
         try:
-            roll.correct_roll(
-                ctx.db,
-                actor=_actor(ctx),
-                election_id=election.id,
-                member_id=member.id,
-                action=action,
-                reason=reason,
-                now=ctx.now,
-                key=ctx.key,
-                links=_links(ctx),
-            )
+            with ctx.attempt():
+                roll.correct_roll(
+                    ctx.db,
+                    actor=_actor(ctx),
+                    election_id=election.id,
+                    member_id=member.id,
+                    action=action,
+                    reason=reason,
+                    now=ctx.now,
+                    key=ctx.key,
+                    links=_links(ctx),
+                )
         except ElectionError as exc:
             if exc.code not in ("already_on_roll", "already_voted", "not_on_roll", "reason_required"):
                 raise

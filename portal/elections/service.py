@@ -17,12 +17,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.accounts.service import society_name
 from portal.db import is_postgres
 from portal.elections import photos
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import (
     BALLOT_ORDERS,
@@ -34,6 +34,7 @@ from portal.elections.models import (
     Nomination,
     NominationToken,
 )
+from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import STATUSES, Member
 from portal.members.service import member_in_good_standing
@@ -172,7 +173,9 @@ def _apply(election: Election, setup: ElectionSetup) -> None:
 def _check_setup(setup: ElectionSetup) -> None:
     problems = setup_problems(setup)
     if problems:
-        raise ElectionError("bad_timetable", next(iter(problems.values())), status_code=422, fields=problems)
+        raise ElectionError(
+            Code.BAD_TIMETABLE, next(iter(problems.values())), fields=problems, kind=Kind.INVALID
+        )
 
 
 def _setup_details(election: Election) -> dict[str, object]:
@@ -212,7 +215,7 @@ def get_election(session: Session, election_id: int, *, lock: bool = False) -> E
         query = query.with_for_update()
     election = session.scalar(query)
     if election is None:
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     return election
 
 
@@ -221,7 +224,7 @@ def _unlocked(session: Session, election_id: int, now: datetime) -> Election:
     election = get_election(session, election_id, lock=True)
     if election.locked(now):
         raise ElectionError(
-            "locked", "Voting has opened: the election can no longer be changed.", status_code=409
+            Code.LOCKED, "Voting has opened: the election can no longer be changed.", kind=Kind.CONFLICT
         )
     return election
 
@@ -296,7 +299,7 @@ def _save_contest(session: Session, contest: Contest, setup: ContestSetup) -> No
             session.flush()
     except IntegrityError:
         raise ElectionError(
-            "bad_value", "This election already has a post with that name.", status_code=422
+            Code.BAD_VALUE, "This election already has a post with that name.", kind=Kind.INVALID
         ) from None
 
 
@@ -306,7 +309,7 @@ def add_contest(
     election = _unlocked(session, election_id, now)
     problems = contest_problems(setup)
     if problems:
-        raise ElectionError("bad_value", next(iter(problems.values())), status_code=422, fields=problems)
+        raise ElectionError(Code.BAD_VALUE, next(iter(problems.values())), fields=problems, kind=Kind.INVALID)
     contest = Contest(election_id=election.id)
     _save_contest(session, contest, setup)
     session.expire(election, ["contests"])
@@ -329,7 +332,7 @@ def add_contest(
 def get_contest(session: Session, contest_id: int, *, election_id: int) -> Contest:
     contest = session.get(Contest, contest_id)
     if contest is None or contest.election_id != election_id:
-        raise ElectionError("not_found", "There is no such post.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such post.", kind=Kind.NOT_FOUND)
     return contest
 
 
@@ -340,7 +343,7 @@ def update_contest(
     contest = get_contest(session, contest_id, election_id=election.id)
     problems = contest_problems(setup)
     if problems:
-        raise ElectionError("bad_value", next(iter(problems.values())), status_code=422, fields=problems)
+        raise ElectionError(Code.BAD_VALUE, next(iter(problems.values())), fields=problems, kind=Kind.INVALID)
     _save_contest(session, contest, setup)
     audit.record(
         session,
@@ -365,9 +368,9 @@ def remove_contest(
     contest = get_contest(session, contest_id, election_id=election.id)
     if session.scalar(select(Nomination.id).where(Nomination.contest_id == contest.id).limit(1)) is not None:
         raise ElectionError(
-            "bad_value",
+            Code.BAD_VALUE,
             "This post has nominations, so it cannot be removed. Reject them first.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
     title = contest.title
     session.delete(contest)
@@ -411,7 +414,7 @@ class NominationView:
 def _nominations_open(election: Election, now: datetime) -> None:
     if election.state(now) != "nominations":
         raise ElectionError(
-            "nominations_closed", "Nominations are not open for this election.", status_code=409
+            Code.NOMINATIONS_CLOSED, "Nominations are not open for this election.", kind=Kind.CONFLICT
         )
 
 
@@ -455,18 +458,18 @@ def nominate(
     for role, member in people.items():
         if member is None or not is_eligible(election, member, now=now):
             raise ElectionError(
-                "not_eligible", f"The {role} is not eligible to take part in this election.", role=role
+                Code.NOT_ELIGIBLE, f"The {role} is not eligible to take part in this election.", role=role
             )
     nominee, proposer, seconder = people["nominee"], people["proposer"], people["seconder"]
     assert nominee is not None and proposer is not None and seconder is not None
     if len({nominee.id, proposer.id, seconder.id}) != 3:
         raise ElectionError(
-            "same_person", "The candidate, the proposer and the seconder must be three different members."
+            Code.SAME_PERSON, "The candidate, the proposer and the seconder must be three different members."
         )
     words = count_words(form.statement)
     if words > election.statement_word_limit:
         raise ElectionError(
-            "too_long", f"The statement has {words} words; the limit is {election.statement_word_limit}."
+            Code.TOO_LONG, f"The statement has {words} words; the limit is {election.statement_word_limit}."
         )
     photo = form.photo.jpeg if form.photo is not None else None
     nomination = Nomination(
@@ -492,9 +495,9 @@ def nominate(
             session.flush()
     except IntegrityError:
         raise ElectionError(
-            "already_nominated",
+            Code.ALREADY_NOMINATED,
             f"{nominee.full_name} already has a nomination for {contest.title}.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         ) from None
     asks = [
         ("proposer", proposer, nomination.proposer_confirmed_at),
@@ -546,7 +549,7 @@ def nomination_token(session: Session, *, token: str, key: bytes) -> tuple[Nomin
     )
     if row is None:
         raise ElectionError(
-            "bad_link", "This link is not valid. Check that you copied all of it.", status_code=404
+            Code.BAD_LINK, "This link is not valid. Check that you copied all of it.", kind=Kind.NOT_FOUND
         )
     nomination = session.get(Nomination, row.nomination_id)
     assert nomination is not None
@@ -567,7 +570,7 @@ def answer_nomination(
         .execution_options(synchronize_session=False)
     )
     if used.rowcount != 1 or nomination.status != "pending":
-        raise ElectionError("bad_link", "This link has already been used.", status_code=410)
+        raise ElectionError(Code.BAD_LINK, "This link has already been used.", kind=Kind.GONE)
     if not confirm:
         nomination.status = "declined"
         nomination.live = None
@@ -599,16 +602,18 @@ def decide_nomination(
     if accept:
         if nomination.status != "submitted":
             raise ElectionError(
-                "incomplete", "Only a nomination with every confirmation can be accepted.", status_code=409
+                Code.INCOMPLETE,
+                "Only a nomination with every confirmation can be accepted.",
+                kind=Kind.CONFLICT,
             )
         nomination.status = "accepted"
     else:
         if not reason:
             raise ElectionError(
-                "reason_required", "Give a reason for rejecting the nomination.", status_code=422
+                Code.REASON_REQUIRED, "Give a reason for rejecting the nomination.", kind=Kind.INVALID
             )
         if nomination.status not in LIVE_STATUSES:
-            raise ElectionError("incomplete", "This nomination is no longer live.", status_code=409)
+            raise ElectionError(Code.INCOMPLETE, "This nomination is no longer live.", kind=Kind.CONFLICT)
         nomination.status = "rejected"
         nomination.live = None
     nomination.decided_at = now
@@ -640,7 +645,7 @@ def decide_nomination(
 def _nomination(session: Session, election_id: int, nomination_id: int) -> Nomination:
     nomination = session.get(Nomination, nomination_id)
     if nomination is None or nomination.election_id != election_id:
-        raise ElectionError("not_found", "There is no such nomination.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such nomination.", kind=Kind.NOT_FOUND)
     return nomination
 
 
@@ -651,11 +656,13 @@ def withdraw_nomination(
     election = get_election(session, election_id, lock=True)
     nomination = _nomination(session, election.id, nomination_id)
     if nomination.member_id != member_id:
-        raise ElectionError("not_yours", "Only the candidate can withdraw a nomination.", status_code=403)
+        raise ElectionError(
+            Code.NOT_YOURS, "Only the candidate can withdraw a nomination.", kind=Kind.FORBIDDEN
+        )
     if now >= election.withdrawal_deadline_at or election.locked(now):
-        raise ElectionError("too_late", "The deadline for withdrawing has passed.", status_code=409)
+        raise ElectionError(Code.TOO_LATE, "The deadline for withdrawing has passed.", kind=Kind.CONFLICT)
     if nomination.status not in LIVE_STATUSES:
-        raise ElectionError("incomplete", "This nomination is no longer live.", status_code=409)
+        raise ElectionError(Code.INCOMPLETE, "This nomination is no longer live.", kind=Kind.CONFLICT)
     nomination.status = "withdrawn"
     nomination.live = None
     nomination.withdrawn_at = now
@@ -722,5 +729,5 @@ def photo_of(session: Session, *, election_id: int, nomination_id: int, staff: b
         or nomination.photo is None
         or not (staff or nomination.status == "accepted")
     ):
-        raise ElectionError("not_found", "There is no such photo.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such photo.", kind=Kind.NOT_FOUND)
     return nomination.photo

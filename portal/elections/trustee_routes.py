@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.elections import service, trustees, voting
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.models import STATES, Election, Trustee
+from portal.errors import Forbidden
 from portal.web.context import Ctx
-from portal.web.errors import Forbidden
 from portal.web.forms import FormReader
 
 RUNNERS = ("returning_officer", "scrutineer")
@@ -77,14 +77,15 @@ def trustees_page(ctx: Ctx) -> Response:
         reader.error("threshold", "Give the number of trustees needed as a whole number, e.g. 2.")
     if reader.ok:
         try:
-            trustees.name_trustees(
-                ctx.db,
-                actor=acting.actor(ctx),
-                election_id=election.id,
-                account_ids=chosen,
-                threshold=threshold,
-                now=ctx.now,
-            )
+            with ctx.attempt():
+                trustees.name_trustees(
+                    ctx.db,
+                    actor=acting.actor(ctx),
+                    election_id=election.id,
+                    account_ids=chosen,
+                    threshold=threshold,
+                    now=ctx.now,
+                )
         except ElectionError as exc:
             if exc.code != "bad_trustees":
                 raise
@@ -115,7 +116,7 @@ def _mine(ctx: Ctx) -> tuple[Election, Trustee]:
     election = service.get_election(ctx.db, ctx.params["election_id"])
     mine = trustees.trustee_for(ctx.db, election_id=election.id, account_id=ctx.principal.account_id)
     if mine is None:
-        raise Forbidden("not_trustee", "You are not a trustee of this election.")
+        raise Forbidden(Code.NOT_TRUSTEE, "You are not a trustee of this election.")
     return election, mine
 
 
@@ -160,9 +161,10 @@ def trustee_check(ctx: Ctx) -> Response:
     if not text.strip():
         return _trustee_page(ctx, election, mine, errors={"share": "Paste your share, or choose its file."})
     try:
-        trustees.check_share(
-            ctx.db, account_id=ctx.principal.account_id, election_id=election.id, text=text, now=ctx.now
-        )
+        with ctx.attempt():
+            trustees.check_share(
+                ctx.db, account_id=ctx.principal.account_id, election_id=election.id, text=text, now=ctx.now
+            )
     except ElectionError as exc:
         if exc.code not in ("bad_share", "other_election", "wrong_share", "not_downloaded"):
             raise
@@ -198,9 +200,15 @@ def close_page(ctx: Ctx) -> Response:
         for t in trustees.trustees(ctx.db, election.id)
     ]
     try:
-        opened = voting.open_ballot_box(
-            ctx.db, actor=acting.actor(ctx), election_id=election.id, shares=given, key=ctx.key, now=ctx.now
-        )
+        with ctx.attempt():
+            opened = voting.open_ballot_box(
+                ctx.db,
+                actor=acting.actor(ctx),
+                election_id=election.id,
+                shares=given,
+                key=ctx.key,
+                now=ctx.now,
+            )
     except ElectionError as exc:
         if exc.code in ("not_closed", "opened"):
             raise

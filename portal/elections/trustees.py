@@ -25,13 +25,14 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import ROLES, Account
 from portal.elections import shamir
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.models import Election, Trustee
 from portal.elections.secrecy import decrypt_at_rest, encrypt_at_rest, new_key_pair, public_of
 from portal.elections.service import get_election
+from portal.errors import Kind
 
 #: The accounts that may be trustees.
 TRUSTEE_ROLES = ("returning_officer", "scrutineer")
@@ -115,27 +116,27 @@ def name_trustees(
     election = get_election(session, election_id, lock=True)
     if election.public_key is not None:
         raise ElectionError(
-            "key_made", "The election key is made: the trustees can no longer change.", status_code=409
+            Code.KEY_MADE, "The election key is made: the trustees can no longer change.", kind=Kind.CONFLICT
         )
     if election.roll_frozen_at is not None:
         raise ElectionError(
-            "locked", "Voting has opened: the trustees can no longer change.", status_code=409
+            Code.LOCKED, "Voting has opened: the trustees can no longer change.", kind=Kind.CONFLICT
         )
     allowed = {a.id: a for a in candidates(session)}
     chosen = list(dict.fromkeys(account_ids))
     if any(account_id not in allowed for account_id in chosen):
         raise ElectionError(
-            "bad_trustees", "Trustees must be active returning officers or scrutineers.", status_code=422
+            Code.BAD_TRUSTEES, "Trustees must be active returning officers or scrutineers.", kind=Kind.INVALID
         )
     if threshold < 2:
         raise ElectionError(
-            "bad_trustees", "At least 2 trustees must be needed to open the ballot box.", status_code=422
+            Code.BAD_TRUSTEES, "At least 2 trustees must be needed to open the ballot box.", kind=Kind.INVALID
         )
     if len(chosen) < threshold:
         raise ElectionError(
-            "bad_trustees",
+            Code.BAD_TRUSTEES,
             f"Name at least {threshold} trustees: {threshold} of them are needed to open the ballot box.",
-            status_code=422,
+            kind=Kind.INVALID,
         )
     session.execute(delete(Trustee).where(Trustee.election_id == election.id))
     named = [
@@ -164,13 +165,15 @@ def make_key(session: Session, *, actor: Account, election_id: int, key: bytes, 
     Raises ElectionError: no_trustees, key_made, locked."""
     election = get_election(session, election_id, lock=True)
     if election.public_key is not None:
-        raise ElectionError("key_made", "The election key is already made.", status_code=409)
+        raise ElectionError(Code.KEY_MADE, "The election key is already made.", kind=Kind.CONFLICT)
     if election.roll_frozen_at is not None:
-        raise ElectionError("locked", "Voting has opened: it is too late to make a key.", status_code=409)
+        raise ElectionError(
+            Code.LOCKED, "Voting has opened: it is too late to make a key.", kind=Kind.CONFLICT
+        )
     named = trustees(session, election.id)
     if not named or election.trustee_threshold is None:
         raise ElectionError(
-            "no_trustees", "Name the trustees before making the election key.", status_code=409
+            Code.NO_TRUSTEES, "Name the trustees before making the election key.", kind=Kind.CONFLICT
         )
     private, public = new_key_pair()
     shares = shamir.split(private, threshold=election.trustee_threshold, shares=len(named))
@@ -217,9 +220,9 @@ def download_share(
     election = get_election(session, election_id)
     trustee = trustee_for(session, election_id=election_id, account_id=account_id)
     if trustee is None:
-        raise ElectionError("not_trustee", "You are not a trustee of this election.", status_code=403)
+        raise ElectionError(Code.NOT_TRUSTEE, "You are not a trustee of this election.", kind=Kind.FORBIDDEN)
     if election.public_key is None:
-        raise ElectionError("no_key", "The election key has not been made yet.", status_code=409)
+        raise ElectionError(Code.NO_KEY, "The election key has not been made yet.", kind=Kind.CONFLICT)
     stored = trustee.share_enc
     taken = session.execute(
         update(Trustee)
@@ -229,9 +232,9 @@ def download_share(
     )
     if stored is None or taken.rowcount != 1:
         raise ElectionError(
-            "downloaded",
+            Code.DOWNLOADED,
             "Your share has already been downloaded, and the portal no longer has it.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
     session.refresh(trustee)
     y = decrypt_at_rest(key, _purpose(election.id, trustee.position), stored)
@@ -248,26 +251,26 @@ def download_share(
 
 def _check_given(election: Election, trustee: Trustee, parsed: ParsedShare | None) -> None:
     wrong = ElectionError(
-        "wrong_share",
+        Code.WRONG_SHARE,
         f"The share given as {trustee.label}'s does not match the one made for them.",
-        status_code=422,
         trustee_id=trustee.id,
+        kind=Kind.INVALID,
     )
     if parsed is None:
         raise ElectionError(
-            "bad_share",
+            Code.BAD_SHARE,
             f"The share given as {trustee.label}'s is not a share: it should hold a line that starts "
             "with portal-share:.",
-            status_code=422,
             trustee_id=trustee.id,
+            kind=Kind.INVALID,
         )
     if parsed.election_id != election.id:
         raise ElectionError(
-            "other_election",
+            Code.OTHER_ELECTION,
             f"The share given as {trustee.label}'s is a share of another election "
             f"(election {parsed.election_id}).",
-            status_code=422,
             trustee_id=trustee.id,
+            kind=Kind.INVALID,
         )
     if parsed.position != trustee.position:
         raise wrong
@@ -283,10 +286,10 @@ def check_share(session: Session, *, account_id: int, election_id: int, text: st
     election = get_election(session, election_id, lock=True)
     trustee = trustee_for(session, election_id=election_id, account_id=account_id)
     if trustee is None:
-        raise ElectionError("not_trustee", "You are not a trustee of this election.", status_code=403)
+        raise ElectionError(Code.NOT_TRUSTEE, "You are not a trustee of this election.", kind=Kind.FORBIDDEN)
     if trustee.downloaded_at is None:
         raise ElectionError(
-            "not_downloaded", "Download your share first, then check it here.", status_code=409
+            Code.NOT_DOWNLOADED, "Download your share first, then check it here.", kind=Kind.CONFLICT
         )
     _check_given(election, trustee, parse_share(text))
     if trustee.checked_at is None:
@@ -340,40 +343,40 @@ def rebuild_key(session: Session, *, election: Election, given: Sequence[GivenSh
             trustee = named.get(item.trustee_id)
             if trustee is None:
                 raise ElectionError(
-                    "not_trustee", "That person is not a trustee of this election.", status_code=422
+                    Code.NOT_TRUSTEE, "That person is not a trustee of this election.", kind=Kind.INVALID
                 )
         else:
             if parsed is None:
                 raise ElectionError(
-                    "bad_share",
+                    Code.BAD_SHARE,
                     "One of the shares is not a share: it has no portal-share: line.",
-                    status_code=422,
+                    kind=Kind.INVALID,
                 )
             trustee = by_position.get(parsed.position) if parsed.election_id == election.id else None
             if trustee is None:
                 raise ElectionError(
-                    "other_election",
+                    Code.OTHER_ELECTION,
                     f"One of the shares is a share of another election (election {parsed.election_id}).",
-                    status_code=422,
+                    kind=Kind.INVALID,
                 )
         _check_given(election, trustee, parsed)
         assert parsed is not None
         if parsed.position in shares:
             raise ElectionError(
-                "same_share",
+                Code.SAME_SHARE,
                 f"{trustee.label}'s share was given twice.",
-                status_code=422,
                 trustee_id=trustee.id,
+                kind=Kind.INVALID,
             )
         shares[parsed.position] = shamir.Share(x=parsed.position, y=parsed.y)
     if len(shares) < threshold:
         raise ElectionError(
-            "too_few",
+            Code.TOO_FEW,
             f"{threshold} trustees' shares are needed to open the ballot box; {len(shares)} "
             f"{'was' if len(shares) == 1 else 'were'} given. Nothing was changed.",
-            status_code=422,
+            kind=Kind.INVALID,
         )
     private = bytearray(shamir.combine(list(shares.values())))
     if election.public_key is None or public_of(bytes(private)).hex() != election.public_key:
-        raise ElectionError("bad_key", "The shares do not rebuild the election key.", status_code=422)
+        raise ElectionError(Code.BAD_KEY, "The shares do not rebuild the election key.", kind=Kind.INVALID)
     return private

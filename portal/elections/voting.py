@@ -22,12 +22,12 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.db import is_postgres, random_id
 from portal.elections import trustees
 from portal.elections.ballots import BallotContest, ballot_contests, check_selections
-from portal.elections.errors import ElectionError
+from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import Ballot, BallotLink, Election, PendingBallot, RollEntry
 from portal.elections.results import seal_ballot_box
@@ -45,6 +45,7 @@ from portal.elections.secrecy import (
     unseal,
 )
 from portal.elections.service import get_election, is_eligible, mail_context
+from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import Member
 from portal.web.tokens import token_digest
@@ -67,9 +68,9 @@ def voter_from_link(session: Session, *, token: str, key: bytes) -> Voter:
     )
     if row is None:
         raise ElectionError(
-            "bad_link",
+            Code.BAD_LINK,
             "This ballot link is not valid. Check that you copied all of it, or log in to vote.",
-            status_code=404,
+            kind=Kind.NOT_FOUND,
         )
     return Voter(election_id=row.election_id, member_id=row.member_id, token=token)
 
@@ -103,7 +104,7 @@ def _election_for_cast(session: Session, election_id: int) -> Election:
         query = query.with_for_update(read=True)
     election = session.scalar(query)
     if election is None:
-        raise ElectionError("not_found", "There is no such election.", status_code=404)
+        raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     return election
 
 
@@ -134,9 +135,9 @@ def cast_ballot(
     election = _election_for_cast(session, election_id)
     state = election.state(now)
     if state == "closed" or election.pool_closed:
-        raise ElectionError("closed", "Voting has closed.", status_code=409)
+        raise ElectionError(Code.CLOSED, "Voting has closed.", kind=Kind.CONFLICT)
     if state != "voting" or election.roll_frozen_at is None:
-        raise ElectionError("not_open", "Voting is not open yet.", status_code=409)
+        raise ElectionError(Code.NOT_OPEN, "Voting is not open yet.", kind=Kind.CONFLICT)
     contests = ballot_contests(session, election, key=key)
     contents = canonical(_in_canonical_order(contests, check_selections(contests, selections)))
     marked = session.execute(
@@ -151,17 +152,23 @@ def cast_ballot(
     )
     if marked.rowcount != 1:
         if roll_entry(session, election_id=election.id, member_id=member_id) is None:
-            raise ElectionError("not_on_roll", "You are not on the roll for this election.", status_code=403)
-        raise ElectionError("already_voted", "You have already voted in this election.", status_code=409)
+            raise ElectionError(
+                Code.NOT_ON_ROLL, "You are not on the roll for this election.", kind=Kind.FORBIDDEN
+            )
+        raise ElectionError(
+            Code.ALREADY_VOTED, "You have already voted in this election.", kind=Kind.CONFLICT
+        )
     member = session.get(Member, member_id)
     if member is None or not is_eligible(election, member, now=now):
         raise ElectionError(
-            "not_eligible", "Your membership is not in good standing, so you cannot vote.", status_code=403
+            Code.NOT_ELIGIBLE,
+            "Your membership is not in good standing, so you cannot vote.",
+            kind=Kind.FORBIDDEN,
         )
     salt = new_salt()
     tracker = tracker_for(salt, contents)
     if election.public_key is None:
-        raise ElectionError("not_open", "Voting is not open yet.", status_code=409)
+        raise ElectionError(Code.NOT_OPEN, "Voting is not open yet.", kind=Kind.CONFLICT)
     sealed = seal(
         bytes.fromhex(election.public_key),
         election.id,
@@ -245,10 +252,12 @@ def open_ballot_box(
     election = get_election(session, election_id, lock=True)
     if now < election.voting_close_at:
         raise ElectionError(
-            "not_closed", "Voting has not closed yet: the ballot box opens after the close.", status_code=409
+            Code.NOT_CLOSED,
+            "Voting has not closed yet: the ballot box opens after the close.",
+            kind=Kind.CONFLICT,
         )
     if election.ballots_hash is not None:
-        raise ElectionError("opened", "The ballot box has already been opened.", status_code=409)
+        raise ElectionError(Code.OPENED, "The ballot box has already been opened.", kind=Kind.CONFLICT)
     private = trustees.rebuild_key(session, election=election, given=shares)
     close_voting(session, election_id=election.id, now=now)
     rows = session.execute(

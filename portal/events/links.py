@@ -8,9 +8,11 @@ of the database alone can neither read nor forge a link.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Self
 
 from portal.events.models import Event, Registration
 from portal.web import links as web_links
+from portal.web.hooks import ConfirmationExtra
 from portal.web.tokens import token_digest
 
 TOKEN_PURPOSE = "booking"  # noqa: S105 - a purpose label, not a secret
@@ -33,6 +35,8 @@ class Links(web_links.Links):
     """The links booking e-mails carry (see `web/links.py`); `key` derives each booking's private token."""
 
     key: bytes
+    #: What other domains add to a confirmation e-mail (the badge), from the app's hooks.
+    extras: tuple[ConfirmationExtra, ...] = ()
 
     def manage(self, registration: Registration) -> str:
         return self.url("events:booking", token=manage_token(self.key, registration.manage_seed))
@@ -45,3 +49,9 @@ class Links(web_links.Links):
 
     def invoice(self, registration: Registration) -> str:
         return self.url("events:booking_invoice", token=manage_token(self.key, registration.manage_seed))
+
+    @classmethod
+    def for_app(cls, app: Any, **fields: Any) -> Self:
+        """The app's links, with what the app's hooks add to a confirmation e-mail."""
+        hooks = getattr(app.state, "hooks", None)
+        return super().for_app(app, **{"extras": hooks.confirmation if hooks is not None else (), **fields})

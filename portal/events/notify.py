@@ -4,7 +4,6 @@ transaction of the action that causes them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,12 +19,6 @@ from portal.events.models import Event, Invoice, Registration, RegistrationWorks
 from portal.events.payments import payment_settings
 from portal.mail.service import Attachment, enqueue
 from portal.web.templating import money
-
-#: Called for each confirmation e-mail; each returns extra template context and attachments. The check-in
-#: package adds the badge QR code here, so events never imports it. List values under the same key are
-#: joined: the templates show `notes` (paragraphs) and, in HTML, `inline_images` ({"cid": ..., "alt": ...}).
-ConfirmationHook = Callable[[Session, Registration], tuple[dict[str, Any], list[Attachment]]]
-CONFIRMATION_HOOKS: list[ConfirmationHook] = []
 
 
 def when(event: Event) -> str:
@@ -193,7 +186,9 @@ def send_confirmation(
     ]
     if invoice is not None and invoice_pdf is not None:
         attachments.append(Attachment(f"invoice-{invoice.label}.pdf", "application/pdf", invoice_pdf))
-    for hook in CONFIRMATION_HOOKS:
+    # What other domains add (the badge's QR code): each gives context and attachments; list values under
+    # one key are joined (the templates show `notes`, and in HTML `inline_images`).
+    for hook in links.extras:
         extra, more = hook(session, registration)
         _merge(context, extra)
         attachments.extend(more)

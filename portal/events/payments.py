@@ -23,11 +23,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account, Society
+from portal.errors import Kind, PortalError
 from portal.events import invoices
+from portal.events.errors import Code
 from portal.events.models import PAYMENT_METHODS, Event, Invoice, Payment, PaymentSettings, Registration
-from portal.web.errors import PortalError
 
 REFERENCE_PREFIX = "IPT"
 REFERENCE_RE = re.compile(rf"{REFERENCE_PREFIX}(\d{{7}})")
@@ -155,7 +156,7 @@ class BankTransferProvider:
         sent = headers.get("x-signature", "")
         if not hmac.compare_digest(sent, self.signature(payload)):
             raise PaymentError(
-                "bad_signature", "The notification's signature does not match.", status_code=403
+                Code.BAD_SIGNATURE, "The notification's signature does not match.", kind=Kind.FORBIDDEN
             )
         try:
             body = json.loads(payload)
@@ -167,7 +168,7 @@ class BankTransferProvider:
                 fingerprint=f"bank:{body['id']}",
             )
         except (ValueError, KeyError, TypeError):
-            raise PaymentError("bad_notification", "The notification could not be read.") from None
+            raise PaymentError(Code.BAD_NOTIFICATION, "The notification could not be read.") from None
         match = match_lines(session, [line])[0]
         if not match.recordable:
             return []
@@ -213,14 +214,14 @@ def record_payment(
 ) -> Payment:
     """Record money received (`kind="payment"`) or paid back (`kind="refund"`) for one booking."""
     if amount <= 0:
-        raise PaymentError("bad_amount", "Enter an amount greater than zero.")
+        raise PaymentError(Code.BAD_AMOUNT, "Enter an amount greater than zero.")
     if method not in PAYMENT_METHODS:
-        raise PaymentError("bad_amount", "Choose how it was paid.")
+        raise PaymentError(Code.BAD_AMOUNT, "Choose how it was paid.")
     registration = session.get(Registration, registration_id)
     if registration is None:
-        raise PaymentError("not_found", "No such booking.", status_code=404)
+        raise PaymentError(Code.NOT_FOUND, "No such booking.", kind=Kind.NOT_FOUND)
     if kind == "refund" and amount > registration.amount_paid:
-        raise PaymentError("nothing_to_refund", "A refund cannot be more than has been paid.")
+        raise PaymentError(Code.NOTHING_TO_REFUND, "A refund cannot be more than has been paid.")
     payment = Payment(
         registration_id=registration.id,
         kind=kind,
@@ -258,7 +259,7 @@ def record_payment(
 def waive_payment(session: Session, *, registration_id: int, actor: Account, now: datetime) -> Registration:
     registration = session.get(Registration, registration_id)
     if registration is None:
-        raise PaymentError("not_found", "No such booking.", status_code=404)
+        raise PaymentError(Code.NOT_FOUND, "No such booking.", kind=Kind.NOT_FOUND)
     registration.payment_status = "waived"
     registration.updated_at = now
     audit.record(
@@ -490,7 +491,7 @@ def save_invoice_details(
     """The society's name, address, charity number and contact, and the bank details invoices print."""
     society = session.get(Society, 1)
     if society is None:
-        raise PaymentError("not_found", "The portal is not set up yet.", status_code=404)
+        raise PaymentError(Code.NOT_FOUND, "The portal is not set up yet.", kind=Kind.NOT_FOUND)
     settings = session.get(PaymentSettings, 1)
     if settings is None:
         settings = PaymentSettings(id=1)

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.accounts.models import Society
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.errors import NotFound
 from portal.events import (
     consequences,
     forms,
@@ -47,8 +47,9 @@ from portal.events.models import (
     Workshop,
 )
 from portal.mail.service import MailError
+from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx, society_name
-from portal.web.errors import NotFound
+from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.uploads import UploadRule
 
@@ -214,11 +215,17 @@ def resend_link(ctx: Ctx) -> Response:
         email = form.email(label="your e-mail address")
         if form.ok:
             try:
-                service.resend_manage_link(
-                    ctx.db, event_id=event.id, email=email, ip=ctx.client_ip, now=ctx.now, links=_links(ctx)
-                )
+                with ctx.attempt():
+                    service.resend_manage_link(
+                        ctx.db,
+                        event_id=event.id,
+                        email=email,
+                        ip=ctx.client_ip,
+                        now=ctx.now,
+                        links=_links(ctx),
+                    )
             except MailError as exc:
-                error, status = exc.message, exc.status_code
+                error, status = exc.message, status_for(exc)
             else:
                 return ctx.redirect("events:resend_link", slug=event.slug, query="sent=1")
         else:
@@ -299,15 +306,16 @@ def booking(ctx: Ctx) -> Response:
     values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
     if not errors:
         try:
-            service.change_details(
-                ctx.db,
-                registration=registration,
-                first_name=values["first_name"],
-                last_name=values["last_name"],
-                email=values["email"],
-                answers=answers,
-                now=ctx.now,
-            )
+            with ctx.attempt():
+                service.change_details(
+                    ctx.db,
+                    registration=registration,
+                    first_name=values["first_name"],
+                    last_name=values["last_name"],
+                    email=values["email"],
+                    answers=answers,
+                    now=ctx.now,
+                )
         except service.EventError as exc:
             errors = exc.details.get("errors") or {"first_name": exc.message}
         else:
@@ -385,12 +393,14 @@ def booking_accept(ctx: Ctx) -> Response:
     token = ctx.params["token"]
     registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
     try:
-        service.accept_offer(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+        with ctx.attempt():
+            service.accept_offer(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
     except service.EventError as exc:
         if exc.code != "offer_expired":
             raise
-        # The lapse is written (and the place passed on) even though the answer is a refusal.
-        ctx.keep_on_error = True
+        # What the attempt wrote is undone; the lapse it found is written back (and the place passed on)
+        # here, and kept, though the answer is a refusal.
+        waitlist.expire_offers(ctx.db, now=ctx.now, links=_links(ctx), event_id=registration.event_id)
         ctx.flash(exc.message)
         return ctx.redirect("events:booking", token=token)
     ctx.flash("The place is yours. We have e-mailed you a confirmation.")
@@ -412,19 +422,26 @@ def booking_workshops(ctx: Ctx) -> Response:
         ctx.form, current=_live_workshop_ids(ctx, registration)
     )
     try:
-        if action == "accept" and chosen is not None:
-            workshops.accept_offer(
-                ctx.db, registration=registration, workshop_id=chosen, now=ctx.now, links=_links(ctx)
-            )
-            message = WORKSHOP_FLASH["accept"]
-        else:
-            done = workshops.change(
-                ctx.db, registration=registration, workshop_ids=workshop_ids, now=ctx.now, links=_links(ctx)
-            )
-            message = WORKSHOP_FLASH.get(action) or workshops.change_message(done)
+        with ctx.attempt():
+            if action == "accept" and chosen is not None:
+                workshops.accept_offer(
+                    ctx.db, registration=registration, workshop_id=chosen, now=ctx.now, links=_links(ctx)
+                )
+                message = WORKSHOP_FLASH["accept"]
+            else:
+                done = workshops.change(
+                    ctx.db,
+                    registration=registration,
+                    workshop_ids=workshop_ids,
+                    now=ctx.now,
+                    links=_links(ctx),
+                )
+                message = WORKSHOP_FLASH.get(action) or workshops.change_message(done)
     except workshops.WorkshopError as exc:
-        # A lapsed offer is written back (and passed on) even though the answer is a refusal.
-        ctx.keep_on_error = exc.code == "offer_expired"
+        if exc.code == workshops.Code.OFFER_EXPIRED:
+            # What the attempt wrote is undone; the lapse it found is written back (and passed on) here, and
+            # kept, though the answer is a refusal.
+            workshops.expire_offers(ctx.db, now=ctx.now, links=_links(ctx), event_id=registration.event_id)
         context = _booking_context(ctx, registration)
         values = {"first_name": registration.first_name, "last_name": registration.last_name}
         values["email"] = registration.email
@@ -505,10 +522,6 @@ def my_registrations_section(ctx: Ctx) -> tuple[str, str] | None:
     return "My registrations", render_section(
         ctx, "events/_my_account.html", {"rows": rows, "upcoming": upcoming}
     )
-
-
-if my_registrations_section not in MY_ACCOUNT_SECTIONS:
-    MY_ACCOUNT_SECTIONS.append(my_registrations_section)
 
 
 # --- staff: events and their set-up -------------------------------------------------------------------------------
@@ -604,7 +617,8 @@ def create(ctx: Ctx) -> Response:
     data, errors, values = forms.event_form(ctx.form)
     if data is not None:
         try:
-            event = service.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
+            with ctx.attempt():
+                event = service.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
@@ -621,9 +635,15 @@ def edit(ctx: Ctx) -> Response:
     data, errors, values = forms.event_form(ctx.form)
     if data is not None:
         try:
-            service.update_event(
-                ctx.db, event_id=event.id, data=data, actor=acting.actor(ctx), now=ctx.now, links=_links(ctx)
-            )
+            with ctx.attempt():
+                service.update_event(
+                    ctx.db,
+                    event_id=event.id,
+                    data=data,
+                    actor=acting.actor(ctx),
+                    now=ctx.now,
+                    links=_links(ctx),
+                )
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
@@ -650,12 +670,13 @@ def _save_item(
         return values, errors
     common = {"event_id": event.id, "data": data, "actor": acting.actor(ctx), "now": ctx.now}
     try:
-        if kind == "ticket":
-            service.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
-        elif kind == "workshop":
-            service.save_workshop(ctx.db, **common, links=_links(ctx), workshop_id=item_id)
-        else:
-            service.save_question(ctx.db, **common, question_id=item_id)
+        with ctx.attempt():
+            if kind == "ticket":
+                service.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
+            elif kind == "workshop":
+                service.save_workshop(ctx.db, **common, links=_links(ctx), workshop_id=item_id)
+            else:
+                service.save_question(ctx.db, **common, question_id=item_id)
     except service.EventError as exc:
         return values, {
             "name" if kind == "ticket" else ("title" if kind == "workshop" else "label"): exc.message
@@ -827,7 +848,8 @@ def registration(ctx: Ctx) -> Response:
         if action not in STAFF_ACTIONS:
             raise NotFound()
         try:
-            errors, values = _staff_action(ctx, event, found, action)
+            with ctx.attempt():
+                errors, values = _staff_action(ctx, event, found, action)
         except (service.EventError, payments.PaymentError, waitlist.WaitlistError) as exc:
             errors = {"amount" if action in ("payment", "refund") else "action": exc.message}
         if not errors:

@@ -20,9 +20,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
+from portal.errors import Kind, PortalError
 from portal.events import capacity, notify, waitlist, workshops
+from portal.events.errors import Code
 from portal.events.invoices import today_in
 from portal.events.links import Links, idempotency_digest, manage_digest, manage_token
 from portal.events.models import (
@@ -39,13 +41,9 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
-from portal.events.notify import CONFIRMATION_HOOKS, ConfirmationHook
 from portal.events.payments import BankTransferProvider, PaymentProvider, PaymentRequest
 from portal.mail import service as mail
 from portal.members.models import Member
-from portal.web.errors import PortalError
-
-__all__ = ["CONFIRMATION_HOOKS", "ConfirmationHook"]
 
 RESERVED_SLUGS = {"manage", "mine", "booking", "new", "calendar", "payments", "society"}
 SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -98,28 +96,28 @@ class EventData:
 
 def _check_event(data: EventData) -> None:
     if not data.slug or set(data.slug) - SLUG_CHARS or data.slug in RESERVED_SLUGS or data.slug.isdigit():
-        raise EventError("bad_slug", "Use lower-case letters, digits and hyphens for the web address.")
+        raise EventError(Code.BAD_SLUG, "Use lower-case letters, digits and hyphens for the web address.")
     if data.kind not in KINDS or data.status not in EVENT_STATUSES:
-        raise EventError("bad_input", "Choose a kind and a status from the list.")
+        raise EventError(Code.BAD_INPUT, "Choose a kind and a status from the list.")
     if data.ends_at <= data.starts_at:
-        raise EventError("bad_input", "The event must end after it starts.")
+        raise EventError(Code.BAD_INPUT, "The event must end after it starts.")
     if data.registration_closes_at <= data.registration_opens_at:
-        raise EventError("bad_input", "Registration must close after it opens.")
+        raise EventError(Code.BAD_INPUT, "Registration must close after it opens.")
     if data.capacity is not None and data.capacity < 0:
-        raise EventError("bad_input", "Capacity cannot be negative.")
+        raise EventError(Code.BAD_INPUT, "Capacity cannot be negative.")
 
 
 def create_event(session: Session, *, data: EventData, actor: Account | None, now: datetime) -> Event:
     _check_event(data)
     if session.scalar(select(Event.id).where(Event.slug == data.slug)) is not None:
-        raise EventError("slug_taken", "Another event already uses this web address.")
+        raise EventError(Code.SLUG_TAKEN, "Another event already uses this web address.")
     event = Event(**vars(data), places_taken=0, created_at=now, updated_at=now)
     try:
         with session.begin_nested():
             session.add(event)
             session.flush()
     except IntegrityError:
-        raise EventError("slug_taken", "Another event already uses this web address.") from None
+        raise EventError(Code.SLUG_TAKEN, "Another event already uses this web address.") from None
     audit.record(
         session,
         actor=actor,
@@ -140,7 +138,7 @@ def update_event(
     event = get_event(session, event_id)
     clash = session.scalar(select(Event.id).where(Event.slug == data.slug, Event.id != event_id))
     if clash is not None:
-        raise EventError("slug_taken", "Another event already uses this web address.")
+        raise EventError(Code.SLUG_TAKEN, "Another event already uses this web address.")
     changed = {k: v for k, v in vars(data).items() if getattr(event, k) != v}
     for name, value in changed.items():
         setattr(event, name, value)
@@ -162,14 +160,14 @@ def update_event(
 def get_event(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id)
     if event is None:
-        raise EventError("not_found", "No such event.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "No such event.", kind=Kind.NOT_FOUND)
     return event
 
 
 def event_by_slug(session: Session, slug: str, *, include_drafts: bool = False) -> Event:
     event = session.scalar(select(Event).where(Event.slug == slug))
     if event is None or (event.status == "draft" and not include_drafts):
-        raise EventError("not_found", "There is no such event.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "There is no such event.", kind=Kind.NOT_FOUND)
     return event
 
 
@@ -218,9 +216,9 @@ def save_ticket(
     ticket_id: int | None = None,
 ) -> TicketType:
     if data.price < 0 or (data.quota is not None and data.quota < 0):
-        raise EventError("bad_input", "Price and quota cannot be negative.")
+        raise EventError(Code.BAD_INPUT, "Price and quota cannot be negative.")
     if data.sale_starts_at and data.sale_ends_at and data.sale_ends_at <= data.sale_starts_at:
-        raise EventError("bad_input", "The sale must end after it starts.")
+        raise EventError(Code.BAD_INPUT, "The sale must end after it starts.")
     capacity.lock_event(session, event_id)
     ticket = _item(session, TicketType, event_id, ticket_id) or TicketType(event_id=event_id, taken=0)
     for name, value in vars(data).items():
@@ -250,9 +248,9 @@ def save_workshop(
     workshop_id: int | None = None,
 ) -> Workshop:
     if data.ends_at <= data.starts_at:
-        raise EventError("bad_input", "The workshop must end after it starts.")
+        raise EventError(Code.BAD_INPUT, "The workshop must end after it starts.")
     if data.capacity is not None and data.capacity < 0:
-        raise EventError("bad_input", "Capacity cannot be negative.")
+        raise EventError(Code.BAD_INPUT, "Capacity cannot be negative.")
     capacity.lock_event(session, event_id)
     workshop = _item(session, Workshop, event_id, workshop_id) or Workshop(event_id=event_id, taken=0)
     for name, value in vars(data).items():
@@ -283,12 +281,12 @@ def save_question(
     question_id: int | None = None,
 ) -> Question:
     if data.kind not in QUESTION_KINDS or data.purpose not in QUESTION_PURPOSES:
-        raise EventError("bad_input", "Choose a kind and a purpose from the list.")
+        raise EventError(Code.BAD_INPUT, "Choose a kind and a purpose from the list.")
     question = _item(session, Question, event_id, question_id) or Question(event_id=event_id)
     for name, value in vars(data).items():
         setattr(question, name, value)
     if question.kind in ("single_choice", "multiple_choice") and not question.option_list:
-        raise EventError("bad_input", "Give the options, one a line.")
+        raise EventError(Code.BAD_INPUT, "Give the options, one a line.")
     session.add(question)
     session.flush()
     audit.record(
@@ -309,7 +307,7 @@ def delete_item(
     model: Any = {"ticket": TicketType, "workshop": Workshop, "question": Question}[kind]
     item = _item(session, model, event_id, item_id)
     if item is None:
-        raise EventError("not_found", "No such item.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "No such item.", kind=Kind.NOT_FOUND)
     if kind == "ticket":
         used = session.scalar(select(func.count()).where(Registration.ticket_type_id == item_id))
     elif kind == "workshop":
@@ -317,7 +315,7 @@ def delete_item(
     else:
         used = 0
     if used:
-        raise EventError("in_use", "Bookings use this; hide it instead of removing it.")
+        raise EventError(Code.IN_USE, "Bookings use this; hide it instead of removing it.")
     session.delete(item)
     session.flush()
     audit.record(session, actor=actor, action=f"events.{kind}_delete", subject=f"{kind} {item_id}", now=now)
@@ -328,7 +326,7 @@ def _item(session: Session, model: Any, event_id: int, item_id: int | None) -> A
         return None
     item = session.get(model, item_id)
     if item is None or item.event_id != event_id:
-        raise EventError("not_found", "No such item.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "No such item.", kind=Kind.NOT_FOUND)
     return item
 
 
@@ -501,7 +499,7 @@ def live_booking(
 
 def already_booked(event: Event) -> EventError:
     return EventError(
-        "already_booked",
+        Code.ALREADY_BOOKED,
         f"There is already a booking for {event.title} with this e-mail address. We can e-mail its "
         "link to you again, so you can see or change it.",
     )
@@ -514,27 +512,29 @@ def check_booking(
     it and then lets the counters decide."""
     state = event_state(event, now)
     if state in ("draft", "archived"):
-        raise EventError("not_found", "There is no such event.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "There is no such event.", kind=Kind.NOT_FOUND)
     if state == "not_open":
-        raise EventError("not_open", "Registration has not opened yet.")
+        raise EventError(Code.NOT_OPEN, "Registration has not opened yet.")
     if state == "closed":
-        raise EventError("closed", "Registration has closed.")
+        raise EventError(Code.CLOSED, "Registration has closed.")
     member = active_member(session, member_id)
     if event.members_only and member is None:
         raise EventError(
-            "members_only", "Only members of the society can register for this event. Log in first."
+            Code.MEMBERS_ONLY, "Only members of the society can register for this event. Log in first."
         )
     ticket = session.get(TicketType, booking.ticket_type_id)
     if ticket is None or ticket.event_id != event.id:
-        raise EventError("bad_input", "Choose a ticket.")
+        raise EventError(Code.BAD_INPUT, "Choose a ticket.")
     if ticket.member_only and member is None:
-        raise EventError("member_only_ticket", "This ticket is for members: log in with your member account.")
+        raise EventError(
+            Code.MEMBER_ONLY_TICKET, "This ticket is for members: log in with your member account."
+        )
     if (ticket.sale_starts_at and now < ticket.sale_starts_at) or (
         ticket.sale_ends_at and now >= ticket.sale_ends_at
     ):
-        raise EventError("not_on_sale", "This ticket is not on sale now. Choose another ticket.")
+        raise EventError(Code.NOT_ON_SALE, "This ticket is not on sale now. Choose another ticket.")
     if ticket.student and not booking.student_declared:
-        raise EventError("student_declaration", "Confirm that you are a student to book a student ticket.")
+        raise EventError(Code.STUDENT_DECLARATION, "Confirm that you are a student to book a student ticket.")
     chosen: list[Workshop] = []
     if booking.workshop_ids:
         chosen = list(
@@ -543,23 +543,24 @@ def check_booking(
             )
         )
         if len(chosen) != len(set(booking.workshop_ids)) or any(w.event_id != event.id for w in chosen):
-            raise EventError("bad_workshop", "Choose workshops from the list.")
+            raise EventError(Code.BAD_WORKSHOP, "Choose workshops from the list.")
     clash = workshop_clash(chosen)
     if clash:
         raise EventError(
-            "workshop_clash", f"'{clash[0].title}' and '{clash[1].title}' are at the same time: choose one."
+            Code.WORKSHOP_CLASH,
+            f"'{clash[0].title}' and '{clash[1].title}' are at the same time: choose one.",
         )
     errors = answer_errors(event.questions, booking.answers)
     if errors:
-        raise EventError("invalid_answers", "Some answers need attention.", errors=errors)
+        raise EventError(Code.INVALID_ANSWERS, "Some answers need attention.", errors=errors)
     if live_booking(session, event_id=event.id, email=booking.email, member_id=member.id if member else None):
         raise already_booked(event)
     full = places_left(event) == 0 or (ticket.quota is not None and ticket.taken >= ticket.quota)
     if full and not event.waitlist_enabled:
-        raise EventError("full", "Sorry, this is fully booked.")
+        raise EventError(Code.FULL, "Sorry, this is fully booked.")
     full_workshops = [w for w in chosen if workshops.is_full(w)]
     if full_workshops and not event.waitlist_enabled:
-        raise EventError("workshop_full", f"'{full_workshops[0].title}' is full: choose another.")
+        raise EventError(Code.WORKSHOP_FULL, f"'{full_workshops[0].title}' is full: choose another.")
     if full:
         outcomes = tuple(WorkshopOutcome(w, "pending") for w in chosen)
         position = waitlist.waiting_count(session, event.id) + 1
@@ -602,7 +603,7 @@ def book(
     # conditional counter updates below, which take the event's row lock only from there to the commit.
     event = session.get(Event, event_id, populate_existing=True)
     if event is None:
-        raise EventError("not_found", "No such event.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "No such event.", kind=Kind.NOT_FOUND)
     try:
         checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
     except EventError as exc:
@@ -659,11 +660,11 @@ def book(
         if not event.waitlist_enabled:
             full = [p for p in registration.workshop_places if p.status == "waitlisted"]
             if full:
-                raise EventError("workshop_full", f"'{full[0].workshop.title}' is full: choose another.")
+                raise EventError(Code.WORKSHOP_FULL, f"'{full[0].workshop.title}' is full: choose another.")
         payment = confirm(session, registration, event=event, now=now, links=links)
         return BookingResult(registration, True, token, payment)
     if not event.waitlist_enabled:
-        raise EventError("full", "Sorry, this is fully booked.")
+        raise EventError(Code.FULL, "Sorry, this is fully booked.")
     registration.waitlisted_at = now
     session.flush()
     notify.send_waitlisted(
@@ -727,7 +728,9 @@ def find_by_token(session: Session, *, token: str, key: bytes) -> Registration:
     )
     if registration is None:
         raise EventError(
-            "not_found", "This booking link is not valid. Check the address in your e-mail.", status_code=404
+            Code.NOT_FOUND,
+            "This booking link is not valid. Check the address in your e-mail.",
+            kind=Kind.NOT_FOUND,
         )
     return registration
 
@@ -781,10 +784,10 @@ def cancel_by_delegate(
     a freed place is offered to the next person waiting."""
     event = get_event(session, registration.event_id)
     if registration.status == "cancelled":
-        raise EventError("already_cancelled", "This booking is already cancelled.")
+        raise EventError(Code.ALREADY_CANCELLED, "This booking is already cancelled.")
     if not can_cancel(registration, event, now):
         raise EventError(
-            "past_cutoff", "The deadline for cancelling has passed. Please contact us about your booking."
+            Code.PAST_CUTOFF, "The deadline for cancelling has passed. Please contact us about your booking."
         )
     reason = {"offered": "declined", "waitlisted": "left_waitlist"}.get(registration.status, "delegate")
     previous = waitlist.release(session, registration, reason=reason, now=now, links=links)
@@ -799,9 +802,9 @@ def cancel_by_staff(
 ) -> Registration:
     registration = session.get(Registration, registration_id)
     if registration is None:
-        raise EventError("not_found", "No such booking.", status_code=404)
+        raise EventError(Code.NOT_FOUND, "No such booking.", kind=Kind.NOT_FOUND)
     if registration.status == "cancelled":
-        raise EventError("already_cancelled", "This booking is already cancelled.")
+        raise EventError(Code.ALREADY_CANCELLED, "This booking is already cancelled.")
     previous = waitlist.release(session, registration, reason=reason, now=now, links=links)
     event = get_event(session, registration.event_id)
     notify.send_cancelled(session, registration, event=event, reason=reason, links=links, now=now)
@@ -823,14 +826,14 @@ def accept_offer(
 ) -> PaymentRequest | None:
     """Take up an offered place before its deadline; a lapsed offer is written back and refused."""
     if registration.status != "offered":
-        raise EventError("not_offered", "There is no offer of a place on this booking.")
+        raise EventError(Code.NOT_OFFERED, "There is no offer of a place on this booking.")
     if not waitlist.offer_is_live(registration, now):
         waitlist.expire_offers(session, now=now, links=links, event_id=registration.event_id)
-        raise EventError("offer_expired", "Sorry, the time to accept this place has passed.")
+        raise EventError(Code.OFFER_EXPIRED, "Sorry, the time to accept this place has passed.")
     capacity.lock_event(session, registration.event_id)
     session.refresh(registration)
     if registration.status != "offered":
-        raise EventError("not_offered", "There is no offer of a place on this booking.")
+        raise EventError(Code.NOT_OFFERED, "There is no offer of a place on this booking.")
     event = get_event(session, registration.event_id)
     return confirm(session, registration, event=event, now=now, links=links)
 
@@ -848,12 +851,12 @@ def change_details(
     """Names, e-mail and answers can change until the event starts (tickets and workshops stay)."""
     event = get_event(session, registration.event_id)
     if registration.status == "cancelled":
-        raise EventError("already_cancelled", "This booking is cancelled.")
+        raise EventError(Code.ALREADY_CANCELLED, "This booking is cancelled.")
     if now >= event.starts_at:
-        raise EventError("past_cutoff", "The event has started: please speak to us at the desk.")
+        raise EventError(Code.PAST_CUTOFF, "The event has started: please speak to us at the desk.")
     errors = answer_errors(event.questions, answers)
     if errors:
-        raise EventError("invalid_answers", "Some answers need attention.", errors=errors)
+        raise EventError(Code.INVALID_ANSWERS, "Some answers need attention.", errors=errors)
     registration.first_name = first_name.strip()
     registration.last_name = last_name.strip()
     new_email = normal_email(email)
@@ -861,7 +864,7 @@ def change_details(
         other = live_booking(session, event_id=event.id, email=new_email)
         if other is not None and other.id != registration.id:
             raise EventError(
-                "already_booked",
+                Code.ALREADY_BOOKED,
                 "Another booking for this event uses that e-mail address: give a different one.",
                 errors={"email": "Another booking for this event uses that e-mail address."},
             )
@@ -884,7 +887,7 @@ def change_details(
     except IntegrityError:
         # The address was taken by another booking for this event a moment ago.
         raise EventError(
-            "already_booked",
+            Code.ALREADY_BOOKED,
             "Another booking for this event uses that e-mail address: give a different one.",
             errors={"email": "Another booking for this event uses that e-mail address."},
         ) from None
@@ -973,7 +976,7 @@ def email_delegates(
         "all": ["confirmed", "offered", "waitlisted"],
     }
     if audience not in statuses or not subject.strip() or not body.strip():
-        raise EventError("bad_input", "Choose who to write to, and give a subject and a message.")
+        raise EventError(Code.BAD_INPUT, "Choose who to write to, and give a subject and a message.")
     event = get_event(session, event_id)
     recipients = session.scalars(
         select(Registration)

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
+from portal.errors import PortalError
 from portal.events import capacity, notify, workshops
+from portal.events.errors import Code
 from portal.events.links import Links
 from portal.events.models import HOLDS_PLACE, Event, Registration
-from portal.web.errors import PortalError
 
 
 class WaitlistError(PortalError):
@@ -121,16 +122,16 @@ def promote(
     """Staff offer a place to one waiting person, whatever their position; over capacity only if asked."""
     registration = session.get(Registration, registration_id)
     if registration is None or registration.status != "waitlisted":
-        raise WaitlistError("not_waiting", "This person is not on the waitlist.")
+        raise WaitlistError(Code.NOT_WAITING, "This person is not on the waitlist.")
     capacity.lock_event(session, registration.event_id)
     event = session.get(Event, registration.event_id)
     assert event is not None
     failed = _offer(session, registration, event, enforce=not over_capacity, now=now)
     if failed == "moved":
-        raise WaitlistError("not_waiting", "This person is not on the waitlist.")
+        raise WaitlistError(Code.NOT_WAITING, "This person is not on the waitlist.")
     if failed:
         raise WaitlistError(
-            "no_place",
+            Code.NO_PLACE,
             f"No place is free (the {failed} is full). Tick 'over capacity' to offer one anyway."
             " (Full workshops are not overfilled: the delegate joins their lines.)",
         )
@@ -157,7 +158,7 @@ def release(session: Session, registration: Registration, *, reason: str, now: d
     session.refresh(registration)
     previous = registration.status
     if previous == "cancelled":
-        raise WaitlistError("already_cancelled", "This booking is already cancelled.")
+        raise WaitlistError(Code.ALREADY_CANCELLED, "This booking is already cancelled.")
     changed = session.execute(
         update(Registration)
         .where(Registration.id == registration.id, Registration.status == previous)
@@ -173,7 +174,9 @@ def release(session: Session, registration: Registration, *, reason: str, now: d
     ).rowcount  # type: ignore[attr-defined]
     session.expire(registration)
     if changed != 1:
-        raise WaitlistError("conflict", "This booking changed a moment ago. Reload the page and try again.")
+        raise WaitlistError(
+            Code.CONFLICT, "This booking changed a moment ago. Reload the page and try again."
+        )
     if previous in HOLDS_PLACE:
         freed = capacity.give_back_places(session, registration)
         workshops.offer_freed(session, freed, now=now, links=links)

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.errors import PortalError
 from portal.events import capacity, notify
+from portal.events.errors import Code
 from portal.events.links import Links
 from portal.events.models import (
     HOLDS_PLACE,
@@ -29,7 +31,6 @@ from portal.events.models import (
     RegistrationWorkshop,
     Workshop,
 )
-from portal.web.errors import PortalError
 
 _ENTRIES = RegistrationWorkshop.__table__
 
@@ -279,10 +280,10 @@ def accept_offer(
     capacity.lock_event(session, registration.event_id)
     entry = session.get(RegistrationWorkshop, (registration.id, workshop_id), populate_existing=True)
     if entry is None or entry.status != "offered":
-        raise WorkshopError("not_offered", "There is no offer of a seat in this workshop on your booking.")
+        raise WorkshopError(Code.NOT_OFFERED, "There is no offer of a seat in this workshop on your booking.")
     if not offer_is_live(entry, now):
         expire_offers(session, now=now, links=links, event_id=registration.event_id)
-        raise WorkshopError("offer_expired", "Sorry, the time to accept this workshop seat has passed.")
+        raise WorkshopError(Code.OFFER_EXPIRED, "Sorry, the time to accept this workshop seat has passed.")
     changed = session.execute(
         update(_ENTRIES)
         .where(
@@ -295,7 +296,7 @@ def accept_offer(
     ).rowcount  # type: ignore[attr-defined]
     session.expire(entry)
     if changed != 1:
-        raise WorkshopError("not_offered", "There is no offer of a seat in this workshop on your booking.")
+        raise WorkshopError(Code.NOT_OFFERED, "There is no offer of a seat in this workshop on your booking.")
 
 
 @dataclass(frozen=True)
@@ -317,17 +318,17 @@ def change(
     event = session.get(Event, registration.event_id)
     assert event is not None
     if registration.status == "cancelled":
-        raise WorkshopError("already_cancelled", "This booking is cancelled.")
+        raise WorkshopError(Code.ALREADY_CANCELLED, "This booking is cancelled.")
     if now >= event.starts_at:
-        raise WorkshopError("past_cutoff", "The event has started: please speak to us at the desk.")
+        raise WorkshopError(Code.PAST_CUTOFF, "The event has started: please speak to us at the desk.")
     wanted_ids = set(workshop_ids)
     wanted = list(session.scalars(select(Workshop).where(Workshop.id.in_(wanted_ids)))) if wanted_ids else []
     if len(wanted) != len(wanted_ids) or any(w.event_id != event.id for w in wanted):
-        raise WorkshopError("bad_workshop", "Choose workshops from the list.")
+        raise WorkshopError(Code.BAD_WORKSHOP, "Choose workshops from the list.")
     overlap = clash(wanted)
     if overlap:
         raise WorkshopError(
-            "workshop_clash",
+            Code.WORKSHOP_CLASH,
             f"'{overlap[0].title}' and '{overlap[1].title}' are at the same time: choose one.",
         )
     current = {e.workshop_id: e for e in _entries(session, registration.id, live_only=False)}
@@ -365,7 +366,9 @@ def change(
                 session, registration_id=registration.id, workshop_id=workshop_id, now=now
             )
             if status == "waitlisted" and not event.waitlist_enabled:
-                raise WorkshopError("workshop_full", f"'{by_id[workshop_id].title}' is full: choose another.")
+                raise WorkshopError(
+                    Code.WORKSHOP_FULL, f"'{by_id[workshop_id].title}' is full: choose another."
+                )
         else:
             status = "pending"
         outcome[status].append(by_id[workshop_id])

@@ -7,11 +7,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import page
+from portal.accounts.access import page
+from portal.errors import NotFound
 from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
 from portal.web.context import Ctx
-from portal.web.errors import NotFound
 from portal.web.forms import whole_number
 
 OUTBOX_PAGE = 50

@@ -29,12 +29,12 @@ import jinja2
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
-from portal.accounts.models import Account
+from portal import audit
 from portal.db import is_postgres
+from portal.errors import Kind, NotFound, PortalError
 from portal.mail import sealing
+from portal.mail.errors import Code
 from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, OutboxEmail
-from portal.web.errors import NotFound, PortalError
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
@@ -311,7 +311,7 @@ def mark_failed_attempt(
     return status
 
 
-def retry(session: Session, *, email_id: int, actor: Account | None, now: datetime) -> OutboxEmail:
+def retry(session: Session, *, email_id: int, actor: audit.Actor | None, now: datetime) -> OutboxEmail:
     """Staff give a failed e-mail a fresh set of attempts, starting now.
 
     Not one that carried a single-use link: its sealed part was scrubbed when it failed (the link exists
@@ -321,7 +321,7 @@ def retry(session: Session, *, email_id: int, actor: Account | None, now: dateti
     if email is None:
         raise NotFound("No such e-mail.")
     if email.status == "failed" and not can_retry(email):
-        raise MailError("secret_gone", NO_RESEND, status_code=409)
+        raise MailError(Code.SECRET_GONE, NO_RESEND, kind=Kind.CONFLICT)
     done = session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email_id, OutboxEmail.status == "failed")
@@ -329,7 +329,7 @@ def retry(session: Session, *, email_id: int, actor: Account | None, now: dateti
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
-        raise MailError("not_failed", "Only an e-mail that failed can be retried.", status_code=409)
+        raise MailError(Code.NOT_FAILED, "Only an e-mail that failed can be retried.", kind=Kind.CONFLICT)
     audit.record(
         session,
         actor=actor,
@@ -377,10 +377,10 @@ def throttle(session: Session, *, purpose: str, email: str, ip: str, now: dateti
         count = session.scalar(select(func.count()).where(column == value, MailRequest.at > since))
         if (count or 0) >= limit:
             raise MailError(
-                "throttled",
+                Code.THROTTLED,
                 "There have been too many requests for e-mails from here or to this address. "
                 "Please wait an hour and try again.",
-                status_code=429,
+                kind=Kind.THROTTLED,
             )
     session.add(MailRequest(purpose=purpose, email=email, ip=ip[:64], at=now))
     session.flush()

@@ -24,12 +24,13 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import Account
 from portal.db import is_postgres
+from portal.errors import Kind, PortalError
+from portal.members.errors import Code
 from portal.members.models import STATUSES, Member, MemberChange, RollUpload
 from portal.members.service import FIELDS, MAX_LENGTHS, json_value, option_labels
-from portal.web.errors import PortalError
 from portal.web.forms import EMAIL_RE
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -520,15 +521,15 @@ def apply_import(
     if not plan.ok:
         count = len(plan.problems)
         raise RollImportError(
-            "bad_rows",
+            Code.BAD_ROWS,
             f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported.",
-            status_code=422,
+            kind=Kind.INVALID,
         )
     if expected_digest is not None and expected_digest != plan.digest:
         raise RollImportError(
-            "stale_preview",
+            Code.STALE_PREVIEW,
             "The roll changed since this preview was made. Check the new preview and apply again.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
     label = actor_label or audit.actor_label(actor)
     history: list[dict[str, Any]] = []
@@ -600,9 +601,9 @@ def apply_import(
         session.flush()
     except IntegrityError:
         raise RollImportError(
-            "conflict",
+            Code.CONFLICT,
             "Another change to the roll clashed with this import. Upload the file again.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         ) from None
     result = ImportResult(
         added=len(plan.new),
@@ -645,9 +646,9 @@ def store_upload(
 ) -> RollUpload:
     """Keep an uploaded file, keyed by its SHA-256, until it is applied (or a day has passed)."""
     if len(content) > MAX_BYTES:
-        raise RollImportError("too_large", "The file is larger than 5 MB.", status_code=413)
+        raise RollImportError(Code.TOO_LARGE, "The file is larger than 5 MB.", kind=Kind.TOO_LARGE)
     if not content.strip():
-        raise RollImportError("empty_file", "The file is empty.")
+        raise RollImportError(Code.EMPTY_FILE, "The file is empty.")
     session.execute(delete(RollUpload).where(RollUpload.uploaded_at < now - UPLOAD_TTL))
     digest = hashlib.sha256(content).hexdigest()
     upload = session.scalar(select(RollUpload).where(RollUpload.sha256 == digest))
@@ -670,9 +671,9 @@ def load_upload(session: Session, *, sha256: str, now: datetime) -> RollUpload:
     upload = session.scalar(select(RollUpload).where(RollUpload.sha256 == sha256)) if found else None
     if upload is None or upload.uploaded_at < now - UPLOAD_TTL:
         raise RollImportError(
-            "upload_not_found",
+            Code.UPLOAD_NOT_FOUND,
             "This upload has been applied already or has expired. Upload the file again.",
-            status_code=404,
+            kind=Kind.NOT_FOUND,
         )
     return upload
 

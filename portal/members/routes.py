@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts import acting
-from portal.accounts.guards import page
+from portal.accounts.access import page
 from portal.members import importer, service
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
@@ -116,9 +116,10 @@ def member_detail(ctx: Ctx) -> Response:
     values = _read_member_form(form, _labels(ctx))
     if form.ok:
         try:
-            _, changes = service.update_member(
-                ctx.db, member_id=member.id, values=values, actor=acting.actor(ctx), now=ctx.now
-            )
+            with ctx.attempt():
+                _, changes = service.update_member(
+                    ctx.db, member_id=member.id, values=values, actor=acting.actor(ctx), now=ctx.now
+                )
         except service.MemberError as exc:
             if exc.code not in ("email_taken", "bad_value"):
                 raise
@@ -130,7 +131,6 @@ def member_detail(ctx: Ctx) -> Response:
                 else "No changes."
             )
             return ctx.redirect("members:detail", member_id=member.id)
-    ctx.db.rollback()
     member = service.get_member(ctx.db, member.id)
     raw = {name: form.raw(name) for name in service.EDITABLE}
     return _render_member(ctx, member, errors=form.errors, values=raw)
@@ -181,13 +181,14 @@ def import_upload(ctx: Ctx) -> Response:
             errors["file"] = upload.error.message
         else:
             try:
-                stored = importer.store_upload(
-                    ctx.db,
-                    content=upload.value,
-                    filename=upload.filename,
-                    account_id=ctx.principal.account_id,
-                    now=ctx.now,
-                )
+                with ctx.attempt():
+                    stored = importer.store_upload(
+                        ctx.db,
+                        content=upload.value,
+                        filename=upload.filename,
+                        account_id=ctx.principal.account_id,
+                        now=ctx.now,
+                    )
             except importer.RollImportError as exc:
                 errors["file"] = exc.message
             else:
@@ -211,14 +212,15 @@ def import_apply(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     sha256 = ctx.params["sha256"]
     try:
-        plan, result = importer.apply_upload(
-            ctx.db,
-            sha256=sha256,
-            actor=acting.actor(ctx),
-            lapse_missing=form.checkbox("lapse_missing"),
-            expected_digest=form.raw("plan"),
-            now=ctx.now,
-        )
+        with ctx.attempt():
+            plan, result = importer.apply_upload(
+                ctx.db,
+                sha256=sha256,
+                actor=acting.actor(ctx),
+                lapse_missing=form.checkbox("lapse_missing"),
+                expected_digest=form.raw("plan"),
+                now=ctx.now,
+            )
     except importer.RollImportError as exc:
         if exc.code != "stale_preview":
             raise
@@ -267,13 +269,15 @@ def options_page(ctx: Ctx) -> Response:
         form.error(field, "Enter a name.")
     if form.ok:
         try:
-            option = service.add_option(ctx.db, kind=kind, label=label, actor=acting.actor(ctx), now=ctx.now)
+            with ctx.attempt():
+                option = service.add_option(
+                    ctx.db, kind=kind, label=label, actor=acting.actor(ctx), now=ctx.now
+                )
         except service.MemberError as exc:
             form.error(field, exc.message)
         else:
             ctx.flash(f"Added “{option.label}”.")
             return ctx.redirect("members:options")
-    ctx.db.rollback()
     return _render_options(ctx, errors=form.errors, values={field: label})
 
 
@@ -283,25 +287,25 @@ def option_edit(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     field = f"{kind}-{option_id}"
     try:
-        if form.raw("action") == "remove":
-            label = service.remove_option(
-                ctx.db, kind=kind, option_id=option_id, actor=acting.actor(ctx), now=ctx.now
-            )
-            ctx.flash(f"Removed “{label}”.")
-        else:
-            option = service.rename_option(
-                ctx.db,
-                kind=kind,
-                option_id=option_id,
-                label=form.raw("label"),
-                actor=acting.actor(ctx),
-                now=ctx.now,
-            )
-            ctx.flash(f"Saved “{option.label}”.")
+        with ctx.attempt():
+            if form.raw("action") == "remove":
+                label = service.remove_option(
+                    ctx.db, kind=kind, option_id=option_id, actor=acting.actor(ctx), now=ctx.now
+                )
+                ctx.flash(f"Removed “{label}”.")
+            else:
+                option = service.rename_option(
+                    ctx.db,
+                    kind=kind,
+                    option_id=option_id,
+                    label=form.raw("label"),
+                    actor=acting.actor(ctx),
+                    now=ctx.now,
+                )
+                ctx.flash(f"Saved “{option.label}”.")
     except service.MemberError as exc:
         if exc.code == "not_found":
             raise
-        ctx.db.rollback()
         return _render_options(ctx, errors={field: exc.message}, values={field: form.raw("label")})
     return ctx.redirect("members:options")
 

@@ -23,9 +23,11 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit
+from portal import audit
 from portal.accounts.models import ROLES, Account, AccountToken, LoginSession, RecoveryCode
 from portal.db import is_postgres
+from portal.errors import Kind, PortalError
+from portal.members.errors import Code
 from portal.members.models import (
     STATUSES,
     AccreditationLevel,
@@ -35,7 +37,6 @@ from portal.members.models import (
     RollUpload,
 )
 from portal.text import csv_safe
-from portal.web.errors import PortalError
 from portal.web.forms import EMAIL_RE
 
 #: Where a change came from (MemberChange.source).
@@ -111,7 +112,7 @@ def get_member(session: Session, member_id: int, *, lock: bool = False) -> Membe
         query = query.with_for_update()
     member = session.scalar(query)
     if member is None:
-        raise MemberError("not_found", "There is no such member.", status_code=404)
+        raise MemberError(Code.NOT_FOUND, "There is no such member.", kind=Kind.NOT_FOUND)
     return member
 
 
@@ -195,12 +196,12 @@ def change_member(
     database: a clash raises `email_taken`."""
     member = get_member(session, member_id, lock=True)
     if member.erased_at is not None:
-        raise MemberError("member_erased", "This member's personal data has been erased.")
+        raise MemberError(Code.MEMBER_ERASED, "This member's personal data has been erased.")
     values = {k: (v.strip().lower() if k == "email" and isinstance(v, str) else v) for k, v in values.items()}
     errors = check_values(session, values)
     if errors:
         field, message = next(iter(errors.items()))
-        raise MemberError("bad_value", message, field=field, errors=errors)
+        raise MemberError(Code.BAD_VALUE, message, field=field, errors=errors)
     changes = {
         field: [json_value(getattr(member, field)), json_value(value)]
         for field, value in values.items()
@@ -216,7 +217,7 @@ def change_member(
             session.flush()
     except IntegrityError:
         raise MemberError(
-            "email_taken", "Another member already has this e-mail address.", field="email"
+            Code.EMAIL_TAKEN, "Another member already has this e-mail address.", field="email"
         ) from None
     record_change(session, member=member, changes=changes, actor=actor, source=source, now=now)
     session.flush()
@@ -228,7 +229,7 @@ def update_member(
 ) -> tuple[Member, dict[str, list[Any]]]:
     """A staff edit: the change goes into the member's history and the audit log. It changes the roll only,
     never anybody's login: a login's address changes only by a link confirmed at the new address
-    (`accounts.selfservice.request_email_change`), or staff could move a login to an address they read."""
+    (`members.selfservice.request_email_change`), or staff could move a login to an address they read."""
     member, changes = change_member(
         session, member_id=member_id, values=values, actor=audit.actor_label(actor), source="staff", now=now
     )
@@ -249,7 +250,7 @@ def update_member(
 
 def _option_model(kind: str) -> OptionModel:
     if kind not in OPTION_KINDS:
-        raise MemberError("not_found", "There is no such list.", status_code=404)
+        raise MemberError(Code.NOT_FOUND, "There is no such list.", kind=Kind.NOT_FOUND)
     return OPTION_KINDS[kind][0]
 
 
@@ -279,7 +280,7 @@ def add_option(session: Session, *, kind: str, label: str, actor: Account | None
     label = " ".join(label.split())
     code = slugify(label)
     if not code or len(label) > 100:
-        raise MemberError("bad_value", "Give a name of 1 to 100 letters or digits.", field="label")
+        raise MemberError(Code.BAD_VALUE, "Give a name of 1 to 100 letters or digits.", field="label")
     position = (session.scalar(select(func.max(model.position))) or 0) + 1
     option = model(code=code, label=label, position=position)
     session.add(option)
@@ -288,7 +289,7 @@ def add_option(session: Session, *, kind: str, label: str, actor: Account | None
             session.flush()
     except IntegrityError:
         raise MemberError(
-            "option_exists", f"There is already a {OPTION_KINDS[kind][1]} like that.", field="label"
+            Code.OPTION_EXISTS, f"There is already a {OPTION_KINDS[kind][1]} like that.", field="label"
         ) from None
     audit.record(
         session, actor=actor, action=f"members.{kind}_add", subject=code, details={"label": label}, now=now
@@ -302,15 +303,15 @@ def rename_option(
     model = _option_model(kind)
     option = session.get(model, option_id)
     if option is None:
-        raise MemberError("not_found", "There is no such option.", status_code=404)
+        raise MemberError(Code.NOT_FOUND, "There is no such option.", kind=Kind.NOT_FOUND)
     label = " ".join(label.split())
     if not label or len(label) > 100:
-        raise MemberError("bad_value", "Give a name of 1 to 100 characters.", field="label")
+        raise MemberError(Code.BAD_VALUE, "Give a name of 1 to 100 characters.", field="label")
     taken = session.scalar(
         select(model.id).where(func.lower(model.label) == label.lower(), model.id != option.id)
     )
     if taken is not None:
-        raise MemberError("option_exists", f"There is already a {OPTION_KINDS[kind][1]} like that.")
+        raise MemberError(Code.OPTION_EXISTS, f"There is already a {OPTION_KINDS[kind][1]} like that.")
     before = option.label
     option.label = label
     session.flush()
@@ -334,15 +335,15 @@ def remove_option(
     model = _option_model(kind)
     option = session.get(model, option_id)
     if option is None:
-        raise MemberError("not_found", "There is no such option.", status_code=404)
+        raise MemberError(Code.NOT_FOUND, "There is no such option.", kind=Kind.NOT_FOUND)
     if kind == "accreditation" and option.code == "none":
-        raise MemberError("protected", "“None” is needed for members without accreditation.")
+        raise MemberError(Code.PROTECTED, "“None” is needed for members without accreditation.")
     column = Member.category if kind == "category" else Member.accreditation
     removed = session.execute(
         delete(model).where(model.id == option.id, ~exists().where(column == option.code))
     ).rowcount
     if removed != 1:
-        raise MemberError("in_use", f"Members still hold “{option.label}”; change them first.")
+        raise MemberError(Code.IN_USE, f"Members still hold “{option.label}”; change them first.")
     audit.record(session, actor=actor, action=f"members.{kind}_remove", subject=option.code, now=now)
     session.expunge(option)
     return option.label
@@ -633,10 +634,11 @@ def erase_member(session: Session, *, member_id: int, actor: Account | None, now
     member = get_member(session, member_id, lock=True)
     if member.status == "active":
         raise MemberError(
-            "member_active", "An active member's data cannot be erased. Mark them lapsed or resigned first."
+            Code.MEMBER_ACTIVE,
+            "An active member's data cannot be erased. Mark them lapsed or resigned first.",
         )
     if member.erased_at is not None:
-        raise MemberError("member_erased", "This member's personal data has already been erased.")
+        raise MemberError(Code.MEMBER_ERASED, "This member's personal data has already been erased.")
     personal = [v for v in (member.email, member.full_name) if v]
     member.first_name = ""
     member.last_name = ERASED_NAME

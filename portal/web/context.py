@@ -2,11 +2,14 @@
 
 Handlers are plain (synchronous) functions `handler(ctx) -> Response`, run in a worker thread with the
 request's database session open, so database waits never stall the event loop. The body is parsed before
-the handler runs (it needs the event loop), and the transaction is owned by the guard that calls it.
+the handler runs (it needs the event loop), and the transaction is owned by the boundary that calls it
+(`portal/web/boundary.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,14 +35,21 @@ class Ctx:
     principal: Any = None
     csrf_token: str = ""
     client_ip: str = ""
-    #: Commit even though the response is an error (a failed login must still be counted).
-    keep_on_error: bool = False
     #: A login whose password was accepted but whose second factor is still owed.
     pending_mfa: Any = None
     set_cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     #: Uploaded files the route declared, already checked and processed by the guard (see web/uploads.py).
     uploads: dict[str, Upload] = field(default_factory=dict)
     flash_messages: list[str] = field(default_factory=list)
+    #: The app's hooks (see `portal/hooks.py`), built once by `create_app`.
+    hooks: Any = None
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Run a service call whose error the handler shows itself: when it raises, what it wrote is undone
+        (a savepoint) and the error goes on to the handler, while the rest of the request is kept."""
+        with self.db.begin_nested():
+            yield
 
     @property
     def params(self) -> dict[str, Any]:

@@ -9,6 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from portal.db import is_unreachable
+from portal.errors import Kind, PortalError
+
 log = logging.getLogger("portal.errors")
 
 TITLES = {
@@ -30,29 +33,23 @@ TITLES = {
 }
 
 
-class PortalError(Exception):
-    """A domain or request error: `code` is stable (tests and API clients match on it), `message` is for people."""
-
-    status_code = 400
-
-    def __init__(self, code: str, message: str, *, status_code: int | None = None, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-        if status_code is not None:
-            self.status_code = status_code
-
-
-class Forbidden(PortalError):
-    status_code = 403
+#: The one place an error's kind becomes an HTTP status.
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 422,
+    Kind.MALFORMED: 400,
+    Kind.NOT_FOUND: 404,
+    Kind.GONE: 410,
+    Kind.CONFLICT: 409,
+    Kind.FORBIDDEN: 403,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.THROTTLED: 429,
+    Kind.TOO_LARGE: 413,
+    Kind.UNAVAILABLE: 503,
+}
 
 
-class NotFound(PortalError):
-    status_code = 404
-
-    def __init__(self, message: str = "There is nothing at this address.") -> None:
-        super().__init__("not_found", message)
+def status_for(exc: PortalError) -> int:
+    return STATUS[exc.kind]
 
 
 def json_error(code: str, message: str, status_code: int, **extra: Any) -> JSONResponse:
@@ -104,7 +101,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 async def portal_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PortalError)
-    return error_response(request, exc.status_code, exc.code, exc.message)
+    return error_response(request, status_for(exc), exc.code, exc.message)
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
@@ -116,6 +113,9 @@ async def database_unavailable_handler(request: Request, exc: Exception) -> Resp
     """The database is restarting or unreachable (or, on SQLite, locked for too long): a clear 503 with
     Retry-After, and one log line rather than a traceback per request. Retrying is safe everywhere: bookings
     carry a key, scans a nonce, and a ballot is one per roll entry."""
+    if not is_unreachable(exc):
+        # "no such table", a bad statement, a broken constraint: our fault, not the database's absence.
+        return await server_error_handler(request, exc)
     log.warning("database unavailable: %s", exc.__class__.__name__)
     response = error_response(request, 503, "unavailable")
     response.headers["Retry-After"] = "5"

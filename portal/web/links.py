@@ -2,7 +2,7 @@
 configured base URL plus a named route's path (never a hand-written URL, never the Host header).
 
 Each room that e-mails links subclasses `Links` with a method per link it sends (`elections.links`,
-`events.links`, `accounts.selfservice`), so its services ask for "the ballot link" and never name a route.
+`events.links`, `members.selfservice`), so its services ask for "the ballot link" and never name a route.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from support import PASSWORD, login, make_account, post
 
 from portal.accounts import service as accounts
-from portal.accounts.guards import SESSION_COOKIE
+from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account, LoginAttempt, LoginSession, SetupCode
 from portal.accounts.service import ACCOUNT_CEILING, ADDRESS_LIMIT
 from portal.app import create_app

@@ -9,7 +9,8 @@ import pytest
 from support import PASSWORD, as_sent, login, post
 
 from portal.accounts import service
-from portal.accounts.models import Account, AuditEvent, LoginSession
+from portal.accounts.models import Account, LoginSession
+from portal.audit import AuditEvent
 from portal.mail.models import OutboxEmail
 
 

@@ -298,10 +298,9 @@ def test_other_door_staff_or_a_device_naming_the_same_door_cannot_undo_an_admiss
 
 
 def test_the_confirmation_hook_puts_the_badge_inline_and_attached(app, database, conference, key):
-    from portal.events import notify
     from portal.events.models import Registration
 
-    hooks = [h for h in notify.CONFIRMATION_HOOKS if getattr(h, "portal_checkin", False)]
+    hooks = app.state.hooks.confirmation
     assert len(hooks) == 1
     with database.session(write=False) as s:
         bob = s.get(Registration, conference.people["bob"].id)
@@ -367,9 +366,8 @@ def test_the_confirmation_email_shows_the_badge_inline_and_attaches_it(app, data
     with database.session() as s:
         erin = s.get(Registration, conference.people["erin"].id)
         event = s.get(Event, erin.event_id)
-        events.confirm(
-            s, erin, event=event, now=clock(), links=Links("http://testserver", app.url_path_for, key=key)
-        )
+        # The app's links carry its hooks' confirmation extras: the badge.
+        events.confirm(s, erin, event=event, now=clock(), links=Links.for_app(app, key=key))
     with database.session(write=False) as s:
         email = s.scalars(select(OutboxEmail).order_by(OutboxEmail.id.desc())).first()
         files = {a.filename: a for a in email.attachments}
@@ -379,3 +377,33 @@ def test_the_confirmation_email_shows_the_badge_inline_and_attaches_it(app, data
         decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(files["badge.png"].content)))
         assert decoded[0].text == conference.code("erin")
         assert "Your badge is the QR code" in email.text_body
+
+
+def test_two_apps_in_one_process_each_sign_badges_with_their_own_key(
+    app, settings, clock, database, conference
+):
+    """The hooks are built by each `create_app`, never registered globally: a second app with another secret
+    key must neither change the first app's badges nor borrow its key."""
+    import dataclasses
+
+    from starlette.datastructures import Secret
+
+    from portal.app import create_app
+    from portal.events.models import Registration
+
+    other_key = "another-secret-key-for-a-second-app-0123456789abcdef"
+    other = create_app(
+        dataclasses.replace(settings, secret_key=Secret(other_key)), clock=clock, database=database
+    )
+    with database.session(write=False) as s:
+        bob = s.get(Registration, conference.people["bob"].id)
+        first = app.state.hooks.confirmation[0](s, bob)[1][1].content
+        second = other.state.hooks.confirmation[0](s, bob)[1][1].content
+        # The first app's hook still signs with the first key after the second app was built.
+        assert zxingcpp.read_barcodes(Image.open(io.BytesIO(first)))[0].text == badging.code_for(
+            settings.key_bytes(), bob
+        )
+        assert zxingcpp.read_barcodes(Image.open(io.BytesIO(second)))[0].text == badging.code_for(
+            other_key.encode(), bob
+        )
+    assert app.state.hooks is not other.state.hooks

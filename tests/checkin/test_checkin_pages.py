@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from support import csrf_token, login, make_account, post
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.checkin import attendance, badges
 from portal.checkin.models import BadgeRibbon, WorkshopCpd
 from portal.events.links import manage_token

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.checkin import badging, service
 from portal.checkin.models import CheckInScan
 from portal.checkin.service import CheckInError, Scan, Scanner, check_in

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.elections import service
 from portal.elections.errors import ElectionError
 from portal.elections.models import Election

@@ -14,7 +14,8 @@ from PIL import Image
 from sqlalchemy import select
 from support import as_sent
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.elections import photos, service
 from portal.elections.errors import ElectionError
 from portal.elections.models import Election, Nomination, NominationToken

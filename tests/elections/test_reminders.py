@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from support import as_sent
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.cli import main
 from portal.elections import reminders, voting
 from portal.elections.errors import ElectionError

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from support import login, make_account, post
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.elections import results, trustees
 from portal.elections.models import Election
 from portal.members.models import Member

@@ -17,8 +17,9 @@ import results_kit as rk
 from sqlalchemy import select
 from support import as_sent
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
 from portal.accounts.service import Principal
+from portal.audit import AuditEvent
 from portal.elections import counting, results, roll, service, voting
 from portal.elections.errors import ElectionError
 from portal.elections.models import Ballot, ContestCount, Election

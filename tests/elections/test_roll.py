@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from support import as_sent
 
-from portal.accounts.models import Account, AuditEvent
+from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.elections import roll, service, voting
 from portal.elections.errors import ElectionError
 from portal.elections.models import BallotLink, Election, RollCorrection, RollEntry

@@ -194,8 +194,7 @@ def test_any_two_of_the_three_shares_open_the_ballot_box_and_the_scrutineers_get
         == 3
     )
     with database.session() as s:
-        from portal.accounts.audit import chain_head
-        from portal.accounts.models import AuditEvent
+        from portal.audit import AuditEvent, chain_head
 
         closed = s.scalar(select(AuditEvent).where(AuditEvent.action == "election.closed"))
         head = chain_head(s)

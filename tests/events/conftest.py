@@ -146,6 +146,7 @@ def book(database: Any, clock: Any, links: Links) -> Callable[..., service.Booki
         *,
         member: Member | None = None,
         form_key: str | None = None,
+        with_links: Links | None = None,
         **overrides: Any,
     ) -> service.BookingResult:
         with database.session() as s:
@@ -157,7 +158,7 @@ def book(database: Any, clock: Any, links: Links) -> Callable[..., service.Booki
                 member_id=member.id if member else None,
                 account_id=None,
                 now=clock(),
-                links=links,
+                links=with_links or links,
             )
             s.flush()
             _ = result.registration.status

@@ -3,6 +3,7 @@ the student declaration, answers, and the form key that makes a resubmitted form
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -281,17 +282,15 @@ def test_event_state_follows_the_clock_and_the_places(make_event, book, clock):
     assert service.event_state(event, event.registration_closes_at) == "closed"
 
 
-def test_confirmation_hooks_add_their_context_and_attachments_to_the_e_mail(make_event, book, database):
+def test_confirmation_extras_add_their_context_and_attachments_to_the_e_mail(
+    make_event, book, database, links
+):
     def badge(session, registration):
         return {"notes": [f"Badge serial {registration.badge_serial}"]}, [
             Attachment("extra.txt", "text/plain", b"x")
         ]
 
-    service.CONFIRMATION_HOOKS.append(badge)
-    try:
-        book(make_event())
-    finally:
-        service.CONFIRMATION_HOOKS.remove(badge)
+    book(make_event(), with_links=dataclasses.replace(links, extras=(badge,)))
     with database.session() as s:
         email = s.query(OutboxEmail).one()
         assert "Badge serial 1" in email.text_body

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 from support import login, make_account, post
 
-from portal.accounts.models import AuditEvent, Society
+from portal.accounts.models import Society
+from portal.audit import AuditEvent
 from portal.events import payments, service
 from portal.events.models import Event, Payment, Registration, TicketType
 from portal.mail.models import OutboxEmail

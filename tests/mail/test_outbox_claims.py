@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.mail import service
 from portal.mail.models import OutboxEmail
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from support import PASSWORD, as_sent, login, make_account, post
 
 from portal.accounts.models import Account, AccountToken
-from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+from portal.errors import Kind
 from portal.mail import service as mail
 from portal.members.models import Member, MemberChange
+from portal.members.selfservice_routes import render_section
 
 NEW_PASSWORD = "a different long passphrase"
 
@@ -227,7 +229,7 @@ def test_the_throttle_counts_in_the_database_for_every_worker(db, clock):
         mail.throttle(db, purpose="reset_password", email="a@example.org", ip="10.0.0.1", now=clock())
     with pytest.raises(mail.MailError) as caught:
         mail.throttle(db, purpose="reset_password", email="a@example.org", ip="10.0.0.2", now=clock())
-    assert caught.value.code == "throttled" and caught.value.status_code == 429
+    assert caught.value.code == "throttled" and caught.value.kind == Kind.THROTTLED
 
 
 # --- My account ---------------------------------------------------------------------------------------------
@@ -242,12 +244,14 @@ def member_client(client, admin, add_member, outbox, link):
 
 
 @pytest.fixture
-def sections():
-    """The registry of My account sections, emptied for the test and restored afterwards."""
-    saved = list(MY_ACCOUNT_SECTIONS)
-    MY_ACCOUNT_SECTIONS.clear()
-    yield MY_ACCOUNT_SECTIONS
-    MY_ACCOUNT_SECTIONS[:] = saved
+def sections(app):
+    """Give this app these My account sections (and no others): `sections(first, second, ...)`."""
+
+    def use(*found):
+        app.state.hooks = dataclasses.replace(app.state.hooks, my_account=found)
+
+    use()
+    return use
 
 
 def test_my_account_shows_the_roll_details_and_nothing_more_without_sections(member_client, sections):
@@ -270,7 +274,7 @@ def test_my_account_shows_each_registered_section_in_order(member_client, sectio
         assert ctx.principal.member_id is not None
         return "My elections", Markup("<p>Executive Committee 2027</p>")
 
-    sections.extend([registrations, nothing, elections])
+    sections(registrations, nothing, elections)
     page = member_client.get("/me").text
     assert page.index("My registrations") < page.index("My elections")
     assert '<a href="/">&lt;Conference 2027&gt;</a>' in page

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.members import importer
 from portal.members.models import Member, MemberChange
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from support import csrf_token, post
 
-from portal.accounts.models import AuditEvent
+from portal.audit import AuditEvent
 from portal.members import importer
 from portal.members.models import Member, MemberCategory, MemberChange
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from support import make_account, post
 
 from portal.accounts import service as accounts
-from portal.accounts.models import Account, AuditEvent, LoginSession
+from portal.accounts.models import Account, LoginSession
+from portal.audit import AuditEvent
 from portal.members import service
 from portal.members.models import Member, MemberChange
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import SECRET, all_routes, csrf_token, fill_path, login
 
-from portal.accounts import audit
+from portal import audit
 
 FIELDS = [
     "name",

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 from starlette.routing import Router
 
-from portal.accounts import selfservice
 from portal.app import build_routes
 from portal.elections.links import Links as ElectionLinks
 from portal.events.links import Links as EventLinks
 from portal.events.links import manage_token
+from portal.members import selfservice
 from portal.web.links import Links
 
 ROUTER = Router(routes=build_routes())

@@ -111,3 +111,25 @@ def test_a_database_outage_gets_a_clear_503_with_retry_after(app, client, admin)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert "cannot reach its database" in response.text
+
+
+def test_a_missing_table_is_a_500_with_its_traceback_logged_not_a_503(app, admin, database, caplog):
+    """Only an unreachable database is "briefly unavailable": a table that is not there is a fault of ours
+    (a migration not run), and saying "try again in a moment" would hide it."""
+    import sqlalchemy as sa
+    from starlette.testclient import TestClient
+
+    caplog.set_level("ERROR", logger="portal.errors")
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        login(client, "admin@example.org")
+        with database.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+        try:
+            response = client.get("/audit")
+        finally:
+            with database.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE audit_events_gone RENAME TO audit_events"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text and "cannot reach its database" not in response.text
+    assert "retry-after" not in response.headers
+    assert any(r.exc_info and "audit_events" in str(r.exc_info[1]) for r in caplog.records)

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from support import all_routes, csrf_token, fill_path, make_account
 
 from portal.accounts import service
-from portal.accounts.guards import SESSION_COOKIE
+from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
 

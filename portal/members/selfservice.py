@@ -21,13 +21,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts import audit, service
+from portal import audit
+from portal.accounts import service
 from portal.accounts.models import Account, AccountToken
 from portal.db import is_postgres
+from portal.errors import Kind, PortalError
 from portal.mail import service as mail
+from portal.members.errors import Code
 from portal.members.models import Member, MemberChange
 from portal.web import links as web_links
-from portal.web.errors import PortalError
 
 log = logging.getLogger("portal.accounts")
 
@@ -186,9 +188,9 @@ def _is_taken(session: Session, *, address: str, account: Account) -> bool:
 def _check_free(session: Session, *, address: str, account: Account) -> None:
     if _is_taken(session, address=address, account=account):
         raise SelfServiceError(
-            "email_taken",
+            Code.EMAIL_TAKEN,
             "That e-mail address is already used by someone else here. Choose another, or ask the office.",
-            status_code=409,
+            kind=Kind.CONFLICT,
         )
 
 
@@ -203,7 +205,7 @@ def request_email_change(
     assert account is not None
     new_email = normalise(new_email)
     if new_email == account.email:
-        raise SelfServiceError("same_email", "That is already your e-mail address.")
+        raise SelfServiceError(Code.SAME_EMAIL, "That is already your e-mail address.")
     mail.throttle(session, purpose="change_email", email=new_email, ip=ip, now=now)
     if _is_taken(session, address=new_email, account=account):
         mail.enqueue(
@@ -274,7 +276,7 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
             session.flush()
     except IntegrityError:
         raise SelfServiceError(
-            "email_taken", "That e-mail address has just been taken by someone else.", status_code=409
+            Code.EMAIL_TAKEN, "That e-mail address has just been taken by someone else.", kind=Kind.CONFLICT
         ) from None
     # A link sent to the old address (a password reset, say) must not outlive the change.
     session.execute(

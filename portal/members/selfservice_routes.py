@@ -3,10 +3,9 @@ the change of e-mail address. At the site's root, named `me:<name>` (app.py: `na
 
 "My account" sections
 ---------------------
-`/me` shows the member's details from the roll, then one panel per entry of `MY_ACCOUNT_SECTIONS`, in
-order. Other domains add theirs when their routes module is imported, for example events::
-
-    from portal.accounts.selfservice_routes import MY_ACCOUNT_SECTIONS, render_section
+`/me` shows the member's details from the roll, then one panel per entry of the app's
+`hooks.my_account`, in the order `create_app` lists them. Another domain writes a section function, for
+example events::
 
     def my_registrations(ctx: Ctx) -> tuple[str, str] | None:
         rows = service.registrations_for_member(ctx.db, member_id=ctx.principal.member_id)
@@ -14,7 +13,7 @@ order. Other domains add theirs when their routes module is imported, for exampl
             return None  # nothing to show: no panel at all
         return "My registrations", render_section(ctx, "events/_my_registrations.html", {"rows": rows})
 
-    MY_ACCOUNT_SECTIONS.append(my_registrations)
+and `create_app` names it in `Hooks(my_account=(…, events_routes.my_registrations, …))`.
 
 A section function receives the request's `Ctx` (read-only database session, `ctx.principal.member_id`
 set) and returns `(title, html)` — the panel's heading and its body — or None to show no panel. The body is
@@ -31,15 +30,14 @@ from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts import acting, selfservice
-from portal.accounts.guards import page
+from portal.accounts import acting
+from portal.accounts.access import page
 from portal.mail.service import MailError
+from portal.members import selfservice
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx, page_context
+from portal.web.errors import status_for
 from portal.web.forms import FormReader
-
-#: The panels of "My account" after the member's details: see the module docstring.
-MY_ACCOUNT_SECTIONS: list[Callable[[Ctx], tuple[str, str] | None]] = []
 
 
 def render_section(ctx: Ctx, template: str, context: dict[str, Any] | None = None) -> Markup:
@@ -63,9 +61,12 @@ def _request_link(ctx: Ctx, *, template: str, request: Callable[..., None], done
         email = form.email(label="your e-mail address")
         if form.ok:
             try:
-                request(ctx.db, email=email, ip=ctx.client_ip, now=ctx.now, key=ctx.key, links=_links(ctx))
+                with ctx.attempt():
+                    request(
+                        ctx.db, email=email, ip=ctx.client_ip, now=ctx.now, key=ctx.key, links=_links(ctx)
+                    )
             except MailError as exc:
-                error, status = exc.message, exc.status_code
+                error, status = exc.message, status_for(exc)
             else:
                 return ctx.redirect(done, query="sent=1")
         else:
@@ -103,7 +104,7 @@ def _my_account(
 ) -> Response:
     account = acting.actor(ctx)
     member = ctx.db.get(Member, ctx.principal.member_id)
-    sections = [found for section in MY_ACCOUNT_SECTIONS if (found := section(ctx)) is not None]
+    sections = [found for section in ctx.hooks.my_account if (found := section(ctx)) is not None]
     return ctx.render(
         "me/account.html",
         {
@@ -129,18 +130,19 @@ def change_email(ctx: Ctx) -> Response:
     new_email = form.email("new_email", label="your new e-mail address")
     if form.ok:
         try:
-            selfservice.request_email_change(
-                ctx.db,
-                account_id=ctx.principal.account_id,
-                new_email=new_email,
-                ip=ctx.client_ip,
-                now=ctx.now,
-                key=ctx.key,
-                links=_links(ctx),
-            )
+            with ctx.attempt():
+                selfservice.request_email_change(
+                    ctx.db,
+                    account_id=ctx.principal.account_id,
+                    new_email=new_email,
+                    ip=ctx.client_ip,
+                    now=ctx.now,
+                    key=ctx.key,
+                    links=_links(ctx),
+                )
         except (selfservice.SelfServiceError, MailError) as exc:
             form.error("new_email", exc.message)
-            return _my_account(ctx, errors=form.errors, values=form.data, status_code=exc.status_code)
+            return _my_account(ctx, errors=form.errors, values=form.data, status_code=status_for(exc))
         ctx.flash(
             f"We have sent a link to {new_email}. Your address changes when you follow it (within 24 hours)."
         )
@@ -156,7 +158,8 @@ def confirm_email(ctx: Ctx) -> Response:
     error = None
     if ctx.request.method == "POST":
         try:
-            account = selfservice.confirm_email_change(ctx.db, token=token, now=ctx.now, key=ctx.key)
+            with ctx.attempt():
+                account = selfservice.confirm_email_change(ctx.db, token=token, now=ctx.now, key=ctx.key)
         except selfservice.SelfServiceError as exc:
             error = exc
         else:
@@ -167,7 +170,7 @@ def confirm_email(ctx: Ctx) -> Response:
     return ctx.render(
         "me/confirm_email.html",
         {"new_email": row.payload, "error": error.message if error else None},
-        status_code=error.status_code if error else 200,
+        status_code=status_for(error) if error else 200,
     )
 
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 from support import SECRET
 
-from portal.accounts import audit
-from portal.accounts.models import AuditEvent
+from portal import audit
+from portal.audit import AuditEvent
 from portal.cli import main
 
 

@@ -15,18 +15,42 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.accounts.models import Account, AuditEvent
-from portal.db import is_postgres
+from portal.db import Base, UTCDateTime, is_postgres
 
 GENESIS = "0" * 64
 _HKDF_INFO = b"portal audit chain v1"
+
+
+class Actor(Protocol):
+    """Who did it: an account (any object with these), or None for the system itself."""
+
+    id: int
+    name: str
+    email: str
+
+
+class AuditEvent(Base):
+    """Append-only and hash-chained: each entry holds the hash of the one before, so an edit or a gap shows."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: No foreign key: the log must outlive the accounts it names, unchanged.
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 def chain_key(secret: bytes) -> bytes:
@@ -71,14 +95,14 @@ def _entry_hash(
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def actor_label(account: Account | None) -> str:
+def actor_label(account: Actor | None) -> str:
     return f"{account.name} <{account.email}>" if account else "system"
 
 
 def record(
     session: Session,
     *,
-    actor: Account | None,
+    actor: Actor | None,
     action: str,
     subject: str = "",
     details: dict[str, Any] | None = None,

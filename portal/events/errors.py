@@ -1,0 +1,38 @@
+"""The error codes of events, bookings, workshops, waitlists and payments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Every code the events domain raises: tests and API clients match on these."""
+
+    ALREADY_BOOKED = "already_booked"
+    ALREADY_CANCELLED = "already_cancelled"
+    BAD_AMOUNT = "bad_amount"
+    BAD_INPUT = "bad_input"
+    BAD_NOTIFICATION = "bad_notification"
+    BAD_SIGNATURE = "bad_signature"
+    BAD_SLUG = "bad_slug"
+    BAD_WORKSHOP = "bad_workshop"
+    CLOSED = "closed"
+    CONFLICT = "conflict"
+    FULL = "full"
+    IN_USE = "in_use"
+    INVALID_ANSWERS = "invalid_answers"
+    MEMBER_ONLY_TICKET = "member_only_ticket"
+    MEMBERS_ONLY = "members_only"
+    NO_PLACE = "no_place"
+    NOT_FOUND = "not_found"
+    NOT_OFFERED = "not_offered"
+    NOT_ON_SALE = "not_on_sale"
+    NOT_OPEN = "not_open"
+    NOT_WAITING = "not_waiting"
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    OFFER_EXPIRED = "offer_expired"
+    PAST_CUTOFF = "past_cutoff"
+    SLUG_TAKEN = "slug_taken"
+    STUDENT_DECLARATION = "student_declaration"
+    WORKSHOP_CLASH = "workshop_clash"
+    WORKSHOP_FULL = "workshop_full"

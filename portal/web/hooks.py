@@ -1,0 +1,30 @@
+"""The app's hooks: what one domain contributes to another's pages and e-mails, given explicitly.
+
+`create_app` builds one frozen `Hooks` for its app (on `app.state.hooks`, and on every `ctx.hooks`); nothing
+is registered at import time, so the order of "My account" panels is the order written in `create_app`, and two
+apps in one process (with different secret keys) never share a hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+#: A panel of "My account": `(ctx) -> (title, html) or None` (no panel).
+Section = Callable[[Any], "tuple[str, str] | None"]
+#: Extra context and attachments for a booking's confirmation e-mail: `(session, registration) ->
+#: (context, attachments)` (the check-in domain puts the badge's QR code here).
+ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
+#: Monitoring gauges: `(session, now) -> [(name, help, [(labels, value)])]`.
+GaugeSource = Callable[[Session, datetime], "list[Any]"]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    my_account: tuple[Section, ...] = ()
+    confirmation: tuple[ConfirmationExtra, ...] = ()
+    gauges: tuple[GaugeSource, ...] = ()
