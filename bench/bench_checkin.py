@@ -32,12 +32,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import checkin_kit  # noqa: E402
 from portal import migrate  # noqa: E402
 from portal.accounts import service as accounts  # noqa: E402
 from portal.accounts.passwords import Passwords  # noqa: E402
 from portal.audit import chain_key  # noqa: E402
-from portal.checkin import badges, sample  # noqa: E402
-from portal.checkin import service as checkin  # noqa: E402
+from portal.checkin import badges  # noqa: E402
+from portal.checkin import devices as scanner_devices  # noqa: E402
 from portal.db import Database  # noqa: E402
 from portal.events.models import Registration  # noqa: E402
 
@@ -171,9 +172,9 @@ def seed(url: str, people: int) -> tuple[list[str], str]:
                 passwords=Passwords(fast=True),
                 now=now,
             )
-            made = sample.make_event(s, now=now, title="Benchmark Conference")
-            sample.add_many(s, key=key, event=made.event, ticket=made.tickets[0], count=people, now=now)
-            _, token = checkin.create_device(
+            made = checkin_kit.make_event(s, now=now, title="Benchmark Conference")
+            checkin_kit.add_many(s, key=key, event=made.event, ticket=made.tickets[0], count=people, now=now)
+            _, token = scanner_devices.create_device(
                 s, actor=admin, event_id=made.event.id, name="Bench scanner", key=key, now=now
             )
             rows = s.execute(

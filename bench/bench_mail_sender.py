@@ -25,14 +25,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402 - after the path is set
-from starlette.datastructures import Secret  # noqa: E402
 from support import SECRET, smtp_server  # noqa: E402
 
 from portal import migrate  # noqa: E402
 from portal.db import Database, normalise_url  # noqa: E402
 from portal.mail import service  # noqa: E402
 from portal.mail.sender import Sender  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from portal.settings import Secret, Settings  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

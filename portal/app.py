@@ -32,7 +32,8 @@ from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
-from portal.checkin import service as checkin_service
+from portal.checkin.caches import DoorState
+from portal.checkin.devices import device_loader
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
@@ -259,13 +260,13 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.setup_done = threading.Event()
     app.state.society_name = None
-    app.state.checkin = checkin_service.DoorState()
+    app.state.checkin = DoorState()
     # What the request boundary needs of the domains: the login loader (scanner devices authenticate with a
     # bearer token), the society check, the activity stamp, the upload allowance.
     app.state.wiring = access.wiring(
         key=settings.key_bytes(),
         idle_minutes=settings.session_idle_minutes,
-        devices=checkin_service.device_loader,
+        devices=device_loader,
     )
     app.state.touches = boundary.Touches()
     app.state.hooks = build_hooks(settings)

@@ -678,20 +678,18 @@ def events_expire_offers() -> None:
     from starlette.routing import Router
 
     from portal.app import build_routes
-    from portal.events import workshops
     from portal.events.links import Links
-    from portal.events.waitlist import expire_offers
+    from portal.events.tasks import expire_due
 
     settings = load_settings()
     configure_logging(settings.log_level)
     links = Links(settings.base_url, Router(routes=build_routes()).url_path_for, key=settings.key_bytes())
-    with transaction(settings) as session:
-        now = system_clock()
-        seats = workshops.expire_offers(session, now=now, links=links)
-        lapsed = expire_offers(session, now=now, links=links)
-    click.echo(
-        f"Lapsed offers passed on: {len(lapsed)}. Lapsed workshop seat offers passed on: {len(seats)}."
-    )
+    database = _database(settings)
+    try:
+        places, seats = expire_due(database, now=system_clock(), links=links)
+    finally:
+        database.dispose()
+    click.echo(f"Lapsed offers passed on: {places}. Lapsed workshop seat offers passed on: {seats}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

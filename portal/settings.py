@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Secret
-
 #: The secret key used when none is given in development. Production refuses it.
 DEVELOPMENT_SECRET_KEY = "development-only-insecure-secret-key"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "production", "test")
@@ -20,6 +18,27 @@ ENVIRONMENTS = ("development", "production", "test")
 
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message is one line a person can act on."""
+
+
+class Secret:
+    """A value that never shows in a repr or a log line (`str(secret)` gives it)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __str__(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 from support import AUDIT_KEY, PASSWORD, SECRET, Clock
 
@@ -25,7 +24,7 @@ from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import create_app
 from portal.db import Base, Database
-from portal.settings import Settings
+from portal.settings import Secret, Settings
 
 pytest_plugins = ["browser_fixtures"]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from portal.accounts.models import Account
@@ -309,3 +311,38 @@ def smtp_server(**options: Any) -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class HeldConnections:
+    """Pool connections checked out at once while a `held_connections` block ran: the most, and how many
+    checkouts there were in all."""
+
+    peak: int = 0
+    checkouts: int = 0
+    held: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def held_connections(database: Database) -> Iterator[HeldConnections]:
+    """Watch the database's pool: a request that opens a transaction beside its own holds two at once."""
+    seen = HeldConnections()
+
+    def checkout(*_: Any) -> None:
+        with seen.lock:
+            seen.held += 1
+            seen.checkouts += 1
+            seen.peak = max(seen.peak, seen.held)
+
+    def checkin(*_: Any) -> None:
+        with seen.lock:
+            seen.held -= 1
+
+    event.listen(database.engine, "checkout", checkout)
+    event.listen(database.engine, "checkin", checkin)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "checkout", checkout)
+        event.remove(database.engine, "checkin", checkin)

@@ -30,7 +30,7 @@ from portal import audit, demo, migrate
 from portal.accounts.models import Account, Society
 from portal.accounts.passwords import Passwords
 from portal.audit import AuditEvent
-from portal.checkin import service as checkin
+from portal.checkin import scans as checkin
 from portal.checkin.models import CheckInScan
 from portal.cli import main
 from portal.db import Database

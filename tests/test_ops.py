@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import date
 
 from click.testing import CliRunner
-from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 from support import SECRET
 
@@ -16,7 +15,7 @@ from portal.app import create_app
 from portal.audit import AuditEvent
 from portal.cli import main
 from portal.members.models import Member
-from portal.settings import Settings
+from portal.settings import Secret, Settings
 
 
 def test_metrics_are_off_without_a_token(client):

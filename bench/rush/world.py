@@ -17,12 +17,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from starlette.routing import Router
 
+from bench import checkin_kit
 from portal.accounts import service as accounts
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
-from portal.checkin import badges, sample
-from portal.checkin import service as checkin
+from portal.checkin import badges
+from portal.checkin import devices as scanner_devices
 from portal.elections import roll, trustees
 from portal.elections import service as elections
 from portal.elections.links import Links as ElectionLinks
@@ -311,9 +312,9 @@ class Door:
 def door(session: Session, *, people: int, now: datetime, key: bytes) -> Door:
     """A conference starting in an hour (its doors are open) with `people` confirmed bookings, their badge
     codes, and a scanner device."""
-    made = sample.make_event(session, now=now, title="IPT UK Annual Conference")
-    sample.add_many(session, key=key, event=made.event, ticket=made.tickets[0], count=people, now=now)
-    _, token = checkin.create_device(
+    made = checkin_kit.make_event(session, now=now, title="IPT UK Annual Conference")
+    checkin_kit.add_many(session, key=key, event=made.event, ticket=made.tickets[0], count=people, now=now)
+    _, token = scanner_devices.create_device(
         session, actor=admin_account(session), event_id=made.event.id, name="Main entrance", key=key, now=now
     )
     rows = session.execute(

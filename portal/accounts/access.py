@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
-from starlette.responses import Response
 
 from portal.accounts import service
 from portal.accounts.models import ROLES
@@ -28,11 +26,15 @@ from portal.web.boundary import CatchUp, Wiring, cookie_name, endpoint
 from portal.web.context import Ctx
 from portal.web.uploads import UploadRefused, UploadRule
 
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
 ACCESS_WORDS = frozenset({"public", "anonymous", "authenticated", "member"})
 SESSION_COOKIE = "portal_session"
 
-Handler = Callable[[Ctx], Response]
-Endpoint = Callable[[Request], Any]
+Handler = Callable[[Ctx], "Response"]
+Endpoint = Callable[["Request"], Any]
 
 
 class AccessSpec:

@@ -1,5 +1,6 @@
 """Live attendance for staff: admitted against expected, by ticket type and by session, arrivals per ten
-minutes (drawn as a server-side SVG bar chart), and the latest scans."""
+minutes (drawn as a server-side SVG bar chart), and the latest scans. What counts as admitted, expected,
+seated and a conflict is said once, in `rosters.py`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.checkin.models import CheckInScan
+from portal.checkin.rosters import admitted, admitted_to_sessions, conflicted, expected, seated
 from portal.events.models import Event, Registration, RegistrationWorkshop, TicketType, Workshop
 
 BUCKET = timedelta(minutes=10)
@@ -75,7 +77,7 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
         session.execute(
             select(TicketType.id, func.count(Registration.id))
             .join(Registration, Registration.ticket_type_id == TicketType.id)
-            .where(Registration.event_id == event.id, Registration.status == "confirmed")
+            .where(expected(event.id))
             .group_by(TicketType.id)
         ).all()
     )
@@ -83,11 +85,7 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
         session.execute(
             select(Registration.ticket_type_id, func.count(CheckInScan.id))
             .join(Registration, Registration.id == CheckInScan.registration_id)
-            .where(
-                CheckInScan.event_id == event.id,
-                CheckInScan.workshop_id.is_(None),
-                CheckInScan.admission_key.is_not(None),
-            )
+            .where(admitted(event.id))
             .group_by(Registration.ticket_type_id)
         ).all()
     )
@@ -107,22 +105,14 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
         session.execute(
             select(RegistrationWorkshop.workshop_id, func.count())
             .join(Registration, Registration.id == RegistrationWorkshop.registration_id)
-            .where(
-                Registration.event_id == event.id,
-                Registration.status == "confirmed",
-                RegistrationWorkshop.status == "confirmed",
-            )
+            .where(seated(event.id))
             .group_by(RegistrationWorkshop.workshop_id)
         ).all()
     )
     in_session = dict(
         session.execute(
             select(CheckInScan.workshop_id, func.count())
-            .where(
-                CheckInScan.event_id == event.id,
-                CheckInScan.workshop_id.is_not(None),
-                CheckInScan.admission_key.is_not(None),
-            )
+            .where(admitted_to_sessions(event.id))
             .group_by(CheckInScan.workshop_id)
         ).all()
     )
@@ -131,15 +121,7 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
     ).all()
     by_session = [Line(title, booked.get(wid, 0), in_session.get(wid, 0)) for wid, title in workshops]
 
-    times = list(
-        session.scalars(
-            select(CheckInScan.at).where(
-                CheckInScan.event_id == event.id,
-                CheckInScan.workshop_id.is_(None),
-                CheckInScan.admission_key.is_not(None),
-            )
-        )
-    )
+    times = list(session.scalars(select(CheckInScan.at).where(admitted(event.id))))
     results = dict(
         session.execute(
             select(CheckInScan.result, func.count())
@@ -165,9 +147,7 @@ def attendance(session: Session, *, event: Event, now: datetime) -> Attendance:
         RecentScan(r.at, r.door, r.result, f"{r.first_name or ''} {r.last_name or ''}".strip(), r.offline)
         for r in recent_rows
     ]
-    conflicts = session.execute(
-        select(func.count()).where(CheckInScan.event_id == event.id, CheckInScan.conflict.is_(True))
-    ).scalar_one()
+    conflicts = session.execute(select(func.count()).where(conflicted(event.id))).scalar_one()
     return Attendance(
         total=total,
         by_ticket=by_ticket,

@@ -16,9 +16,9 @@ from portal import audit
 from portal.accounts.models import Account
 from portal.accounts.service import society_name
 from portal.checkin import badges, pdf, qr
-from portal.checkin.errors import Code
+from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
-from portal.checkin.service import CheckInError, affiliations
+from portal.checkin.rosters import affiliations
 from portal.errors import Kind, NotFound
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop

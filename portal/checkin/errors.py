@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from portal.errors import PortalError
+
 
 class Code(StrEnum):
     """Every code the checkin domain raises: tests and API clients match on these."""
@@ -19,3 +21,7 @@ class Code(StrEnum):
     TOO_LATE = "too_late"
     UNKNOWN_WORKSHOP = "unknown_workshop"
     WRONG_DEVICE_EVENT = "wrong_device_event"
+
+
+class CheckInError(PortalError):
+    """A check-in rule said no; its `code` is one of `Code` (bad_scan, unknown_workshop, wrong_device_event, …)."""

@@ -13,10 +13,13 @@ from starlette.routing import Route
 from portal.accounts import acting
 from portal.accounts.access import api, page
 from portal.checkin import attendance as attendance_stats
-from portal.checkin import badges, badging, pdf, qr, service
-from portal.checkin.errors import Code
+from portal.checkin import badges, badging, parsing, pdf, qr, rosters, scans
+from portal.checkin import devices as scanner_devices
+from portal.checkin.caches import DoorState, PlaceCache
+from portal.checkin.devices import DevicePrincipal
+from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RESULTS, RIBBONS
-from portal.checkin.service import CheckInError, DevicePrincipal, DoorState, PlaceCache, Scanner
+from portal.checkin.scans import Scanner
 from portal.errors import Kind, NotFound
 from portal.events.models import REGISTRATION_STATUSES, Event, Registration, TicketType, Workshop
 from portal.members.selfservice_routes import render_section
@@ -38,16 +41,9 @@ def _places(ctx: Ctx) -> PlaceCache:
     return _state(ctx).places
 
 
-def _done_reading(ctx: Ctx) -> None:
-    """Give the request's read connection back before queueing for a write: a scan waiting for the writer
-    lock while holding a pooled connection could leave the lock's holder with none (a deadlock at 32 scans
-    at once)."""
-    ctx.db.close()
-
-
 def _event(ctx: Ctx) -> Event:
     event_id = ctx.params["event"]
-    event = ctx.db.get(Event, event_id) if 0 < event_id <= service.MAX_ID else None
+    event = ctx.db.get(Event, event_id) if 0 < event_id <= scans.MAX_ID else None
     if event is None:
         raise NotFound("There is no such event.")
     return event
@@ -83,7 +79,7 @@ def _workshop_param(ctx: Ctx) -> int | None:
     raw = ctx.query.get("workshop", "")
     if not raw:
         return None
-    value = service.read_id(raw)
+    value = parsing.read_id(raw)
     if value is None:
         raise CheckInError(
             Code.UNKNOWN_WORKSHOP, "There is no such session at this event.", kind=Kind.NOT_FOUND
@@ -109,33 +105,28 @@ def _image(content: bytes, media_type: str) -> Response:
 # --- the scanner API --------------------------------------------------------------------------------------------
 
 
-@api("door", devices=True, write=False, inline=True)
+@api("door", devices=True, inline=True)
 def api_checkin(ctx: Ctx) -> Response:
     """One scan: `{"code" | "registration", "door", "nonce", "event", "workshop"?}` -> `{"status", ...}`.
 
-    The scan is judged and written in one short transaction of its own (one indexed read, one insert),
-    queued on SQLite (see `DoorState`); the request's own session is only used for what is not cached yet
-    (the device behind a bearer token, the door's event)."""
-    request = service.read_scan(ctx.json, now=ctx.now)
+    The scan is judged and written in the request's one transaction (one indexed read, one insert; the
+    device behind a bearer token and the door's place come from `DoorState`'s caches when they can)."""
+    request = parsing.read_scan(ctx.json, now=ctx.now)
     event_id = _device_event(ctx, request.event_id)
     place = _places(ctx).get(ctx.db, event_id=event_id, workshop_id=request.workshop_id)
-    scanner = _scanner(ctx, request.door)
-    _done_reading(ctx)
-    with _state(ctx).writer(ctx.request.app.state.db) as connection:
-        judged = service.judge(
-            connection, key=ctx.key, place=place, scanner=scanner, scan=request.scan, now=ctx.now
-        )
-        answer = service.record(connection, judged)
+    answer = scans.check_in(
+        ctx.db, key=ctx.key, place=place, scanner=_scanner(ctx, request.door), scan=request.scan, now=ctx.now
+    )
     return JSONResponse(answer.to_json())
 
 
-@api("door", devices=True, write=False)
+@api("door", devices=True)
 def api_sync(ctx: Ctx) -> Response:
     """Offline scans sent later: `{"scans": [scan + "scanned_at" + "client_result", ...]}`, all or none."""
-    scans = ctx.json.get("scans") if isinstance(ctx.json, dict) else None
-    if not isinstance(scans, list) or len(scans) > 500:
+    sent = ctx.json.get("scans") if isinstance(ctx.json, dict) else None
+    if not isinstance(sent, list) or len(sent) > 500:
         raise CheckInError(Code.BAD_SCAN, 'Send {"scans": [...]} with at most 500 scans.')
-    requests = [service.read_scan(s, now=ctx.now, offline=True) for s in scans]
+    requests = [parsing.read_scan(s, now=ctx.now, offline=True) for s in sent]
     events = {r.event_id for r in requests if r.event_id is not None}
     if len(events) > 1:
         raise CheckInError(Code.BAD_SCAN, "Send the scans of one event at a time.")
@@ -146,16 +137,14 @@ def api_sync(ctx: Ctx) -> Response:
     }
     scanners = [_scanner(ctx, r.door) for r in requests]
     by_request = {id(r): scanner for r, scanner in zip(requests, scanners, strict=True)}
-    _done_reading(ctx)
-    with _state(ctx).writer(ctx.request.app.state.db) as connection:
-        results = service.sync(
-            connection,
-            key=ctx.key,
-            place_for_workshop=places.__getitem__,
-            scanner_for=lambda r: by_request[id(r)],
-            requests=requests,
-            now=ctx.now,
-        )
+    results = scans.sync(
+        ctx.db.connection(),
+        key=ctx.key,
+        place_for_workshop=places.__getitem__,
+        scanner_for=lambda r: by_request[id(r)],
+        requests=requests,
+        now=ctx.now,
+    )
     return JSONResponse({"results": results})
 
 
@@ -165,12 +154,12 @@ def api_undo(ctx: Ctx) -> Response:
     staff login that admitted, within 15 minutes)."""
     body = ctx.json if isinstance(ctx.json, dict) else {}
     nonce = body.get("nonce")
-    if not isinstance(nonce, str) or not service.NONCE_RE.match(nonce):
+    if not isinstance(nonce, str) or not parsing.NONCE_RE.match(nonce):
         raise CheckInError(Code.BAD_SCAN, "Send the nonce of the scan to undo.")
     principal = ctx.principal
     device = principal if isinstance(principal, DevicePrincipal) else None
-    scanner = _scanner(ctx, service.read_text(body.get("door"), 80))
-    answer = service.undo(
+    scanner = _scanner(ctx, parsing.read_text(body.get("door"), 80))
+    answer = scans.undo(
         ctx.db,
         nonce=nonce,
         scanner=scanner,
@@ -187,14 +176,14 @@ def api_attendees(ctx: Ctx) -> Response:
     """The list an offline scanner keeps: names, tickets, statuses, badge serials, who is in."""
     event_id = _device_event(ctx, ctx.params["event"])
     place = _places(ctx).get(ctx.db, event_id=event_id, workshop_id=_workshop_param(ctx))
-    return JSONResponse(service.attendee_list(ctx.db, place=place))
+    return JSONResponse(rosters.attendee_list(ctx.db, place=place))
 
 
 @api("door", devices=True)
 def api_search(ctx: Ctx) -> Response:
     event_id = _device_event(ctx, ctx.params["event"])
     place = _places(ctx).get(ctx.db, event_id=event_id, workshop_id=_workshop_param(ctx))
-    return JSONResponse({"results": service.search(ctx.db, place=place, query=ctx.query.get("q", ""))})
+    return JSONResponse({"results": rosters.search(ctx.db, place=place, query=ctx.query.get("q", ""))})
 
 
 @api("public")
@@ -222,19 +211,19 @@ def door(ctx: Ctx) -> Response:
     that admit without it."""
     event = _event(ctx)
     source = ctx.form if ctx.form is not None else ctx.query
-    door_name = service.read_text(source.get("door", ""), 80) or "Main entrance"
-    workshop_id = service.read_id(source.get("workshop", "")) if source.get("workshop") else None
+    door_name = parsing.read_text(source.get("door", ""), 80) or "Main entrance"
+    workshop_id = parsing.read_id(source.get("workshop", "")) if source.get("workshop") else None
     place = _places(ctx).get(ctx.db, event_id=event.id, workshop_id=workshop_id)
     answer, problem = None, ""
     if ctx.request.method == "POST":
         body = {k: v for k, v in ctx.form.items() if isinstance(v, str)}  # type: ignore[union-attr]
         try:
             with ctx.attempt():
-                request = service.read_scan(body, now=ctx.now)
+                request = parsing.read_scan(body, now=ctx.now)
         except CheckInError as exc:
             problem = exc.message
         else:
-            answer = service.check_in(
+            answer = scans.check_in(
                 ctx.db,
                 key=ctx.key,
                 place=place,
@@ -255,9 +244,11 @@ def door(ctx: Ctx) -> Response:
             "answer": answer,
             "first_at": datetime.fromisoformat(answer.first["at"]) if answer and answer.first else None,
             "query": query,
-            "results": service.search(ctx.db, place=place, query=query) if query else [],
-            "counts": service.counts(ctx.db, place=place),
+            "results": rosters.search(ctx.db, place=place, query=query) if query else [],
+            "counts": rosters.counts(ctx.db, place=place),
             "public_key": badges.public_key_b64(ctx.key, event.id),
+            "answers": scans.ANSWERS,
+            "looks": scans.looks_json(),
             "nonce": new_token(16),
             "problem": problem,
         },
@@ -287,6 +278,7 @@ def attendance(ctx: Ctx) -> Response:
             "stats": stats,
             "chart": attendance_stats.arrivals_svg(stats.arrivals, tz=event.timezone),
             "results_labels": RESULTS,
+            "answers": scans.ANSWERS,
         },
         partial="checkin/_attendance.html",
     )
@@ -297,7 +289,7 @@ def conflicts(ctx: Ctx) -> Response:
     event = _event(ctx)
     return ctx.render(
         "checkin/conflicts.html",
-        {"event": event, "rows": service.conflicts(ctx.db, event_id=event.id), "results": RESULTS},
+        {"event": event, "rows": rosters.conflicts(ctx.db, event_id=event.id), "results": RESULTS},
     )
 
 
@@ -309,7 +301,7 @@ def devices(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         name = form.text("name", label="a name for the device", max_length=80)
         if form.ok:
-            device, token = service.create_device(
+            device, token = scanner_devices.create_device(
                 ctx.db, actor=acting.actor(ctx), event_id=event.id, name=name, key=ctx.key, now=ctx.now
             )
             created = {"device": device, "token": token}
@@ -318,7 +310,7 @@ def devices(ctx: Ctx) -> Response:
         "checkin/devices.html",
         {
             "event": event,
-            "devices": service.devices(ctx.db, event_id=event.id),
+            "devices": scanner_devices.for_event(ctx.db, event_id=event.id),
             "created": created,
             "errors": form.errors,
             "values": form.data,
@@ -331,7 +323,7 @@ def devices(ctx: Ctx) -> Response:
 @page("office")
 def device_revoke(ctx: Ctx) -> Response:
     event = _event(ctx)
-    device = service.revoke_device(
+    device = scanner_devices.revoke_device(
         ctx.db, actor=acting.actor(ctx), event_id=event.id, device_id=ctx.params["device"], now=ctx.now
     )
     _state(ctx).forget_devices()
@@ -341,7 +333,7 @@ def device_revoke(ctx: Ctx) -> Response:
 
 def _badge_filter(ctx: Ctx, event: Event) -> tuple[badging.BadgeFilter, str]:
     query = ctx.query
-    ticket = service.read_id(query.get("ticket", ""))
+    ticket = parsing.read_id(query.get("ticket", ""))
     status = query.get("status", "confirmed")
     ribbon = query.get("ribbon", "")
     layout = query.get("layout", "a4-4")
@@ -399,9 +391,7 @@ def badges_pdf(ctx: Ctx) -> Response:
 
 def _registration(ctx: Ctx) -> Registration:
     registration_id = ctx.params["registration"]
-    registration = (
-        ctx.db.get(Registration, registration_id) if 0 < registration_id <= service.MAX_ID else None
-    )
+    registration = ctx.db.get(Registration, registration_id) if 0 < registration_id <= scans.MAX_ID else None
     if registration is None:
         raise NotFound("There is no such booking.")
     return registration

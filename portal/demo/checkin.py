@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from portal.checkin import badging
-from portal.checkin import service as checkin
+from portal.checkin import scans as checkin
 from portal.demo.events import EventSteps, dietary
 from portal.demo.timeline import LONDON, london, spread
 from portal.events import service as events

@@ -8,42 +8,18 @@ Appended to the elections routes (`routes += results_routes.routes` in routes.py
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
 from portal.accounts.service import society_name
-from portal.elections import results, results_export, service, voting
+from portal.elections import catch_up, results, results_export
 from portal.elections.errors import Code, ElectionError
-from portal.elections.links import Links
 from portal.elections.models import OUTCOMES, STATES, Election
 from portal.errors import Forbidden, Kind
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
-
-
-def _election(ctx: Ctx, election_id: int) -> Election:
-    """The election, after any step the clock has made due: the first request after the close closes
-    voting (in its own short write transaction for a page that reads); the ballots wait for the trustees."""
-    election = service.get_election(ctx.db, election_id)
-    if not voting.needs_update(election, ctx.now):
-        return election
-    kwargs: dict[str, Any] = {
-        "election_id": election_id,
-        "now": ctx.now,
-        "key": ctx.key,
-        "links": Links.for_app(ctx.request.app),
-    }
-    if ctx.request.method == "POST":
-        voting.bring_up_to_date(ctx.db, **kwargs)
-    else:
-        with ctx.request.app.state.db.session(write=True) as session:
-            voting.bring_up_to_date(session, **kwargs)
-        ctx.db.rollback()
-    return service.get_election(ctx.db, election_id)
 
 
 def _refused(ctx: Ctx, election: Election) -> Response | None:
@@ -93,9 +69,9 @@ def _page(ctx: Ctx, election: Election, *, errors: dict[str, str] | None = None)
     )
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_ID,))
 def results_page(ctx: Ctx) -> Response:
-    election = _election(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     if results.is_runner(ctx.principal):
         return _page(ctx, election)
     return _refused(ctx, election) or _page(ctx, election)
@@ -103,7 +79,7 @@ def results_page(ctx: Ctx) -> Response:
 
 @page("returning_officer")
 def count_now(ctx: Ctx) -> Response:
-    election = _election(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
     results.run_count(ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
@@ -116,7 +92,7 @@ def count_now(ctx: Ctx) -> Response:
 
 @page("returning_officer")
 def publish_now(ctx: Ctx) -> Response:
-    election = _election(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     reader = FormReader(ctx.form)
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
@@ -133,7 +109,7 @@ def publish_now(ctx: Ctx) -> Response:
 
 
 def _download(ctx: Ctx) -> tuple[Election, list[results.PostResult]]:
-    election = _election(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     refused = _refused(ctx, election)
     if refused is not None:
         raise Forbidden(Code.NOT_PUBLISHED, "Log in as a member to download the results.")
@@ -144,7 +120,7 @@ def _filename(election: Election, suffix: str) -> str:
     return f"election-{election.id}-results{'-draft' if election.published_at is None else ''}.{suffix}"
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_ID,))
 def results_csv(ctx: Ctx) -> Response:
     election, posts = _download(ctx)
     return Response(
@@ -154,7 +130,7 @@ def results_csv(ctx: Ctx) -> Response:
     )
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_ID,))
 def results_pdf(ctx: Ctx) -> Response:
     election, posts = _download(ctx)
     content = results_export.results_pdf(
@@ -172,7 +148,7 @@ def results_pdf(ctx: Ctx) -> Response:
     )
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_ID,))
 def results_blt(ctx: Ctx) -> Response:
     """A ranked post's ballots in BLT: for the returning officer and scrutineers once counted, and for
     whoever may read the results once they are published (anyone can then recount)."""

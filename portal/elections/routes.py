@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from portal.accounts.access import page
 from portal.accounts.models import Account
-from portal.elections import photos, results_routes, roll, service, trustee_routes, trustees, voting
+from portal.elections import catch_up, photos, results_routes, roll, service, trustee_routes, trustees, voting
 from portal.elections.ballots import (
     BallotContest,
     ballot_contests,
@@ -57,28 +57,6 @@ def _actor(ctx: Ctx) -> Account:
     return account
 
 
-def _current(ctx: Ctx, election_id: int) -> Election:
-    """The election, after taking any step the clock has made due (freezing the roll at the first request
-    after voting opens; closing the pool after it closes). A page that only reads does that step in its
-    own short write transaction, then reads again."""
-    election = service.get_election(ctx.db, election_id)
-    if not voting.needs_update(election, ctx.now):
-        return election
-    kwargs: dict[str, Any] = {
-        "election_id": election_id,
-        "now": ctx.now,
-        "key": ctx.key,
-        "links": _links(ctx),
-    }
-    if ctx.request.method == "POST":
-        voting.bring_up_to_date(ctx.db, **kwargs)
-    else:
-        with ctx.request.app.state.db.session(write=True) as session:
-            voting.bring_up_to_date(session, **kwargs)
-        ctx.db.rollback()
-    return service.get_election(ctx.db, election_id)
-
-
 def _member(ctx: Ctx) -> Member:
     member = ctx.db.get(Member, ctx.principal.member_id)
     assert member is not None
@@ -102,9 +80,9 @@ def index(ctx: Ctx) -> Response:
     return ctx.render("elections/index.html", {"elections": elections, "states": STATES})
 
 
-@page("member")
+@page("member", catch_up=(catch_up.BY_ID,))
 def detail(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
         raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     member = _member(ctx)
@@ -162,9 +140,9 @@ def photo(ctx: Ctx) -> Response:
 # --- members: nominations ----------------------------------------------------------------------------------------
 
 
-@page("member", uploads=(photos.NOMINATION_PHOTO,))
+@page("member", uploads=(photos.NOMINATION_PHOTO,), catch_up=(catch_up.BY_ID,))
 def nominate(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     member = _member(ctx)
     values: dict[str, Any] = {"candidate": member.membership_number}
     errors: dict[str, str] = {}
@@ -343,7 +321,7 @@ def _ballot_page(
 
 def _open_ballot(ctx: Ctx) -> tuple[voting.Voter, Election, list[BallotContest], Response | None]:
     voter = _voter(ctx)
-    election = _current(ctx, voter.election_id)
+    election = catch_up.current(ctx, voter.election_id)
     status = voting.voter_status(ctx.db, election=election, member_id=voter.member_id, now=ctx.now)
     contests = ballot_contests(ctx.db, election, key=ctx.key, voter=voter.member_id)
     if status != "can_vote":
@@ -361,12 +339,12 @@ def _open_ballot(ctx: Ctx) -> tuple[voting.Voter, Election, list[BallotContest],
     return voter, election, contests, None
 
 
-@page("member")
+@page("member", catch_up=(catch_up.BY_ID,))
 def ballot(ctx: Ctx) -> Response:
     return _ballot(ctx)
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_BALLOT_LINK,))
 def link_ballot(ctx: Ctx) -> Response:
     return _ballot(ctx)
 
@@ -451,11 +429,11 @@ def _trackers_visible(ctx: Ctx, election: Election) -> bool:
     return election.state(ctx.now) == "closed" and (election.tracker_public or _is_runner(ctx))
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_ID,))
 def trackers(ctx: Ctx) -> Response:
     """Every ballot by tracker (GET); the lookup of one tracker is a POST, so a voter's tracker never sits
     in a URL (and so in a server's or proxy's access log)."""
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     if election.state(ctx.now) == "draft" and not _is_runner(ctx):
         raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
     if election.ballots_hash is None:
@@ -573,9 +551,9 @@ def create(ctx: Ctx) -> Response:
     return _setup_form(ctx, None)
 
 
-@page("returning_officer")
+@page("returning_officer", catch_up=(catch_up.BY_ID,))
 def edit(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     if election.locked(ctx.now):
         raise ElectionError(
             Code.LOCKED, "Voting has opened: the election can no longer be changed.", kind=Kind.CONFLICT
@@ -583,9 +561,9 @@ def edit(ctx: Ctx) -> Response:
     return _setup_form(ctx, election)
 
 
-@page(*RUNNERS)
+@page(*RUNNERS, catch_up=(catch_up.BY_ID,))
 def admin(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     views = service.nomination_views(ctx.db, election)
     found = valid_candidates(ctx.db, election)
     return ctx.render(
@@ -669,21 +647,21 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
     )
 
 
-@page("returning_officer")
+@page("returning_officer", catch_up=(catch_up.BY_ID,))
 def contest_new(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     return _contest_form(ctx, election, None)
 
 
-@page("returning_officer")
+@page("returning_officer", catch_up=(catch_up.BY_ID,))
 def contest_edit(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     return _contest_form(ctx, election, ctx.params["contest_id"])
 
 
-@page(*RUNNERS)
+@page(*RUNNERS, catch_up=(catch_up.BY_ID,))
 def nomination(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     view = next(
         (
             v
@@ -769,7 +747,7 @@ def open_now(ctx: Ctx) -> Response:
     return ctx.redirect("elections:admin", election_id=ctx.params["election_id"])
 
 
-@page(*RUNNERS)
+@page(*RUNNERS, catch_up=(catch_up.BY_ID,))
 def roll_page(ctx: Ctx) -> Response:
     return _roll_page(ctx, errors={}, values={})
 
@@ -777,7 +755,7 @@ def roll_page(ctx: Ctx) -> Response:
 def _roll_page(
     ctx: Ctx, *, errors: dict[str, str], values: dict[str, Any], status_code: int = 200
 ) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     return ctx.render(
         "elections/roll.html",
         {
@@ -795,7 +773,7 @@ def _roll_page(
 
 @page("returning_officer")
 def roll_correct(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     reader = FormReader(ctx.form)
     action = reader.choice("action", ["add", "remove"], label="whether to add or remove")
     text = reader.text("member", label="the membership number or e-mail address", max_length=254)
@@ -842,9 +820,9 @@ def remind(ctx: Ctx) -> Response:
     return ctx.redirect("elections:admin", election_id=ctx.params["election_id"])
 
 
-@page(*WATCHERS)
+@page(*WATCHERS, catch_up=(catch_up.BY_ID,))
 def turnout(ctx: Ctx) -> Response:
-    election = _current(ctx, ctx.params["election_id"])
+    election = catch_up.current(ctx, ctx.params["election_id"])
     figures = roll.turnout(ctx.db, election.id, category_labels=_labels(ctx, "category"))
     return ctx.render(
         "elections/turnout.html",

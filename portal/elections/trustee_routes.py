@@ -212,7 +212,6 @@ def close_page(ctx: Ctx) -> Response:
     except ElectionError as exc:
         if exc.code in ("not_closed", "opened"):
             raise
-        ctx.db.rollback()
         field = f"share-{exc.details['trustee_id']}" if "trustee_id" in exc.details else "shares"
         return _close_page(ctx, service.get_election(ctx.db, election.id), errors={field: exc.message})
     ctx.flash(

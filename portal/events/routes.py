@@ -16,6 +16,7 @@ from portal.accounts.access import page
 from portal.accounts.models import Society
 from portal.errors import NotFound
 from portal.events import (
+    catch_up,
     consequences,
     forms,
     ics,
@@ -27,7 +28,7 @@ from portal.events import (
     waitlist,
     workshops,
 )
-from portal.events.journey import Journey
+from portal.events.journey_routes import Journey
 from portal.events.links import Links, manage_token
 from portal.events.models import (
     EVENT_STATUSES,
@@ -42,7 +43,6 @@ from portal.events.models import (
     Invoice,
     Question,
     Registration,
-    RegistrationWorkshop,
     TicketType,
     Workshop,
 )
@@ -56,29 +56,6 @@ from portal.web.uploads import UploadRule
 
 def _links(ctx: Ctx) -> Links:
     return Links.for_app(ctx.request.app, key=ctx.key)
-
-
-def _sweep(ctx: Ctx, event_id: int | None) -> None:
-    """On a page view: write back offers whose deadline has passed (in a short transaction of its own), so
-    the page shows the places as they now are. Actions do this inside their own transaction instead."""
-    lapsed = select(func.count()).where(
-        Registration.status == "offered", Registration.offer_expires_at <= ctx.now
-    )
-    seats = (
-        select(func.count())
-        .select_from(RegistrationWorkshop)
-        .join(Workshop, Workshop.id == RegistrationWorkshop.workshop_id)
-        .where(RegistrationWorkshop.status == "offered", RegistrationWorkshop.offer_expires_at <= ctx.now)
-    )
-    if event_id is not None:
-        lapsed = lapsed.where(Registration.event_id == event_id)
-        seats = seats.where(Workshop.event_id == event_id)
-    if not ctx.db.scalar(lapsed) and not ctx.db.scalar(seats):
-        return
-    with ctx.request.app.state.db.session(write=True) as session:
-        # Conference offers and workshop seat offers alike (`expire_offers` does both).
-        waitlist.expire_offers(session, now=ctx.now, links=_links(ctx), event_id=event_id)
-    ctx.db.rollback()  # a read-only session: start again so the next read sees what was written
 
 
 def _member(ctx: Ctx) -> Any:
@@ -130,10 +107,8 @@ def _public_event(ctx: Ctx) -> Event:
     return service.event_by_slug(ctx.db, ctx.params["slug"], include_drafts=staff_view)
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_SLUG,))
 def event_page(ctx: Ctx) -> Response:
-    event = _public_event(ctx)
-    _sweep(ctx, event.id)
     event = _public_event(ctx)
     member = _member(ctx)
     mine = None
@@ -288,13 +263,11 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
     }
 
 
-@page("public")
+@page("public", catch_up=(catch_up.BY_BOOKING_LINK,))
 def booking(ctx: Ctx) -> Response:
     token = ctx.params["token"]
     registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
     if ctx.request.method == "GET":
-        _sweep(ctx, registration.event_id)
-        registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
         context = _booking_context(ctx, registration)
         values = {
             "first_name": registration.first_name,
@@ -505,9 +478,8 @@ def _my_rows(ctx: Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return rows, upcoming
 
 
-@page("authenticated")
+@page("authenticated", catch_up=(catch_up.EVERY_EVENT,))
 def mine(ctx: Ctx) -> Response:
-    _sweep(ctx, None)
     rows, upcoming = _my_rows(ctx)
     return ctx.render("events/mine.html", {"rows": rows, "upcoming": upcoming})
 
@@ -753,10 +725,8 @@ def item(ctx: Ctx) -> Response:
 # --- staff: following an event --------------------------------------------------------------------------------------
 
 
-@page("office")
+@page("office", catch_up=(catch_up.BY_ID,))
 def dashboard(ctx: Ctx) -> Response:
-    event = _staff_event(ctx)
-    _sweep(ctx, event.id)
     event = _staff_event(ctx)
     series = staff.signups_by_day(ctx.db, event, now=ctx.now)
     return ctx.render(
@@ -805,11 +775,9 @@ def export(ctx: Ctx) -> Response:
     )
 
 
-@page("office")
+@page("office", catch_up=(catch_up.BY_ID,))
 def workshop(ctx: Ctx) -> Response:
     """One workshop: who has a seat (or a seat offered, until when) and its waiting list in order."""
-    event = _staff_event(ctx)
-    _sweep(ctx, event.id)
     event = _staff_event(ctx)
     found = ctx.db.get(Workshop, int(ctx.params["workshop_id"]))
     if found is None or found.event_id != event.id:

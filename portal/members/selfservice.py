@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts import service
+from portal.accounts.errors import Code as AccountCode
 from portal.accounts.models import Account, AccountToken
 from portal.db import is_postgres
 from portal.errors import Kind, PortalError
@@ -254,7 +255,9 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
     account = session.get(Account, row.account_id)
     assert account is not None
     if not account.is_active:
-        raise service.AccountError("disabled", "This account has been disabled.", status_code=403)
+        raise service.AccountError(
+            AccountCode.DISABLED, "This account has been disabled.", kind=Kind.FORBIDDEN
+        )
     new_email, old_email = row.payload, account.email
     _check_free(session, address=new_email, account=account)
     member = session.get(Member, account.member_id) if account.member_id is not None else None

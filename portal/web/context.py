@@ -103,7 +103,7 @@ class Ctx:
 
 
 def society_name(request: Request) -> str:
-    """The society's name as the pages show it (the guards read it from the database once it is set up)."""
+    """The society's name as the pages show it (read from the database once it is set up)."""
     return getattr(request.app.state, "society_name", None) or DEFAULT_SOCIETY_NAME
 
 

@@ -50,22 +50,9 @@
     undo: $("undo")
   };
 
-  // Colour and wording of each answer; the server's message wins when it sends one.
-  var LOOK = {
-    ok: ["ok", "Admitted"],
-    already_checked_in: ["warn", "Already checked in"],
-    unpaid: ["warn", "Not paid: send to the registration desk"],
-    not_open: ["warn", "Check-in is not open now"],
-    waitlisted: ["bad", "On the waiting list: no place booked"],
-    not_booked: ["bad", "Not booked on this session"],
-    wrong_event: ["bad", "This badge is for another event"],
-    invalid: ["bad", "Not a valid badge"],
-    unknown: ["bad", "Booking not found"],
-    revoked: ["bad", "Old badge: a new one was issued"],
-    cancelled: ["bad", "Booking cancelled"],
-    undone: ["info", "Admission undone"],
-    error: ["bad", "Could not check this badge"]
-  };
+  // Colour and wording of each answer, as the server says them once (`scans.ANSWERS`, rendered into the page
+  // as #answer-looks): {status: {colour, message}}. The server's own message wins when it sends one.
+  var LOOKS = JSON.parse($("answer-looks").textContent);
 
   // --- storage (localStorage: survives a reload, per event and door location) ---------------------------
   function load(name, fallback) {
@@ -87,6 +74,7 @@
     shown: 0,
     lastText: "",
     lastTextAt: 0,
+    heldBack: 0,                     // decodes of the code just sent, not sent again (shown as data-held-back)
     lastOk: null,
     syncing: false,
     conflicts: 0
@@ -135,10 +123,10 @@
       if (seq < state.shown) { return; }  // a slower, older answer must not replace a newer one
       state.shown = seq;
     }
-    var look = LOOK[answer.status] || LOOK.error;
-    ui.answer.className = "answer " + look[0];
+    var look = LOOKS[answer.status] || LOOKS.error;
+    ui.answer.className = "answer " + look.colour;
     ui.answer.dataset.status = answer.status;
-    ui.title.textContent = answer.message || look[1];
+    ui.title.textContent = answer.message || look.message;
     ui.name.textContent = answer.name || "";
     ui.ticket.textContent = answer.ticket || "";
     var detail = [];
@@ -148,7 +136,7 @@
     if (answer.offline) { detail.push("Checked on this device (offline); it will be sent when the network is back."); }
     ui.detail.textContent = detail.join(". ");
     ui.undo.hidden = !(answer.status === "ok" && state.lastOk);
-    beep(look[0] === "info" ? "info" : look[0]);
+    beep(look.colour);
     refocus();
   }
 
@@ -538,7 +526,10 @@
   function onDecoded(text) {
     if (!text) { return; }
     var now = Date.now();
-    if (text === state.lastText && now - state.lastTextAt < SAME_CODE_PAUSE_MS) { return; }
+    if (text === state.lastText && now - state.lastTextAt < SAME_CODE_PAUSE_MS) {
+      root.dataset.heldBack = String(++state.heldBack);
+      return;
+    }
     state.lastText = text;
     state.lastTextAt = now;
     submit({ code: text });

@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 from support import AUDIT_KEY, PASSWORD, make_account
 
+from bench import checkin_kit
 from portal.accounts import service as accounts
 from portal.accounts.passwords import Passwords
-from portal.checkin import badges, qr, sample
+from portal.checkin import badges, qr
+from portal.checkin.scans import ANSWERS
 from portal.db import Database
 
 pytestmark = pytest.mark.browser
@@ -67,16 +69,16 @@ def seeded(live_server: Any) -> Seeded:
         )
     make_account(database, passwords, email="door@example.org", roles="door", name="Dora Door")
     with database.session() as s:
-        made = sample.make_event(s, now=now, title="Annual Conference")
+        made = checkin_kit.make_event(s, now=now, title="Annual Conference")
         full, speaker = made.tickets
         people = {
-            "bob": sample.add_registration(
+            "bob": checkin_kit.add_registration(
                 s, key=key, event=made.event, ticket=speaker, first_name="Bob", last_name="Baker", now=now
             ),
-            "alice": sample.add_registration(
+            "alice": checkin_kit.add_registration(
                 s, key=key, event=made.event, ticket=full, first_name="Alice", last_name="Archer", now=now
             ),
-            "carol": sample.add_registration(
+            "carol": checkin_kit.add_registration(
                 s,
                 key=key,
                 event=made.event,
@@ -160,15 +162,22 @@ def test_a_badge_shown_to_the_camera_is_admitted_in_green(
     log_in(page, live_server.url)
     open_scanner(page, live_server.url, seeded.event_id)
     assert_accessible(page)
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.url) if r.method == "POST" and r.url.endswith("/api/checkin") else None,
+    )
     page.get_by_role("button", name="Start camera").click()
     box = answer(page, "ok")
     assert "Bob Baker" in box.inner_text()
-    assert "ok" in (box.get_attribute("class") or "")
+    assert box.locator("#answer-title").inner_text() == ANSWERS["ok"].message
+    assert ANSWERS["ok"].colour in (box.get_attribute("class") or "").split()
     assert page.locator("#scanner").get_attribute("data-last-sound") == "ok"
     assert page.locator("#count-admitted").inner_text() == "1"
-    # The badge stays in front of the camera: it is not sent again and again.
-    page.wait_for_timeout(1500)
+    # The badge stays in front of the camera: the camera keeps reading it, and it is not sent again.
+    page.wait_for_function("Number(document.getElementById('scanner').dataset.heldBack || 0) >= 3")
     assert page.locator("#answer").get_attribute("data-status") == "ok"
+    assert len(sent) == 1
     assert not errors
     context.close()
 
@@ -236,10 +245,13 @@ def test_offline_scans_at_two_doors_are_reconciled_into_a_conflict(
     north.locator("#code").fill(forged)
     north.locator("#code").press("Enter")
     answer(north, "invalid")
-    # ...and a cancelled booking is refused from the cached attendee list.
+    # ...and a cancelled booking is refused from the cached attendee list. Decided on the device, the answer
+    # is shown in the colour and words the server gave the page (scans.ANSWERS, said once).
     north.locator("#code").fill(seeded.codes["carol"])
     north.locator("#code").press("Enter")
-    answer(north, "cancelled")
+    refused = answer(north, "cancelled")
+    assert refused.locator("#answer-title").inner_text() == ANSWERS["cancelled"].message
+    assert ANSWERS["cancelled"].colour in (refused.get_attribute("class") or "").split()
 
     for context, page in doors:
         context.set_offline(False)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from support import login, make_account
 
-from portal.checkin import badges, sample
-from portal.checkin.service import Place, Scanner, place_for
+from bench import checkin_kit
+from portal.checkin import badges
+from portal.checkin.scans import Place, Scanner, place_for
 from portal.events.models import Event, Registration, TicketType, Workshop
 
 
@@ -42,13 +43,15 @@ def conference(database: Any, key: bytes, clock: Any, admin: Any) -> Conference:
     erin: waitlisted; olga: a booking for the other event."""
     now = clock()
     with database.session() as s:
-        made = sample.make_event(
+        made = checkin_kit.make_event(
             s, now=now, title="Annual Conference", workshops=[("Grief and role transitions", 0, 1.5)]
         )
-        other = sample.make_event(s, now=now, title="Spring Training", starts_at=now + timedelta(days=30))
+        other = checkin_kit.make_event(
+            s, now=now, title="Spring Training", starts_at=now + timedelta(days=30)
+        )
         full, speaker = made.tickets
         ws = made.workshops[0]
-        add = sample.add_registration
+        add = checkin_kit.add_registration
         people = {
             "alice": add(
                 s,

@@ -386,10 +386,9 @@ def test_two_apps_in_one_process_each_sign_badges_with_their_own_key(
     key must neither change the first app's badges nor borrow its key."""
     import dataclasses
 
-    from starlette.datastructures import Secret
-
     from portal.app import create_app
     from portal.events.models import Registration
+    from portal.settings import Secret
 
     other_key = "another-secret-key-for-a-second-app-0123456789abcdef"
     other = create_app(

@@ -3,15 +3,17 @@ hours, and a delegate's own badge (theirs only)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from support import csrf_token, login, make_account, post
 
 from portal.accounts.models import Account
 from portal.audit import AuditEvent
-from portal.checkin import attendance, badges
+from portal.checkin import attendance, badges, scans
 from portal.checkin.models import BadgeRibbon, WorkshopCpd
 from portal.events.links import manage_token
 from portal.events.models import Registration
@@ -28,6 +30,20 @@ def test_the_scanner_page_carries_what_its_script_needs(door_client, conference,
     assert re.search(r'id="count-expected"[^>]*>3<', page.text)
 
 
+def test_the_scanner_page_hands_its_script_the_answers_said_once(door_client, conference):
+    """The colours and words of the door's answers are `scans.ANSWERS`: the page carries them as a JSON data
+    block (not executable, so the CSP allows it), and scanner.js keeps no table of its own."""
+    page = door_client.get(f"/door/{conference.event.id}")
+    block = re.search(r'<script type="application/json" id="answer-looks">(.*?)</script>', page.text, re.S)
+    assert block is not None
+    assert json.loads(block.group(1)) == scans.looks_json()
+    assert json.loads(block.group(1))["cancelled"] == {"colour": "bad", "message": "Booking cancelled"}
+    script = (Path(__file__).parents[2] / "static" / "js" / "scanner.js").read_text()
+    assert 'getElementById("answer-looks")' in script or '$("answer-looks")' in script
+    for look in scans.ANSWERS.values():
+        assert f'"{look.message}"' not in script  # no copy of the words as a string of its own
+
+
 def test_the_scanner_form_admits_without_javascript(door_client, conference):
     page = post(
         door_client,
@@ -42,6 +58,7 @@ def test_the_scanner_form_admits_without_javascript(door_client, conference):
         {"code": conference.code("bob"), "nonce": "f2", "door": "Hall"},
     )
     assert "Already checked in" in again.text and "(Hall)" in again.text
+    assert f'class="answer {scans.ANSWERS["already_checked_in"].colour}"' in again.text
 
 
 def test_an_empty_code_is_sent_back_with_a_message(door_client, conference):

@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from portal.checkin.models import CheckInScan
-from portal.checkin.service import Scan, Scanner, check_in
+from portal.checkin.scans import Scan, Scanner, check_in
 
 
 def _race(database, key, place, code, nonces, now):

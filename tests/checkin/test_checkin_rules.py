@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.audit import AuditEvent
-from portal.checkin import badging, service
+from portal.checkin import badging, rosters, scans
+from portal.checkin.errors import CheckInError
 from portal.checkin.models import CheckInScan
-from portal.checkin.service import CheckInError, Scan, Scanner, check_in
+from portal.checkin.scans import Scan, Scanner, check_in
 from portal.events.models import Registration
 
 
@@ -107,12 +108,12 @@ def test_a_genuine_code_for_a_booking_that_does_not_exist_is_unknown(
 
 
 def test_scans_outside_the_check_in_window_are_not_open(db, key, conference, place, front_door, clock):
-    too_early = conference.event.starts_at - service.EVENT_OPENS_BEFORE - timedelta(minutes=1)
+    too_early = conference.event.starts_at - scans.EVENT_OPENS_BEFORE - timedelta(minutes=1)
     assert (
         scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=too_early).status
         == "not_open"
     )
-    too_late = conference.event.ends_at + service.EVENT_CLOSES_AFTER + timedelta(minutes=1)
+    too_late = conference.event.ends_at + scans.EVENT_CLOSES_AFTER + timedelta(minutes=1)
     assert (
         scan(db, key, place, front_door, code=conference.code("bob"), nonce="n2", now=too_late).status
         == "not_open"
@@ -172,7 +173,7 @@ def test_the_admitting_scanner_may_undo_an_admission_within_15_minutes(
         nonce="n1",
         now=clock(),
     )
-    undone = service.undo(
+    undone = scans.undo(
         db,
         nonce="n1",
         scanner=mine,
@@ -200,7 +201,7 @@ def test_an_admission_cannot_be_undone_after_15_minutes(db, key, conference, pla
         now=clock(),
     )
     with pytest.raises(CheckInError) as caught:
-        service.undo(
+        scans.undo(
             db,
             nonce="n1",
             scanner=mine,
@@ -223,10 +224,10 @@ def test_another_scanner_naming_the_same_door_cannot_undo_an_admission(
         Scanner(door="Front door"),
     ):
         with pytest.raises(CheckInError) as caught:
-            service.undo(db, nonce="n1", scanner=other, event_id=None, actor=admin, device="", now=clock())
+            scans.undo(db, nonce="n1", scanner=other, event_id=None, actor=admin, device="", now=clock())
         assert caught.value.code == "other_scanner"
     assert (
-        service.undo(
+        scans.undo(
             db,
             nonce="n1",
             scanner=Scanner(door="Side door", account_id=admin.id),
@@ -249,10 +250,10 @@ def test_an_admission_is_undone_once(db, key, conference, place, front_door, clo
         nonce="n1",
         now=clock(),
     )
-    service.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
+    scans.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
     db.commit()
     with pytest.raises(CheckInError) as caught:
-        service.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
+        scans.undo(db, nonce="n1", scanner=mine, event_id=None, actor=admin, device="", now=clock())
     assert caught.value.code == "not_admitted"
 
 
@@ -357,14 +358,14 @@ def test_a_badge_let_in_at_two_doors_while_offline_is_a_conflict_not_a_lost_scan
     )
     assert first.status == "ok" and not first.conflict
     assert second.status == "already_checked_in" and second.conflict
-    found = service.conflicts(db, event_id=conference.event.id)
+    found = rosters.conflicts(db, event_id=conference.event.id)
     assert [(c.door, c.first_door) for c in found] == [("South", "North")]
     assert db.scalar(select(func.count()).select_from(CheckInScan)) == 2
 
 
 def test_the_attendee_list_has_what_an_offline_scanner_needs(db, key, conference, place, front_door, clock):
     scan(db, key, place, front_door, code=conference.code("bob"), nonce="n1", now=clock())
-    listing = service.attendee_list(db, place=place)
+    listing = rosters.attendee_list(db, place=place)
     people = {p["name"]: p for p in listing["attendees"]}
     assert people["Bob Baker"]["admitted_door"] == "Front door"
     assert people["Carol Cole"]["status"] == "cancelled"
@@ -376,6 +377,6 @@ def test_the_attendee_list_has_what_an_offline_scanner_needs(db, key, conference
 
 
 def test_search_finds_bookings_by_part_of_a_name(db, conference, place):
-    assert [p["name"] for p in service.search(db, place=place, query="ARCH")] == ["Alice Archer"]
-    assert service.search(db, place=place, query="%") == []
-    assert service.search(db, place=place, query="x") == []
+    assert [p["name"] for p in rosters.search(db, place=place, query="ARCH")] == ["Alice Archer"]
+    assert rosters.search(db, place=place, query="%") == []
+    assert rosters.search(db, place=place, query="x") == []

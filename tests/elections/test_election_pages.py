@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 from sqlalchemy import select, text
-from support import as_sent, login, make_account, post
+from support import as_sent, held_connections, login, make_account, post
 
 from portal.accounts.uploads import UploadAttempt
 from portal.elections.models import Ballot, Election, Nomination, RollEntry
@@ -474,11 +474,30 @@ def test_the_first_page_after_voting_opens_freezes_the_roll_and_sends_links(
     with database.session() as s:
         clock.now = s.get(Election, world.election_id).voting_open_at + timedelta(minutes=5)
     as_member(client, database, passwords, world.voters[0])
-    page = client.get(f"/elections/{world.election_id}")
+    with held_connections(database) as pool:
+        page = client.get(f"/elections/{world.election_id}")
+    # The freeze is the page's catch-up, in a transaction of its own before the page's: never beside it.
+    assert pool.peak == 1 and pool.checkouts >= 3
     assert "Go to my ballot" in page.text and "were on the roll when voting opened" in page.text
     with database.session() as s:
         assert s.get(Election, world.election_id).roll_frozen_at == clock()
         assert s.scalar(select(OutboxEmail).where(OutboxEmail.kind == "elections/ballot_link")) is not None
+
+
+@pytest.mark.parametrize("page", ["results", "trackers", ""])
+def test_the_first_page_after_the_close_closes_voting_with_one_connection_at_a_time(
+    client, admin, database, voting_world, clock, page
+):
+    world = voting_world
+    with database.session() as s:
+        clock.now = s.get(Election, world.election_id).voting_close_at + timedelta(seconds=1)
+        assert not s.get(Election, world.election_id).pool_closed
+    with held_connections(database) as pool:
+        shown = client.get(f"/elections/{world.election_id}/{page}".rstrip("/"))
+    assert shown.status_code in (200, 303, 403)
+    assert pool.peak == 1
+    with database.session() as s:
+        assert s.get(Election, world.election_id).pool_closed
 
 
 def test_trackers_are_shown_after_the_close_to_officers_then_to_everyone_once_published(

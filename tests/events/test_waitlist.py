@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from support import held_connections, login
 
 from portal.accounts.models import Account
 from portal.events import service, waitlist
@@ -244,3 +245,31 @@ def test_the_offer_sweep_passes_every_lapsed_offer_on(make_event, book, database
         assert len(waitlist.expire_offers(s, now=clock(), links=links)) == 2
     with database.session() as s:
         assert s.scalar(select(Registration).where(Registration.status == "offered")) is None
+
+
+@pytest.mark.parametrize("page", ["event", "booking", "dashboard", "mine"])
+def test_a_page_view_writes_back_lapsed_offers_first_with_one_connection_at_a_time(
+    make_event, book, database, clock, links, status_of, client, page
+):
+    event = make_event(capacity=1, offer_hours=24)
+    first = book(event, 0).registration
+    lapsing = book(event, 1)
+    third = book(event, 2).registration
+    cancel(database, clock, links, first)
+    clock.advance(hours=24, seconds=1)
+    if page in ("dashboard", "mine"):
+        login(client, "admin@example.org")
+    url = {
+        "event": f"/events/{event.slug}",
+        "booking": f"/events/booking/{lapsing.manage_token}",
+        "dashboard": f"/events/manage/{event.id}",
+        "mine": "/events/mine",
+    }[page]
+    with held_connections(database) as pool:
+        shown = client.get(url)
+    assert shown.status_code == 200
+    # The sweep is the page's catch-up, in a transaction of its own before the page's: never beside it.
+    assert pool.peak == 1
+    assert status_of(lapsing.registration) == "cancelled"
+    assert status_of(third) == "offered"
+    assert [to for to, _ in emails(database, "events/offer_lapsed")] == ["guest1@example.org"]

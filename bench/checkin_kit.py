@@ -1,5 +1,7 @@
-"""A sample event with bookings, written straight into the tables: for the check-in tests, the browser tests
-and the benchmark, which need many realistic bookings quickly and without going through the booking flow."""
+"""A sample event with bookings, written straight into the tables: for the check-in tests, the browser tests,
+the multi-worker test and the benchmarks, which need many realistic bookings quickly and without going
+through the booking flow. Test and bench data, not the portal's: tests import it as `from bench import
+checkin_kit` (as they do `bench/trustee_kit.py`)."""
 
 from __future__ import annotations
 
