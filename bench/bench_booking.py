@@ -32,7 +32,7 @@ from portal.app import build_routes
 from portal.audit import chain_key
 from portal.db import Database
 from portal.events import service
-from portal.events.links import app_links
+from portal.events.links import Links
 from portal.events.models import Registration
 from portal.society.models import Society
 
@@ -42,7 +42,7 @@ KEY = b"bench-secret-key-that-is-long-enough-for-the-portal"
 def setup_event(database: Database, *, price: int, places: int) -> tuple[int, int]:
     now = datetime.now(UTC)
     starts = now + timedelta(days=90)
-    links = app_links(Router(routes=build_routes()), "http://bench.invalid", KEY)
+    links = Links("http://bench.invalid", Router(routes=build_routes()).url_path_for, key=KEY)
     with database.session() as s:
         if s.get(Society, 1) is None:
             s.add(
@@ -76,7 +76,7 @@ def setup_event(database: Database, *, price: int, places: int) -> tuple[int, in
 def run(
     database: Database, *, event_id: int, ticket_id: int, bookings: int, concurrency: int
 ) -> dict[str, float]:
-    links = app_links(Router(routes=build_routes()), "http://bench.invalid", KEY)
+    links = Links("http://bench.invalid", Router(routes=build_routes()).url_path_for, key=KEY)
     counter = iter(range(bookings))
     lock = threading.Lock()
     latencies: list[float] = []

@@ -8,8 +8,10 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ import portal.models  # noqa: F401 - registers every table, so foreign keys acro
 from portal.accounts.access import system_clock
 from portal.db import Database
 from portal.settings import Settings, SettingsError
+from portal.text import DEFAULT_SOCIETY_NAME
 
 
 def load_settings() -> Settings:
@@ -162,7 +165,9 @@ def admin() -> None:
 @admin.command("create")
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
-@click.option("--society", default="IPT UK", show_default=True, help="The society's name, on first setup.")
+@click.option(
+    "--society", default=DEFAULT_SOCIETY_NAME, show_default=True, help="The society's name, on first setup."
+)
 @click.password_option(confirmation_prompt=True)
 def admin_create(email: str, name: str, society: str, password: str) -> None:
     """Create an administrator (on an empty portal this is the first-run setup)."""
@@ -370,8 +375,30 @@ def members_import(file: Path, dry_run: bool, lapse_missing: bool) -> None:
     )
 
 
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 date and time; without an offset it is UK time (as the portal's forms read times)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date and time, e.g. 2026-03-18T14:30"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Europe/London"))
+    return moment.astimezone(UTC)
+
+
 @main.command("demo")
-def demo_command() -> None:
+@click.option(
+    "--now",
+    callback=_moment,
+    metavar="DATETIME",
+    help="The moment the demo takes as the present (ISO 8601, UK time unless it has an offset); every step "
+    "is placed relative to it. Default: the wall clock. The portal itself serves on the wall clock.",
+)
+def demo_command(now: datetime | None) -> None:
     """Load a demo society into an empty database (IPT UK: 300 members, a conference, the National Meeting, a
     skills day on today, an election in its voting period and last year's results) and print the demo logins.
     Refused once the portal is set up."""
@@ -384,7 +411,7 @@ def demo_command() -> None:
         with transaction(settings) as session:
             report = demo.load_demo(
                 session,
-                now=system_clock(),
+                now=now or system_clock(),
                 key=settings.key_bytes(),
                 base_url=settings.base_url,
                 passwords=Passwords(fast=settings.env == "test"),
@@ -651,12 +678,12 @@ def events_expire_offers() -> None:
     from starlette.routing import Router
 
     from portal.app import build_routes
-    from portal.events.links import app_links
+    from portal.events.links import Links
     from portal.events.tasks import expire_due
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    links = app_links(Router(routes=build_routes()), settings.base_url, settings.key_bytes())
+    links = Links(settings.base_url, Router(routes=build_routes()).url_path_for, key=settings.key_bytes())
     database = _database(settings)
     try:
         places, seats = expire_due(database, now=system_clock(), links=links)

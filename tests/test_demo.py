@@ -1,6 +1,10 @@
 """`portal demo` loads a realistic society into an empty database through the services, refuses a second
 run, and prints the logins. The demo is loaded once per engine (it takes a while) into a database of its
-own, and each test reads one promise from it."""
+own, and each test reads one promise from it.
+
+The demo is loaded at a fixed present (`portal demo --now`), and the tests judge it at that moment, never by
+the wall clock. PORTAL_TEST_DEMO_NOW names another moment, to show the promises hold at any hour and date:
+`PORTAL_TEST_DEMO_NOW=2027-12-19T23:40:00+00:00 pytest tests/test_demo.py`."""
 
 from __future__ import annotations
 
@@ -47,6 +51,10 @@ from portal.members.models import Member
 from portal.society.models import Society
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
+#: The demo's present: a Wednesday afternoon in March, unless PORTAL_TEST_DEMO_NOW names another moment.
+NOW = datetime.fromisoformat(
+    os.environ.get("PORTAL_TEST_DEMO_NOW", "").strip() or "2026-03-18T14:30:00+00:00"
+)
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 pytestmark = pytest.mark.xdist_group("demo")
@@ -64,7 +72,7 @@ class Loaded:
 
 
 def run_demo(env: dict[str, str]) -> Any:
-    return CliRunner().invoke(main, ["demo"], env=env)
+    return CliRunner().invoke(main, ["demo", "--now", NOW.isoformat()], env=env)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -170,7 +178,7 @@ def test_the_conference_is_open_with_about_150_bookings_in_every_state(loaded: L
     with loaded.session() as s:
         conference = event_of(s, "conference")
         found = statuses(s, conference.slug)
-        assert events.event_state(conference, datetime.now(UTC)) == "open"
+        assert events.event_state(conference, NOW) == "open"
     assert 130 <= sum(found.values()) <= 170, found
     assert found["confirmed paid"] >= 60 and found["confirmed unpaid"] >= 5, found
     assert found["offered"] >= 1 and found["waitlisted"] >= 3 and found["cancelled"] >= 5, found
@@ -211,16 +219,15 @@ def test_the_national_meeting_is_full_for_members_with_offers_out_and_a_waitlist
         assert all(
             t.price == 0 for t in s.scalars(select(TicketType).where(TicketType.event_id == meeting.id))
         )
-        assert events.event_state(meeting, datetime.now(UTC)) == "full_waitlist"
+        assert events.event_state(meeting, NOW) == "full_waitlist"
     assert found["confirmed"] == meeting.capacity - 2 and found["offered"] == 2, found
     assert found["waitlisted"] >= 1 and found["cancelled"] >= 1, found
 
 
 def test_the_open_election_has_every_post_contested_and_about_40_percent_turnout(loaded: Loaded) -> None:
-    now = datetime.now(UTC)
     with loaded.session() as s:
         election = s.scalars(select(Election).where(Election.published_at.is_(None))).one()
-        assert election.state(now) == "voting" and election.roll_frozen_at is not None
+        assert election.state(NOW) == "voting" and election.roll_frozen_at is not None
         posts = {
             c.title: (
                 c.seats,
@@ -289,7 +296,6 @@ def test_last_years_election_has_published_stv_results_from_untampered_ballots(l
 def test_the_demo_member_holds_a_meeting_place_has_not_booked_the_conference_and_can_vote(
     loaded: Loaded,
 ) -> None:
-    now = datetime.now(UTC)
     with loaded.session() as s:
         member = s.scalars(select(Member).where(Member.email == demo.MEMBER.email)).one()
         booked = dict(
@@ -300,7 +306,7 @@ def test_the_demo_member_holds_a_meeting_place_has_not_booked_the_conference_and
             ).all()
         )
         election = s.scalars(select(Election).where(Election.published_at.is_(None))).one()
-        status = voting.voter_status(s, election=election, member_id=member.id, now=now)
+        status = voting.voter_status(s, election=election, member_id=member.id, now=NOW)
     assert booked == {"meeting": "confirmed"}
     assert status == "can_vote"
 
@@ -316,9 +322,30 @@ def test_the_skills_day_door_is_open_with_some_delegates_already_in(loaded: Load
             select(func.count()).where(Registration.event_id == day.id, Registration.status == "confirmed")
         )
         results_seen = set(s.scalars(select(CheckInScan.result).where(CheckInScan.event_id == day.id)))
-    assert place.is_open(datetime.now(UTC))
+    assert place.is_open(NOW)
     assert 0 < admitted < confirmed
     assert {"ok", "already_checked_in"} <= results_seen
+
+
+def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:
+    with loaded.session() as s:
+        last_audit = s.scalar(select(func.max(AuditEvent.at)))
+        last_email = s.scalar(select(func.max(OutboxEmail.created_at)))
+        last_scan = s.scalar(select(func.max(CheckInScan.at)))
+        day = event_of(s, "training")
+    assert last_audit <= NOW and last_email <= NOW
+    assert NOW - timedelta(hours=4) < last_scan < NOW
+    # The skills day is under way at the demo's present, whatever the hour.
+    assert NOW - timedelta(hours=8) <= day.starts_at <= NOW + timedelta(hours=2) and day.ends_at > NOW
+
+
+def test_demo_now_reads_uk_time_unless_it_has_an_offset_and_refuses_anything_else() -> None:
+    from portal.cli import _moment
+
+    assert _moment(None, None, "2026-07-01T10:00") == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # type: ignore[arg-type]
+    assert _moment(None, None, "2026-01-05T10:00+01:00") == datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # type: ignore[arg-type]
+    refused = CliRunner().invoke(main, ["demo", "--now", "next tuesday"], env={"PORTAL_ENV": "test"})
+    assert refused.exit_code == 2 and "ISO 8601" in refused.output
 
 
 def test_the_audit_log_is_intact_and_reads_in_time_order(loaded: Loaded) -> None:
@@ -368,7 +395,7 @@ def test_a_database_holding_only_members_is_not_empty_enough(db: Session, clock:
 def test_the_demo_people_module_makes_unique_example_addresses() -> None:
     import random
 
-    from portal.demo_people import People
+    from portal.demo.people import People
 
     people = People(random.Random(1))
     addresses = [people.email(people.person()) for _ in range(400)]

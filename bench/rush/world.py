@@ -29,7 +29,7 @@ from portal.elections import service as elections
 from portal.elections.links import Links as ElectionLinks
 from portal.elections.models import Nomination
 from portal.events import service as events
-from portal.events.links import app_links
+from portal.events.links import Links as EventLinks
 from portal.events.models import Registration
 from portal.mail.models import OutboxEmail
 from portal.mail.service import enqueue
@@ -119,7 +119,7 @@ def booking_event(
         data=events.TicketData(name="Member place"),
         actor=actor,
         now=now,
-        links=app_links(Router(routes=build_routes()), base_url, key),
+        links=EventLinks(base_url, Router(routes=build_routes()).url_path_for, key=key),
     )
     return BookingEvent(event_id=event.id, slug=slug, ticket_id=ticket.id, capacity=capacity)
 

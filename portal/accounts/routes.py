@@ -14,11 +14,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal import audit
-from portal.accounts import service
-from portal.accounts.access import SESSION_COOKIE, actor, page
+from portal.accounts import acting, service
+from portal.accounts.access import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, LoginSession
 from portal.audit import AuditEvent
 from portal.errors import NotFound
+from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
@@ -92,7 +93,9 @@ def setup(ctx: Ctx) -> Response:
             ctx.request.app.state.setup_done.set()
             ctx.flash(f"Welcome. {society_name} is set up and you are its first administrator.")
             return _login_response(ctx, account, mfa_pending=False)
-    values = {k: v for k, v in (form.data or {"society_name": "IPT UK"}).items() if k != "setup_code"}
+    values = {
+        k: v for k, v in (form.data or {"society_name": DEFAULT_SOCIETY_NAME}).items() if k != "setup_code"
+    }
     return ctx.render(
         "accounts/setup.html",
         {"errors": form.errors, "values": values},
@@ -233,8 +236,7 @@ def _qr_svg(data: str) -> str:
 
 @page("authenticated", before_totp=True)
 def security(ctx: Ctx) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
+    account = acting.actor(ctx)
     sessions = ctx.db.scalars(
         select(LoginSession)
         .where(LoginSession.account_id == account.id)
@@ -272,7 +274,7 @@ def _totp_setup(ctx: Ctx, account: Account, secret: str | None) -> dict[str, str
 
 @page("authenticated")
 def totp_disable(ctx: Ctx) -> Response:
-    account = actor(ctx)
+    account = acting.actor(ctx)
     form = FormReader(ctx.form)
     code = form.text("code", label="a current code", max_length=40)
     if ctx.settings.staff_2fa_required and account.is_staff:
@@ -307,12 +309,12 @@ def staff_list(ctx: Ctx) -> Response:
         if not roles:
             form.error("roles", "Choose at least one role.")
         if form.ok:
-            acting = actor(ctx)
+            actor = acting.actor(ctx)
             try:
                 with ctx.attempt():
                     account, _token = service.create_staff(
                         ctx.db,
-                        actor=acting,
+                        actor=actor,
                         name=name,
                         email=email,
                         roles=roles,
@@ -348,11 +350,11 @@ def staff_edit(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     new_link = None
     if ctx.request.method == "POST":
-        acting = actor(ctx)
+        actor = acting.actor(ctx)
         if form.raw("action") == "reset_link":
             service.send_password_link(
                 ctx.db,
-                actor=acting,
+                actor=actor,
                 account_id=account.id,
                 now=ctx.now,
                 key=ctx.key,
@@ -365,7 +367,7 @@ def staff_edit(ctx: Ctx) -> Response:
             try:
                 with ctx.attempt():
                     service.update_staff(
-                        ctx.db, actor=acting, account_id=account.id, roles=roles, active=active, now=ctx.now
+                        ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
                     )
             except service.AccountError as exc:
                 form.error("roles", exc.message)

@@ -36,6 +36,7 @@ from portal.db import rowcount
 from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
 from portal.society.models import Society
+from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
@@ -98,6 +99,12 @@ def is_set_up(session: Session) -> bool:
 
 def society(session: Session) -> Society | None:
     return session.get(Society, 1)
+
+
+def society_name(session: Session) -> str:
+    """The society's name, as its e-mails and documents print it."""
+    found = society(session)
+    return found.name if found else DEFAULT_SOCIETY_NAME
 
 
 def _check_roles(roles: list[str] | set[str] | frozenset[str]) -> str:
@@ -236,7 +243,6 @@ def _send_invite(
     session: Session, *, account: Account, actor: Account | None, link: str, now: datetime, key: bytes
 ) -> None:
     """The set-password link, e-mailed to the account's own address only (sealed in the outbox)."""
-    society_row = society(session)
     enqueue(
         session,
         to=account.email,
@@ -244,7 +250,7 @@ def _send_invite(
         context={
             "name": account.name,
             "roles": [ROLES[r] for r in ROLES if r in account.role_set],
-            "society_name": society_row.name if society_row else "IPT UK",
+            "society_name": society_name(session),
             "invited_by": actor.name if actor else "the administrator",
         },
         now=now,
@@ -325,7 +331,6 @@ def update_staff(
             details={"role": role},
             now=now,
         )
-        society_row = society(session)
         enqueue(
             session,
             to=account.email,
@@ -334,7 +339,7 @@ def update_staff(
                 "name": account.name,
                 "role": ROLES[role],
                 "granted_by": actor.name,
-                "society_name": society_row.name if society_row else "IPT UK",
+                "society_name": society_name(session),
             },
             now=now,
         )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
+from portal.accounts.service import society_name
 from portal.checkin import badges, pdf, qr
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
@@ -22,7 +23,6 @@ from portal.errors import Kind, NotFound
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
-from portal.society.models import Society
 from portal.web.hooks import ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
@@ -336,12 +336,11 @@ def certificate_pdf(session: Session, *, registration: Registration, now: dateti
         if start.date() == end.date()
         else f"{start.strftime('%-d %B %Y')} to {end.strftime('%-d %B %Y')}"
     )
-    society = session.get(Society, 1)
     cert = pdf.Certificate(
         name=registration.full_name,
         event=event.title,
         event_dates=dates,
-        society=society.name if society else "IPT UK",
+        society=society_name(session),
         sessions=[
             pdf.CpdSession(title=w.title, starts=w.starts_at.astimezone(zone).strftime("%-d %b %Y"), hours=h)
             for w, h in attended

@@ -17,7 +17,7 @@ from fpdf import FPDF
 
 from portal.elections.models import Election
 from portal.elections.results import PostResult, StageView, Turnout
-from portal.members.service import csv_safe
+from portal.text import csv_safe
 from portal.web.templating import local_time
 
 # --- the chart ---------------------------------------------------------------------------------------------------

@@ -11,21 +11,15 @@ from __future__ import annotations
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.models import Account
-from portal.accounts.service import society
+from portal.accounts.service import society_name
 from portal.elections import catch_up, results, results_export
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import OUTCOMES, STATES, Election
 from portal.errors import Forbidden, Kind
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _refused(ctx: Ctx, election: Election) -> Response | None:
@@ -87,7 +81,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = catch_up.current(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.run_count(ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -103,7 +97,9 @@ def publish_now(ctx: Ctx) -> Response:
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
-    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.publish_results(
+        ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key
+    )
     ctx.flash(
         "The results are published"
         + (" to everyone" if election.results_public else " to members")
@@ -137,12 +133,11 @@ def results_csv(ctx: Ctx) -> Response:
 @page("public", catch_up=(catch_up.BY_ID,))
 def results_pdf(ctx: Ctx) -> Response:
     election, posts = _download(ctx)
-    found = society(ctx.db)
     content = results_export.results_pdf(
         election,
         posts,
         results.turnout(ctx.db, election),
-        society=found.name if found else "IPT UK",
+        society=society_name(ctx.db),
         stv_rule=results.stv_rule_label(election),
         now=ctx.now,
     )

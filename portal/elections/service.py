@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.accounts.service import society
+from portal.accounts.service import society_name
 from portal.db import is_postgres, rowcount
 from portal.elections import photos
 from portal.elections.errors import Code, ElectionError
@@ -56,9 +56,8 @@ def count_words(text: str) -> int:
 
 def mail_context(session: Session, election: Election, **extra: object) -> dict[str, object]:
     """What every election e-mail may use; times are formatted here in UK time (e-mails have no filters)."""
-    found = society(session)
     return {
-        "society_name": found.name if found else "IPT UK",
+        "society_name": society_name(session),
         "election": election,
         "close_text": local_time(election.voting_close_at),
         "close_short": local_time(election.voting_close_at, "%-d %B at %H:%M"),

@@ -48,7 +48,7 @@ def _sweep(scope: Scope) -> CatchUp:
 
     def run(ctx: Ctx) -> None:
         _, event_id = scope(ctx)
-        links = Links(url=ctx.absolute_url, key=ctx.key, extras=ctx.hooks.confirmation)
+        links = Links.for_app(ctx.request.app, key=ctx.key)
         # Conference offers and workshop seat offers alike (`expire_offers` does both).
         waitlist.expire_offers(ctx.db, now=ctx.now, links=links, event_id=event_id)
 

@@ -7,11 +7,11 @@ of the database alone can neither read nor forge a link.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from portal.events.models import Event, Registration
+from portal.web import links as web_links
 from portal.web.hooks import ConfirmationExtra
 from portal.web.tokens import token_digest
 
@@ -31,10 +31,9 @@ def idempotency_digest(key: bytes, form_key: str) -> str:
 
 
 @dataclass(frozen=True)
-class Links:
-    """`url(name, **params)` gives an absolute URL for a named route (`ctx.absolute_url` in a request)."""
+class Links(web_links.Links):
+    """The links booking e-mails carry (see `web/links.py`); `key` derives each booking's private token."""
 
-    url: Callable[..., str]
     key: bytes
     #: What other domains add to a confirmation e-mail (the badge), from the app's hooks.
     extras: tuple[ConfirmationExtra, ...] = ()
@@ -51,13 +50,8 @@ class Links:
     def invoice(self, registration: Registration) -> str:
         return self.url("events:booking_invoice", token=manage_token(self.key, registration.manage_seed))
 
-
-def app_links(app: Any, base_url: str, key: bytes) -> Links:
-    """Links outside a request (the CLI, the periodic offer sweep): from the app's routes and base URL, and
-    the app's confirmation extras when it is an app (a bare router has none)."""
-
-    def url(name: str, **params: Any) -> str:
-        return base_url.rstrip("/") + str(app.url_path_for(name, **params))
-
-    hooks = getattr(getattr(app, "state", None), "hooks", None)
-    return Links(url=url, key=key, extras=hooks.confirmation if hooks is not None else ())
+    @classmethod
+    def for_app(cls, app: Any, **fields: Any) -> Self:
+        """The app's links, with what the app's hooks add to a confirmation e-mail."""
+        hooks = getattr(app.state, "hooks", None)
+        return super().for_app(app, **{"extras": hooks.confirmation if hooks is not None else (), **fields})

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts.service import society_name
 from portal.events import ics
 from portal.events.links import Links
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
@@ -106,7 +107,7 @@ def bank_details(session: Session, registration: Registration) -> list[tuple[str
 def _base(session: Session, registration: Registration, event: Event, links: Links) -> dict[str, Any]:
     society = session.get(Society, 1)
     return {
-        "society_name": society.name if society else "IPT UK",
+        "society_name": society_name(session),
         "event": event,
         "registration": registration,
         "ticket": registration.ticket_type,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.errors import NotFound
 from portal.events import (
     catch_up,
@@ -48,20 +48,14 @@ from portal.events.models import (
 from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
 from portal.society import service as society_service
-from portal.web.context import Ctx
+from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.uploads import UploadRule
 
 
 def _links(ctx: Ctx) -> Links:
-    return Links(url=ctx.absolute_url, key=ctx.key, extras=ctx.hooks.confirmation)
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
+    return Links.for_app(ctx.request.app, key=ctx.key)
 
 
 def _member(ctx: Ctx) -> Any:
@@ -101,7 +95,7 @@ def calendar_feed(ctx: Ctx) -> Response:
         )
         for e in service.upcoming_events(ctx.db, now=ctx.now)
     ]
-    name = ctx.request.app.state.society_name or "IPT UK"
+    name = society_name(ctx.request)
     body = ics.calendar(entries, name=f"{name} events", now=ctx.now)
     return Response(
         body, media_type="text/calendar", headers={"Content-Disposition": 'inline; filename="events.ics"'}
@@ -596,7 +590,7 @@ def create(ctx: Ctx) -> Response:
     if data is not None:
         try:
             with ctx.attempt():
-                event = service.create_event(ctx.db, data=data, actor=_actor(ctx), now=ctx.now)
+                event = service.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
@@ -615,7 +609,12 @@ def edit(ctx: Ctx) -> Response:
         try:
             with ctx.attempt():
                 service.update_event(
-                    ctx.db, event_id=event.id, data=data, actor=_actor(ctx), now=ctx.now, links=_links(ctx)
+                    ctx.db,
+                    event_id=event.id,
+                    data=data,
+                    actor=acting.actor(ctx),
+                    now=ctx.now,
+                    links=_links(ctx),
                 )
         except service.EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
@@ -641,7 +640,7 @@ def _save_item(
         data, errors, values = forms.question_form(ctx.form)
     if data is None:
         return values, errors
-    common = {"event_id": event.id, "data": data, "actor": _actor(ctx), "now": ctx.now}
+    common = {"event_id": event.id, "data": data, "actor": acting.actor(ctx), "now": ctx.now}
     try:
         with ctx.attempt():
             if kind == "ticket":
@@ -700,7 +699,7 @@ def item(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         if found is not None and FormReader(ctx.form).raw("action") == "delete":
             service.delete_item(
-                ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=_actor(ctx), now=ctx.now
+                ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=acting.actor(ctx), now=ctx.now
             )
             ctx.flash(f"The {kind} is removed.")
             return ctx.redirect("events:items", event_id=event.id)
@@ -840,7 +839,7 @@ def registration(ctx: Ctx) -> Response:
 def _staff_action(
     ctx: Ctx, event: Event, found: Registration, action: str
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    actor = _actor(ctx)
+    actor = acting.actor(ctx)
     if action in ("payment", "refund"):
         values, errors = forms.payment_form(ctx.form, today=invoices.today_in(event, ctx.now))
         if errors:
@@ -1000,7 +999,7 @@ def unpaid(ctx: Ctx) -> Response:
             ctx.db,
             event_id=event.id,
             registration_ids=chosen,
-            actor=_actor(ctx),
+            actor=acting.actor(ctx),
             now=ctx.now,
             links=_links(ctx),
         )
@@ -1037,7 +1036,7 @@ def email(ctx: Ctx) -> Response:
                 audience=audience,
                 subject=subject,
                 body=body,
-                actor=_actor(ctx),
+                actor=acting.actor(ctx),
                 now=ctx.now,
                 links=_links(ctx),
             )
@@ -1095,7 +1094,7 @@ def payments_import(ctx: Ctx) -> Response:
             return ctx.render("events/payments_import.html", context, status_code=422)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":
-            recorded = payments.apply_matches(ctx.db, matches, actor=_actor(ctx), now=ctx.now)
+            recorded = payments.apply_matches(ctx.db, matches, actor=acting.actor(ctx), now=ctx.now)
             ctx.flash(
                 f"{len(recorded)} payment{'s' if len(recorded) != 1 else ''} recorded from the statement."
             )

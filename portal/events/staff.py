@@ -25,6 +25,7 @@ from portal.events.models import (
     TicketType,
     Workshop,
 )
+from portal.text import csv_safe
 from portal.web.forms import whole_number
 
 
@@ -258,16 +259,6 @@ def needs_summary(session: Session, event: Event) -> list[QuestionSummary]:
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """A spreadsheet cell that cannot run as a formula: text starting with = + - @ (or a tab or carriage
-    return) gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def export_csv(session: Session, event: Event) -> str:
     registrations = search(session, event.id, Filters())
     questions = list(event.questions)
@@ -295,7 +286,7 @@ def export_csv(session: Session, event: Event) -> str:
         answers = {a.question_id: a.value.replace("\n", "; ") for a in r.answers}
         writer.writerow(
             [
-                safe_cell(x)
+                csv_safe(x)
                 for x in [
                     r.id,
                     r.status,

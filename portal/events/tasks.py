@@ -12,7 +12,7 @@ from typing import Any
 
 from portal.db import Database
 from portal.events import workshops
-from portal.events.links import Links, app_links
+from portal.events.links import Links
 from portal.events.waitlist import expire_offers
 
 log = logging.getLogger("portal.events")
@@ -31,7 +31,7 @@ def expire_due(database: Database, *, now: datetime, links: Links) -> tuple[int,
 def run_once(app: Any) -> int:
     """The app's periodic job: one sweep; how many offers lapsed."""
     state = app.state
-    links = app_links(app, state.settings.base_url, state.settings.key_bytes())
+    links = Links.for_app(app, key=state.settings.key_bytes())
     places, seats = expire_due(state.db, now=state.clock(), links=links)
     if places + seats:
         log.info("events: %s lapsed offer(s) passed to the next person waiting", places + seats)

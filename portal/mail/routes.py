@@ -6,8 +6,8 @@ from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.errors import NotFound
 from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
@@ -44,7 +44,7 @@ def outbox(ctx: Ctx) -> Response:
         query = query.where(OutboxEmail.id < before)
     emails = ctx.db.scalars(query.limit(OUTBOX_PAGE + 1)).all()
     return ctx.render(
-        "mailbox/outbox.html",
+        "mail/outbox.html",
         {
             "emails": emails[:OUTBOX_PAGE],
             "more": len(emails) > OUTBOX_PAGE,
@@ -53,7 +53,7 @@ def outbox(ctx: Ctx) -> Response:
             "labels": STATUS_LABELS,
             "logging_only": not ctx.settings.smtp_url,
         },
-        partial="mailbox/_rows.html",
+        partial="mail/_rows.html",
     )
 
 
@@ -61,7 +61,7 @@ def outbox(ctx: Ctx) -> Response:
 def email_detail(ctx: Ctx) -> Response:
     email = _email(ctx)
     return ctx.render(
-        "mailbox/email.html",
+        "mail/email.html",
         {
             "email": email,
             "labels": STATUS_LABELS,
@@ -92,7 +92,7 @@ def attachment(ctx: Ctx) -> Response:
 
 @page("office")
 def retry(ctx: Ctx) -> Response:
-    actor = ctx.db.get(Account, ctx.principal.account_id)
+    actor = acting.actor(ctx)
     email = service.retry(ctx.db, email_id=int(ctx.params["email_id"]), actor=actor, now=ctx.now)
     ctx.flash(f"The e-mail to {email.to_addr} will be sent again now.")
     return ctx.redirect("mail:email", email_id=email.id)

@@ -36,7 +36,7 @@ from portal.mail import sealing
 from portal.mail.errors import Code
 from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, OutboxEmail
 
-MAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
+EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
 #: A sender that has held a claim this long is taken to have died; its e-mail may be claimed again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -54,12 +54,12 @@ REQUESTS_PER_ADDRESS = 5
 REQUESTS_PER_CLIENT = 20
 
 _text_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(MAIL_TEMPLATES)),
+    loader=jinja2.FileSystemLoader(str(EMAIL_TEMPLATES)),
     autoescape=False,  # noqa: S701 - the text part is plain text, never shown as HTML
     keep_trailing_newline=True,
 )
 _html_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(MAIL_TEMPLATES)), autoescape=True, keep_trailing_newline=True
+    loader=jinja2.FileSystemLoader(str(EMAIL_TEMPLATES)), autoescape=True, keep_trailing_newline=True
 )
 
 
@@ -86,15 +86,15 @@ class Rendered:
 
 
 def render(template: str, context: dict[str, Any]) -> Rendered:
-    """`templates/mail/<template>.txt` (first line `Subject: ...`, a blank line, the text) and, if present,
-    `templates/mail/<template>.html` for the HTML part."""
+    """`templates/emails/<template>.txt` (first line `Subject: ...`, a blank line, the text) and, if present,
+    `templates/emails/<template>.html` for the HTML part."""
     raw = _text_env.get_template(f"{template}.txt").render(**context)
     head, _, text = raw.partition("\n")
     if not head.startswith("Subject:"):
         raise ValueError(f"mail template {template}.txt must start with a 'Subject:' line")
     subject = " ".join(head[len("Subject:") :].split())
     html = None
-    if (MAIL_TEMPLATES / f"{template}.html").exists():
+    if (EMAIL_TEMPLATES / f"{template}.html").exists():
         html = _html_env.get_template(f"{template}.html").render(subject=subject, **context)
     return Rendered(subject=subject, text=text.lstrip("\n"), html=html)
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.members import importer, service
 from portal.members.models import STATUSES, Member
 from portal.web.context import Ctx
@@ -23,12 +23,6 @@ from portal.web.uploads import UploadRule
 LONDON = ZoneInfo("Europe/London")
 #: The preview lists at most this many new or changed members (the counts are always complete).
 PREVIEW_LIMIT = 500
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _labels(ctx: Ctx) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def member_list(ctx: Ctx) -> Response:
 @page("office", write=True)
 def export_csv(ctx: Ctx) -> Response:
     query = service.MemberQuery.from_params(ctx.query)
-    body, _count = service.export_csv(ctx.db, query, actor=_actor(ctx), now=ctx.now)
+    body, _count = service.export_csv(ctx.db, query, actor=acting.actor(ctx), now=ctx.now)
     filename = service.export_filename(query, today=ctx.now.astimezone(LONDON).date())
     return _download(body, filename=filename, media_type="text/csv; charset=utf-8")
 
@@ -124,7 +118,7 @@ def member_detail(ctx: Ctx) -> Response:
         try:
             with ctx.attempt():
                 _, changes = service.update_member(
-                    ctx.db, member_id=member.id, values=values, actor=_actor(ctx), now=ctx.now
+                    ctx.db, member_id=member.id, values=values, actor=acting.actor(ctx), now=ctx.now
                 )
         except service.MemberError as exc:
             if exc.code not in ("email_taken", "bad_value"):
@@ -145,7 +139,7 @@ def member_detail(ctx: Ctx) -> Response:
 @page("office")
 def member_export(ctx: Ctx) -> Response:
     data = service.export_member_data(
-        ctx.db, member_id=int(ctx.params["member_id"]), actor=_actor(ctx), now=ctx.now
+        ctx.db, member_id=int(ctx.params["member_id"]), actor=acting.actor(ctx), now=ctx.now
     )
     number = re.sub(r"[^A-Za-z0-9_-]+", "_", data["member"]["membership_number"])[:40]
     body = json.dumps(data, indent=2, ensure_ascii=False).encode()
@@ -159,7 +153,7 @@ def member_erase(ctx: Ctx) -> Response:
     if not form.checkbox("confirm"):
         form.error("confirm", "Tick the box to confirm that this member's personal data should be erased.")
         return _render_member(ctx, member, errors=form.errors)
-    service.erase_member(ctx.db, member_id=member.id, actor=_actor(ctx), now=ctx.now)
+    service.erase_member(ctx.db, member_id=member.id, actor=acting.actor(ctx), now=ctx.now)
     ctx.flash(f"The personal data of member {member.membership_number} has been erased.")
     return ctx.redirect("members:detail", member_id=member.id)
 
@@ -222,7 +216,7 @@ def import_apply(ctx: Ctx) -> Response:
             plan, result = importer.apply_upload(
                 ctx.db,
                 sha256=sha256,
-                actor=_actor(ctx),
+                actor=acting.actor(ctx),
                 lapse_missing=form.checkbox("lapse_missing"),
                 expected_digest=form.raw("plan"),
                 now=ctx.now,
@@ -276,7 +270,9 @@ def options_page(ctx: Ctx) -> Response:
     if form.ok:
         try:
             with ctx.attempt():
-                option = service.add_option(ctx.db, kind=kind, label=label, actor=_actor(ctx), now=ctx.now)
+                option = service.add_option(
+                    ctx.db, kind=kind, label=label, actor=acting.actor(ctx), now=ctx.now
+                )
         except service.MemberError as exc:
             form.error(field, exc.message)
         else:
@@ -294,7 +290,7 @@ def option_edit(ctx: Ctx) -> Response:
         with ctx.attempt():
             if form.raw("action") == "remove":
                 label = service.remove_option(
-                    ctx.db, kind=kind, option_id=option_id, actor=_actor(ctx), now=ctx.now
+                    ctx.db, kind=kind, option_id=option_id, actor=acting.actor(ctx), now=ctx.now
                 )
                 ctx.flash(f"Removed “{label}”.")
             else:
@@ -303,7 +299,7 @@ def option_edit(ctx: Ctx) -> Response:
                     kind=kind,
                     option_id=option_id,
                     label=form.raw("label"),
-                    actor=_actor(ctx),
+                    actor=acting.actor(ctx),
                     now=ctx.now,
                 )
                 ctx.flash(f"Saved “{option.label}”.")

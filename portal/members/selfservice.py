@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +30,7 @@ from portal.errors import Kind, PortalError
 from portal.mail import service as mail
 from portal.members.errors import Code
 from portal.members.models import Member, MemberChange
+from portal.web import links as web_links
 
 log = logging.getLogger("portal.accounts")
 
@@ -44,19 +44,24 @@ class SelfServiceError(PortalError):
 
 
 @dataclass(frozen=True)
-class Links:
-    """How the e-mails link back to the portal; the routes build these from the configured base URL."""
+class Links(web_links.Links):
+    """The links self-service e-mails carry (see `web/links.py`)."""
 
-    activate: Callable[[str], str]
-    reset_password: Callable[[str], str]
-    confirm_email: Callable[[str], str]
-    login: str
-    forgot_password: str
+    def activate(self, token: str) -> str:
+        """Choosing a password through an activation link lands the member on My account."""
+        return f"{self.url('accounts:set_password', token=token)}?next={self.path('me:account')}"
 
+    def reset_password(self, token: str) -> str:
+        return self.url("accounts:set_password", token=token)
 
-def _society_name(session: Session) -> str:
-    society = service.society(session)
-    return society.name if society else "IPT UK"
+    def confirm_email(self, token: str) -> str:
+        return self.url("me:confirm_email", token=token)
+
+    def login(self) -> str:
+        return self.url("accounts:login")
+
+    def forgot_password(self) -> str:
+        return self.url("me:forgot_password")
 
 
 def normalise(email: str) -> str:
@@ -113,13 +118,13 @@ def request_activation(
         return
     if not account.is_active:
         return
-    context = {"society_name": _society_name(session), "name": member.first_name or member.full_name}
+    context = {"society_name": service.society_name(session), "name": member.first_name or member.full_name}
     if account.password_hash:
         mail.enqueue(
             session,
             to=member.email,
             template="accounts/already_active",
-            context={**context, "login_url": links.login, "forgot_url": links.forgot_password},
+            context={**context, "login_url": links.login(), "forgot_url": links.forgot_password()},
             now=now,
         )
         return
@@ -158,9 +163,9 @@ def request_password_reset(
         to=account.email,
         template="accounts/reset_password",
         context={
-            "society_name": _society_name(session),
+            "society_name": service.society_name(session),
             "name": account.name,
-            "forgot_url": links.forgot_password,
+            "forgot_url": links.forgot_password(),
         },
         now=now,
         secrets={"link": links.reset_password(token)},
@@ -208,7 +213,7 @@ def request_email_change(
             session,
             to=new_email,
             template="accounts/email_change_refused",
-            context={"society_name": _society_name(session)},
+            context={"society_name": service.society_name(session)},
             now=now,
         )
         return new_email
@@ -226,7 +231,7 @@ def request_email_change(
         to=new_email,
         template="accounts/change_email",
         context={
-            "society_name": _society_name(session),
+            "society_name": service.society_name(session),
             "name": account.name,
             "new_email": new_email,
         },
@@ -295,7 +300,7 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
         session,
         to=old_email,
         template="accounts/email_changed",
-        context={"society_name": _society_name(session), "name": account.name, "new_email": new_email},
+        context={"society_name": service.society_name(session), "name": account.name, "new_email": new_email},
         now=now,
     )
     return account

@@ -30,12 +30,12 @@ from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.mail.service import MailError
 from portal.members import selfservice
 from portal.members.models import STATUSES, Member
-from portal.web.context import Ctx
+from portal.web.context import Ctx, page_context
 from portal.web.errors import status_for
 from portal.web.forms import FormReader
 
@@ -43,28 +43,12 @@ from portal.web.forms import FormReader
 def render_section(ctx: Ctx, template: str, context: dict[str, Any] | None = None) -> Markup:
     """Render a partial template with the page's usual context, for a "My account" section."""
     env = ctx.request.app.state.templates.env
-    data = {
-        "request": ctx.request,
-        "ctx": ctx,
-        "principal": ctx.principal,
-        "csrf_token": ctx.csrf_token,
-        "now": ctx.now,
-        **(context or {}),
-    }
+    data = {**page_context(ctx.request, ctx), **(context or {})}
     return Markup(env.get_template(template).render(data))  # noqa: S704 - an autoescaped template
 
 
 def _links(ctx: Ctx) -> selfservice.Links:
-    return selfservice.Links(
-        # After choosing a password through an activation link, the member lands on My account.
-        activate=lambda token: (
-            ctx.absolute_url("accounts:set_password", token=token) + "?next=" + ctx.url_for("me:account")
-        ),
-        reset_password=lambda token: ctx.absolute_url("accounts:set_password", token=token),
-        confirm_email=lambda token: ctx.absolute_url("me:confirm_email", token=token),
-        login=ctx.absolute_url("accounts:login"),
-        forgot_password=ctx.absolute_url("me:forgot_password"),
-    )
+    return selfservice.Links.for_app(ctx.request.app)
 
 
 def _request_link(ctx: Ctx, *, template: str, request: Callable[..., None], done: str) -> Response:
@@ -118,7 +102,7 @@ def _my_account(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
+    account = acting.actor(ctx)
     member = ctx.db.get(Member, ctx.principal.member_id)
     sections = [found for section in ctx.hooks.my_account if (found := section(ctx)) is not None]
     return ctx.render(

@@ -36,6 +36,7 @@ from portal.members.models import (
     MemberChange,
     RollUpload,
 )
+from portal.text import csv_safe
 from portal.web.forms import EMAIL_RE
 
 #: Where a change came from (MemberChange.source).
@@ -228,7 +229,7 @@ def update_member(
 ) -> tuple[Member, dict[str, list[Any]]]:
     """A staff edit: the change goes into the member's history and the audit log. It changes the roll only,
     never anybody's login: a login's address changes only by a link confirmed at the new address
-    (`accounts.selfservice.request_email_change`), or staff could move a login to an address they read."""
+    (`members.selfservice.request_email_change`), or staff could move a login to an address they read."""
     member, changes = change_member(
         session, member_id=member_id, values=values, actor=audit.actor_label(actor), source="staff", now=now
     )
@@ -489,13 +490,6 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("Joined", "joined_on"),
     ("Renewal date", "renewal_on"),
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR) gets a leading quote."""
-    text = "" if value is None else (value.isoformat() if isinstance(value, date) else str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def export_filename(query: MemberQuery, *, today: date) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts.access import actor, page
+from portal.accounts.access import page
+from portal.accounts.acting import actor
 from portal.society import service
 from portal.web.context import Ctx
 from portal.web.forms import FormReader

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from portal.settings import Settings
+from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.uploads import Upload
 
 
@@ -94,16 +95,28 @@ class Ctx:
         """Render a page, or only `partial` when htmx asked (the page includes the same partial)."""
         templates = self.request.app.state.templates
         name = partial if (partial and self.is_htmx) else template
-        data = {
-            "ctx": self,
-            "principal": self.principal,
-            "csrf_token": self.csrf_token,
-            "now": self.now,
-            "society_name": self.request.app.state.society_name or "IPT UK",
-            "flashes": self.flash_messages,
-        }
-        data.update(context or {})
+        data = {**page_context(self.request, self), **(context or {})}
         response: HTMLResponse = templates.TemplateResponse(self.request, name, data, status_code=status_code)
         if partial:
             response.headers["Vary"] = "HX-Request"
         return response
+
+
+def society_name(request: Request) -> str:
+    """The society's name as the pages show it (read from the database once it is set up)."""
+    return getattr(request.app.state, "society_name", None) or DEFAULT_SOCIETY_NAME
+
+
+def page_context(request: Request, ctx: Ctx | None = None) -> dict[str, Any]:
+    """What every page template may use (`base.html` reads it): the request, the login, the CSRF token,
+    the time, the society's name and the flashed messages. Without a `ctx` (an error page) there is no
+    login to show, so the page renders even when loading the login is what failed."""
+    return {
+        "request": request,
+        "ctx": ctx,
+        "principal": ctx.principal if ctx else None,
+        "csrf_token": ctx.csrf_token if ctx else "",
+        "now": ctx.now if ctx else None,
+        "society_name": society_name(request),
+        "flashes": ctx.flash_messages if ctx else [],
+    }

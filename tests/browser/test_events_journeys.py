@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from starlette.routing import Router
 from support import AUDIT_KEY, PASSWORD, SECRET, SmtpServer, smtp_server
 
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
+from portal.app import build_routes
 from portal.db import Database
 from portal.events import service
 from portal.events.links import Links
@@ -46,10 +48,15 @@ def portal(tmp_path, smtp) -> Iterator[LiveServer]:
         stop_server(server)
 
 
+def links_on(url: str, *, key: bytes) -> Links:
+    """E-mail links on the live server's address, made from its routes as the server makes them."""
+    return Links(url, Router(routes=build_routes()).url_path_for, key=key)
+
+
 def seed_event(server: LiveServer, **overrides: Any) -> tuple[str, dict[str, int]]:
     """An event made with the service functions, straight in the live server's database."""
     database = Database(server.database_url, audit_key=AUDIT_KEY)
-    links = Links(url=lambda name, **params: server.url, key=b"unused: nothing is e-mailed while setting up")
+    links = links_on(server.url, key=b"unused: nothing is e-mailed while setting up")
     now = datetime.now(UTC)
     fields: dict[str, Any] = {
         "title": "Annual Conference 2030",
@@ -253,7 +260,7 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
     # Ben joins the waitlist behind Mary.
     database = Database(portal.database_url, audit_key=AUDIT_KEY)
     # The server's own key: the booking's private link is derived with it.
-    links = Links(url=lambda name, **params: url, key=SECRET.encode())
+    links = links_on(url, key=SECRET.encode())
     with database.session() as s:
         waiting = service.book(
             s,
@@ -322,7 +329,7 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
         ],
     )
     database = Database(portal.database_url)
-    links = Links(url=lambda name, **params: portal.url, key=SECRET.encode())
+    links = links_on(portal.url, key=SECRET.encode())
     with database.session() as s:
         service.book(
             s,
@@ -378,7 +385,7 @@ def test_a_guest_cancels_through_the_confirmation_page_and_sees_the_cancelled_bo
 ):
     _slug, ids = seed_event(portal, tickets=[service.TicketData(name="Standard", price=4500)])
     database = Database(portal.database_url)
-    links = Links(url=lambda name, **params: portal.url, key=SECRET.encode())
+    links = links_on(portal.url, key=SECRET.encode())
     with database.session() as s:
         result = service.book(
             s,

@@ -33,12 +33,7 @@ def start() -> datetime:
 def links() -> Links:
     """E-mail links as the app makes them, on the test server's address."""
 
-    router = Router(routes=build_routes())
-
-    def url(name: str, **params: Any) -> str:
-        return "http://testserver" + str(router.url_path_for(name, **params))
-
-    return Links(url=url, key=SECRET.encode())
+    return Links("http://testserver", Router(routes=build_routes()).url_path_for, key=SECRET.encode())
 
 
 def event_data(**overrides: Any) -> service.EventData:
@@ -72,7 +67,7 @@ def make_event(database: Any, clock: Any, admin: Account) -> Callable[..., Event
         questions: list[service.QuestionData] = (),  # type: ignore[assignment]
         **overrides: Any,
     ) -> Event:
-        links = Links(url=lambda name, **p: f"http://testserver/{name}", key=SECRET.encode())
+        links = Links("http://testserver", lambda name, **p: f"/{name}", key=SECRET.encode())
         with database.session() as s:
             event = service.create_event(s, data=event_data(**overrides), actor=None, now=clock())
             for ticket in tickets if tickets is not None else [service.TicketData(name="Standard", price=0)]:

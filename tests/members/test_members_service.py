@@ -152,23 +152,6 @@ def test_a_new_category_is_accepted_by_the_import(db, clock, office, make_roll):
     assert plan.ok and plan.new[0].values["category"] == "student"
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=SUM(A1:A2)", "'=SUM(A1:A2)"),
-        ("+44 20", "'+44 20"),
-        ("-1", "'-1"),
-        ("@cmd", "'@cmd"),
-        ("\tx", "'\tx"),
-        ("Ann", "Ann"),
-        (None, ""),
-        (date(2027, 1, 2), "2027-01-02"),
-    ],
-)
-def test_csv_cells_that_a_spreadsheet_would_run_get_a_leading_quote(value, expected):
-    assert service.csv_safe(value) == expected
-
-
 def test_a_staff_change_of_email_leaves_the_members_login_alone(db, clock):
     from portal.accounts.models import Account
     from portal.members.models import Member

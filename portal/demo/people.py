@@ -1,5 +1,6 @@
-"""The people and words of the demo society (`portal demo`): British names, affiliations, answers and
-candidates' statements, drawn from a seeded `random.Random` so every run makes the same society."""
+"""The people and words of the demo society: British names, affiliations, answers and candidates'
+statements, drawn from a seeded `random.Random` so every run makes the same society; and the members of its
+roll as the demo plans them (`DemoMember`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -198,3 +200,38 @@ def statement(rng: random.Random) -> str:
         year=rng.randint(2004, 2019), place=rng.choice(PLACES), role=rng.choice(ROLES)
     )
     return f"{opening} {rng.choice(STATEMENT_MIDDLES)}\n\n{rng.choice(STATEMENT_AIMS)}"
+
+
+# --- the roll -----------------------------------------------------------------------------------------------
+
+
+def anniversary(joined: date, after: date) -> date:
+    """The first anniversary of joining after `after` (renewals fall due on it)."""
+    year = max(after.year, joined.year + 1)
+    while True:
+        day = date(year, joined.month, min(joined.day, 28))
+        if day > after:
+            return day
+        year += 1
+
+
+@dataclass
+class DemoMember:
+    person: Person
+    email: str
+    category: str
+    accreditation: str
+    status: str
+    joined_on: date
+    renewal_on: date | None
+    #: As the first roll import had them; `first_status` None: joined since.
+    first_status: str | None
+    first_category: str = ""
+    first_accreditation: str = ""
+    first_renewal: date | None = None
+    number: str = ""
+    id: int = 0
+    account_id: int | None = None
+
+    def good_standing(self, on: date) -> bool:
+        return self.status == "active" and (self.renewal_on is None or self.renewal_on >= on)
