@@ -51,8 +51,7 @@ from portal.elections.links import Links as ElectionLinks
 from portal.elections.models import Contest, Election, Nomination, NominationToken, RollEntry
 from portal.elections.secrecy import Choice
 from portal.errors import PortalError
-from portal.events import payments, waitlist
-from portal.events import service as events
+from portal.events import bulk, catalogue, changes, payments, sales, waitlist
 from portal.events.links import Links as EventLinks
 from portal.events.links import app_links
 from portal.events.models import Event, Registration, TicketType, Workshop
@@ -669,13 +668,13 @@ class _Demo:
 
     # --- events ---
 
-    def create_event(self, name: str, data: events.EventData, t: datetime) -> None:
-        event = events.create_event(self.s, data=data, actor=self.staff["office"], now=t)
+    def create_event(self, name: str, data: catalogue.EventData, t: datetime) -> None:
+        event = catalogue.create_event(self.s, data=data, actor=self.staff["office"], now=t)
         self.events[name] = DemoEvent(event, {}, {}, {})
 
-    def add_ticket(self, name: str, data: events.TicketData, t: datetime) -> None:
+    def add_ticket(self, name: str, data: catalogue.TicketData, t: datetime) -> None:
         demo_event = self.events[name]
-        ticket = events.save_ticket(
+        ticket = catalogue.save_ticket(
             self.s,
             event_id=demo_event.event.id,
             data=data,
@@ -685,9 +684,9 @@ class _Demo:
         )
         demo_event.tickets[data.name] = ticket.id
 
-    def add_workshop(self, name: str, data: events.WorkshopData, t: datetime) -> None:
+    def add_workshop(self, name: str, data: catalogue.WorkshopData, t: datetime) -> None:
         demo_event = self.events[name]
-        workshop = events.save_workshop(
+        workshop = catalogue.save_workshop(
             self.s,
             event_id=demo_event.event.id,
             data=data,
@@ -697,9 +696,9 @@ class _Demo:
         )
         demo_event.workshops[data.title] = workshop.id
 
-    def add_question(self, name: str, purpose: str, data: events.QuestionData, t: datetime) -> None:
+    def add_question(self, name: str, purpose: str, data: catalogue.QuestionData, t: datetime) -> None:
         demo_event = self.events[name]
-        question = events.save_question(
+        question = catalogue.save_question(
             self.s, event_id=demo_event.event.id, data=data, actor=self.staff["office"], now=t
         )
         demo_event.questions[purpose] = question.id
@@ -708,10 +707,10 @@ class _Demo:
         self,
         name: str,
         t: datetime,
-        data: events.EventData,
-        tickets: Sequence[events.TicketData],
-        questions: Sequence[tuple[str, events.QuestionData]],
-        workshops: Sequence[events.WorkshopData] = (),
+        data: catalogue.EventData,
+        tickets: Sequence[catalogue.TicketData],
+        questions: Sequence[tuple[str, catalogue.QuestionData]],
+        workshops: Sequence[catalogue.WorkshopData] = (),
     ) -> None:
         self.at(t, self.create_event, name, data)
         step = itertools.count(1)
@@ -747,7 +746,7 @@ class _Demo:
                 chosen.append(preferences[0])
             elif free:
                 chosen.append(free[0])
-        booking = events.Booking(
+        booking = sales.Booking(
             ticket_type_id=ticket_id,
             first_name=booker.person.first_name,
             last_name=booker.person.last_name,
@@ -756,7 +755,7 @@ class _Demo:
             answers=self.answers(name, booker),
             student_declared=booker.ticket == "Student",
         )
-        result = events.book(
+        result = sales.book(
             self.s,
             event_id=demo_event.event.id,
             booking=booking,
@@ -815,7 +814,7 @@ class _Demo:
         if registration is None or registration.status == "cancelled":
             return
         was_paid = registration.amount_paid > 0
-        events.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
+        changes.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
         if was_paid and t + timedelta(days=2) < self.now:
             self.at(t + timedelta(days=2), self.refund, booker)
         self.follow_offers(name, t)
@@ -856,7 +855,7 @@ class _Demo:
         registration = self.registration(booker)
         if registration is None or not waitlist.offer_is_live(registration, t):
             return
-        events.accept_offer(self.s, registration=registration, now=t, links=self.event_links)
+        changes.accept_offer(self.s, registration=registration, now=t, links=self.event_links)
         self.after_confirmation(booker, registration, t)
 
     def cancel_holder(self, name: str, t: datetime) -> None:
@@ -879,10 +878,10 @@ class _Demo:
     def chase_unpaid(self, name: str, t: datetime) -> None:
         """The office cancels some of the bookings unpaid past their invoice's due date."""
         event_id = self.events[name].event.id
-        overdue = events.overdue_unpaid(self.s, event_id=event_id, now=t)
+        overdue = bulk.overdue_unpaid(self.s, event_id=event_id, now=t)
         if overdue:
             chosen = [r.id for r in overdue[: max(1, len(overdue) // 2)]]
-            events.cancel_unpaid(
+            bulk.cancel_unpaid(
                 self.s,
                 event_id=event_id,
                 registration_ids=chosen,
@@ -931,7 +930,7 @@ class _Demo:
         self.set_up_event(
             name,
             london(self.today - timedelta(days=100), 11),
-            events.EventData(
+            catalogue.EventData(
                 title=f"ISIPT Conference {first_day.year}: Interpersonal Psychotherapy across the lifespan",
                 slug=f"isipt-{first_day.year}",
                 kind="conference",
@@ -960,18 +959,18 @@ class _Demo:
                 payment_due_days=14,
             ),
             tickets=[
-                events.TicketData(
+                catalogue.TicketData(
                     "Member early-bird",
                     price=24500,
                     member_only=True,
                     sale_ends_at=early_bird_ends,
                     description=f"For members of {SOCIETY} booking before the early-bird date.",
                 ),
-                events.TicketData(
+                catalogue.TicketData(
                     "Member", price=29500, member_only=True, sale_starts_at=early_bird_ends, position=1
                 ),
-                events.TicketData("Non-member", price=39500, position=2),
-                events.TicketData(
+                catalogue.TicketData("Non-member", price=39500, position=2),
+                catalogue.TicketData(
                     "Student",
                     price=12000,
                     student=True,
@@ -979,10 +978,10 @@ class _Demo:
                     position=3,
                     description="Full-time students: you will be asked to confirm that you are a student.",
                 ),
-                events.TicketData("Speaker", price=0, hidden=True, position=4),
+                catalogue.TicketData("Speaker", price=0, hidden=True, position=4),
             ],
             workshops=[
-                events.WorkshopData(
+                catalogue.WorkshopData(
                     title,
                     london(first_day + timedelta(days=day), *start),
                     london(first_day + timedelta(days=day), *end),
@@ -993,7 +992,7 @@ class _Demo:
             questions=[
                 (
                     "dietary",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Dietary requirements",
                         kind="single_choice",
                         options="\n".join(DIETS),
@@ -1004,7 +1003,7 @@ class _Demo:
                 ),
                 (
                     "access",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Access needs",
                         kind="long_text",
                         hint="Anything that would make the conference easier for you to attend.",
@@ -1014,13 +1013,13 @@ class _Demo:
                 ),
                 (
                     "badge",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Organisation or affiliation for your badge", purpose="badge", position=3
                     ),
                 ),
                 (
                     "pronouns",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Pronouns for your badge", hint="Optional, for example she/her.", position=4
                     ),
                 ),
@@ -1135,7 +1134,7 @@ class _Demo:
         self.set_up_event(
             name,
             london(self.today - timedelta(days=50), 14),
-            events.EventData(
+            catalogue.EventData(
                 title=f"{SOCIETY} National Meeting {day.year}",
                 slug=f"national-meeting-{day.year}",
                 kind="meeting",
@@ -1157,11 +1156,11 @@ class _Demo:
                 status="published",
                 offer_hours=48,
             ),
-            tickets=[events.TicketData("Member place", price=0, member_only=True)],
+            tickets=[catalogue.TicketData("Member place", price=0, member_only=True)],
             questions=[
                 (
                     "dietary",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Dietary requirements (lunch is provided)",
                         kind="single_choice",
                         options="\n".join(DIETS),
@@ -1209,7 +1208,7 @@ class _Demo:
     def cancel_and_leave_offer(self, name: str, booker: Booker, t: datetime) -> None:
         registration = self.registration(booker)
         assert registration is not None and registration.status == "confirmed"
-        events.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
+        changes.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
 
     def plan_skills_day(self) -> None:
         """A training day on today, its door open: check-in has something to admit."""
@@ -1226,7 +1225,7 @@ class _Demo:
         self.set_up_event(
             name,
             london(self.today - timedelta(days=60), 15),
-            events.EventData(
+            catalogue.EventData(
                 title="IPT skills day: grief and role transitions",
                 slug=f"skills-day-{self.today.isoformat()}",
                 kind="training",
@@ -1246,13 +1245,13 @@ class _Demo:
                 payment_due_days=7,
             ),
             tickets=[
-                events.TicketData("Member", price=4500, member_only=True),
-                events.TicketData("Non-member", price=7500, position=1),
+                catalogue.TicketData("Member", price=4500, member_only=True),
+                catalogue.TicketData("Non-member", price=7500, position=1),
             ],
             questions=[
                 (
                     "dietary",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Dietary requirements",
                         kind="single_choice",
                         options="\n".join(DIETS),
@@ -1260,7 +1259,7 @@ class _Demo:
                         purpose="dietary",
                     ),
                 ),
-                ("badge", events.QuestionData("Organisation for your badge", purpose="badge", position=1)),
+                ("badge", catalogue.QuestionData("Organisation for your badge", purpose="badge", position=1)),
             ],
         )
         assert self.demo_member is not None
@@ -1717,7 +1716,7 @@ class _Demo:
                 )
             )
             bookings[event.slug] = dict(counts)
-            state = events.STATE_LABELS[events.event_state(event, self.now)]
+            state = catalogue.STATE_LABELS[catalogue.event_state(event, self.now)]
             summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
             listed.append((event.title, f"/events/{event.slug}: {state.lower()}; {summary}"))
         stages = []

@@ -15,7 +15,7 @@ from support import login, make_account, post
 
 from portal.accounts.models import Society
 from portal.audit import AuditEvent
-from portal.events import payments, service
+from portal.events import catalogue, payments
 from portal.events.models import Event, Payment, Registration, TicketType
 from portal.mail.models import OutboxEmail
 
@@ -33,17 +33,17 @@ def conference(make_event, start):
         title="Annual Conference",
         capacity=5,
         tickets=[
-            service.TicketData(name="Standard", price=10000),
-            service.TicketData(name="Student", price=2000),
+            catalogue.TicketData(name="Standard", price=10000),
+            catalogue.TicketData(name="Student", price=2000),
         ],
         workshops=[
-            service.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
+            catalogue.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
         ],
         questions=[
-            service.QuestionData(
+            catalogue.QuestionData(
                 "Diet", kind="single_choice", options="None\nVegetarian\nVegan", purpose="dietary"
             ),
-            service.QuestionData("Access needs", kind="long_text", purpose="access"),
+            catalogue.QuestionData("Access needs", kind="long_text", purpose="access"),
         ],
     )
 
@@ -334,7 +334,9 @@ def test_staff_see_a_workshops_waiting_list_with_positions(office, make_event, b
     event = make_event(
         capacity=50,
         workshops=[
-            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1)
+            catalogue.WorkshopData(
+                "IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
+            )
         ],
     )
     workshop_id = event.workshops[0].id
