@@ -2,7 +2,7 @@
 it beside them (and download each ranked post's ballots in BLT); members (everyone, when the election's
 results are public) read the published results, as a page, CSV or PDF; past elections stay in the archive.
 
-Appended to the elections routes (`routes += results_routes.routes` in routes.py), so the names are
+Appended to the elections routes (`results_routes.routes` in routes.py), so the names are
 `elections:results`, `elections:results_count` and so on.
 """
 
@@ -12,20 +12,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.accounts.service import society
 from portal.elections import catch_up, results, results_export
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import OUTCOMES, STATES, Election
+from portal.elections.route_helpers import acting_account
 from portal.errors import Forbidden, Kind
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _refused(ctx: Ctx, election: Election) -> Response | None:
@@ -87,7 +81,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = catch_up.current(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.run_count(ctx.db, actor=acting_account(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -103,7 +97,9 @@ def publish_now(ctx: Ctx) -> Response:
     if not reader.checkbox("confirm"):
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
-    results.publish_results(ctx.db, actor=_actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.publish_results(
+        ctx.db, actor=acting_account(ctx), election_id=election.id, now=ctx.now, key=ctx.key
+    )
     ctx.flash(
         "The results are published"
         + (" to everyone" if election.results_public else " to members")

@@ -2,7 +2,7 @@
 their own page, downloads their share once and proves they kept it; at the close the returning officer, with
 the trustees present, gives k shares to open the ballot box.
 
-Appended to the elections routes (`routes += trustee_routes.routes` in routes.py), so the names are
+Appended to the elections routes (`trustee_routes.routes` in routes.py), so the names are
 `elections:trustees`, `elections:make_key`, `elections:trustee`, `elections:close` and so on.
 """
 
@@ -13,23 +13,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts.access import page
-from portal.accounts.models import Account
 from portal.elections import service, trustees, voting
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import STATES, Election, Trustee
+from portal.elections.route_helpers import RUNNERS, acting_account
 from portal.errors import Forbidden
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 
-RUNNERS = ("returning_officer", "scrutineer")
 #: A share file is about 400 bytes: anything much larger is not one.
 MAX_SHARE_BYTES = 4096
-
-
-def _actor(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def _given_text(ctx: Ctx, text_field: str, file_field: str) -> str:
@@ -86,7 +79,7 @@ def trustees_page(ctx: Ctx) -> Response:
             with ctx.attempt():
                 trustees.name_trustees(
                     ctx.db,
-                    actor=_actor(ctx),
+                    actor=acting_account(ctx),
                     election_id=election.id,
                     account_ids=chosen,
                     threshold=threshold,
@@ -105,7 +98,7 @@ def trustees_page(ctx: Ctx) -> Response:
 @page("returning_officer")
 def make_key(ctx: Ctx) -> Response:
     trustees.make_key(
-        ctx.db, actor=_actor(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
+        ctx.db, actor=acting_account(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
     )
     ctx.flash(
         "The election key is made. Each trustee must now download their share from their trustee page, "
@@ -208,7 +201,12 @@ def close_page(ctx: Ctx) -> Response:
     try:
         with ctx.attempt():
             opened = voting.open_ballot_box(
-                ctx.db, actor=_actor(ctx), election_id=election.id, shares=given, key=ctx.key, now=ctx.now
+                ctx.db,
+                actor=acting_account(ctx),
+                election_id=election.id,
+                shares=given,
+                key=ctx.key,
+                now=ctx.now,
             )
     except ElectionError as exc:
         if exc.code in ("not_closed", "opened"):
