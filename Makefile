@@ -50,6 +50,7 @@ bench: install-test
 lint: install-test
 	$(BIN)/ruff check portal tests bench migrations
 	$(BIN)/ruff format --check portal tests bench migrations
+	$(BIN)/mypy portal
 
 format: install-test
 	$(BIN)/ruff format portal tests bench migrations

@@ -28,13 +28,13 @@ import sqlalchemy as sa
 from starlette.routing import Router
 
 from portal import migrate
-from portal.accounts.models import Society
 from portal.app import build_routes
 from portal.audit import chain_key
 from portal.db import Database
 from portal.events import catalogue, sales
 from portal.events.links import app_links
 from portal.events.models import Registration
+from portal.society.models import Society
 
 KEY = b"bench-secret-key-that-is-long-enough-for-the-portal"
 

@@ -45,6 +45,7 @@ from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.settings import Settings
+from portal.society import routes as society_routes
 from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
@@ -160,7 +161,7 @@ def _nav_function(app: Starlette) -> Callable[..., list[dict[str, Any]]]:
     def nav(principal: Principal | None, path: str = "") -> list[dict[str, Any]]:
         """The entries this person may use; the one whose address is the longest start of `path` is current
         (on /events/manage, "Manage events" and not "Events")."""
-        items = [
+        items: list[dict[str, Any]] = [
             {"label": item.label, "url": app.url_path_for(item.route), "description": item.description}
             for item, spec in specs
             if principal is not None and spec.allows(principal)
@@ -187,6 +188,7 @@ def build_routes() -> list[BaseRoute]:
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
+        *namespaced("society", society_routes.routes),
     ]
 
 

@@ -201,7 +201,7 @@ def admin_create(email: str, name: str, society: str, password: str) -> None:
                     roles=["admin"],
                     now=now,
                     key=settings.key_bytes(),
-                )  # type: ignore[arg-type]
+                )
                 account.password_hash = passwords.hash(password)
                 audit.record(session, actor=None, action="cli.admin_create", subject=account.email, now=now)
         except service.AccountError as exc:
@@ -418,7 +418,7 @@ def count_command(file: Path, rule: str, seed: int | None, as_json: bool) -> Non
         contest = counting.load_blt(file)
     except counting.BltError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    method = "scottish-stv" if rule == "scottish" else "ers97-stv"
+    method: counting.Method = "scottish-stv" if rule == "scottish" else "ers97-stv"
     result = counting.count(contest, method, seed=seed)
     if as_json:
         click.echo(json_module.dumps(result.as_dict(), indent=1, ensure_ascii=False))

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -235,3 +235,17 @@ def is_unreachable(exc: BaseException) -> bool:
     original = getattr(exc, "orig", None) or exc
     message = str(original).lower()
     return any(words in message for words in _UNREACHABLE)
+
+
+def rowcount(result: Any) -> int:
+    """The rows an UPDATE or DELETE touched (`session.execute` is typed as returning any `Result`; for these
+    statements it is a `CursorResult`)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's table, typed as one (`Model.__table__` is typed as a bare `FromClause`)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

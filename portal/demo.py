@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Router
 
 from portal.accounts import service as accounts
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
 from portal.checkin import badging
@@ -60,6 +60,8 @@ from portal.mail.models import OutboxEmail
 from portal.members import importer, selfservice
 from portal.members.models import Member
 from portal.members.service import DEFAULT_CATEGORIES, DEFAULT_LEVELS
+from portal.society import service as society_service
+from portal.society.models import Society
 from portal.web.tokens import new_token, token_digest
 
 LONDON = ZoneInfo("Europe/London")
@@ -580,7 +582,7 @@ class _Demo:
         )
 
     def invoice_details(self, t: datetime) -> None:
-        payments.save_invoice_details(
+        society_service.save_details(
             self.s,
             values={
                 "name": SOCIETY,

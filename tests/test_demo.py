@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from support import AUDIT_KEY, SECRET
 
 from portal import audit, demo, migrate
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.audit import AuditEvent
 from portal.checkin import scans as checkin
@@ -44,6 +44,7 @@ from portal.events import catalogue
 from portal.events.models import Event, Invoice, Question, Registration, TicketType, Workshop
 from portal.mail.models import OutboxEmail
 from portal.members.models import Member
+from portal.society.models import Society
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]

@@ -12,7 +12,7 @@ PORTAL = Path(__file__).resolve().parent.parent / "portal"
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "settings", "db", "audit"},
     {"web"},
-    {"mail"},
+    {"mail", "society"},
     {"accounts"},
     {"members"},
     {"events", "elections"},

@@ -24,3 +24,16 @@ def test_ruff_finds_nothing_to_fix():
 def test_every_file_is_formatted():
     result = _ruff("format", "--check", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_no_type_errors():
+    """The package type-checks (settings in pyproject.toml's [tool.mypy]); `make lint` runs the same."""
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or "mypy"
+    result = subprocess.run(
+        [mypy, "portal", "--cache-dir", str(ROOT / ".mypy_cache")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from portal.accounts import service
-from portal.accounts.models import ROLES
+from portal.accounts.models import ROLES, Account
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
+from portal.errors import Code, Forbidden
 from portal.web.boundary import CatchUp, Wiring, cookie_name, endpoint
 from portal.web.context import Ctx
 from portal.web.uploads import UploadRefused, UploadRule
@@ -147,6 +148,7 @@ def _claim(session: Session, principal: Any, rule: UploadRule, now: datetime) ->
     account_id = getattr(principal, "account_id", None)
     if account_id is None:
         raise UploadRefused("too_many_uploads", "Log in with your own account to upload this.")
+    assert rule.per_hour is not None
     claim_upload(
         session, account_id=account_id, kind=rule.kind, per_hour=rule.per_hour, noun=rule.noun, now=now
     )
@@ -180,3 +182,13 @@ def wiring(*, key: bytes, idle_minutes: int, devices: Callable[[Ctx, str], Any] 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def actor(ctx: Ctx) -> Account:
+    """The account of the staff login making this request, for the audit log and the rules that name who acted:
+    only for routes whose access words admit logins alone (not a scanner device)."""
+    account_id = getattr(ctx.principal, "account_id", None)
+    account = ctx.db.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        raise Forbidden(Code.FORBIDDEN, "Log in with your own account to do that.")
+    return account

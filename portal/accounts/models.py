@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
@@ -17,18 +17,6 @@ ROLES: dict[str, str] = {
     "scrutineer": "Scrutineer",
     "door": "Door staff",
 }
-
-
-class Society(Base):
-    """The one society this portal serves (row id 1), named at first-run setup."""
-
-    __tablename__ = "society"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    contact_email: Mapped[str] = mapped_column(String(254), default="")
-    address: Mapped[str] = mapped_column(Text, default="")
-    charity_number: Mapped[str] = mapped_column(String(50), default="")
 
 
 class Account(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -14,7 +15,7 @@ from starlette.routing import Route
 
 from portal import audit
 from portal.accounts import service
-from portal.accounts.access import SESSION_COOKIE, page
+from portal.accounts.access import SESSION_COOKIE, actor, page
 from portal.accounts.models import ROLES, Account, LoginSession
 from portal.audit import AuditEvent
 from portal.errors import NotFound
@@ -45,7 +46,8 @@ def _login_response(ctx: Ctx, account: Account, *, mfa_pending: bool) -> Respons
         mfa_pending=mfa_pending,
     )
     ctx.set_cookies.append((SESSION_COOKIE, token, {}))
-    nxt = _safe_next(ctx.query.get("next") or (ctx.form.get("next") if ctx.form else None))
+    sent = ctx.query.get("next") or (ctx.form.get("next") if ctx.form else None)
+    nxt = _safe_next(sent if isinstance(sent, str) else None)
     if mfa_pending:
         return ctx.redirect("accounts:second_factor", query=f"next={nxt}" if nxt else "")
     if ctx.settings.staff_2fa_required and account.is_staff and not account.totp_enabled:
@@ -232,12 +234,13 @@ def _qr_svg(data: str) -> str:
 @page("authenticated", before_totp=True)
 def security(ctx: Ctx) -> Response:
     account = ctx.db.get(Account, ctx.principal.account_id)
+    assert account is not None
     sessions = ctx.db.scalars(
         select(LoginSession)
         .where(LoginSession.account_id == account.id)
         .order_by(LoginSession.last_seen_at.desc())
     ).all()
-    context = {"account": account, "sessions": sessions, "errors": {}, "recovery_codes": None}
+    context: dict[str, Any] = {"account": account, "sessions": sessions, "errors": {}, "recovery_codes": None}
     if ctx.request.method == "POST":
         form = FormReader(ctx.form)
         secret = form.text("secret", label="the setup key", max_length=64)
@@ -269,7 +272,7 @@ def _totp_setup(ctx: Ctx, account: Account, secret: str | None) -> dict[str, str
 
 @page("authenticated")
 def totp_disable(ctx: Ctx) -> Response:
-    account = ctx.db.get(Account, ctx.principal.account_id)
+    account = actor(ctx)
     form = FormReader(ctx.form)
     code = form.text("code", label="a current code", max_length=40)
     if ctx.settings.staff_2fa_required and account.is_staff:
@@ -304,12 +307,12 @@ def staff_list(ctx: Ctx) -> Response:
         if not roles:
             form.error("roles", "Choose at least one role.")
         if form.ok:
-            actor = ctx.db.get(Account, ctx.principal.account_id)
+            acting = actor(ctx)
             try:
                 with ctx.attempt():
                     account, _token = service.create_staff(
                         ctx.db,
-                        actor=actor,
+                        actor=acting,
                         name=name,
                         email=email,
                         roles=roles,
@@ -345,11 +348,11 @@ def staff_edit(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     new_link = None
     if ctx.request.method == "POST":
-        actor = ctx.db.get(Account, ctx.principal.account_id)
+        acting = actor(ctx)
         if form.raw("action") == "reset_link":
             service.send_password_link(
                 ctx.db,
-                actor=actor,
+                actor=acting,
                 account_id=account.id,
                 now=ctx.now,
                 key=ctx.key,
@@ -362,7 +365,7 @@ def staff_edit(ctx: Ctx) -> Response:
             try:
                 with ctx.attempt():
                     service.update_staff(
-                        ctx.db, actor=actor, account_id=account.id, roles=roles, active=active, now=ctx.now
+                        ctx.db, actor=acting, account_id=account.id, roles=roles, active=active, now=ctx.now
                     )
             except service.AccountError as exc:
                 form.error("roles", exc.message)

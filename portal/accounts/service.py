@@ -30,11 +30,12 @@ from portal.accounts.models import (
     LoginSession,
     RecoveryCode,
     SetupCode,
-    Society,
 )
 from portal.accounts.passwords import Passwords
+from portal.db import rowcount
 from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
+from portal.society.models import Society
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
@@ -155,7 +156,7 @@ def redeem_setup_code(session: Session, *, code: str, now: datetime, key: bytes)
         )
         .values(used_at=now)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise AccountError(
             Code.BAD_SETUP_CODE,
             "That setup code is not right or has expired. Use the code `portal serve` printed when it started "
@@ -405,7 +406,7 @@ def redeem_token(
         .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
         .values(used_at=now)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise AccountError(Code.BAD_TOKEN, "This link has already been used.", kind=Kind.GONE)
     return row
 
@@ -563,7 +564,7 @@ def end_session(session: Session, *, session_id: int) -> None:
 
 
 def end_all_sessions(session: Session, *, account_id: int) -> int:
-    return session.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount
+    return rowcount(session.execute(delete(LoginSession).where(LoginSession.account_id == account_id)))
 
 
 def purge_expired(
@@ -589,7 +590,7 @@ def purge_expired(
         "upload_attempts": delete(UploadAttempt).where(UploadAttempt.at < ended),
     }
     return {
-        table: session.execute(statement.execution_options(synchronize_session=False)).rowcount
+        table: rowcount(session.execute(statement.execution_options(synchronize_session=False)))
         for table, statement in statements.items()
     }
 
@@ -738,7 +739,7 @@ def check_second_factor(
                 .values(totp_last_step=step, mfa_failures=0)
                 .execution_options(synchronize_session=False)
             )
-            if fresh.rowcount != 1:
+            if rowcount(fresh) != 1:
                 raise AccountError(
                     Code.CODE_USED,
                     "That code has already been used. Wait for the next code in your authenticator app "
@@ -754,7 +755,7 @@ def check_second_factor(
         )
         .values(used_at=now)
     )
-    if used.rowcount == 1:
+    if rowcount(used) == 1:
         session.execute(update(Account).where(Account.id == account.id).values(mfa_failures=0))
         return "recovery"
     _wrong_code(session, account=account, login=login, now=now)

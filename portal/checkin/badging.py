@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.checkin import badges, pdf, qr
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
@@ -22,6 +22,7 @@ from portal.errors import Kind, NotFound
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
+from portal.society.models import Society
 from portal.web.hooks import ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
@@ -278,7 +279,7 @@ def set_cpd_hours(
 ) -> None:
     """Set (or, with None, clear back to the session's length) the CPD hours of the event's sessions."""
     known = {w.id: w for w, _, _ in cpd_settings(session, event_id=event_id)}
-    changed = {}
+    changed: dict[int, float | None] = {}
     for workshop_id, value in hours.items():
         if workshop_id not in known:
             raise NotFound("There is no such session.")

@@ -15,6 +15,7 @@ from portal import audit
 from portal.accounts.models import Account
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import ScannerDevice
+from portal.db import rowcount
 from portal.errors import NotFound
 from portal.events.models import Event
 from portal.web.forms import clean_text
@@ -79,7 +80,7 @@ def device_loader(ctx: Any, token: str) -> DevicePrincipal | None:
     state = getattr(ctx.request.app.state, "checkin", None)
     if state is None:
         return load_device(ctx.db, token=token, key=ctx.key)
-    return state.device(ctx.db, token=token, key=ctx.key)  # type: ignore[no-any-return]
+    return state.device(ctx.db, token=token, key=ctx.key)
 
 
 def create_device(
@@ -123,7 +124,7 @@ def revoke_device(
         .where(ScannerDevice.id == device_id, ScannerDevice.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    if done.rowcount == 1:
+    if rowcount(done) == 1:
         audit.record(
             session,
             actor=actor,

@@ -75,7 +75,7 @@ def _admissions(session: Session, place: Place) -> dict[int, tuple[datetime, str
     stmt = select(CheckInScan.registration_id, CheckInScan.at, CheckInScan.door).where(
         admitted(place.event_id, place.workshop_id)
     )
-    return {rid: (at, door) for rid, at, door in session.execute(stmt)}
+    return {rid: (at, door) for rid, at, door in session.execute(stmt) if rid is not None}
 
 
 def _registrations(

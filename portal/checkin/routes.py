@@ -10,7 +10,7 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from portal.accounts.access import api, page
+from portal.accounts.access import actor, api, page
 from portal.accounts.models import Account
 from portal.checkin import attendance as attendance_stats
 from portal.checkin import badges, badging, parsing, pdf, qr, rosters, scans
@@ -39,7 +39,7 @@ def _actor(ctx: Ctx) -> Account | None:
 
 
 def _state(ctx: Ctx) -> DoorState:
-    return ctx.request.app.state.checkin  # type: ignore[no-any-return]
+    return ctx.request.app.state.checkin
 
 
 def _places(ctx: Ctx) -> PlaceCache:
@@ -307,7 +307,7 @@ def devices(ctx: Ctx) -> Response:
         name = form.text("name", label="a name for the device", max_length=80)
         if form.ok:
             device, token = scanner_devices.create_device(
-                ctx.db, actor=_actor(ctx), event_id=event.id, name=name, key=ctx.key, now=ctx.now
+                ctx.db, actor=actor(ctx), event_id=event.id, name=name, key=ctx.key, now=ctx.now
             )
             created = {"device": device, "token": token}
             form = FormReader(None)
@@ -329,7 +329,7 @@ def devices(ctx: Ctx) -> Response:
 def device_revoke(ctx: Ctx) -> Response:
     event = _event(ctx)
     device = scanner_devices.revoke_device(
-        ctx.db, actor=_actor(ctx), event_id=event.id, device_id=ctx.params["device"], now=ctx.now
+        ctx.db, actor=actor(ctx), event_id=event.id, device_id=ctx.params["device"], now=ctx.now
     )
     _state(ctx).forget_devices()
     ctx.flash(f"{device.name} can no longer check anyone in.")
@@ -414,7 +414,7 @@ def badge_pdf(ctx: Ctx) -> Response:
 @page("office")
 def reissue(ctx: Ctx) -> Response:
     registration = badging.reissue(
-        ctx.db, actor=_actor(ctx), registration_id=ctx.params["registration"], now=ctx.now
+        ctx.db, actor=actor(ctx), registration_id=ctx.params["registration"], now=ctx.now
     )
     ctx.flash(f"A new badge was issued to {registration.full_name}; the old one will be refused at the door.")
     return ctx.redirect("checkin:badges", event=registration.event_id, query=f"q={registration.last_name}")
@@ -427,7 +427,7 @@ def ribbon(ctx: Ctx) -> Response:
     registration = _registration(ctx)
     if not form.ok:
         raise CheckInError(Code.BAD_RIBBON, "Choose one of the ribbons shown.", kind=Kind.INVALID)
-    badging.set_ribbon(ctx.db, actor=_actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now)
+    badging.set_ribbon(ctx.db, actor=actor(ctx), registration_id=registration.id, ribbon=choice, now=ctx.now)
     ctx.flash(f"{registration.full_name}'s badge will carry the {RIBBONS[choice].lower()} ribbon.")
     return ctx.redirect("checkin:badges", event=registration.event_id, query=f"q={registration.last_name}")
 
@@ -462,7 +462,7 @@ def cpd(ctx: Ctx) -> Response:
     if ctx.request.method == "POST":
         hours = read_hours(form, [w for w, _, _ in sessions])
         if form.ok:
-            badging.set_cpd_hours(ctx.db, actor=_actor(ctx), event_id=event.id, hours=hours, now=ctx.now)
+            badging.set_cpd_hours(ctx.db, actor=actor(ctx), event_id=event.id, hours=hours, now=ctx.now)
             ctx.flash("CPD hours saved.")
             return ctx.redirect("checkin:cpd", event=event.id)
     return ctx.render(

@@ -24,6 +24,7 @@ from portal.accounts.models import Account
 from portal.checkin import badges
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RESULTS, CheckInScan
+from portal.db import rowcount
 from portal.errors import Kind, NotFound
 from portal.events.models import Event, Registration, RegistrationWorkshop, TicketType, Workshop
 
@@ -320,7 +321,7 @@ def judge(
     else:
         registration_id = scan.registration_id
 
-    row = None
+    row: Any = None
     if registration_id is not None:
         params = {"registration_id": registration_id, "event_id": place.event_id}
         if place.workshop_id is None:
@@ -450,7 +451,7 @@ def undo(
         .where(CheckInScan.id == row.id, CheckInScan.admission_key.is_not(None))
         .values(admission_key=None, undone_at=now)
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise CheckInError(Code.NOT_ADMITTED, "That admission was already undone.", kind=Kind.CONFLICT)
     audit.record(
         session,

@@ -86,7 +86,7 @@ def read_setup(
         reminder_days=tuple(days),
         stv_rule=stv_rule or "ers97",
         results_public=results_public,
-        **{name: value for name, value in times.items() if value is not None},  # type: ignore[arg-type]
+        **{name: value for name, value in times.items() if value is not None},
     )
     problems = setup_problems(setup)
     return (None if problems else setup), reader.data, problems

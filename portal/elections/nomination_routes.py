@@ -78,7 +78,7 @@ def nominate(ctx: Ctx) -> Response:
         if upload is not None and upload.error is not None:
             reader.error("photo", upload.error.message)
         contest_id = reader.choice("contest", [str(c.id) for c in election.contests], label="the post")
-        people = {}
+        people: dict[str, Any] = {}
         for name, label in (
             ("candidate", "the candidate"),
             ("proposer", "the proposer"),

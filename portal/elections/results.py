@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.accounts.models import Account
 from portal.audit import AuditEvent
+from portal.db import rowcount
 from portal.elections import counting
 from portal.elections.ballots import on_ballot, valid_candidates
 from portal.elections.counting.record import RULE_TITLES, join_names
@@ -130,7 +131,7 @@ def seal_ballot_box(
         .values(ballots_hash=digest, ballots_total=total, ballots_sealed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if sealed.rowcount != 1:
+    if rowcount(sealed) != 1:
         return None
     session.refresh(election)
     audit.record(
@@ -500,7 +501,7 @@ def publish_results(
         .values(published_at=now, tracker_public=True)
         .execution_options(synchronize_session=False)
     )
-    if published.rowcount != 1:
+    if rowcount(published) != 1:
         raise ElectionError(Code.PUBLISHED, "The results are already published.", kind=Kind.CONFLICT)
     session.refresh(election)
     audit.record(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
+from portal.db import rowcount
 from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
 from portal.elections.models import BallotLink, Election, RollCorrection, RollEntry
@@ -105,7 +106,7 @@ def freeze_roll(
         .values(roll_frozen_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         session.refresh(election)
         return False
     session.refresh(election)
@@ -259,7 +260,7 @@ def correct_roll(
             )
             .execution_options(synchronize_session=False)
         )
-        if removed.rowcount != 1:
+        if rowcount(removed) != 1:
             on_roll = session.scalar(
                 select(RollEntry.id).where(
                     RollEntry.election_id == election.id, RollEntry.member_id == member.id

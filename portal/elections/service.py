@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.accounts.models import Account
 from portal.accounts.service import society
-from portal.db import is_postgres
+from portal.db import is_postgres, rowcount
 from portal.elections import photos
 from portal.elections.errors import Code, ElectionError
 from portal.elections.links import Links
@@ -570,7 +570,7 @@ def answer_nomination(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1 or nomination.status != "pending":
+    if rowcount(used) != 1 or nomination.status != "pending":
         raise ElectionError(Code.BAD_LINK, "This link has already been used.", kind=Kind.GONE)
     if not confirm:
         nomination.status = "declined"

@@ -69,7 +69,7 @@ def trustees_page(ctx: Ctx) -> Response:
     if ctx.request.method != "POST":
         return _trustees_page(ctx, election, errors={}, chosen=chosen, threshold=threshold)
     reader = FormReader(ctx.form)
-    chosen = [int(v) for v in (ctx.form.getlist("trustee") if ctx.form else []) if str(v).isdigit()]
+    chosen = [int(str(v)) for v in (ctx.form.getlist("trustee") if ctx.form else []) if str(v).isdigit()]
     raw = reader.text("threshold", label="how many trustees are needed", max_length=3)
     threshold = int(raw) if raw.isdigit() else 0
     if raw and not raw.isdigit():

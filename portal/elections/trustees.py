@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import ROLES, Account
+from portal.db import rowcount
 from portal.elections import shamir
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import Election, Trustee
@@ -230,7 +231,7 @@ def download_share(
         .values(share_enc=None, downloaded_at=now)
         .execution_options(synchronize_session=False)
     )
-    if stored is None or taken.rowcount != 1:
+    if stored is None or rowcount(taken) != 1:
         raise ElectionError(
             Code.DOWNLOADED,
             "Your share has already been downloaded, and the portal no longer has it.",

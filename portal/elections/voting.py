@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.db import is_postgres, random_id
+from portal.db import is_postgres, random_id, rowcount
 from portal.elections import trustees
 from portal.elections.ballots import BallotContest, ballot_contests, check_selections
 from portal.elections.errors import Code, ElectionError
@@ -150,7 +150,7 @@ def cast_ballot(
         .values(has_voted=True)
         .execution_options(synchronize_session=False)
     )
-    if marked.rowcount != 1:
+    if rowcount(marked) != 1:
         if roll_entry(session, election_id=election.id, member_id=member_id) is None:
             raise ElectionError(
                 Code.NOT_ON_ROLL, "You are not on the roll for this election.", kind=Kind.FORBIDDEN
@@ -204,7 +204,7 @@ def close_voting(session: Session, *, election_id: int, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     session.refresh(election)
-    return closed.rowcount == 1
+    return rowcount(closed) == 1
 
 
 def needs_update(election: Election, now: datetime) -> bool:

@@ -231,27 +231,6 @@ def payment_form(raw: Mapping[str, Any] | None, *, today: Any) -> tuple[dict[str
     return {"amount": amount, "method": method, "received_on": on, "note": note}, form.errors
 
 
-def society_form(raw: Mapping[str, Any] | None) -> tuple[dict[str, str], Errors]:
-    form = FormReader(raw)
-    values = {
-        "name": form.text("name", label="the society's name"),
-        "address": form.text("address", label="the address", required=False, max_length=500),
-        "charity_number": form.text(
-            "charity_number", label="the charity number", required=False, max_length=50
-        ),
-        "contact_email": form.email("contact_email", label="a contact e-mail address", required=False),
-        "account_name": form.text("account_name", label="the account name", required=False),
-        "sort_code": form.text("sort_code", label="the sort code", required=False, max_length=20),
-        "account_number": form.text(
-            "account_number", label="the account number", required=False, max_length=30
-        ),
-        "iban": form.text("iban", label="the IBAN", required=False, max_length=40),
-        "bic": form.text("bic", label="the BIC", required=False, max_length=20),
-        "notes": form.text("notes", label="the notes", required=False, max_length=1000),
-    }
-    return values, form.errors
-
-
 def workshops_form(form: Any, *, current: Sequence[int]) -> tuple[str, list[int], int | None]:
     """The booking page's workshop forms: (action, the workshops wanted, the one workshop acted on).
 

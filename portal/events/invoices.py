@@ -17,8 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import Society
 from portal.events.models import Event, Invoice, NumberSequence, Registration
+from portal.society.models import Society
 from portal.web.templating import money
 
 INVOICE_SEQUENCE = "invoice"

@@ -406,34 +406,3 @@ class Payment(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
 
     registration: Mapped[Registration] = relationship(back_populates="payments")
-
-
-class PaymentSettings(Base):
-    """How delegates pay by bank transfer (one row, id 1): printed on invoices and confirmation e-mails."""
-
-    __tablename__ = "payment_settings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_name: Mapped[str] = mapped_column(String(200), default="")
-    sort_code: Mapped[str] = mapped_column(String(20), default="")
-    account_number: Mapped[str] = mapped_column(String(30), default="")
-    iban: Mapped[str] = mapped_column(String(40), default="")
-    bic: Mapped[str] = mapped_column(String(20), default="")
-    #: Anything else to print under "How to pay" (e.g. "Cheques payable to ...").
-    notes: Mapped[str] = mapped_column(Text, default="")
-
-    def as_text(self) -> str:
-        lines = []
-        if self.account_name:
-            lines.append(f"Account name: {self.account_name}")
-        if self.sort_code:
-            lines.append(f"Sort code: {self.sort_code}")
-        if self.account_number:
-            lines.append(f"Account number: {self.account_number}")
-        if self.iban:
-            lines.append(f"IBAN: {self.iban}")
-        if self.bic:
-            lines.append(f"BIC: {self.bic}")
-        if self.notes:
-            lines.append(self.notes)
-        return "\n".join(lines)

@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.errors import Kind, PortalError
 from portal.events import invoices
 from portal.events.errors import Code
-from portal.events.models import PAYMENT_METHODS, Event, Invoice, Payment, PaymentSettings, Registration
+from portal.events.models import PAYMENT_METHODS, Event, Invoice, Payment, Registration
+from portal.society.service import payment_settings
 
 REFERENCE_PREFIX = "IPT"
 REFERENCE_RE = re.compile(rf"{REFERENCE_PREFIX}(\d{{7}})")
@@ -99,10 +100,6 @@ class PaymentProvider(Protocol):
     def handle_webhook(
         self, session: Session, *, payload: bytes, headers: Mapping[str, str], now: datetime
     ) -> list[Payment]: ...
-
-
-def payment_settings(session: Session) -> PaymentSettings:
-    return session.get(PaymentSettings, 1) or PaymentSettings(id=1)
 
 
 class BankTransferProvider:
@@ -480,33 +477,3 @@ def apply_matches(
 
 
 # --- the society's details on invoices ----------------------------------------------------------------------------
-
-SOCIETY_FIELDS = ("name", "address", "charity_number", "contact_email")
-BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
-
-
-def save_invoice_details(
-    session: Session, *, values: Mapping[str, str], actor: Account, now: datetime
-) -> None:
-    """The society's name, address, charity number and contact, and the bank details invoices print."""
-    society = session.get(Society, 1)
-    if society is None:
-        raise PaymentError(Code.NOT_FOUND, "The portal is not set up yet.", kind=Kind.NOT_FOUND)
-    settings = session.get(PaymentSettings, 1)
-    if settings is None:
-        settings = PaymentSettings(id=1)
-        session.add(settings)
-    changed = {}
-    for name in SOCIETY_FIELDS:
-        if getattr(society, name) != values[name]:
-            changed[name] = values[name]
-            setattr(society, name, values[name])
-    for name in BANK_FIELDS:
-        if getattr(settings, name, "") != values[name]:
-            changed[name] = values[name]
-            setattr(settings, name, values[name])
-    session.flush()
-    if changed:
-        audit.record(
-            session, actor=actor, action="events.invoice_details", subject="society", details=changed, now=now
-        )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.accounts.access import page
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.errors import NotFound
 from portal.events import (
     bulk,
@@ -50,6 +50,7 @@ from portal.events.models import (
 )
 from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
+from portal.society import service as society_service
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
@@ -261,7 +262,7 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "can_cancel": changes.can_cancel(registration, event, ctx.now),
         "cutoff": changes.cancellation_cutoff(event),
         "invoice": invoice,
-        "bank": payments.payment_settings(ctx.db),
+        "bank": society_service.payment_settings(ctx.db),
         "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
         "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
         "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,
@@ -1106,32 +1107,12 @@ def payments_import(ctx: Ctx) -> Response:
     return ctx.render("events/payments_import.html", context)
 
 
-@page("office")
-def society(ctx: Ctx) -> Response:
-    found = ctx.db.get(Society, 1)
-    bank = payments.payment_settings(ctx.db)
-    values = {name: getattr(found, name, "") for name in payments.SOCIETY_FIELDS}
-    values.update({name: getattr(bank, name, "") or "" for name in payments.BANK_FIELDS})
-    errors: dict[str, str] = {}
-    if ctx.request.method == "POST":
-        values, errors = forms.society_form(ctx.form)
-        if not errors:
-            payments.save_invoice_details(ctx.db, values=values, actor=_actor(ctx), now=ctx.now)
-            ctx.request.app.state.society_name = values["name"]
-            ctx.flash("The society's details are saved.")
-            return ctx.redirect("events:society")
-    return ctx.render(
-        "events/society.html", {"values": values, "errors": errors}, status_code=422 if errors else 200
-    )
-
-
 #: Full paths, mounted with `namespaced("events", routes)`: `/events` and `/events.ics` sit beside the rest.
 routes = [
     Route("/events", calendar, name="calendar"),
     Route("/events.ics", calendar_feed, name="feed"),
     Route("/events/manage", manage, name="manage"),
     Route("/events/manage/new", create, methods=["GET", "POST"], name="create"),
-    Route("/events/manage/society", society, methods=["GET", "POST"], name="society"),
     Route("/events/manage/payments", payments_import, methods=["GET", "POST"], name="payments_import"),
     Route("/events/manage/{event_id:int}", dashboard, name="dashboard"),
     Route("/events/manage/{event_id:int}/edit", edit, methods=["GET", "POST"], name="edit"),

@@ -321,7 +321,7 @@ def answer_rows(questions: Sequence[Question], answers: Mapping[int, str | Seque
     out = []
     for question in questions:
         value = answers.get(question.id)
-        text = "\n".join(value) if isinstance(value, list | tuple) else (value or "").strip()
+        text = "\n".join(value) if isinstance(value, list | tuple) else str(value or "").strip()
         if text:
             out.append(Answer(question_id=question.id, value=text))
     return out

@@ -58,7 +58,7 @@ class Filters:
         )
 
 
-def _filtered(event_id: int, filters: Filters) -> Select[tuple[Registration]]:
+def _filtered(event_id: int, filters: Filters) -> Select[Registration]:
     query = select(Registration).where(Registration.event_id == event_id)
     if filters.q:
         like = f"%{filters.q.lower()}%"

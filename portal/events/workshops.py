@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.db import table_of
 from portal.errors import PortalError
 from portal.events import capacity, notify
 from portal.events.errors import Code
@@ -32,7 +33,7 @@ from portal.events.models import (
     Workshop,
 )
 
-_ENTRIES = RegistrationWorkshop.__table__
+_ENTRIES = table_of(RegistrationWorkshop)
 
 
 class WorkshopError(PortalError):

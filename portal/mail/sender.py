@@ -81,7 +81,10 @@ def build_message(
     inline = [i for i, a in enumerate(email.attachments) if a.content_id and opened.html]
     if opened.html:
         message.add_alternative(opened.html, subtype="html")
-        html_part = message.get_payload()[1]
+        payload = message.get_payload()
+        assert isinstance(payload, list)
+        html_part = payload[1]
+        assert isinstance(html_part, EmailMessage)
         for index in inline:
             attachment = email.attachments[index]
             maintype, subtype = _split_type(attachment.content_type)

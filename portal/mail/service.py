@@ -30,7 +30,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.db import is_postgres
+from portal.db import is_postgres, rowcount
 from portal.errors import Kind, NotFound, PortalError
 from portal.mail import sealing
 from portal.mail.errors import Code
@@ -250,7 +250,7 @@ def claim(session: Session, *, worker: str, now: datetime, limit: int, message_d
             )
             .execution_options(synchronize_session=False)
         )
-        if won.rowcount == 1:
+        if rowcount(won) == 1:
             claimed.append(email_id)
     return claimed
 
@@ -282,7 +282,7 @@ def mark_sent(session: Session, *, email_id: int, worker: str, now: datetime, lo
         )
         .execution_options(synchronize_session=False)
     )
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 def mark_failed_attempt(
@@ -328,7 +328,7 @@ def retry(session: Session, *, email_id: int, actor: audit.Actor | None, now: da
         .values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise MailError(Code.NOT_FAILED, "Only an e-mail that failed can be retried.", kind=Kind.CONFLICT)
     audit.record(
         session,
@@ -396,17 +396,23 @@ def purge(
     old = select(OutboxEmail.id).where(
         done, func.coalesce(OutboxEmail.sent_at, OutboxEmail.created_at) < now - keep_sent
     )
-    attachments = session.execute(
-        delete(OutboxAttachment)
-        .where(OutboxAttachment.email_id.in_(old))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    emails = session.execute(
-        delete(OutboxEmail).where(OutboxEmail.id.in_(old)).execution_options(synchronize_session=False)
-    ).rowcount
-    requests = session.execute(
-        delete(MailRequest)
-        .where(MailRequest.at < now - max(keep_requests, timedelta(hours=1)))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    attachments = rowcount(
+        session.execute(
+            delete(OutboxAttachment)
+            .where(OutboxAttachment.email_id.in_(old))
+            .execution_options(synchronize_session=False)
+        )
+    )
+    emails = rowcount(
+        session.execute(
+            delete(OutboxEmail).where(OutboxEmail.id.in_(old)).execution_options(synchronize_session=False)
+        )
+    )
+    requests = rowcount(
+        session.execute(
+            delete(MailRequest)
+            .where(MailRequest.at < now - max(keep_requests, timedelta(hours=1)))
+            .execution_options(synchronize_session=False)
+        )
+    )
     return {"mail_requests": requests, "outbox_emails": emails, "outbox_attachments": attachments}

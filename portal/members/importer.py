@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.db import is_postgres
+from portal.db import is_postgres, table_of
 from portal.errors import Kind, PortalError
 from portal.members.errors import Code
 from portal.members.models import STATUSES, Member, MemberChange, RollUpload
@@ -561,7 +561,7 @@ def apply_import(
             ]
             # A plain executemany (no RETURNING, which psycopg must parse as one huge statement), then one
             # query for the new ids.
-            session.execute(insert(Member.__table__), rows)
+            session.execute(insert(table_of(Member)), rows)
             numbers = {row["membership_number"] for row in rows}
             ids = {
                 number: member_id
@@ -576,7 +576,7 @@ def apply_import(
             moving = [c.member_id for c in plan.changed if "email" in c.after]
             if moving:
                 session.execute(
-                    update(Member.__table__).where(Member.__table__.c.id.in_(moving)).values(email=None)
+                    update(table_of(Member)).where(table_of(Member).c.id.in_(moving)).values(email=None)
                 )
             session.execute(
                 update(Member), [{"id": c.member_id, **c.after, "updated_at": now} for c in plan.changed]
@@ -585,7 +585,7 @@ def apply_import(
                 note(c.member_id, c.changes)
         lapsed: list[int] = []
         if lapse_missing and plan.missing:
-            table = Member.__table__
+            table = table_of(Member)
             lapsed = list(
                 session.scalars(
                     update(table)
@@ -597,7 +597,7 @@ def apply_import(
             for member_id in lapsed:
                 note(member_id, {"status": ["active", "lapsed"]})
         if history:
-            session.execute(insert(MemberChange.__table__), history)
+            session.execute(insert(table_of(MemberChange)), history)
         session.flush()
     except IntegrityError:
         raise RollImportError(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import ROLES, Account, AccountToken, LoginSession, RecoveryCode
-from portal.db import is_postgres
+from portal.db import is_postgres, rowcount
 from portal.errors import Kind, PortalError
 from portal.members.errors import Code
 from portal.members.models import (
@@ -75,7 +75,7 @@ DEFAULT_LEVELS = [
     ("trainer", "Trainer"),
 ]
 
-OptionModel = type[MemberCategory] | type[AccreditationLevel]
+OptionModel = Any  # MemberCategory or AccreditationLevel: two mapped classes with the same columns
 OPTION_KINDS: dict[str, tuple[OptionModel, str]] = {
     "category": (MemberCategory, "category"),
     "accreditation": (AccreditationLevel, "accreditation level"),
@@ -253,7 +253,7 @@ def _option_model(kind: str) -> OptionModel:
     return OPTION_KINDS[kind][0]
 
 
-def options(session: Session, kind: str) -> list[MemberCategory] | list[AccreditationLevel]:
+def options(session: Session, kind: str) -> list[Any]:
     model = _option_model(kind)
     return list(session.scalars(select(model).order_by(model.position, model.label)).all())
 
@@ -338,9 +338,9 @@ def remove_option(
     if kind == "accreditation" and option.code == "none":
         raise MemberError(Code.PROTECTED, "“None” is needed for members without accreditation.")
     column = Member.category if kind == "category" else Member.accreditation
-    removed = session.execute(
-        delete(model).where(model.id == option.id, ~exists().where(column == option.code))
-    ).rowcount
+    removed = rowcount(
+        session.execute(delete(model).where(model.id == option.id, ~exists().where(column == option.code)))
+    )
     if removed != 1:
         raise MemberError(Code.IN_USE, f"Members still hold “{option.label}”; change them first.")
     audit.record(session, actor=actor, action=f"members.{kind}_remove", subject=option.code, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -224,6 +225,35 @@ def test_log_out_everywhere_ends_every_session(app, admin, database):
 def test_idle_session_expires(client, admin, clock):
     login(client, "admin@example.org")
     clock.advance(minutes=121)
+    assert client.get("/staff").headers["location"].startswith("/login")
+
+
+def test_reading_pages_keeps_a_session_alive_and_stamps_it_at_most_once_a_minute(
+    client, admin, clock, database
+):
+    login(client, "admin@example.org")
+    stamps = []
+    for _ in range(4):
+        clock.advance(minutes=50)
+        assert client.get("/staff").status_code == 200  # 200 minutes in all, past the 120-minute idle limit
+        with database.session(write=False) as s:
+            stamps.append(s.query(LoginSession).one().last_seen_at)
+    assert stamps == sorted(set(stamps))  # each page after 50 quiet minutes moved the stamp on
+    before = stamps[-1]
+    clock.advance(seconds=20)
+    client.get("/staff")
+    with database.session(write=False) as s:
+        assert s.query(LoginSession).one().last_seen_at == before  # not again within the minute
+
+
+def test_a_page_after_the_idle_limit_does_not_bring_the_session_back(client, admin, clock, database):
+    """The activity stamp is written before the login is loaded: it must not revive a timed-out login."""
+    login(client, "admin@example.org")
+    clock.advance(minutes=121)
+    assert client.get("/").status_code == 200
+    with database.session(write=False) as s:
+        seen = s.query(LoginSession).one().last_seen_at
+    assert clock() - seen >= timedelta(minutes=121)
     assert client.get("/staff").headers["location"].startswith("/login")
 
 

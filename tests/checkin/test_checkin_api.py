@@ -405,3 +405,51 @@ def test_two_apps_in_one_process_each_sign_badges_with_their_own_key(
             other_key.encode(), bob
         )
     assert app.state.hooks is not other.state.hooks
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_a_scan_waiting_for_the_writer_holds_up_no_other_request(office_client, conference, app, database):
+    """The door's scan runs on the event loop, but when another writer (a background job, a CLI command)
+    holds SQLite, it waits in a worker thread, not on the loop: /healthz answers meanwhile."""
+    import asyncio
+    import threading
+
+    import httpx2 as httpx
+
+    token = _new_device(office_client, conference)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_writer():
+        with database.session(write=True) as s:
+            s.execute(select(func.count()).select_from(CheckInScan))  # BEGIN IMMEDIATE: the writer is ours
+            holding.set()
+            release.wait(timeout=20)
+
+    holder = threading.Thread(target=hold_the_writer)
+    holder.start()
+    assert holding.wait(timeout=10)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            scan = asyncio.create_task(
+                client.post(
+                    "/api/checkin",
+                    json={"code": conference.code("bob"), "nonce": "held-1"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            )
+            await asyncio.sleep(0.05)
+            health = await client.get("/healthz")
+            waiting = not scan.done()
+            release.set()
+            return health, waiting, await scan
+
+    try:
+        health, waiting, scan = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+    assert health.status_code == 200
+    assert waiting, "the scan should still be waiting for the writer when /healthz answered"
+    assert scan.status_code == 200 and scan.json()["status"] == "ok"

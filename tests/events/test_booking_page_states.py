@@ -15,8 +15,8 @@ from support import post
 
 from portal.accounts.models import Account
 from portal.events import catalogue, changes, payments
-from portal.events.models import PaymentSettings
 from portal.mail.models import OutboxEmail
+from portal.society.models import PaymentSettings
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.accounts.models import Account, Society
+from portal.accounts.models import Account
 from portal.events import bulk, catalogue, invoices, payments
-from portal.events.models import Event, Invoice, Payment, PaymentSettings, Registration
+from portal.events.models import Event, Invoice, Payment, Registration
 from portal.mail.models import OutboxEmail
+from portal.society.models import PaymentSettings, Society
 
 PRICE = 12000
 

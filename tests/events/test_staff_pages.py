@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select
 from support import login, make_account, post
 
-from portal.accounts.models import Society
 from portal.audit import AuditEvent
 from portal.events import catalogue, payments
 from portal.events.models import Event, Payment, Registration, TicketType
 from portal.mail.models import OutboxEmail
+from portal.society import service as society_service
+from portal.society.models import Society
 
 
 @pytest.fixture
@@ -309,13 +310,13 @@ def test_an_e_mail_to_all_delegates_goes_through_the_outbox_one_each_and_is_audi
 def test_the_society_details_printed_on_invoices_can_be_edited(office, database):
     saved = post(
         office,
-        "/events/manage/society",
+        "/society",
         {"name": "IPT UK", "address": "1 High Street", "charity_number": "1170000", "sort_code": "11-22-33"},
     )
     assert saved.status_code == 303
     with database.session() as s:
         assert s.get(Society, 1).charity_number == "1170000"
-        assert "11-22-33" in payments.payment_settings(s).as_text()
+        assert "11-22-33" in society_service.payment_settings(s).as_text()
 
 
 def test_a_member_account_cannot_reach_the_office_pages(client, database, passwords, admin):

@@ -141,7 +141,7 @@ MATRIX: dict[str, set[str]] = {
     "events:mine": LOGGED_IN,
     "events:manage": {"office", "admin"},
     "events:create": {"office", "admin"},
-    "events:society": {"office", "admin"},
+    "society:details": {"office", "admin"},
     "events:payments_import": {"office", "admin"},
     "events:dashboard": {"office", "admin"},
     "events:edit": {"office", "admin"},

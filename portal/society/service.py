@@ -1,0 +1,52 @@
+"""Reading and changing the society's details (what invoices, e-mails and the site print)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from portal import audit
+from portal.errors import Conflict
+from portal.society.errors import Code
+from portal.society.models import PaymentSettings, Society
+
+SOCIETY_FIELDS = ("name", "address", "charity_number", "contact_email")
+BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
+
+
+def society(session: Session) -> Society | None:
+    return session.get(Society, 1)
+
+
+def payment_settings(session: Session) -> PaymentSettings:
+    """The bank details (an empty, unsaved row until the office fills them in)."""
+    return session.get(PaymentSettings, 1) or PaymentSettings(id=1)
+
+
+def save_details(
+    session: Session, *, values: Mapping[str, str], actor: audit.Actor | None, now: datetime
+) -> None:
+    """The society's name, address, charity number and contact, and the bank details invoices print."""
+    found = session.get(Society, 1)
+    if found is None:
+        raise Conflict(Code.NOT_SET_UP, "The portal is not set up yet.")
+    settings = session.get(PaymentSettings, 1)
+    if settings is None:
+        settings = PaymentSettings(id=1)
+        session.add(settings)
+    changed = {}
+    for name in SOCIETY_FIELDS:
+        if getattr(found, name) != values[name]:
+            changed[name] = values[name]
+            setattr(found, name, values[name])
+    for name in BANK_FIELDS:
+        if getattr(settings, name, "") != values[name]:
+            changed[name] = values[name]
+            setattr(settings, name, values[name])
+    session.flush()
+    if changed:
+        audit.record(
+            session, actor=actor, action="society.details", subject="society", details=changed, now=now
+        )
