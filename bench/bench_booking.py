@@ -31,7 +31,7 @@ from portal import migrate
 from portal.app import build_routes
 from portal.audit import chain_key
 from portal.db import Database
-from portal.events import service
+from portal.events import catalogue, sales
 from portal.events.links import Links
 from portal.events.models import Registration
 from portal.society.models import Society
@@ -50,7 +50,7 @@ def setup_event(database: Database, *, price: int, places: int) -> tuple[int, in
                     id=1, name="IPT UK", address="1 Bench Street", charity_number="1", contact_email="x@y.z"
                 )
             )
-        data = service.EventData(
+        data = catalogue.EventData(
             title=f"Bench conference {price}",
             slug=f"bench-{price}-{time.monotonic_ns()}",
             kind="conference",
@@ -61,11 +61,11 @@ def setup_event(database: Database, *, price: int, places: int) -> tuple[int, in
             capacity=places,
             status="published",
         )
-        event = service.create_event(s, data=data, actor=None, now=now)
-        ticket = service.save_ticket(
+        event = catalogue.create_event(s, data=data, actor=None, now=now)
+        ticket = catalogue.save_ticket(
             s,
             event_id=event.id,
-            data=service.TicketData(name="Standard", price=price),
+            data=catalogue.TicketData(name="Standard", price=price),
             actor=None,
             now=now,
             links=links,
@@ -90,13 +90,13 @@ def run(
                 n = next(counter, None)
             if n is None:
                 return
-            booking = service.Booking(
+            booking = sales.Booking(
                 ticket_type_id=ticket_id, first_name="Bench", last_name=str(n), email=f"bench{n}@example.org"
             )
             started = time.perf_counter()
             try:
                 with database.session() as s:
-                    service.book(
+                    sales.book(
                         s,
                         event_id=event_id,
                         booking=booking,

@@ -37,6 +37,7 @@ from portal.checkin.devices import device_loader
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
+from portal.elections import voting_routes
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.mail import routes as mail_routes
@@ -281,7 +282,7 @@ def build_hooks(settings: Settings) -> Hooks:
         my_account=(
             events_routes.my_registrations_section,
             checkin_routes.my_badges_section,
-            elections_routes.my_elections,
+            voting_routes.my_elections,
         ),
         confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
         gauges=ops.GAUGES,

@@ -28,7 +28,7 @@ from portal.elections import roll, trustees
 from portal.elections import service as elections
 from portal.elections.links import Links as ElectionLinks
 from portal.elections.models import Nomination
-from portal.events import service as events
+from portal.events import catalogue
 from portal.events.links import Links as EventLinks
 from portal.events.models import Registration
 from portal.mail.models import OutboxEmail
@@ -97,7 +97,7 @@ def booking_event(
     """A published event with `capacity` places and a waitlist, one free ticket, registration open from now."""
     starts = now + timedelta(days=30)
     slug = f"rush-{secrets.token_hex(4)}"
-    data = events.EventData(
+    data = catalogue.EventData(
         title=title,
         slug=slug,
         kind="meeting",
@@ -112,11 +112,11 @@ def booking_event(
         contact_email="events@example.org",
     )
     actor = admin_account(session)
-    event = events.create_event(session, data=data, actor=actor, now=now)
-    ticket = events.save_ticket(
+    event = catalogue.create_event(session, data=data, actor=actor, now=now)
+    ticket = catalogue.save_ticket(
         session,
         event_id=event.id,
-        data=events.TicketData(name="Member place"),
+        data=catalogue.TicketData(name="Member place"),
         actor=actor,
         now=now,
         links=EventLinks(base_url, Router(routes=build_routes()).url_path_for, key=key),

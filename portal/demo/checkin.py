@@ -11,7 +11,7 @@ from portal.checkin import badging
 from portal.checkin import scans as checkin
 from portal.demo.events import EventSteps, dietary
 from portal.demo.timeline import LONDON, london, spread
-from portal.events import service as events
+from portal.events import catalogue
 from portal.events.models import Registration
 from portal.web.tokens import new_token
 
@@ -31,7 +31,7 @@ class CheckinSteps(EventSteps):
         self.set_up_event(
             name,
             london(self.today - timedelta(days=60), 15),
-            events.EventData(
+            catalogue.EventData(
                 title="IPT skills day: grief and role transitions",
                 slug=f"skills-day-{self.today.isoformat()}",
                 kind="training",
@@ -51,12 +51,12 @@ class CheckinSteps(EventSteps):
                 payment_due_days=7,
             ),
             tickets=[
-                events.TicketData("Member", price=4500, member_only=True),
-                events.TicketData("Non-member", price=7500, position=1),
+                catalogue.TicketData("Member", price=4500, member_only=True),
+                catalogue.TicketData("Non-member", price=7500, position=1),
             ],
             questions=[
                 dietary("Dietary requirements", required=True),
-                ("badge", events.QuestionData("Organisation for your badge", purpose="badge", position=1)),
+                ("badge", catalogue.QuestionData("Organisation for your badge", purpose="badge", position=1)),
             ],
         )
         assert self.demo_member is not None

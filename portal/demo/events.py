@@ -16,8 +16,7 @@ from portal.demo.base import DemoBase
 from portal.demo.people import DIETS, INTERNATIONAL, DemoMember, Person
 from portal.demo.society import SOCIETY
 from portal.demo.timeline import london, london_date, next_weekday, spread
-from portal.events import payments, waitlist
-from portal.events import service as events
+from portal.events import bulk, catalogue, changes, payments, sales, waitlist
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.web.tokens import new_token
 
@@ -64,9 +63,9 @@ CONFERENCE_SLOTS = (
 )
 
 
-def dietary(label: str, *, required: bool = False, position: int = 0) -> tuple[str, events.QuestionData]:
+def dietary(label: str, *, required: bool = False, position: int = 0) -> tuple[str, catalogue.QuestionData]:
     """Every demo event asks about diets, from the same list."""
-    question = events.QuestionData(
+    question = catalogue.QuestionData(
         label,
         kind="single_choice",
         options="\n".join(DIETS),
@@ -86,15 +85,15 @@ class EventSteps(DemoBase):
 
     # --- steps: the office sets an event up ---
 
-    def create_event(self, name: str, data: events.EventData, t: datetime) -> None:
-        event = events.create_event(self.s, data=data, actor=self.staff["office"], now=t)
+    def create_event(self, name: str, data: catalogue.EventData, t: datetime) -> None:
+        event = catalogue.create_event(self.s, data=data, actor=self.staff["office"], now=t)
         self.events[name] = DemoEvent(event, {}, {}, {})
 
-    def add_ticket(self, name: str, data: events.TicketData, t: datetime) -> None:
-        self.events[name].tickets[data.name] = self.save_item(events.save_ticket, name, data, t)
+    def add_ticket(self, name: str, data: catalogue.TicketData, t: datetime) -> None:
+        self.events[name].tickets[data.name] = self.save_item(catalogue.save_ticket, name, data, t)
 
-    def add_workshop(self, name: str, data: events.WorkshopData, t: datetime) -> None:
-        self.events[name].workshops[data.title] = self.save_item(events.save_workshop, name, data, t)
+    def add_workshop(self, name: str, data: catalogue.WorkshopData, t: datetime) -> None:
+        self.events[name].workshops[data.title] = self.save_item(catalogue.save_workshop, name, data, t)
 
     def save_item(self, save: Callable[..., Any], name: str, data: Any, t: datetime) -> int:
         """The office adds a ticket type or a workshop to the event (the services' save_ticket, save_workshop)."""
@@ -108,9 +107,9 @@ class EventSteps(DemoBase):
         )
         return int(item.id)
 
-    def add_question(self, name: str, purpose: str, data: events.QuestionData, t: datetime) -> None:
+    def add_question(self, name: str, purpose: str, data: catalogue.QuestionData, t: datetime) -> None:
         demo_event = self.events[name]
-        question = events.save_question(
+        question = catalogue.save_question(
             self.s, event_id=demo_event.event.id, data=data, actor=self.staff["office"], now=t
         )
         demo_event.questions[purpose] = question.id
@@ -119,10 +118,10 @@ class EventSteps(DemoBase):
         self,
         name: str,
         t: datetime,
-        data: events.EventData,
-        tickets: Sequence[events.TicketData],
-        questions: Sequence[tuple[str, events.QuestionData]],
-        workshops: Sequence[events.WorkshopData] = (),
+        data: catalogue.EventData,
+        tickets: Sequence[catalogue.TicketData],
+        questions: Sequence[tuple[str, catalogue.QuestionData]],
+        workshops: Sequence[catalogue.WorkshopData] = (),
     ) -> None:
         self.at(t, self.create_event, name, data)
         step = itertools.count(1)
@@ -160,7 +159,7 @@ class EventSteps(DemoBase):
                 chosen.append(preferences[0])
             elif free:
                 chosen.append(free[0])
-        booking = events.Booking(
+        booking = sales.Booking(
             ticket_type_id=ticket_id,
             first_name=booker.person.first_name,
             last_name=booker.person.last_name,
@@ -169,7 +168,7 @@ class EventSteps(DemoBase):
             answers=self.answers(name, booker),
             student_declared=booker.ticket == "Student",
         )
-        result = events.book(
+        result = sales.book(
             self.s,
             event_id=demo_event.event.id,
             booking=booking,
@@ -228,7 +227,7 @@ class EventSteps(DemoBase):
         if registration is None or registration.status == "cancelled":
             return
         was_paid = registration.amount_paid > 0
-        events.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
+        changes.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
         if was_paid and t + timedelta(days=2) < self.now:
             self.at(t + timedelta(days=2), self.refund, booker)
         self.follow_offers(name, t)
@@ -272,7 +271,7 @@ class EventSteps(DemoBase):
         registration = self.registration(booker)
         if registration is None or not waitlist.offer_is_live(registration, t):
             return
-        events.accept_offer(self.s, registration=registration, now=t, links=self.event_links)
+        changes.accept_offer(self.s, registration=registration, now=t, links=self.event_links)
         self.after_confirmation(booker, registration, t)
 
     def cancel_holder(self, name: str, t: datetime) -> None:
@@ -295,10 +294,10 @@ class EventSteps(DemoBase):
     def chase_unpaid(self, name: str, t: datetime) -> None:
         """The office cancels some of the bookings unpaid past their invoice's due date."""
         event_id = self.events[name].event.id
-        overdue = events.overdue_unpaid(self.s, event_id=event_id, now=t)
+        overdue = bulk.overdue_unpaid(self.s, event_id=event_id, now=t)
         if overdue:
             chosen = [r.id for r in overdue[: max(1, len(overdue) // 2)]]
-            events.cancel_unpaid(
+            bulk.cancel_unpaid(
                 self.s,
                 event_id=event_id,
                 registration_ids=chosen,
@@ -349,7 +348,7 @@ class EventSteps(DemoBase):
         self.set_up_event(
             name,
             london(self.today - timedelta(days=100), 11),
-            events.EventData(
+            catalogue.EventData(
                 title=f"ISIPT Conference {first_day.year}: Interpersonal Psychotherapy across the lifespan",
                 slug=f"isipt-{first_day.year}",
                 kind="conference",
@@ -378,18 +377,18 @@ class EventSteps(DemoBase):
                 payment_due_days=14,
             ),
             tickets=[
-                events.TicketData(
+                catalogue.TicketData(
                     "Member early-bird",
                     price=24500,
                     member_only=True,
                     sale_ends_at=early_bird_ends,
                     description=f"For members of {SOCIETY} booking before the early-bird date.",
                 ),
-                events.TicketData(
+                catalogue.TicketData(
                     "Member", price=29500, member_only=True, sale_starts_at=early_bird_ends, position=1
                 ),
-                events.TicketData("Non-member", price=39500, position=2),
-                events.TicketData(
+                catalogue.TicketData("Non-member", price=39500, position=2),
+                catalogue.TicketData(
                     "Student",
                     price=12000,
                     student=True,
@@ -397,10 +396,10 @@ class EventSteps(DemoBase):
                     position=3,
                     description="Full-time students: you will be asked to confirm that you are a student.",
                 ),
-                events.TicketData("Speaker", price=0, hidden=True, position=4),
+                catalogue.TicketData("Speaker", price=0, hidden=True, position=4),
             ],
             workshops=[
-                events.WorkshopData(
+                catalogue.WorkshopData(
                     title,
                     london(first_day + timedelta(days=day), *start),
                     london(first_day + timedelta(days=day), *end),
@@ -412,7 +411,7 @@ class EventSteps(DemoBase):
                 dietary("Dietary requirements", required=True, position=1),
                 (
                     "access",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Access needs",
                         kind="long_text",
                         hint="Anything that would make the conference easier for you to attend.",
@@ -422,13 +421,13 @@ class EventSteps(DemoBase):
                 ),
                 (
                     "badge",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Organisation or affiliation for your badge", purpose="badge", position=3
                     ),
                 ),
                 (
                     "pronouns",
-                    events.QuestionData(
+                    catalogue.QuestionData(
                         "Pronouns for your badge", hint="Optional, for example she/her.", position=4
                     ),
                 ),
@@ -543,7 +542,7 @@ class EventSteps(DemoBase):
         self.set_up_event(
             name,
             london(self.today - timedelta(days=50), 14),
-            events.EventData(
+            catalogue.EventData(
                 title=f"{SOCIETY} National Meeting {day.year}",
                 slug=f"national-meeting-{day.year}",
                 kind="meeting",
@@ -565,7 +564,7 @@ class EventSteps(DemoBase):
                 status="published",
                 offer_hours=48,
             ),
-            tickets=[events.TicketData("Member place", price=0, member_only=True)],
+            tickets=[catalogue.TicketData("Member place", price=0, member_only=True)],
             questions=[dietary("Dietary requirements (lunch is provided)")],
         )
         assert self.demo_member is not None
@@ -600,4 +599,4 @@ class EventSteps(DemoBase):
     def cancel_and_leave_offer(self, name: str, booker: Booker, t: datetime) -> None:
         registration = self.registration(booker)
         assert registration is not None and registration.status == "confirmed"
-        events.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)
+        changes.cancel_by_delegate(self.s, registration=registration, now=t, links=self.event_links)

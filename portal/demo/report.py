@@ -14,7 +14,7 @@ from portal.demo.society import LOGINS, SOCIETY, DemoLogin
 from portal.demo.timeline import LONDON
 from portal.elections import results
 from portal.elections import service as elections
-from portal.events import service as events_service
+from portal.events import catalogue
 from portal.events.models import Event, Registration
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
@@ -108,7 +108,7 @@ def report(
             )
         )
         bookings[event.slug] = dict(counts)
-        state = events_service.STATE_LABELS[events_service.event_state(event, now)]
+        state = catalogue.STATE_LABELS[catalogue.event_state(event, now)]
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         listed.append((event.title, f"/events/{event.slug}: {state.lower()}; {summary}"))
     stages = []

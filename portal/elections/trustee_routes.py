@@ -2,7 +2,7 @@
 their own page, downloads their share once and proves they kept it; at the close the returning officer, with
 the trustees present, gives k shares to open the ballot box.
 
-Appended to the elections routes (`routes += trustee_routes.routes` in routes.py), so the names are
+Appended to the elections routes (`trustee_routes.routes` in routes.py), so the names are
 `elections:trustees`, `elections:make_key`, `elections:trustee`, `elections:close` and so on.
 """
 
@@ -12,16 +12,15 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.accounts import acting
 from portal.accounts.access import page
 from portal.elections import service, trustees, voting
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import STATES, Election, Trustee
+from portal.elections.route_helpers import RUNNERS, acting_account
 from portal.errors import Forbidden
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 
-RUNNERS = ("returning_officer", "scrutineer")
 #: A share file is about 400 bytes: anything much larger is not one.
 MAX_SHARE_BYTES = 4096
 
@@ -80,7 +79,7 @@ def trustees_page(ctx: Ctx) -> Response:
             with ctx.attempt():
                 trustees.name_trustees(
                     ctx.db,
-                    actor=acting.actor(ctx),
+                    actor=acting_account(ctx),
                     election_id=election.id,
                     account_ids=chosen,
                     threshold=threshold,
@@ -99,7 +98,7 @@ def trustees_page(ctx: Ctx) -> Response:
 @page("returning_officer")
 def make_key(ctx: Ctx) -> Response:
     trustees.make_key(
-        ctx.db, actor=acting.actor(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
+        ctx.db, actor=acting_account(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
     )
     ctx.flash(
         "The election key is made. Each trustee must now download their share from their trustee page, "
@@ -203,7 +202,7 @@ def close_page(ctx: Ctx) -> Response:
         with ctx.attempt():
             opened = voting.open_ballot_box(
                 ctx.db,
-                actor=acting.actor(ctx),
+                actor=acting_account(ctx),
                 election_id=election.id,
                 shares=given,
                 key=ctx.key,

@@ -1,8 +1,10 @@
-"""The error codes of events, bookings, workshops, waitlists and payments."""
+"""The error of the events domain's rules and its codes (events, bookings, workshops, waitlists and payments)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from portal.errors import PortalError
 
 
 class Code(StrEnum):
@@ -36,3 +38,9 @@ class Code(StrEnum):
     STUDENT_DECLARATION = "student_declaration"
     WORKSHOP_CLASH = "workshop_clash"
     WORKSHOP_FULL = "workshop_full"
+
+
+class EventError(PortalError):
+    """`code`: bad_slug, slug_taken, not_found, not_open, closed, full, members_only, member_only_ticket,
+    not_on_sale, student_declaration, bad_workshop, workshop_clash, workshop_full, invalid_answers,
+    already_booked, past_cutoff, not_offered, offer_expired, already_cancelled, in_use, bad_input."""

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from portal.events import service
+from portal.events import catalogue, sales
 from portal.events.models import (
     EVENT_STATUSES,
     KINDS,
@@ -49,7 +49,7 @@ def _zone(form: FormReader) -> str:
     return zone
 
 
-def event_form(raw: Mapping[str, Any] | None) -> tuple[service.EventData | None, Errors, dict[str, Any]]:
+def event_form(raw: Mapping[str, Any] | None) -> tuple[catalogue.EventData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     title = form.text("title", label="a title")
     slug = form.text("slug", label="a web address", max_length=80).lower()
@@ -90,12 +90,12 @@ def event_form(raw: Mapping[str, Any] | None) -> tuple[service.EventData | None,
         form.error("ends_at", "The event must end after it starts.")
     if opens and closes and closes <= opens:
         form.error("registration_closes_at", "Registration must close after it opens.")
-    if slug and (set(slug) - service.SLUG_CHARS or slug in service.RESERVED_SLUGS or slug.isdigit()):
+    if slug and (set(slug) - catalogue.SLUG_CHARS or slug in catalogue.RESERVED_SLUGS or slug.isdigit()):
         form.error("slug", "Use lower-case letters, digits and hyphens, like national-meeting-2027.")
     if not form.ok:
         return None, form.errors, form.data
     assert starts and ends and opens and closes and offer_hours is not None and due_days is not None
-    data = service.EventData(
+    data = catalogue.EventData(
         title=title,
         slug=slug,
         kind=kind,
@@ -124,7 +124,7 @@ def event_form(raw: Mapping[str, Any] | None) -> tuple[service.EventData | None,
 
 def ticket_form(
     raw: Mapping[str, Any] | None, *, tz: str
-) -> tuple[service.TicketData | None, Errors, dict[str, Any]]:
+) -> tuple[catalogue.TicketData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     name = form.text("name", label="the ticket's name", max_length=120)
     description = form.text("description", label="a description", required=False, max_length=500)
@@ -135,7 +135,7 @@ def ticket_form(
     position = form.integer("position", label="the order", required=False) or 0
     if starts and ends and ends <= starts:
         form.error("sale_ends_at", "The sale must end after it starts.")
-    data = service.TicketData(
+    data = catalogue.TicketData(
         name=name,
         description=description,
         price=price or 0,
@@ -152,7 +152,7 @@ def ticket_form(
 
 def workshop_form(
     raw: Mapping[str, Any] | None, *, tz: str
-) -> tuple[service.WorkshopData | None, Errors, dict[str, Any]]:
+) -> tuple[catalogue.WorkshopData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     title = form.text("title", label="the workshop's title")
     description = form.text("description", label="a description", required=False, max_length=1000)
@@ -164,12 +164,12 @@ def workshop_form(
     if not form.ok:
         return None, form.errors, form.data
     assert starts and ends
-    return service.WorkshopData(title, starts, ends, description, capacity), {}, form.data
+    return catalogue.WorkshopData(title, starts, ends, description, capacity), {}, form.data
 
 
 def question_form(
     raw: Mapping[str, Any] | None,
-) -> tuple[service.QuestionData | None, Errors, dict[str, Any]]:
+) -> tuple[catalogue.QuestionData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     label = form.text("label", label="the question", max_length=300)
     kind = form.choice("kind", QUESTION_KINDS, label="the kind of answer")
@@ -179,12 +179,12 @@ def question_form(
     position = form.integer("position", label="the order", required=False) or 0
     if kind in ("single_choice", "multiple_choice") and not options.strip():
         form.error("options", "Give the options, one a line.")
-    data = service.QuestionData(label, kind, form.checkbox("required"), options, hint, purpose, position)
+    data = catalogue.QuestionData(label, kind, form.checkbox("required"), options, hint, purpose, position)
     return (data if form.ok else None), form.errors, form.data
 
 
 def answers_from(raw: Mapping[str, Any] | None, questions: Sequence[Question]) -> dict[int, str | list[str]]:
-    """The answers in a submitted form (fields `q<id>`), without judging them: see `service.answer_errors`."""
+    """The answers in a submitted form (fields `q<id>`), without judging them: see `sales.answer_errors`."""
     answers: dict[int, str | list[str]] = {}
     getlist = getattr(raw, "getlist", None)
     for question in questions:
@@ -216,7 +216,7 @@ def details_form(
     form.data["workshops"] = workshop_ids
     answers = answers_from(raw, questions)
     errors = dict(form.errors)
-    errors.update(service.answer_errors(questions, answers))
+    errors.update(sales.answer_errors(questions, answers))
     return form.data, answers, errors
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from portal.events import forms, service
+from portal.events import catalogue, forms, sales
+from portal.events.errors import EventError
 from portal.events.links import Links
 from portal.events.models import Event, TicketType
 from portal.members.models import Member
@@ -48,7 +49,7 @@ class Journey:
         self.hidden_ticket = whole_number(ctx.query.get("ticket", ""))
         if ctx.form is not None and whole_number(self.form.raw("ticket")) is not None:
             self.hidden_ticket = self.hidden_ticket or whole_number(self.form.raw("ticket"))
-        self.choices = service.ticket_choices(
+        self.choices = catalogue.ticket_choices(
             event, now=ctx.now, member_active=member is not None, hidden_ticket_id=self.hidden_ticket
         )
         self.form_key = self.form.raw("form_key")[:100] or new_token()
@@ -63,7 +64,7 @@ class Journey:
         answers: dict[int, Any] | None = None,
         errors: dict[str, str] | None = None,
         problem: str = "",
-        checked: service.Checked | None = None,
+        checked: sales.Checked | None = None,
         status: int = 200,
         already_booked: str = "",
     ) -> Response:
@@ -74,7 +75,7 @@ class Journey:
             "events/book.html",
             {
                 "event": self.event,
-                "state": service.event_state(self.event, self.ctx.now),
+                "state": catalogue.event_state(self.event, self.ctx.now),
                 "step": step,
                 "choices": self.choices,
                 "reasons": REASONS,
@@ -136,7 +137,7 @@ class Journey:
         else:
             values, answers, errors = forms.details_form(self.ctx.form, questions=self.event.questions)
             values["ticket"] = choice.ticket.id
-            clash = service.workshop_clash([w for w in self.event.workshops if w.id in values["workshops"]])
+            clash = sales.workshop_clash([w for w in self.event.workshops if w.id in values["workshops"]])
             if clash:
                 errors["workshops"] = (
                     f"'{clash[0].title}' and '{clash[1].title}' are at the same time: choose one."
@@ -145,7 +146,7 @@ class Journey:
                 return self.render("details", values=values, answers=answers)
             if errors:
                 return self.render("details", values=values, answers=answers, errors=errors, status=422)
-        booking = service.Booking(
+        booking = sales.Booking(
             ticket_type_id=choice.ticket.id,
             first_name=values["first_name"],
             last_name=values["last_name"],
@@ -157,20 +158,20 @@ class Journey:
         try:
             if action == "confirm":
                 return self._confirm(booking, links)
-            checked = service.check_booking(
+            checked = sales.check_booking(
                 self.ctx.db,
                 event=self.event,
                 booking=booking,
                 member_id=self.member.id if self.member else None,
                 now=self.ctx.now,
             )
-        except service.EventError as exc:
+        except EventError as exc:
             return self._refused(exc, values, answers)
         return self.render("review", values=values, answers=answers, checked=checked)
 
-    def _confirm(self, booking: service.Booking, links: Links) -> Response:
+    def _confirm(self, booking: sales.Booking, links: Links) -> Response:
         principal = self.ctx.principal
-        result = service.book(
+        result = sales.book(
             self.ctx.db,
             event_id=self.event.id,
             booking=booking,
@@ -196,7 +197,7 @@ class Journey:
             self.ctx.flash("The event is full, so you are on the waitlist. We have e-mailed you.")
         return self.ctx.redirect("events:booking", token=result.manage_token)
 
-    def _refused(self, exc: service.EventError, values: dict[str, Any], answers: dict[int, Any]) -> Response:
+    def _refused(self, exc: EventError, values: dict[str, Any], answers: dict[int, Any]) -> Response:
         if exc.code == "already_booked":
             # No second booking (nor invoice): the notice offers the first booking's link again by e-mail.
             errors = {"email": "There is already a booking for this event with this e-mail address."}

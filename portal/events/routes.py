@@ -15,18 +15,21 @@ from portal.accounts import acting
 from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.events import (
+    bulk,
+    catalogue,
     catch_up,
+    changes,
     consequences,
     forms,
     ics,
     invoices,
     notify,
     payments,
-    service,
     staff,
     waitlist,
     workshops,
 )
+from portal.events.errors import EventError
 from portal.events.journey_routes import Journey
 from portal.events.links import Links, manage_token
 from portal.events.models import (
@@ -59,7 +62,7 @@ def _links(ctx: Ctx) -> Links:
 
 
 def _member(ctx: Ctx) -> Any:
-    return service.active_member(ctx.db, ctx.principal.member_id if ctx.principal else None)
+    return catalogue.active_member(ctx.db, ctx.principal.member_id if ctx.principal else None)
 
 
 # --- public -----------------------------------------------------------------------------------------------------
@@ -69,14 +72,14 @@ def _member(ctx: Ctx) -> Any:
 def calendar(ctx: Ctx) -> Response:
     kind = ctx.query.get("kind", "")
     kind = kind if kind in KINDS else ""
-    events = service.upcoming_events(ctx.db, now=ctx.now, kind=kind or None)
+    events = catalogue.upcoming_events(ctx.db, now=ctx.now, kind=kind or None)
     return ctx.render(
         "events/calendar.html",
         {
             "events": events,
             "kind": kind,
             "kinds": KINDS,
-            "states": {e.id: service.event_state(e, ctx.now) for e in events},
+            "states": {e.id: catalogue.event_state(e, ctx.now) for e in events},
         },
         partial="events/_calendar_list.html",
     )
@@ -93,7 +96,7 @@ def calendar_feed(ctx: Ctx) -> Response:
             location=notify.event_location(e),
             url=ctx.absolute_url("events:event", slug=e.slug),
         )
-        for e in service.upcoming_events(ctx.db, now=ctx.now)
+        for e in catalogue.upcoming_events(ctx.db, now=ctx.now)
     ]
     name = society_name(ctx.request)
     body = ics.calendar(entries, name=f"{name} events", now=ctx.now)
@@ -104,7 +107,7 @@ def calendar_feed(ctx: Ctx) -> Response:
 
 def _public_event(ctx: Ctx) -> Event:
     staff_view = ctx.principal is not None and ctx.principal.has("office")
-    return service.event_by_slug(ctx.db, ctx.params["slug"], include_drafts=staff_view)
+    return catalogue.event_by_slug(ctx.db, ctx.params["slug"], include_drafts=staff_view)
 
 
 @page("public", catch_up=(catch_up.BY_SLUG,))
@@ -116,21 +119,21 @@ def event_page(ctx: Ctx) -> Response:
         mine = next(
             (
                 r
-                for r in service.registrations_of(
+                for r in changes.registrations_of(
                     ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
                 )
                 if r.event_id == event.id and r.status != "cancelled"
             ),
             None,
         )
-    choices = service.ticket_choices(event, now=ctx.now, member_active=member is not None)
+    choices = catalogue.ticket_choices(event, now=ctx.now, member_active=member is not None)
     quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None) if member else None
     return ctx.render(
         "events/event.html",
         {
             "event": event,
-            "state": service.event_state(event, ctx.now),
-            "left": service.places_left(event),
+            "state": catalogue.event_state(event, ctx.now),
+            "left": catalogue.places_left(event),
             "choices": choices,
             "reasons": {
                 "not_on_sale": "Not on sale yet",
@@ -150,7 +153,7 @@ def event_page(ctx: Ctx) -> Response:
 
 @page("public")
 def event_ics(ctx: Ctx) -> Response:
-    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     entry = ics.CalendarEntry(
         uid=f"event-{event.id}@ipt-portal",
         title=event.title,
@@ -169,7 +172,7 @@ def event_ics(ctx: Ctx) -> Response:
 
 @page("public")
 def book(ctx: Ctx) -> Response:
-    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     journey = Journey(ctx, event, _member(ctx))
     if ctx.request.method == "GET":
         return journey.start()
@@ -183,7 +186,7 @@ def book(ctx: Ctx) -> Response:
 def resend_link(ctx: Ctx) -> Response:
     """Ask for a booking's private link again. The answer is the same for every address (booked or not);
     only the throttle's refusal differs, and it counts every request alike."""
-    event = service.event_by_slug(ctx.db, ctx.params["slug"])
+    event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     form = FormReader(ctx.form)
     error, status = None, 200
     if ctx.request.method == "POST":
@@ -191,7 +194,7 @@ def resend_link(ctx: Ctx) -> Response:
         if form.ok:
             try:
                 with ctx.attempt():
-                    service.resend_manage_link(
+                    changes.resend_manage_link(
                         ctx.db,
                         event_id=event.id,
                         email=email,
@@ -230,7 +233,7 @@ CANCELLED_BY = {
 
 
 def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
-    event = service.get_event(ctx.db, registration.event_id)
+    event = catalogue.get_event(ctx.db, registration.event_id)
     token = manage_token(ctx.key, registration.manage_seed)
     answers = {a.question_id: a for a in registration.answers}
     kinds = {q.id: q.kind for q in event.questions}
@@ -250,8 +253,8 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "current_answers": current,
         "position": waitlist.position(ctx.db, registration),
         "offer_live": waitlist.offer_is_live(registration, ctx.now),
-        "can_cancel": service.can_cancel(registration, event, ctx.now),
-        "cutoff": service.cancellation_cutoff(event),
+        "can_cancel": changes.can_cancel(registration, event, ctx.now),
+        "cutoff": changes.cancellation_cutoff(event),
         "invoice": invoice,
         "bank": society_service.payment_settings(ctx.db),
         "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
@@ -266,7 +269,7 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
 @page("public", catch_up=(catch_up.BY_BOOKING_LINK,))
 def booking(ctx: Ctx) -> Response:
     token = ctx.params["token"]
-    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    registration = changes.find_by_token(ctx.db, token=token, key=ctx.key)
     if ctx.request.method == "GET":
         context = _booking_context(ctx, registration)
         values = {
@@ -275,12 +278,12 @@ def booking(ctx: Ctx) -> Response:
             "email": registration.email,
         }
         return ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
-    event = service.get_event(ctx.db, registration.event_id)
+    event = catalogue.get_event(ctx.db, registration.event_id)
     values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
     if not errors:
         try:
             with ctx.attempt():
-                service.change_details(
+                changes.change_details(
                     ctx.db,
                     registration=registration,
                     first_name=values["first_name"],
@@ -289,7 +292,7 @@ def booking(ctx: Ctx) -> Response:
                     answers=answers,
                     now=ctx.now,
                 )
-        except service.EventError as exc:
+        except EventError as exc:
             errors = exc.details.get("errors") or {"first_name": exc.message}
         else:
             ctx.flash("Your details are saved.")
@@ -323,22 +326,22 @@ def booking_cancel(ctx: Ctx) -> Response:
     """GET: what giving back the place (leaving the waitlist, declining an offer) will do, with a form to
     confirm it; POST: do it. Nothing irreversible happens on one click."""
     token = ctx.params["token"]
-    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    registration = changes.find_by_token(ctx.db, token=token, key=ctx.key)
     to_mine = ctx.principal is not None and (
         (ctx.form.get("next") if ctx.form is not None else ctx.query.get("next")) == "mine"
     )
     back = ctx.url_for("events:mine") if to_mine else ctx.url_for("events:booking", token=token)
     if ctx.request.method == "POST":
         was = registration.status
-        service.cancel_by_delegate(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+        changes.cancel_by_delegate(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
         ctx.flash(CANCEL_WORDS.get(was, CANCEL_WORDS["confirmed"])[2])
         return ctx.redirect("events:mine") if to_mine else ctx.redirect("events:booking", token=token)
-    event = service.get_event(ctx.db, registration.event_id)
+    event = catalogue.get_event(ctx.db, registration.event_id)
     heading, button, _ = CANCEL_WORDS.get(registration.status, CANCEL_WORDS["confirmed"])
     refusal = ""
     if registration.status == "cancelled":
         refusal = "This booking is already cancelled."
-    elif not service.can_cancel(registration, event, ctx.now):
+    elif not changes.can_cancel(registration, event, ctx.now):
         refusal = "The deadline for cancelling has passed. Please contact us about your booking."
     outcome = consequences.cancel_outcome(ctx.db, registration, now=ctx.now)
     return ctx.render(
@@ -364,11 +367,11 @@ def booking_cancel(ctx: Ctx) -> Response:
 @page("public")
 def booking_accept(ctx: Ctx) -> Response:
     token = ctx.params["token"]
-    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    registration = changes.find_by_token(ctx.db, token=token, key=ctx.key)
     try:
         with ctx.attempt():
-            service.accept_offer(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
-    except service.EventError as exc:
+            changes.accept_offer(ctx.db, registration=registration, now=ctx.now, links=_links(ctx))
+    except EventError as exc:
         if exc.code != "offer_expired":
             raise
         # What the attempt wrote is undone; the lapse it found is written back (and the place passed on)
@@ -390,7 +393,7 @@ WORKSHOP_FLASH = {
 def booking_workshops(ctx: Ctx) -> Response:
     """The delegate changes their workshops (or accepts or declines a seat offered), in one transaction."""
     token = ctx.params["token"]
-    registration = service.find_by_token(ctx.db, token=token, key=ctx.key)
+    registration = changes.find_by_token(ctx.db, token=token, key=ctx.key)
     action, workshop_ids, chosen = forms.workshops_form(
         ctx.form, current=_live_workshop_ids(ctx, registration)
     )
@@ -432,7 +435,7 @@ def _live_workshop_ids(ctx: Ctx, registration: Registration) -> list[int]:
 
 @page("public")
 def booking_invoice(ctx: Ctx) -> Response:
-    registration = service.find_by_token(ctx.db, token=ctx.params["token"], key=ctx.key)
+    registration = changes.find_by_token(ctx.db, token=ctx.params["token"], key=ctx.key)
     invoice = ctx.db.scalar(select(Invoice).where(Invoice.registration_id == registration.id))
     if invoice is None:
         raise NotFound("There is no invoice for this booking.")
@@ -447,7 +450,7 @@ def _my_rows(ctx: Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A logged-in person's bookings with what they can do, and the events they could still sign up for
     (a member's free place — the National Meeting — in two clicks)."""
     member = _member(ctx)
-    registrations = service.registrations_of(
+    registrations = changes.registrations_of(
         ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
     )
     rows = [
@@ -456,17 +459,17 @@ def _my_rows(ctx: Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             "token": manage_token(ctx.key, r.manage_seed),
             "position": waitlist.position(ctx.db, r),
             "offer_live": waitlist.offer_is_live(r, ctx.now),
-            "can_cancel": service.can_cancel(r, r.event, ctx.now),
+            "can_cancel": changes.can_cancel(r, r.event, ctx.now),
         }
         for r in registrations
     ]
     booked = {r.event_id for r in registrations if r.status != "cancelled"}
     upcoming = []
-    for event in service.upcoming_events(ctx.db, now=ctx.now):
+    for event in catalogue.upcoming_events(ctx.db, now=ctx.now):
         if event.id in booked:
             continue
-        state = service.event_state(event, ctx.now)
-        choices = service.ticket_choices(event, now=ctx.now, member_active=member is not None)
+        state = catalogue.event_state(event, ctx.now)
+        choices = catalogue.ticket_choices(event, now=ctx.now, member_active=member is not None)
         quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None)
         upcoming.append(
             {
@@ -500,7 +503,7 @@ def my_registrations_section(ctx: Ctx) -> tuple[str, str] | None:
 
 
 def _staff_event(ctx: Ctx) -> Event:
-    return service.get_event(ctx.db, int(ctx.params["event_id"]))
+    return catalogue.get_event(ctx.db, int(ctx.params["event_id"]))
 
 
 @page("office")
@@ -518,7 +521,7 @@ def manage(ctx: Ctx) -> Response:
         {
             "events": events,
             "waiting": waiting,
-            "states": {e.id: service.event_state(e, ctx.now) for e in events},
+            "states": {e.id: catalogue.event_state(e, ctx.now) for e in events},
         },
     )
 
@@ -590,8 +593,8 @@ def create(ctx: Ctx) -> Response:
     if data is not None:
         try:
             with ctx.attempt():
-                event = service.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
-        except service.EventError as exc:
+                event = catalogue.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
+        except EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
             ctx.flash(f"{event.title} is created. Now add its tickets.")
@@ -608,7 +611,7 @@ def edit(ctx: Ctx) -> Response:
     if data is not None:
         try:
             with ctx.attempt():
-                service.update_event(
+                catalogue.update_event(
                     ctx.db,
                     event_id=event.id,
                     data=data,
@@ -616,7 +619,7 @@ def edit(ctx: Ctx) -> Response:
                     now=ctx.now,
                     links=_links(ctx),
                 )
-        except service.EventError as exc:
+        except EventError as exc:
             errors = {"slug" if "slug" in exc.code else "title": exc.message}
         else:
             ctx.flash("Saved.")
@@ -644,12 +647,12 @@ def _save_item(
     try:
         with ctx.attempt():
             if kind == "ticket":
-                service.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
+                catalogue.save_ticket(ctx.db, **common, links=_links(ctx), ticket_id=item_id)
             elif kind == "workshop":
-                service.save_workshop(ctx.db, **common, links=_links(ctx), workshop_id=item_id)
+                catalogue.save_workshop(ctx.db, **common, links=_links(ctx), workshop_id=item_id)
             else:
-                service.save_question(ctx.db, **common, question_id=item_id)
-    except service.EventError as exc:
+                catalogue.save_question(ctx.db, **common, question_id=item_id)
+    except EventError as exc:
         return values, {
             "name" if kind == "ticket" else ("title" if kind == "workshop" else "label"): exc.message
         }
@@ -698,7 +701,7 @@ def item(ctx: Ctx) -> Response:
     )
     if ctx.request.method == "POST":
         if found is not None and FormReader(ctx.form).raw("action") == "delete":
-            service.delete_item(
+            catalogue.delete_item(
                 ctx.db, event_id=event.id, kind=kind, item_id=found.id, actor=acting.actor(ctx), now=ctx.now
             )
             ctx.flash(f"The {kind} is removed.")
@@ -733,11 +736,11 @@ def dashboard(ctx: Ctx) -> Response:
         "events/dashboard.html",
         {
             "event": event,
-            "state": service.event_state(event, ctx.now),
+            "state": catalogue.event_state(event, ctx.now),
             "counts": staff.counts(ctx.db, event.id),
-            "gauges": [(g, staff.gauge_svg(g)) for g in staff.gauges(event)],
-            "chart": staff.signups_chart(series),
+            "gauges": staff.gauges(event),
             "series": series,
+            "signups": [total for _, total in series],
             "needs": staff.needs_summary(ctx.db, event),
             "workshop_lines": [(w, workshops.waiting_count(ctx.db, w.id)) for w in event.workshops],
             "when": notify.when(event),
@@ -818,7 +821,7 @@ def registration(ctx: Ctx) -> Response:
         try:
             with ctx.attempt():
                 errors, values = _staff_action(ctx, event, found, action)
-        except (service.EventError, payments.PaymentError, waitlist.WaitlistError) as exc:
+        except (EventError, payments.PaymentError, waitlist.WaitlistError) as exc:
             errors = {"amount" if action in ("payment", "refund") else "action": exc.message}
         if not errors:
             return ctx.redirect("events:registration", event_id=event.id, registration_id=found.id)
@@ -860,7 +863,7 @@ def _staff_action(
         payments.waive_payment(ctx.db, registration_id=found.id, actor=actor, now=ctx.now)
         ctx.flash("Nothing more is owed on this booking.")
     elif action == "cancel":
-        service.cancel_by_staff(
+        changes.cancel_by_staff(
             ctx.db, registration_id=found.id, actor=actor, reason="staff", now=ctx.now, links=_links(ctx)
         )
         ctx.flash("The booking is cancelled and the delegate e-mailed.")
@@ -923,7 +926,7 @@ def unpaid_confirm(ctx: Ctx) -> Response:
     """The chosen unpaid bookings, what cancelling them does (money, waitlist), and the form that does it."""
     event = _staff_event(ctx)
     wanted = set(_chosen_ids(ctx.request.query_params.getlist("registration")))
-    chosen = [r for r in service.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now) if r.id in wanted]
+    chosen = [r for r in bulk.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now) if r.id in wanted]
     back = ctx.url_for("events:unpaid", event_id=event.id)
     return ctx.render(
         "events/confirm.html",
@@ -995,7 +998,7 @@ def unpaid(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
     if ctx.request.method == "POST":
         chosen = _chosen_ids(ctx.form.getlist("registration") if ctx.form else [])
-        cancelled = service.cancel_unpaid(
+        cancelled = bulk.cancel_unpaid(
             ctx.db,
             event_id=event.id,
             registration_ids=chosen,
@@ -1007,7 +1010,7 @@ def unpaid(ctx: Ctx) -> Response:
             f"{len(cancelled)} unpaid booking{'s' if len(cancelled) != 1 else ''} cancelled; each delegate e-mailed."
         )
         return ctx.redirect("events:unpaid", event_id=event.id)
-    overdue = service.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now)
+    overdue = bulk.overdue_unpaid(ctx.db, event_id=event.id, now=ctx.now)
     dues = dict(
         ctx.db.execute(
             select(Invoice.registration_id, Invoice.due_on).where(
@@ -1025,12 +1028,12 @@ def email(ctx: Ctx) -> Response:
     values: dict[str, Any] = {"audience": "confirmed"}
     if ctx.request.method == "POST":
         form = FormReader(ctx.form)
-        audience = form.choice("audience", service.AUDIENCES, label="who to write to")
+        audience = form.choice("audience", bulk.AUDIENCES, label="who to write to")
         subject = form.text("subject", label="a subject", max_length=200)
         body = form.text("body", label="a message", max_length=20000)
         values, errors = form.data, form.errors
         if form.ok:
-            sent = service.email_delegates(
+            sent = bulk.email_delegates(
                 ctx.db,
                 event_id=event.id,
                 audience=audience,
@@ -1049,7 +1052,7 @@ def email(ctx: Ctx) -> Response:
             "event": event,
             "values": values,
             "errors": errors,
-            "audiences": service.AUDIENCES,
+            "audiences": bulk.AUDIENCES,
             "counts": counts,
         },
         status_code=422 if errors else 200,

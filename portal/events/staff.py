@@ -1,5 +1,6 @@
-"""What the office sees of an event: the bookings list with its filters, counts, the sign-ups chart (SVG
-drawn here, no JavaScript library), the catering and access summary, and the CSV export."""
+"""What the office sees of an event: the bookings list with its filters, counts, the numbers of the sign-ups
+chart and the capacity gauges (templates/_charts.html draws them, no JavaScript library), the catering and access
+summary, and the CSV export."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -162,15 +162,6 @@ def gauges(event: Event) -> list[Gauge]:
     return out
 
 
-def gauge_svg(gauge: Gauge) -> Markup:
-    """A bar drawn with SVG attributes (the Content-Security-Policy forbids inline styles)."""
-    return Markup(
-        '<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label="{label}">'
-        '<rect width="100" height="8" rx="4" class="bar-track"></rect>'
-        '<rect width="{p}" height="8" rx="4" class="bar-fill{full}"></rect></svg>'
-    ).format(label=gauge.text, p=gauge.percent, full=" full" if gauge.percent >= 100 else "")
-
-
 def signups_by_day(session: Session, event: Event, *, now: datetime) -> list[tuple[date, int]]:
     """Cumulative bookings (every registration ever made, whatever became of it) per day, up to today."""
     zone = ZoneInfo(event.timezone)
@@ -190,41 +181,6 @@ def signups_by_day(session: Session, event: Event, *, now: datetime) -> list[tup
         out.append((day, total))
         day += timedelta(days=1)
     return out
-
-
-def signups_chart(series: list[tuple[date, int]]) -> Markup:
-    """A line chart of cumulative sign-ups, with a title and a description for screen readers."""
-    if not series:
-        return Markup('<p class="hint">No bookings yet.</p>')
-    width, height, pad_left, pad_bottom, pad_top = 600, 220, 44, 28, 12
-    top = max(n for _, n in series) or 1
-    span = max(len(series) - 1, 1)
-
-    def x(i: int) -> float:
-        return pad_left + (width - pad_left - 10) * i / span
-
-    def y(n: int) -> float:
-        return pad_top + (height - pad_top - pad_bottom) * (1 - n / top)
-
-    points = " ".join(f"{x(i):.1f},{y(n):.1f}" for i, (_, n) in enumerate(series))
-    first, last = series[0], series[-1]
-    desc = f"From {first[0]:%-d %b %Y} to {last[0]:%-d %b %Y}, bookings rose to {last[1]}."
-    area = f"{x(0):.1f},{y(0):.1f} {points} {x(len(series) - 1):.1f},{y(0):.1f}"
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title chart-desc">',
-        '<title id="chart-title">Sign-ups over time</title>',
-        f'<desc id="chart-desc">{escape(desc)}</desc>',
-        f'<line x1="{pad_left}" y1="{y(0):.1f}" x2="{width - 10}" y2="{y(0):.1f}" class="axis"></line>',
-        f'<line x1="{pad_left}" y1="{pad_top}" x2="{pad_left}" y2="{y(0):.1f}" class="axis"></line>',
-        f'<text x="{pad_left - 6}" y="{y(top) + 4:.1f}" text-anchor="end" class="tick">{top}</text>',
-        f'<text x="{pad_left - 6}" y="{y(0) + 4:.1f}" text-anchor="end" class="tick">0</text>',
-        f'<text x="{pad_left}" y="{height - 8}" class="tick">{first[0]:%-d %b}</text>',
-        f'<text x="{width - 10}" y="{height - 8}" text-anchor="end" class="tick">{last[0]:%-d %b}</text>',
-        f'<polygon points="{area}" class="chart-area"></polygon>',
-        f'<polyline points="{points}" class="chart-line"></polyline>',
-        "</svg>",
-    ]
-    return Markup("".join(parts))  # noqa: S704 - built from numbers, dates and an escaped description
 
 
 @dataclass(frozen=True)

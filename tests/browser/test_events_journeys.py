@@ -20,7 +20,7 @@ from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
 from portal.app import build_routes
 from portal.db import Database
-from portal.events import service
+from portal.events import catalogue, sales
 from portal.events.links import Links
 from portal.members.models import Member
 from tests.browser.conftest import LiveServer, start_server, stop_server
@@ -76,19 +76,19 @@ def seed_event(server: LiveServer, **overrides: Any) -> tuple[str, dict[str, int
     fields.update(overrides.pop("event", {}))
     ids: dict[str, int] = {}
     with database.session() as s:
-        event = service.create_event(s, data=service.EventData(**fields), actor=None, now=now)
+        event = catalogue.create_event(s, data=catalogue.EventData(**fields), actor=None, now=now)
         ids["event"] = event.id
         for ticket in overrides.get("tickets", []):
-            ids[ticket.name] = service.save_ticket(
+            ids[ticket.name] = catalogue.save_ticket(
                 s, event_id=event.id, data=ticket, actor=None, now=now, links=links
             ).id
         for workshop in overrides.get("workshops", []):
-            saved = service.save_workshop(
+            saved = catalogue.save_workshop(
                 s, event_id=event.id, data=workshop, actor=None, now=now, links=links
             )
             ids[workshop.title] = saved.id
         for question in overrides.get("questions", []):
-            service.save_question(s, event_id=event.id, data=question, actor=None, now=now)
+            catalogue.save_question(s, event_id=event.id, data=question, actor=None, now=now)
     database.dispose()
     return fields["slug"], ids
 
@@ -144,26 +144,26 @@ def test_a_guest_books_a_conference_ticket_with_a_workshop_and_gets_the_confirma
     seed_event(
         portal,
         tickets=[
-            service.TicketData(name="Member", price=9000, member_only=True),
-            service.TicketData(name="Non-member", price=15000),
+            catalogue.TicketData(name="Member", price=9000, member_only=True),
+            catalogue.TicketData(name="Non-member", price=15000),
         ],
         workshops=[
-            service.WorkshopData(
+            catalogue.WorkshopData(
                 "Case formulation", STARTS + timedelta(hours=2), STARTS + timedelta(hours=4), capacity=20
             ),
-            service.WorkshopData(
+            catalogue.WorkshopData(
                 "Supervision", STARTS + timedelta(hours=3), STARTS + timedelta(hours=5), capacity=20
             ),
         ],
         questions=[
-            service.QuestionData(
+            catalogue.QuestionData(
                 "Dietary needs",
                 kind="single_choice",
                 options="None\nVegetarian\nVegan",
                 required=True,
                 purpose="dietary",
             ),
-            service.QuestionData("Name on your badge: affiliation", kind="short_text", purpose="badge"),
+            catalogue.QuestionData("Name on your badge: affiliation", kind="short_text", purpose="badge"),
         ],
     )
     url = portal.url
@@ -234,7 +234,7 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
             "members_only": True,
             "capacity": 1,
         },
-        tickets=[service.TicketData(name="Member place", price=0, member_only=True)],
+        tickets=[catalogue.TicketData(name="Member place", price=0, member_only=True)],
     )
     seed_member(portal, "IPT-1", "Mary", "mary@example.org", login=True)
     ben = seed_member(portal, "IPT-2", "Ben", "ben@example.org", login=False)
@@ -262,10 +262,10 @@ def test_a_member_gives_back_a_national_meeting_place_and_the_next_person_accept
     # The server's own key: the booking's private link is derived with it.
     links = links_on(url, key=SECRET.encode())
     with database.session() as s:
-        waiting = service.book(
+        waiting = sales.book(
             s,
             event_id=ids["event"],
-            booking=service.Booking(
+            booking=sales.Booking(
                 ticket_type_id=ids["Member place"],
                 first_name="Ben",
                 last_name="Member",
@@ -321,9 +321,9 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
     _slug, ids = seed_event(
         portal,
         event={"title": "ISIPT Conference 2030", "slug": "isipt-2030", "capacity": 103},
-        tickets=[service.TicketData(name="Delegate", price=0)],
+        tickets=[catalogue.TicketData(name="Delegate", price=0)],
         workshops=[
-            service.WorkshopData(
+            catalogue.WorkshopData(
                 "IPT-A", STARTS + timedelta(hours=2), STARTS + timedelta(hours=4), capacity=1
             )
         ],
@@ -331,10 +331,10 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
     database = Database(portal.database_url)
     links = links_on(portal.url, key=SECRET.encode())
     with database.session() as s:
-        service.book(
+        sales.book(
             s,
             event_id=ids["event"],
-            booking=service.Booking(
+            booking=sales.Booking(
                 ticket_type_id=ids["Delegate"],
                 first_name="Sian",
                 last_name="Seated",
@@ -383,14 +383,14 @@ def test_a_guest_who_ticks_a_full_workshop_is_confirmed_for_the_conference_and_w
 def test_a_guest_cancels_through_the_confirmation_page_and_sees_the_cancelled_booking(
     portal, page, assert_accessible, tmp_path
 ):
-    _slug, ids = seed_event(portal, tickets=[service.TicketData(name="Standard", price=4500)])
+    _slug, ids = seed_event(portal, tickets=[catalogue.TicketData(name="Standard", price=4500)])
     database = Database(portal.database_url)
     links = links_on(portal.url, key=SECRET.encode())
     with database.session() as s:
-        result = service.book(
+        result = sales.book(
             s,
             event_id=ids["event"],
-            booking=service.Booking(
+            booking=sales.Booking(
                 ticket_type_id=ids["Standard"], first_name="Cara", last_name="Guest", email="cara@example.org"
             ),
             form_key="cara-books",

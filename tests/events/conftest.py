@@ -13,7 +13,7 @@ from support import SECRET
 
 from portal.accounts.models import Account
 from portal.app import build_routes
-from portal.events import service
+from portal.events import catalogue, sales
 from portal.events.links import Links
 from portal.events.models import Event, Registration
 from portal.members.models import Member
@@ -36,7 +36,7 @@ def links() -> Links:
     return Links("http://testserver", Router(routes=build_routes()).url_path_for, key=SECRET.encode())
 
 
-def event_data(**overrides: Any) -> service.EventData:
+def event_data(**overrides: Any) -> catalogue.EventData:
     values: dict[str, Any] = {
         "title": "IPT UK Annual Conference 2027",
         "slug": f"conference-{next(_numbers)}",
@@ -52,7 +52,7 @@ def event_data(**overrides: Any) -> service.EventData:
         "contact_email": "events@example.org",
     }
     values.update(overrides)
-    return service.EventData(**values)
+    return catalogue.EventData(**values)
 
 
 @pytest.fixture
@@ -62,22 +62,24 @@ def make_event(database: Any, clock: Any, admin: Account) -> Callable[..., Event
 
     def make(
         *,
-        tickets: list[service.TicketData] | None = None,
-        workshops: list[service.WorkshopData] = (),  # type: ignore[assignment]
-        questions: list[service.QuestionData] = (),  # type: ignore[assignment]
+        tickets: list[catalogue.TicketData] | None = None,
+        workshops: list[catalogue.WorkshopData] = (),  # type: ignore[assignment]
+        questions: list[catalogue.QuestionData] = (),  # type: ignore[assignment]
         **overrides: Any,
     ) -> Event:
         links = Links("http://testserver", lambda name, **p: f"/{name}", key=SECRET.encode())
         with database.session() as s:
-            event = service.create_event(s, data=event_data(**overrides), actor=None, now=clock())
-            for ticket in tickets if tickets is not None else [service.TicketData(name="Standard", price=0)]:
-                service.save_ticket(s, event_id=event.id, data=ticket, actor=None, now=clock(), links=links)
+            event = catalogue.create_event(s, data=event_data(**overrides), actor=None, now=clock())
+            for ticket in (
+                tickets if tickets is not None else [catalogue.TicketData(name="Standard", price=0)]
+            ):
+                catalogue.save_ticket(s, event_id=event.id, data=ticket, actor=None, now=clock(), links=links)
             for workshop in workshops:
-                service.save_workshop(
+                catalogue.save_workshop(
                     s, event_id=event.id, data=workshop, actor=None, now=clock(), links=links
                 )
             for question in questions:
-                service.save_question(s, event_id=event.id, data=question, actor=None, now=clock())
+                catalogue.save_question(s, event_id=event.id, data=question, actor=None, now=clock())
             s.flush()
             s.refresh(event)
             _ = (event.ticket_types, event.workshops, event.questions)
@@ -125,7 +127,7 @@ def member_account(database: Any, passwords: Any) -> Callable[[Member], Account]
     return make
 
 
-def booking(event: Event, n: int = 0, **overrides: Any) -> service.Booking:
+def booking(event: Event, n: int = 0, **overrides: Any) -> sales.Booking:
     values: dict[str, Any] = {
         "ticket_type_id": event.ticket_types[0].id,
         "first_name": "Guest",
@@ -133,11 +135,11 @@ def booking(event: Event, n: int = 0, **overrides: Any) -> service.Booking:
         "email": f"guest{n}@example.org",
     }
     values.update(overrides)
-    return service.Booking(**values)
+    return sales.Booking(**values)
 
 
 @pytest.fixture
-def book(database: Any, clock: Any, links: Links) -> Callable[..., service.BookingResult]:
+def book(database: Any, clock: Any, links: Links) -> Callable[..., sales.BookingResult]:
     """Book in its own committed transaction, as a request would; returns the result."""
 
     def make(
@@ -148,9 +150,9 @@ def book(database: Any, clock: Any, links: Links) -> Callable[..., service.Booki
         form_key: str | None = None,
         with_links: Links | None = None,
         **overrides: Any,
-    ) -> service.BookingResult:
+    ) -> sales.BookingResult:
         with database.session() as s:
-            result = service.book(
+            result = sales.book(
                 s,
                 event_id=event.id,
                 booking=booking(event, n, **overrides),

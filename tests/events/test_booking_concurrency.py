@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.events import service, waitlist, workshops
+from portal.events import catalogue, sales, waitlist, workshops
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, TicketType, Workshop
 
 ATTEMPTS = 100
@@ -27,7 +27,7 @@ def race(
     failures: list[BaseException] = []
 
     def attempt(i: int) -> None:
-        booking = service.Booking(
+        booking = sales.Booking(
             ticket_type_id=event.ticket_types[0].id,
             first_name="Racer",
             last_name=str(i),
@@ -37,7 +37,7 @@ def race(
         barrier.wait()
         try:
             with database.session() as s:
-                result = service.book(
+                result = sales.book(
                     s,
                     event_id=event.id,
                     booking=booking,
@@ -80,7 +80,7 @@ def test_one_hundred_at_ten_places_gives_ten_confirmed_and_ninety_waitlisted(
 
 
 def test_one_hundred_at_a_ticket_quota_of_ten_gives_ten_confirmed(make_event, database, clock, links):
-    event = make_event(capacity=None, tickets=[service.TicketData(name="Early bird", quota=PLACES)])
+    event = make_event(capacity=None, tickets=[catalogue.TicketData(name="Early bird", quota=PLACES)])
     statuses = race(database, clock, links, event)
     assert Counter(statuses) == {"confirmed": PLACES, "waitlisted": ATTEMPTS - PLACES}
     with database.session() as s:
@@ -92,7 +92,7 @@ def test_one_hundred_at_a_ticket_quota_of_ten_gives_ten_confirmed(make_event, da
 def test_thirty_at_a_workshop_of_five_give_thirty_conference_places_five_seats_and_a_line_of_25(
     make_event, database, clock, links, start
 ):
-    workshop = service.WorkshopData("Supervision skills", start, start + timedelta(hours=2), capacity=5)
+    workshop = catalogue.WorkshopData("Supervision skills", start, start + timedelta(hours=2), capacity=5)
     event = make_event(capacity=200, workshops=[workshop])
     workshop_id = event.workshops[0].id
     statuses = race(database, clock, links, event, attempts=30, workshop_ids=(workshop_id,))
@@ -114,7 +114,7 @@ def test_thirty_at_a_workshop_of_five_give_thirty_conference_places_five_seats_a
 
 
 def test_paid_bookings_at_once_get_invoice_numbers_without_gaps(make_event, database, clock, links):
-    event = make_event(capacity=8, tickets=[service.TicketData(name="Standard", price=12000)])
+    event = make_event(capacity=8, tickets=[catalogue.TicketData(name="Standard", price=12000)])
     statuses = race(database, clock, links, event, attempts=16)
     assert Counter(statuses) == {"confirmed": 8, "waitlisted": 8}
     with database.session() as s:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from support import post
 
 from portal.accounts.models import Account
-from portal.events import payments, service
+from portal.events import catalogue, changes, payments
 from portal.mail.models import OutboxEmail
 from portal.society.models import PaymentSettings
 
@@ -23,7 +23,7 @@ from portal.society.models import PaymentSettings
 def paid(make_event, admin, database):
     with database.session() as s:
         s.add(PaymentSettings(id=1, account_name="IPT UK", sort_code="12-34-56", account_number="12345678"))
-    return make_event(title="Annual Conference", capacity=1, tickets=[service.TicketData("Standard", 4500)])
+    return make_event(title="Annual Conference", capacity=1, tickets=[catalogue.TicketData("Standard", 4500)])
 
 
 def page(client, token):
@@ -57,7 +57,7 @@ def test_a_booking_cancelled_by_the_office_after_payment_says_so_and_names_the_r
             received_on=date(2027, 1, 5),
             note="",
         )
-        service.cancel_by_staff(
+        changes.cancel_by_staff(
             s, registration_id=result.registration.id, actor=actor, reason="staff", now=clock(), links=links
         )
     text = page(client, result.manage_token)

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from support import as_sent
 
-from portal.events import service
+from portal.events import catalogue, changes
+from portal.events.errors import EventError
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.models import OutboxEmail
 from portal.mail.service import Attachment
@@ -34,7 +35,7 @@ def test_the_booking_after_the_last_place_joins_the_waitlist(make_event, book, f
 def test_a_full_event_without_a_waitlist_refuses_the_booking(make_event, book, database):
     event = make_event(capacity=1, waitlist_enabled=False)
     book(event, 1)
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, 2)
     assert refused.value.code == "full"
     with database.session() as s:
@@ -44,7 +45,7 @@ def test_a_full_event_without_a_waitlist_refuses_the_booking(make_event, book, d
 def test_a_ticket_quota_sends_the_next_booking_to_the_waitlist_while_the_event_has_room(
     make_event, book, fresh
 ):
-    event = make_event(capacity=10, tickets=[service.TicketData(name="Early bird", quota=1)])
+    event = make_event(capacity=10, tickets=[catalogue.TicketData(name="Early bird", quota=1)])
     book(event, 1)
     assert book(event, 2).registration.status == "waitlisted"
     assert fresh(Event, event.id).places_taken == 1
@@ -53,7 +54,7 @@ def test_a_ticket_quota_sends_the_next_booking_to_the_waitlist_while_the_event_h
 def test_a_full_workshop_confirms_the_conference_place_and_waitlists_only_the_workshop(
     start, make_event, book, fresh
 ):
-    workshop = service.WorkshopData(
+    workshop = catalogue.WorkshopData(
         "Case formulation", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
     )
     event = make_event(capacity=10, workshops=[workshop])
@@ -68,13 +69,13 @@ def test_a_full_workshop_confirms_the_conference_place_and_waitlists_only_the_wo
 
 
 def test_a_full_workshop_is_refused_where_the_event_keeps_no_waitlist(start, make_event, book, fresh):
-    workshop = service.WorkshopData(
+    workshop = catalogue.WorkshopData(
         "Case formulation", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
     )
     event = make_event(capacity=10, waitlist_enabled=False, workshops=[workshop])
     workshop_id = event.workshops[0].id
     book(event, 1, workshop_ids=(workshop_id,))
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, 2, workshop_ids=(workshop_id,))
     assert refused.value.code == "workshop_full"
     assert fresh(Event, event.id).places_taken == 1
@@ -83,13 +84,13 @@ def test_a_full_workshop_is_refused_where_the_event_keeps_no_waitlist(start, mak
 def test_two_workshops_at_overlapping_times_are_refused(start, make_event, book):
     event = make_event(
         workshops=[
-            service.WorkshopData("Morning A", start + timedelta(hours=1), start + timedelta(hours=3)),
-            service.WorkshopData("Morning B", start + timedelta(hours=2), start + timedelta(hours=4)),
-            service.WorkshopData("Afternoon", start + timedelta(hours=5), start + timedelta(hours=7)),
+            catalogue.WorkshopData("Morning A", start + timedelta(hours=1), start + timedelta(hours=3)),
+            catalogue.WorkshopData("Morning B", start + timedelta(hours=2), start + timedelta(hours=4)),
+            catalogue.WorkshopData("Afternoon", start + timedelta(hours=5), start + timedelta(hours=7)),
         ]
     )
     a, b, afternoon = (w.id for w in event.workshops)
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, workshop_ids=(a, b))
     assert refused.value.code == "workshop_clash"
     assert book(event, 2, workshop_ids=(a, afternoon)).registration.status == "confirmed"
@@ -98,8 +99,8 @@ def test_two_workshops_at_overlapping_times_are_refused(start, make_event, book)
 def test_workshops_that_touch_end_to_start_do_not_clash(start, make_event, book):
     event = make_event(
         workshops=[
-            service.WorkshopData("First", start + timedelta(hours=1), start + timedelta(hours=2)),
-            service.WorkshopData("Second", start + timedelta(hours=2), start + timedelta(hours=3)),
+            catalogue.WorkshopData("First", start + timedelta(hours=1), start + timedelta(hours=2)),
+            catalogue.WorkshopData("Second", start + timedelta(hours=2), start + timedelta(hours=3)),
         ]
     )
     ids = tuple(w.id for w in event.workshops)
@@ -107,56 +108,56 @@ def test_workshops_that_touch_end_to_start_do_not_clash(start, make_event, book)
 
 
 def test_a_workshop_of_another_event_cannot_be_chosen(start, make_event, book):
-    other = make_event(workshops=[service.WorkshopData("Elsewhere", start, start + timedelta(hours=1))])
+    other = make_event(workshops=[catalogue.WorkshopData("Elsewhere", start, start + timedelta(hours=1))])
     event = make_event()
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, workshop_ids=(other.workshops[0].id,))
     assert refused.value.code == "bad_workshop"
 
 
 def test_an_early_bird_ticket_cannot_be_booked_after_its_sale_ends(make_event, book, clock):
-    early = service.TicketData(name="Early bird", price=9000, sale_ends_at=clock() + timedelta(days=1))
-    event = make_event(tickets=[early, service.TicketData(name="Standard", price=12000)])
+    early = catalogue.TicketData(name="Early bird", price=9000, sale_ends_at=clock() + timedelta(days=1))
+    event = make_event(tickets=[early, catalogue.TicketData(name="Standard", price=12000)])
     clock.advance(days=2)
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, ticket_type_id=event.ticket_types[0].id)
     assert refused.value.code == "not_on_sale"
     assert book(event, ticket_type_id=event.ticket_types[1].id).registration.amount_due == 12000
 
 
 def test_a_ticket_cannot_be_booked_before_its_sale_starts(make_event, book, clock):
-    later = service.TicketData(name="Day ticket", sale_starts_at=clock() + timedelta(days=3))
+    later = catalogue.TicketData(name="Day ticket", sale_starts_at=clock() + timedelta(days=3))
     event = make_event(tickets=[later])
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event)
     assert refused.value.code == "not_on_sale"
 
 
 def test_registration_is_refused_before_it_opens_and_after_it_closes(make_event, book, clock):
     event = make_event(registration_opens_at=clock() + timedelta(hours=1))
-    with pytest.raises(service.EventError) as early:
+    with pytest.raises(EventError) as early:
         book(event)
     assert early.value.code == "not_open"
     closed = make_event(registration_closes_at=clock() - timedelta(minutes=1))
-    with pytest.raises(service.EventError) as late:
+    with pytest.raises(EventError) as late:
         book(closed)
     assert late.value.code == "closed"
 
 
 def test_a_draft_event_cannot_be_booked(make_event, book):
     event = make_event(status="draft")
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event)
     assert refused.value.code == "not_found"
 
 
 def test_a_member_ticket_needs_an_active_member(make_event, make_member, book):
-    event = make_event(tickets=[service.TicketData(name="Member", price=5000, member_only=True)])
-    with pytest.raises(service.EventError) as guest:
+    event = make_event(tickets=[catalogue.TicketData(name="Member", price=5000, member_only=True)])
+    with pytest.raises(EventError) as guest:
         book(event, 1)
     assert guest.value.code == "member_only_ticket"
     lapsed = make_member(status="lapsed")
-    with pytest.raises(service.EventError) as not_current:
+    with pytest.raises(EventError) as not_current:
         book(event, 2, member=lapsed)
     assert not_current.value.code == "member_only_ticket"
     member = make_member()
@@ -166,14 +167,14 @@ def test_a_member_ticket_needs_an_active_member(make_event, make_member, book):
 
 def test_a_members_only_event_refuses_guests(make_event, book):
     event = make_event(members_only=True)
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event)
     assert refused.value.code == "members_only"
 
 
 def test_a_student_ticket_needs_the_declaration(make_event, book, fresh):
-    event = make_event(tickets=[service.TicketData(name="Student", price=2500, student=True)])
-    with pytest.raises(service.EventError) as refused:
+    event = make_event(tickets=[catalogue.TicketData(name="Student", price=2500, student=True)])
+    with pytest.raises(EventError) as refused:
         book(event, 1)
     assert refused.value.code == "student_declaration"
     result = book(event, 2, student_declared=True)
@@ -183,22 +184,22 @@ def test_a_student_ticket_needs_the_declaration(make_event, book, fresh):
 def test_required_answers_and_allowed_options_are_checked(make_event, book):
     event = make_event(
         questions=[
-            service.QuestionData(
+            catalogue.QuestionData(
                 "Dietary needs",
                 kind="single_choice",
                 required=True,
                 options="None\nVegetarian\nVegan",
                 purpose="dietary",
             ),
-            service.QuestionData("Pronouns", kind="short_text"),
+            catalogue.QuestionData("Pronouns", kind="short_text"),
         ]
     )
     diet, pronouns = (q.id for q in event.questions)
-    with pytest.raises(service.EventError) as missing:
+    with pytest.raises(EventError) as missing:
         book(event, 1)
     assert missing.value.code == "invalid_answers"
     assert set(missing.value.details["errors"]) == {f"q{diet}"}
-    with pytest.raises(service.EventError) as made_up:
+    with pytest.raises(EventError) as made_up:
         book(event, 2, answers={diet: "Carnivore"})
     assert made_up.value.code == "invalid_answers"
     result = book(event, 3, answers={diet: "Vegan", pronouns: "she/her"})
@@ -208,7 +209,7 @@ def test_required_answers_and_allowed_options_are_checked(make_event, book):
 def test_a_multiple_choice_answer_is_stored_one_option_a_line(make_event, book, fresh):
     event = make_event(
         questions=[
-            service.QuestionData("Access", kind="multiple_choice", options="Step-free\nHearing loop\nBSL")
+            catalogue.QuestionData("Access", kind="multiple_choice", options="Step-free\nHearing loop\nBSL")
         ]
     )
     question = event.questions[0].id
@@ -233,7 +234,7 @@ def test_a_member_holds_one_place_per_event(make_event, make_member, book):
     event = make_event()
     member = make_member()
     book(event, 1, member=member)
-    with pytest.raises(service.EventError) as refused:
+    with pytest.raises(EventError) as refused:
         book(event, 2, member=member)
     assert refused.value.code == "already_booked"
 
@@ -257,11 +258,11 @@ def test_the_manage_link_finds_the_booking_and_a_wrong_one_does_not(make_event, 
     event = make_event()
     result = book(event)
     with database.session() as s:
-        assert service.find_by_token(s, token=result.manage_token, key=links.key).id == result.registration.id
-        with pytest.raises(service.EventError) as wrong:
+        assert changes.find_by_token(s, token=result.manage_token, key=links.key).id == result.registration.id
+        with pytest.raises(EventError) as wrong:
             # Change the last character (to one it is not: a token ending in "0" stays itself otherwise).
             other = "1" if result.manage_token.endswith("0") else "0"
-            service.find_by_token(s, token=result.manage_token[:-1] + other, key=links.key)
+            changes.find_by_token(s, token=result.manage_token[:-1] + other, key=links.key)
         assert wrong.value.code == "not_found"
         stored = s.get(Registration, result.registration.id)
         assert result.manage_token not in (
@@ -273,13 +274,13 @@ def test_the_manage_link_finds_the_booking_and_a_wrong_one_does_not(make_event, 
 
 def test_event_state_follows_the_clock_and_the_places(make_event, book, clock):
     event = make_event(capacity=1, registration_opens_at=clock() + timedelta(hours=1))
-    assert service.event_state(event, clock()) == "not_open"
+    assert catalogue.event_state(event, clock()) == "not_open"
     clock.advance(hours=2)
-    assert service.event_state(event, clock()) == "open"
+    assert catalogue.event_state(event, clock()) == "open"
     book(event)
     event.places_taken = 1
-    assert service.event_state(event, clock()) == "full_waitlist"
-    assert service.event_state(event, event.registration_closes_at) == "closed"
+    assert catalogue.event_state(event, clock()) == "full_waitlist"
+    assert catalogue.event_state(event, event.registration_closes_at) == "closed"
 
 
 def test_confirmation_extras_add_their_context_and_attachments_to_the_e_mail(

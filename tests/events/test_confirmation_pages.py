@@ -12,7 +12,7 @@ from sqlalchemy import select
 from support import login, make_account, post
 
 from portal.accounts.models import Account
-from portal.events import consequences, payments, service
+from portal.events import catalogue, consequences, payments
 from portal.events.models import Registration
 
 
@@ -21,7 +21,7 @@ def paid(make_event, admin):
     return make_event(
         title="Annual Conference",
         capacity=1,
-        tickets=[service.TicketData(name="Standard", price=4500)],
+        tickets=[catalogue.TicketData(name="Standard", price=4500)],
         cancellation_policy="Full refund until a week before.",
     )
 
@@ -166,7 +166,7 @@ def test_the_unpaid_bulk_cancel_goes_through_a_page_with_the_totals_and_the_wait
 
 
 def test_removing_a_question_goes_through_a_page_that_counts_its_answers(office, make_event, book, database):
-    event = make_event(questions=[service.QuestionData("Dietary needs")])
+    event = make_event(questions=[catalogue.QuestionData("Dietary needs")])
     question = event.questions[0]
     book(event, 1, answers={question.id: "Vegetarian"})
     page = text(office, f"/events/manage/{event.id}/setup/question/{question.id}/remove")

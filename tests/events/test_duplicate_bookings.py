@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from support import as_sent, post
 
-from portal.events import service
+from portal.events import catalogue, changes, sales
+from portal.events.errors import EventError
 from portal.events.models import Invoice, Registration
 from portal.mail.models import OutboxEmail
 from portal.mail.service import REQUESTS_PER_ADDRESS
@@ -25,12 +26,12 @@ def count(database, model, *where):
 
 @pytest.fixture
 def paid(make_event, admin):
-    return make_event(title="Annual Conference", tickets=[service.TicketData(name="Standard", price=4500)])
+    return make_event(title="Annual Conference", tickets=[catalogue.TicketData(name="Standard", price=4500)])
 
 
 def test_a_guest_booking_again_with_the_same_address_is_told_it_already_has_a_booking(paid, book, database):
     book(paid, 1)
-    with pytest.raises(service.EventError) as again:
+    with pytest.raises(EventError) as again:
         book(paid, 2, email="Guest1@Example.org ")
     assert again.value.code == "already_booked"
     assert count(database, Registration) == 1 and count(database, Invoice) == 1
@@ -39,7 +40,7 @@ def test_a_guest_booking_again_with_the_same_address_is_told_it_already_has_a_bo
 def test_a_member_booking_twice_is_told_it_already_has_a_booking(paid, book, make_member, database):
     member = make_member()
     book(paid, 1, member=member, email=member.email)
-    with pytest.raises(service.EventError) as again:
+    with pytest.raises(EventError) as again:
         book(paid, 2, member=member, email=member.email)
     assert again.value.code == "already_booked"
     assert count(database, Invoice) == 1
@@ -48,7 +49,7 @@ def test_a_member_booking_twice_is_told_it_already_has_a_booking(paid, book, mak
 def test_an_address_may_book_again_once_its_booking_is_cancelled(paid, book, database, clock, links):
     first = book(paid, 1).registration
     with database.session() as s:
-        service.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
+        changes.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
     assert book(paid, 1).registration.status == "confirmed"
 
 
@@ -80,10 +81,10 @@ def test_two_tabs_booking_the_same_address_at_once_make_one_booking(paid, databa
         barrier.wait()
         try:
             with database.session() as s:
-                service.book(
+                sales.book(
                     s,
                     event_id=paid.id,
-                    booking=service.Booking(
+                    booking=sales.Booking(
                         ticket_type_id=paid.ticket_types[0].id,
                         first_name="Tab",
                         last_name=str(i),
@@ -96,7 +97,7 @@ def test_two_tabs_booking_the_same_address_at_once_make_one_booking(paid, databa
                     links=links,
                 )
             codes.append("booked")
-        except service.EventError as exc:
+        except EventError as exc:
             codes.append(exc.code)
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(2)]
@@ -111,8 +112,8 @@ def test_two_tabs_booking_the_same_address_at_once_make_one_booking(paid, databa
 def test_changing_a_booking_to_another_bookings_address_is_refused(paid, book, database, clock):
     book(paid, 1)
     second = book(paid, 2).registration
-    with database.session() as s, pytest.raises(service.EventError) as refused:
-        service.change_details(
+    with database.session() as s, pytest.raises(EventError) as refused:
+        changes.change_details(
             s,
             registration=s.get(Registration, second.id),
             first_name="Guest",

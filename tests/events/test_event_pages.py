@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from support import SECRET, login, post
 
-from portal.events import service
+from portal.events import catalogue
 from portal.events.links import manage_token
 from portal.events.models import Registration, RegistrationWorkshop
 from portal.mail.models import OutboxEmail
@@ -22,14 +22,14 @@ def conference(make_event, admin, start):
         title="Annual Conference",
         capacity=3,
         tickets=[
-            service.TicketData(name="Non-member", price=15000),
-            service.TicketData(name="Member", price=9000, member_only=True),
+            catalogue.TicketData(name="Non-member", price=15000),
+            catalogue.TicketData(name="Member", price=9000, member_only=True),
         ],
         workshops=[
-            service.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
+            catalogue.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
         ],
         questions=[
-            service.QuestionData(
+            catalogue.QuestionData(
                 "Dietary needs",
                 kind="single_choice",
                 options="None\nVegetarian",
@@ -161,7 +161,7 @@ def test_an_htmx_confirmation_navigates_to_the_booking(client, conference):
 def test_a_student_ticket_without_the_declaration_is_sent_back_with_the_message_beside_it(
     client, make_event, admin
 ):
-    event = make_event(tickets=[service.TicketData(name="Student", price=2000, student=True)])
+    event = make_event(tickets=[catalogue.TicketData(name="Student", price=2000, student=True)])
     url = f"/events/{event.slug}/book"
     key = form_key(client.get(url).text)
     data = {"form_key": key, "ticket": event.ticket_types[0].id, "first_name": "S", "last_name": "T"}
@@ -319,8 +319,10 @@ def full_workshop(make_event, book, admin, start):
         title="ISIPT Conference",
         capacity=105,
         workshops=[
-            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=2),
-            service.WorkshopData("Group IPT", start + timedelta(hours=5), start + timedelta(hours=6)),
+            catalogue.WorkshopData(
+                "IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=2
+            ),
+            catalogue.WorkshopData("Group IPT", start + timedelta(hours=5), start + timedelta(hours=6)),
         ],
     )
     for n in (1, 2, 3):

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from support import SECRET
 
 from portal.cli import main
-from portal.events import service, tasks
+from portal.events import changes, tasks
 from portal.events.models import Registration
 
 
@@ -16,7 +16,7 @@ def lapsed_offer(make_event, book, database, clock, links):
     second = book(event, 2).registration
     third = book(event, 3).registration
     with database.session() as s:
-        service.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
+        changes.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
     return second, third
 
 

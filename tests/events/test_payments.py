@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import Account
-from portal.events import invoices, payments, service
+from portal.events import bulk, catalogue, invoices, payments
 from portal.events.models import Event, Invoice, Payment, Registration
 from portal.mail.models import OutboxEmail
 from portal.society.models import PaymentSettings, Society
@@ -25,7 +25,7 @@ def paid_event(make_event, admin, database):
         society.address = "1 Example Street\nLondon"
         society.charity_number = "1234567"
         s.add(PaymentSettings(id=1, account_name="IPT UK", sort_code="12-34-56", account_number="12345678"))
-    return make_event(capacity=10, tickets=[service.TicketData(name="Standard", price=PRICE)])
+    return make_event(capacity=10, tickets=[catalogue.TicketData(name="Standard", price=PRICE)])
 
 
 def test_a_paid_booking_gets_a_reference_and_a_numbered_invoice_attached_to_its_confirmation(
@@ -87,7 +87,7 @@ def test_tax_is_worked_out_of_a_price_that_includes_it():
 
 
 def test_an_event_with_vat_puts_the_tax_line_on_the_invoice(make_event, book, database, admin):
-    event = make_event(tax_rate_bp=2000, tickets=[service.TicketData(name="Standard", price=PRICE)])
+    event = make_event(tax_rate_bp=2000, tickets=[catalogue.TicketData(name="Standard", price=PRICE)])
     book(event)
     with database.session() as s:
         invoice = s.scalar(select(Invoice))
@@ -227,12 +227,12 @@ def test_unpaid_bookings_past_their_due_date_can_be_cancelled_in_bulk(
     paid = book(paid_event, 2).registration
     record(database, paid.id, PRICE, admin=admin, clock=clock)
     with database.session() as s:
-        assert service.overdue_unpaid(s, event_id=paid_event.id, now=clock()) == []
+        assert bulk.overdue_unpaid(s, event_id=paid_event.id, now=clock()) == []
     clock.advance(days=15)
     with database.session() as s:
-        overdue = service.overdue_unpaid(s, event_id=paid_event.id, now=clock())
+        overdue = bulk.overdue_unpaid(s, event_id=paid_event.id, now=clock())
         assert [r.id for r in overdue] == [unpaid.id]
-        cancelled = service.cancel_unpaid(
+        cancelled = bulk.cancel_unpaid(
             s,
             event_id=paid_event.id,
             registration_ids=[unpaid.id, paid.id],
@@ -251,12 +251,12 @@ def test_unpaid_bookings_past_their_due_date_can_be_cancelled_in_bulk(
 def test_a_bulk_cancel_frees_places_for_the_waitlist(
     make_event, book, database, admin, clock, links, status_of
 ):
-    event = make_event(capacity=1, tickets=[service.TicketData(name="Standard", price=PRICE)])
+    event = make_event(capacity=1, tickets=[catalogue.TicketData(name="Standard", price=PRICE)])
     unpaid = book(event, 1).registration
     waiting = book(event, 2).registration
     clock.advance(days=20)
     with database.session() as s:
-        service.cancel_unpaid(
+        bulk.cancel_unpaid(
             s,
             event_id=event.id,
             registration_ids=[unpaid.id],
@@ -268,7 +268,7 @@ def test_a_bulk_cancel_frees_places_for_the_waitlist(
 
 
 def test_due_dates_follow_the_event_setting(make_event, book, database, clock):
-    event = make_event(payment_due_days=30, tickets=[service.TicketData(name="Standard", price=PRICE)])
+    event = make_event(payment_due_days=30, tickets=[catalogue.TicketData(name="Standard", price=PRICE)])
     book(event)
     with database.session() as s:
         assert s.scalar(select(Invoice.due_on)) == clock().date() + timedelta(days=30)

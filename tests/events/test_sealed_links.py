@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from support import check_sealed_link_mail, login, make_account, stored_anywhere
 
 from portal.accounts.models import Account
-from portal.events import service
+from portal.events import bulk, changes
 from portal.events.models import Registration
 from portal.mail.models import OutboxAttachment
 from portal.mail.sealing import ATTACHMENT_PLACEHOLDER
@@ -47,7 +47,7 @@ def test_the_waitlist_and_offer_emails_keep_the_manage_link_sealed(
         database, settings, clock, office, kind="events/waitlisted", to="guest1@example.org"
     )
     with database.session() as s:
-        service.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
+        changes.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
     offer = check_sealed_link_mail(
         database, settings, clock, office, kind="events/offer", to="guest1@example.org"
     )
@@ -61,7 +61,7 @@ def test_a_message_from_the_office_keeps_each_delegates_manage_link_sealed(
     book(event, 3)
     with database.session() as s:
         actor = s.scalar(select(Account).where(Account.email == "admin@example.org"))
-        service.email_delegates(
+        bulk.email_delegates(
             s,
             event_id=event.id,
             audience="all",

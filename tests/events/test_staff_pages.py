@@ -14,7 +14,7 @@ from sqlalchemy import select
 from support import login, make_account, post
 
 from portal.audit import AuditEvent
-from portal.events import payments, service
+from portal.events import catalogue, payments
 from portal.events.models import Event, Payment, Registration, TicketType
 from portal.mail.models import OutboxEmail
 from portal.society import service as society_service
@@ -34,17 +34,17 @@ def conference(make_event, start):
         title="Annual Conference",
         capacity=5,
         tickets=[
-            service.TicketData(name="Standard", price=10000),
-            service.TicketData(name="Student", price=2000),
+            catalogue.TicketData(name="Standard", price=10000),
+            catalogue.TicketData(name="Student", price=2000),
         ],
         workshops=[
-            service.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
+            catalogue.WorkshopData("Formulation", start + timedelta(hours=2), start + timedelta(hours=4))
         ],
         questions=[
-            service.QuestionData(
+            catalogue.QuestionData(
                 "Diet", kind="single_choice", options="None\nVegetarian\nVegan", purpose="dietary"
             ),
-            service.QuestionData("Access needs", kind="long_text", purpose="access"),
+            catalogue.QuestionData("Access needs", kind="long_text", purpose="access"),
         ],
     )
 
@@ -118,6 +118,16 @@ def test_the_overview_shows_gauges_the_sign_ups_chart_and_the_catering_summary(
     assert page.status_code == 200
     assert "2 of 5 places taken" in page.text
     assert '<svg class="chart"' in page.text and "bookings rose to 2" in page.text
+    # Three days (the second with no booking), so three points; the top of the axis is the total, 2.
+    line = re.search(r'<polyline points="([^"]+)" class="chart-line">', page.text)
+    assert line is not None and line.group(1) == "44.0,102.0 317.0,102.0 590.0,12.0"
+    assert re.search(r'<text x="38" y="16.0" text-anchor="end" class="tick">2</text>', page.text)
+    # The event's gauge: 2 of 5 is a bar 40 of 100 long, not yet full.
+    assert re.search(
+        r'aria-label="2 of 5 places taken">\s*<rect width="100"[^>]*></rect>\s*<rect width="40" height="8" rx="4" '
+        r'class="bar-fill">',
+        page.text,
+    )
     assert re.search(r"<td>Vegan</td><td class=\"num\">2</td>", page.text)
     assert "Step-free access" in page.text
 
@@ -335,7 +345,9 @@ def test_staff_see_a_workshops_waiting_list_with_positions(office, make_event, b
     event = make_event(
         capacity=50,
         workshops=[
-            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1)
+            catalogue.WorkshopData(
+                "IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=1
+            )
         ],
     )
     workshop_id = event.workshops[0].id
@@ -348,3 +360,10 @@ def test_staff_see_a_workshops_waiting_list_with_positions(office, make_event, b
     rows = re.findall(r'<td class="num">(\d+)</td><td><a [^>]+>([A-Za-z]+) Number', page.text)
     assert rows == [("1", "Tom"), ("2", "Ugo")]
     assert "Sian" in page.text.split('id="seats-heading"')[1]
+
+
+def test_the_overview_of_an_event_nobody_has_booked_says_so_and_draws_empty_gauges(office, conference):
+    page = office.get(f"/events/manage/{conference.id}")
+    assert page.status_code == 200
+    assert "No bookings yet." in page.text and '<svg class="chart"' not in page.text
+    assert re.search(r'aria-label="0 of 5 places taken">\s*<rect[^>]*></rect>\s*<rect width="0" ', page.text)

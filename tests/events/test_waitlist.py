@@ -10,7 +10,8 @@ from sqlalchemy import select
 from support import held_connections, login
 
 from portal.accounts.models import Account
-from portal.events import service, waitlist
+from portal.events import catalogue, changes, waitlist
+from portal.events.errors import EventError
 from portal.events.models import Event, Registration
 from portal.mail.models import OutboxEmail
 
@@ -24,7 +25,7 @@ def emails(database, kind):
 
 def cancel(database, clock, links, registration):
     with database.session() as s:
-        return service.cancel_by_delegate(
+        return changes.cancel_by_delegate(
             s, registration=s.get(Registration, registration.id), now=clock(), links=links
         )
 
@@ -75,7 +76,7 @@ def test_an_accepted_offer_becomes_a_confirmed_booking(make_event, book, databas
     cancel(database, clock, links, first)
     clock.advance(hours=3)
     with database.session() as s:
-        service.accept_offer(s, registration=s.get(Registration, second.id), now=clock(), links=links)
+        changes.accept_offer(s, registration=s.get(Registration, second.id), now=clock(), links=links)
     assert status_of(second) == "confirmed"
     assert [to for to, _ in emails(database, "events/confirmation")] == [
         "guest0@example.org",
@@ -111,8 +112,8 @@ def test_accepting_after_the_deadline_is_refused_and_the_place_moves_on(
     next_in_line = book(event, 2).registration
     cancel(database, clock, links, first)
     clock.advance(hours=49)
-    with database.session() as s, pytest.raises(service.EventError) as refused:
-        service.accept_offer(s, registration=s.get(Registration, late.id), now=clock(), links=links)
+    with database.session() as s, pytest.raises(EventError) as refused:
+        changes.accept_offer(s, registration=s.get(Registration, late.id), now=clock(), links=links)
     assert refused.value.code == "offer_expired"
     assert status_of(late) == "cancelled"
     assert status_of(next_in_line) == "offered"
@@ -153,10 +154,10 @@ def test_raising_the_capacity_offers_the_new_places_in_order(
     waiting = [book(event, n).registration for n in (1, 2, 3)]
     with database.session() as s:
         current = s.get(Event, event.id)
-        data = service.EventData(
-            **{k: getattr(current, k) for k in service.EventData.__dataclass_fields__} | {"capacity": 3}
+        data = catalogue.EventData(
+            **{k: getattr(current, k) for k in catalogue.EventData.__dataclass_fields__} | {"capacity": 3}
         )
-        service.update_event(s, event_id=event.id, data=data, actor=None, now=clock(), links=links)
+        catalogue.update_event(s, event_id=event.id, data=data, actor=None, now=clock(), links=links)
     assert [status_of(r) for r in waiting] == ["offered", "offered", "waitlisted"]
 
 
@@ -188,8 +189,8 @@ def test_a_delegate_cannot_cancel_after_the_cut_off(make_event, book, database, 
     event = make_event(cancellation_cutoff=clock() + timedelta(days=1))
     registration = book(event).registration
     clock.advance(days=1)
-    with database.session() as s, pytest.raises(service.EventError) as refused:
-        service.cancel_by_delegate(
+    with database.session() as s, pytest.raises(EventError) as refused:
+        changes.cancel_by_delegate(
             s, registration=s.get(Registration, registration.id), now=clock(), links=links
         )
     assert refused.value.code == "past_cutoff"
@@ -212,7 +213,7 @@ def test_cancelling_twice_is_refused(make_event, book, database, clock, links):
     event = make_event()
     registration = book(event).registration
     cancel(database, clock, links, registration)
-    with pytest.raises(service.EventError) as again:
+    with pytest.raises(EventError) as again:
         cancel(database, clock, links, registration)
     assert again.value.code == "already_cancelled"
 
@@ -223,7 +224,7 @@ def test_a_national_meeting_gives_each_member_one_place_and_a_given_back_place_g
     meeting = make_event(kind="meeting", members_only=True, capacity=1, title="National Meeting 2027")
     ann, bob = make_member(first_name="Ann"), make_member(first_name="Bob")
     ann_place = book(meeting, 1, member=ann).registration
-    with pytest.raises(service.EventError) as twice:
+    with pytest.raises(EventError) as twice:
         book(meeting, 2, member=ann)
     assert twice.value.code == "already_booked"
     bob_place = book(meeting, 3, member=bob).registration

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from support import as_sent
 
-from portal.events import service, tasks, waitlist, workshops
+from portal.events import catalogue, changes, sales, tasks, waitlist, workshops
 from portal.events.models import Event, Registration, RegistrationWorkshop, Workshop
 from portal.mail.models import OutboxEmail
 
@@ -20,8 +20,10 @@ def conference(make_event, start):
     return make_event(
         capacity=102,
         workshops=[
-            service.WorkshopData("IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=2),
-            service.WorkshopData(
+            catalogue.WorkshopData(
+                "IPT-A", start + timedelta(hours=2), start + timedelta(hours=4), capacity=2
+            ),
+            catalogue.WorkshopData(
                 "Group IPT", start + timedelta(hours=5), start + timedelta(hours=7), capacity=50
             ),
         ],
@@ -93,10 +95,10 @@ def test_the_review_predicts_the_conference_place_and_each_workshop(conference, 
     fill_ipt_a(conference, book)
     book(conference, 3, workshop_ids=(ids(conference)["IPT-A"],))
     with database.session() as s:
-        checked = service.check_booking(
+        checked = sales.check_booking(
             s,
             event=s.get(Event, conference.id),
-            booking=service.Booking(
+            booking=sales.Booking(
                 ticket_type_id=conference.ticket_types[0].id,
                 first_name="Rhys",
                 last_name="Review",
@@ -120,7 +122,7 @@ def test_a_cancelled_booking_offers_its_workshop_seat_to_the_next_in_that_worksh
     ipt_a = ids(conference)["IPT-A"]
     first, second = (book(conference, n, workshop_ids=(ipt_a,)).registration for n in (3, 4))
     with database.session() as s:
-        service.cancel_by_delegate(s, registration=s.get(Registration, holder.id), now=clock(), links=links)
+        changes.cancel_by_delegate(s, registration=s.get(Registration, holder.id), now=clock(), links=links)
     assert entry(database, holder, ipt_a) == ("cancelled", None)
     assert entry(database, first, ipt_a) == ("offered", None)
     assert entry(database, second, ipt_a) == ("waitlisted", 1)
@@ -192,10 +194,10 @@ def test_a_change_that_clashes_is_refused_and_changes_nothing(
     ipt_a = ids(conference)["IPT-A"]
     holder = book(conference, 1, workshop_ids=(ipt_a,)).registration
     with database.session() as s:
-        clash = service.save_workshop(
+        clash = catalogue.save_workshop(
             s,
             event_id=conference.id,
-            data=service.WorkshopData("Clash", start + timedelta(hours=3), start + timedelta(hours=4)),
+            data=catalogue.WorkshopData("Clash", start + timedelta(hours=3), start + timedelta(hours=4)),
             actor=None,
             now=clock(),
             links=links,
@@ -209,7 +211,7 @@ def test_a_change_that_clashes_is_refused_and_changes_nothing(
 def test_a_workshop_of_another_event_cannot_be_added(
     conference, make_event, book, database, clock, links, start
 ):
-    other = make_event(workshops=[service.WorkshopData("Elsewhere", start, start + timedelta(hours=1))])
+    other = make_event(workshops=[catalogue.WorkshopData("Elsewhere", start, start + timedelta(hours=1))])
     holder = book(conference, 1).registration
     with pytest.raises(workshops.WorkshopError) as refused:
         change(database, clock, links, holder, [other.workshops[0].id])
@@ -221,7 +223,7 @@ def test_a_booking_waiting_for_a_conference_place_gets_its_workshops_when_offere
 ):
     event = make_event(
         capacity=1,
-        workshops=[service.WorkshopData("IPT-A", start, start + timedelta(hours=1), capacity=1)],
+        workshops=[catalogue.WorkshopData("IPT-A", start, start + timedelta(hours=1), capacity=1)],
     )
     ipt_a = event.workshops[0].id
     first = book(event, 1, workshop_ids=(ipt_a,)).registration
@@ -229,7 +231,7 @@ def test_a_booking_waiting_for_a_conference_place_gets_its_workshops_when_offere
     assert second.status == "waitlisted"
     assert entry(database, second, ipt_a) == ("pending", None)
     with database.session() as s:
-        service.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
+        changes.cancel_by_delegate(s, registration=s.get(Registration, first.id), now=clock(), links=links)
     with database.session() as s:
         assert s.get(Registration, second.id).status == "offered"
     assert entry(database, second, ipt_a) == ("confirmed", None)
@@ -243,8 +245,8 @@ def test_raising_a_workshops_capacity_offers_the_new_seats_to_its_line(
     waiting = book(conference, 3, workshop_ids=(ipt_a,)).registration
     with database.session() as s:
         workshop = s.get(Workshop, ipt_a)
-        data = service.WorkshopData(workshop.title, workshop.starts_at, workshop.ends_at, capacity=3)
-        service.save_workshop(
+        data = catalogue.WorkshopData(workshop.title, workshop.starts_at, workshop.ends_at, capacity=3)
+        catalogue.save_workshop(
             s, event_id=conference.id, data=data, actor=None, now=clock(), links=links, workshop_id=ipt_a
         )
     assert entry(database, waiting, ipt_a) == ("offered", None)

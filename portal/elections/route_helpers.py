@@ -1,0 +1,42 @@
+"""What the elections handlers share: who runs an election and who watches it, and the acting account, member
+and links of a request."""
+
+from __future__ import annotations
+
+from portal.accounts.models import Account
+from portal.elections.links import Links
+from portal.elections.models import Election
+from portal.members.models import Member
+from portal.members.service import option_labels
+from portal.web.context import Ctx
+
+RUNNERS = ("returning_officer", "scrutineer")
+WATCHERS = ("returning_officer", "scrutineer", "office")
+
+
+def links_for(ctx: Ctx) -> Links:
+    return Links.for_app(ctx.request.app)
+
+
+def acting_account(ctx: Ctx) -> Account:
+    account = ctx.db.get(Account, ctx.principal.account_id)
+    assert account is not None
+    return account
+
+
+def own_member(ctx: Ctx) -> Member:
+    member = ctx.db.get(Member, ctx.principal.member_id)
+    assert member is not None
+    return member
+
+
+def is_runner(ctx: Ctx) -> bool:
+    return ctx.principal is not None and ctx.principal.has(*RUNNERS)
+
+
+def labels_for(ctx: Ctx, kind: str) -> dict[str, str]:
+    return option_labels(ctx.db, kind)
+
+
+def trackers_visible(ctx: Ctx, election: Election) -> bool:
+    return election.state(ctx.now) == "closed" and (election.tracker_public or is_runner(ctx))
