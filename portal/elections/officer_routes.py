@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
 from portal.elections import catch_up, roll, service, trustees, voting
 from portal.elections.ballots import (
@@ -21,7 +22,6 @@ from portal.elections.reminders import remind_now
 from portal.elections.route_helpers import (
     RUNNERS,
     WATCHERS,
-    acting_account,
     labels_for,
     links_for,
     trackers_visible,
@@ -67,13 +67,13 @@ def _setup_form(ctx: Ctx, election: Election | None) -> Response:
                 with ctx.attempt():
                     if election is None:
                         election = service.create_election(
-                            ctx.db, actor=acting_account(ctx), setup=setup, now=ctx.now
+                            ctx.db, actor=acting.actor(ctx), setup=setup, now=ctx.now
                         )
                         ctx.flash("The election is set up. Now add its posts.")
                     else:
                         service.update_election(
                             ctx.db,
-                            actor=acting_account(ctx),
+                            actor=acting.actor(ctx),
                             election_id=election.id,
                             setup=setup,
                             now=ctx.now,
@@ -167,7 +167,7 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
     if ctx.request.method == "POST":
         if contest is not None and (ctx.form.get("action") if ctx.form else "") == "remove":
             service.remove_contest(
-                ctx.db, actor=acting_account(ctx), election_id=election.id, contest_id=contest.id, now=ctx.now
+                ctx.db, actor=acting.actor(ctx), election_id=election.id, contest_id=contest.id, now=ctx.now
             )
             ctx.flash(f"{contest.title} is removed.")
             return ctx.redirect("elections:admin", election_id=election.id)
@@ -178,7 +178,7 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
                     if contest is None:
                         service.add_contest(
                             ctx.db,
-                            actor=acting_account(ctx),
+                            actor=acting.actor(ctx),
                             election_id=election.id,
                             setup=setup,
                             now=ctx.now,
@@ -186,7 +186,7 @@ def _contest_form(ctx: Ctx, election: Election, contest_id: int | None) -> Respo
                     else:
                         service.update_contest(
                             ctx.db,
-                            actor=acting_account(ctx),
+                            actor=acting.actor(ctx),
                             election_id=election.id,
                             contest_id=contest.id,
                             setup=setup,
@@ -254,7 +254,7 @@ def decide(ctx: Ctx) -> Response:
             with ctx.attempt():
                 service.decide_nomination(
                     ctx.db,
-                    actor=acting_account(ctx),
+                    actor=acting.actor(ctx),
                     election_id=election_id,
                     nomination_id=nomination_id,
                     accept=decision == "accept",
@@ -295,7 +295,7 @@ def decide(ctx: Ctx) -> Response:
 def open_now(ctx: Ctx) -> Response:
     roll.open_voting(
         ctx.db,
-        actor=acting_account(ctx),
+        actor=acting.actor(ctx),
         election_id=ctx.params["election_id"],
         now=ctx.now,
         key=ctx.key,
@@ -344,7 +344,7 @@ def roll_correct(ctx: Ctx) -> Response:
             with ctx.attempt():
                 roll.correct_roll(
                     ctx.db,
-                    actor=acting_account(ctx),
+                    actor=acting.actor(ctx),
                     election_id=election.id,
                     member_id=member.id,
                     action=action,
@@ -368,7 +368,7 @@ def roll_correct(ctx: Ctx) -> Response:
 def remind(ctx: Ctx) -> Response:
     sent = remind_now(
         ctx.db,
-        actor=acting_account(ctx),
+        actor=acting.actor(ctx),
         election_id=ctx.params["election_id"],
         now=ctx.now,
         key=ctx.key,

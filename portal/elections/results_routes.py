@@ -11,12 +11,12 @@ from __future__ import annotations
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
 from portal.accounts.service import society_name
 from portal.elections import catch_up, results, results_export
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import OUTCOMES, STATES, Election
-from portal.elections.route_helpers import acting_account
 from portal.errors import Forbidden, Kind
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
@@ -81,7 +81,7 @@ def results_page(ctx: Ctx) -> Response:
 def count_now(ctx: Ctx) -> Response:
     election = catch_up.current(ctx, ctx.params["election_id"])
     recount = election.counted_at is not None
-    results.run_count(ctx.db, actor=acting_account(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
+    results.run_count(ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key)
     ctx.flash(
         "The votes are counted again (with the same seed, so any lot is drawn the same way)."
         if recount
@@ -98,7 +98,7 @@ def publish_now(ctx: Ctx) -> Response:
         reader.error("confirm", "Tick the box to confirm that the count has been checked.")
         return _page(ctx, election, errors=reader.errors)
     results.publish_results(
-        ctx.db, actor=acting_account(ctx), election_id=election.id, now=ctx.now, key=ctx.key
+        ctx.db, actor=acting.actor(ctx), election_id=election.id, now=ctx.now, key=ctx.key
     )
     ctx.flash(
         "The results are published"

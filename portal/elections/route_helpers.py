@@ -1,9 +1,8 @@
-"""What the elections handlers share: who runs an election and who watches it, and the acting account, member
-and links of a request."""
+"""What the elections handlers share: who runs an election and who watches it, and the member and links of a
+request (the acting account is `accounts.acting.actor`)."""
 
 from __future__ import annotations
 
-from portal.accounts.models import Account
 from portal.elections.links import Links
 from portal.elections.models import Election
 from portal.members.models import Member
@@ -16,12 +15,6 @@ WATCHERS = ("returning_officer", "scrutineer", "office")
 
 def links_for(ctx: Ctx) -> Links:
     return Links.for_app(ctx.request.app)
-
-
-def acting_account(ctx: Ctx) -> Account:
-    account = ctx.db.get(Account, ctx.principal.account_id)
-    assert account is not None
-    return account
 
 
 def own_member(ctx: Ctx) -> Member:

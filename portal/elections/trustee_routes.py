@@ -12,11 +12,12 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
 from portal.elections import service, trustees, voting
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import STATES, Election, Trustee
-from portal.elections.route_helpers import RUNNERS, acting_account
+from portal.elections.route_helpers import RUNNERS
 from portal.errors import Forbidden
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
@@ -79,7 +80,7 @@ def trustees_page(ctx: Ctx) -> Response:
             with ctx.attempt():
                 trustees.name_trustees(
                     ctx.db,
-                    actor=acting_account(ctx),
+                    actor=acting.actor(ctx),
                     election_id=election.id,
                     account_ids=chosen,
                     threshold=threshold,
@@ -98,7 +99,7 @@ def trustees_page(ctx: Ctx) -> Response:
 @page("returning_officer")
 def make_key(ctx: Ctx) -> Response:
     trustees.make_key(
-        ctx.db, actor=acting_account(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
+        ctx.db, actor=acting.actor(ctx), election_id=ctx.params["election_id"], key=ctx.key, now=ctx.now
     )
     ctx.flash(
         "The election key is made. Each trustee must now download their share from their trustee page, "
@@ -202,7 +203,7 @@ def close_page(ctx: Ctx) -> Response:
         with ctx.attempt():
             opened = voting.open_ballot_box(
                 ctx.db,
-                actor=acting_account(ctx),
+                actor=acting.actor(ctx),
                 election_id=election.id,
                 shares=given,
                 key=ctx.key,
