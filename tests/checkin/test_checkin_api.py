@@ -359,14 +359,14 @@ def test_hostile_scans_never_cause_a_server_error(door_client, conference, data)
 
 def test_the_confirmation_email_shows_the_badge_inline_and_attaches_it(app, database, conference, key, clock):
     from portal.events import sales
-    from portal.events.links import app_links
+    from portal.events.links import Links
     from portal.events.models import Event, Registration
     from portal.mail.models import OutboxEmail
 
     with database.session() as s:
         erin = s.get(Registration, conference.people["erin"].id)
         event = s.get(Event, erin.event_id)
-        sales.confirm(s, erin, event=event, now=clock(), links=app_links(app, "http://testserver", key))
+        sales.confirm(s, erin, event=event, now=clock(), links=Links.for_app(app, key=key))
     with database.session(write=False) as s:
         email = s.scalars(select(OutboxEmail).order_by(OutboxEmail.id.desc())).first()
         files = {a.filename: a for a in email.attachments}
