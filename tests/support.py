@@ -346,3 +346,26 @@ def held_connections(database: Database) -> Iterator[HeldConnections]:
     finally:
         event.remove(database.engine, "checkout", checkout)
         event.remove(database.engine, "checkin", checkin)
+
+
+def run_on_own_loop(scenario: Any) -> Any:
+    """Run a coroutine function on a loop of its own, in a thread of its own, and return its result: the browser
+    tests' sync API leaves an event loop running in the test process's main thread, where asyncio.run refuses."""
+    import asyncio
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(scenario())
+        except BaseException as exc:  # handed back to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the scenario did not finish"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

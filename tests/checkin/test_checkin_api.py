@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import func, select
-from support import csrf_token, post
+from support import csrf_token, post, run_on_own_loop
 
 from portal.checkin import badges, badging
 from portal.checkin.models import CheckInScan
@@ -446,7 +446,7 @@ def test_a_scan_waiting_for_the_writer_holds_up_no_other_request(office_client, 
             return health, waiting, await scan
 
     try:
-        health, waiting, scan = asyncio.run(scenario())
+        health, waiting, scan = run_on_own_loop(scenario)
     finally:
         release.set()
         holder.join()

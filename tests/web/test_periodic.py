@@ -6,27 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from support import run_on_own_loop as _run
+
 from portal.web import periodic
-
-
-def _run(scenario):
-    """Run a coroutine function on a loop of its own, in a thread of its own: the browser tests' sync API
-    leaves an event loop running in the test process's main thread."""
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(scenario())
-        except BaseException as exc:  # handed back to the test
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    assert not thread.is_alive(), "the scenario did not finish"
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")
 
 
 async def _until(condition, *, limit: float = 10.0) -> None:
