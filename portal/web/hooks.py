@@ -1,14 +1,15 @@
 """The app's hooks: what one domain contributes to another's pages and e-mails, given explicitly.
 
-`create_app` builds one frozen `Hooks` for its app (on `app.state.hooks`, and on every `ctx.hooks`); nothing
-is registered at import time, so the order of "My account" panels is the order written in `create_app`, and two
-apps in one process (with different secret keys) never share a hook.
+`create_app` builds one frozen `Hooks` for its app (on `app.state.hooks`, and on every `ctx.hooks`; the
+outbox sender gets its attachment sources); nothing is registered at import time, so the order of "My
+account" panels is the order written in `create_app`, and two apps in one process (with different secret
+keys) never share a hook.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,9 @@ Section = Callable[[Any], "tuple[str, str] | None"]
 #: Extra context and attachments for a booking's confirmation e-mail: `(session, registration) ->
 #: (context, attachments)` (the check-in domain puts the badge's QR code here).
 ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
+#: An attachment the outbox sender draws at send time from stored data: `(session, source_id, now) -> bytes`,
+#: or None when what it is drawn from is gone (the booking was removed) or no longer valid.
+AttachmentSource = Callable[[Session, int, datetime], "bytes | None"]
 #: Monitoring gauges: `(session, now) -> [(name, help, [(labels, value)])]`.
 GaugeSource = Callable[[Session, datetime], "list[Any]"]
 
@@ -28,3 +32,5 @@ class Hooks:
     my_account: tuple[Section, ...] = ()
     confirmation: tuple[ConfirmationExtra, ...] = ()
     gauges: tuple[GaugeSource, ...] = ()
+    #: What draws each kind of attachment an outbox e-mail holds by reference ("invoice", "badge" ...).
+    attachments: Mapping[str, AttachmentSource] = field(default_factory=dict)
