@@ -375,7 +375,9 @@ def _prepare(
         ctx = _short_ctx(request, db, now, form)
         if not state.setup_done.is_set() and not access.before_setup and wiring.society_name(db) is None:
             return None
-        if not access.allows(wiring.load_principal(ctx, bearer)):
+        # A route anyone may use (the login page) needs no look-up of who is asking.
+        anyone = access.allows(None) and not access.anonymous_only
+        if not anyone and not access.allows(wiring.load_principal(ctx, bearer)):
             return None
         looked = prepare.look(ctx) if prepare.look is not None else None
     return prepare.work(_short_ctx(request, Session(), now, form), looked)
