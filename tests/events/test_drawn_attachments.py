@@ -160,3 +160,37 @@ def test_staff_download_a_referenced_invoice_drawn_now_but_never_the_calendar_fi
         assert pdf.status_code == 200 and "Grace Hopper" in _pdf_text(pdf.content)
         ics = office.get(f"/outbox/{email.id}/attachments/{ids['event.ics']}")
         assert ics.status_code == 200 and ics.content == ATTACHMENT_PLACEHOLDER
+
+
+def test_the_send_pending_command_draws_the_attachments_too(
+    paid_event, book, app, key, database, db_url, monkeypatch
+):
+    import logging
+
+    from click.testing import CliRunner
+    from support import SECRET
+
+    from portal.cli import main
+
+    _book(book, app, key, paid_event, first_name="Grace", last_name="Hopper")
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    with smtp_server() as server:
+        for name, value in {
+            "PORTAL_DATABASE_URL": db_url,
+            "PORTAL_SECRET_KEY": SECRET,
+            "PORTAL_ENV": "test",
+            "PORTAL_SMTP_URL": f"smtp://127.0.0.1:{server.port}",
+        }.items():
+            monkeypatch.setenv(name, value)
+        try:
+            result = CliRunner().invoke(main, ["mail", "send-pending"])
+        finally:
+            for handler in set(root.handlers) - set(handlers):
+                root.removeHandler(handler)
+        assert result.exit_code == 0 and "1 sent" in result.output, result.output
+        [message] = server.wait_for(1)
+    parts = _parts(message)
+    [pdf_name] = [name for name in parts if name.endswith(".pdf")]
+    assert "Grace Hopper" in _pdf_text(parts[pdf_name])
+    assert parts["badge.png"].startswith(b"\x89PNG") and b"BEGIN:VCALENDAR" in parts["event.ics"]
