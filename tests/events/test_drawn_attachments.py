@@ -155,6 +155,7 @@ def test_staff_download_a_referenced_invoice_drawn_now_but_never_the_calendar_fi
         ids = {a.filename: a.id for a in email.attachments}
     with TestClient(app, follow_redirects=False) as office:
         login(office, "office@example.org")
+        assert "drawn when sent" in office.get(f"/outbox/{email.id}").text
         [pdf_name] = [name for name in ids if name.endswith(".pdf")]
         pdf = office.get(f"/outbox/{email.id}/attachments/{ids[pdf_name]}")
         assert pdf.status_code == 200 and "Grace Hopper" in _pdf_text(pdf.content)
