@@ -377,8 +377,12 @@ class Sender:
         """Its single-use links cannot be read (scrubbed, or sealed under another secret key): sending the
         placeholder would help no one, so it fails for good and the person asks for a new link. Or an
         attachment it holds by reference cannot be drawn (the booking was removed): sending it without, or
-        with a stale copy, would be wrong, so it fails for good too."""
+        with a stale copy, would be wrong, so it fails for good too (or, when this sender has nothing that
+        draws it, is tried again later)."""
+        permanent = True
         if isinstance(exc, service.DrawError):
+            # Nothing to draw it with is this sender's wiring, not the e-mail's fault: tried again later.
+            permanent = exc.permanent
             error = f"Not sent: {exc}."
         elif email.sealed is not None:
             error = f"Not sent: {exc} (was PORTAL_SECRET_KEY changed?). The person must ask for a new link."
@@ -386,7 +390,12 @@ class Sender:
             error = f"Not sent: {exc}. The person must ask for a new link."
         with self.database.session(write=True) as session:
             status = service.mark_failed_attempt(
-                session, email_id=email.id, worker=self.worker, now=self.clock(), error=error, permanent=True
+                session,
+                email_id=email.id,
+                worker=self.worker,
+                now=self.clock(),
+                error=error,
+                permanent=permanent,
             )
         log.warning("e-mail %s (%s) to %s: %s", email.id, email.kind, email.to_addr, error)
         return status or "lost"

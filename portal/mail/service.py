@@ -101,7 +101,12 @@ class Attachment:
 
 
 class DrawError(Exception):
-    """An attachment held by reference cannot be drawn: what it is drawn from is gone, or nothing draws it."""
+    """An attachment held by reference cannot be drawn: what it is drawn from is gone (`permanent`: the e-mail
+    must never go), or this sender has nothing that draws it (its wiring: tried again later)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 #: What draws each kind of referenced attachment (the app's `Hooks.attachments`).
@@ -239,14 +244,18 @@ def draw(session: Session, email: OutboxEmail, *, sources: Sources, now: datetim
         if attachment.source is None:
             continue
         if attachment.source_id is None or attachment.source not in sources:
-            raise DrawError(f"nothing draws its {attachment.filename} ({attachment.source})")
+            raise DrawError(
+                f"this sender has nothing that draws its {attachment.filename} ({attachment.source})",
+                permanent=False,
+            )
         key = (attachment.source, attachment.source_id)
         if key not in drawn:  # the badge is both shown inline and attached: drawn once
             content = sources[attachment.source](session, attachment.source_id, now)
             if content is None:
                 raise DrawError(
                     f"its {attachment.filename} can no longer be drawn (the booking it belongs to was removed "
-                    "or cancelled before the e-mail went)"
+                    "or cancelled before the e-mail went)",
+                    permanent=True,
                 )
             drawn[key] = content
         out[index] = drawn[key]

@@ -195,3 +195,20 @@ def test_the_send_pending_command_draws_the_attachments_too(
     [pdf_name] = [name for name in parts if name.endswith(".pdf")]
     assert "Grace Hopper" in _pdf_text(parts[pdf_name])
     assert parts["badge.png"].startswith(b"\x89PNG") and b"BEGIN:VCALENDAR" in parts["event.ics"]
+
+
+def test_a_sender_without_the_attachment_sources_keeps_the_email_for_a_later_attempt(
+    paid_event, book, app, key, database, settings, clock
+):
+    _book(book, app, key, paid_event)
+    with smtp_server() as server:
+        sending = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{server.port}")
+        assert Sender(database, sending, clock=clock).drain() == {"pending": 1}
+        assert server.messages == []
+    with database.session(write=False) as s:
+        email = s.scalar(select(OutboxEmail).where(OutboxEmail.kind == "events/confirmation"))
+        assert email.status == "pending" and email.sealed is not None
+        assert "nothing that draws" in email.last_error
+    clock.advance(minutes=2)
+    outcomes, messages = _send(database, settings, clock, app)
+    assert outcomes == {"sent": 1} and len(messages) == 1
