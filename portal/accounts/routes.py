@@ -182,7 +182,7 @@ def second_factor(ctx: Ctx) -> Response:
 
 @page("authenticated", before_totp=True)
 def logout(ctx: Ctx) -> Response:
-    service.end_session(ctx.db, session_id=ctx.principal.session_id)
+    service.end_session(ctx.db, session_id=acting.login(ctx).session_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
     ctx.flash("You have logged out.")
     return ctx.redirect("accounts:login")
@@ -190,7 +190,7 @@ def logout(ctx: Ctx) -> Response:
 
 @page("authenticated", before_totp=True)
 def logout_everywhere(ctx: Ctx) -> Response:
-    count = service.end_all_sessions(ctx.db, account_id=ctx.principal.account_id)
+    count = service.end_all_sessions(ctx.db, account_id=acting.login(ctx).account_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
     ctx.flash(f"You have been logged out on every device ({count} session{'s' if count != 1 else ''}).")
     return ctx.redirect("accounts:login")
