@@ -22,6 +22,7 @@ from portal.accounts import service
 from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
+from portal.society import service as society_service
 from portal.web.boundary import CatchUp, Wiring, cookie_name, endpoint
 from portal.web.context import Ctx
 from portal.web.context import Principal as WebPrincipal
@@ -157,7 +158,7 @@ def _claim(session: Session, principal: WebPrincipal | None, rule: UploadRule, n
 
 
 def _society_name(session: Session) -> str | None:
-    society = service.society(session)
+    society = society_service.society(session)
     return society.name if society is not None else None
 
 

@@ -19,6 +19,7 @@ from portal.accounts.access import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, LoginSession
 from portal.audit import AuditEvent
 from portal.errors import NotFound
+from portal.society.service import is_set_up
 from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
 from portal.web.errors import status_for
@@ -64,7 +65,7 @@ def _login_response(ctx: Ctx, account: Account, *, mfa_pending: bool) -> Respons
 
 @page("public", before_setup=True)
 def setup(ctx: Ctx) -> Response:
-    if service.is_set_up(ctx.db):
+    if is_set_up(ctx.db):
         raise NotFound("The portal is already set up.")
     form = FormReader(ctx.form)
     if ctx.request.method == "POST":

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.accounts.service import society_name
 from portal.db import is_postgres, rowcount
 from portal.elections import photos
 from portal.elections.errors import Code, ElectionError
@@ -38,6 +37,7 @@ from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import STATUSES, Member
 from portal.members.service import member_in_good_standing
+from portal.society.service import society_name
 from portal.web.templating import local_time
 from portal.web.tokens import new_token, token_digest
 
