@@ -313,19 +313,7 @@ def add_contest(
     contest = Contest(election_id=election.id)
     _save_contest(session, contest, setup)
     session.expire(election, ["contests"])
-    audit.record(
-        session,
-        actor=actor,
-        action="election.contest_add",
-        subject=f"election {election.id}: {contest.title}",
-        details={
-            "seats": contest.seats,
-            "method": contest.method,
-            "ron": contest.ron,
-            "officer": contest.officer,
-        },
-        now=now,
-    )
+    _record_contest(session, actor, "election.contest_add", contest, now)
     return contest
 
 
@@ -345,11 +333,17 @@ def update_contest(
     if problems:
         raise ElectionError(Code.BAD_VALUE, next(iter(problems.values())), fields=problems, kind=Kind.INVALID)
     _save_contest(session, contest, setup)
+    _record_contest(session, actor, "election.contest_update", contest, now)
+    return contest
+
+
+def _record_contest(session: Session, actor: Account, action: str, contest: Contest, now: datetime) -> None:
+    """The audit line of a post's set-up: what it is elected by, as it now stands."""
     audit.record(
         session,
         actor=actor,
-        action="election.contest_update",
-        subject=f"election {election.id}: {contest.title}",
+        action=action,
+        subject=f"election {contest.election_id}: {contest.title}",
         details={
             "seats": contest.seats,
             "method": contest.method,
@@ -358,7 +352,6 @@ def update_contest(
         },
         now=now,
     )
-    return contest
 
 
 def remove_contest(
