@@ -36,7 +36,7 @@ from portal.db import rowcount
 from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
 from portal.society.models import Society
-from portal.text import DEFAULT_SOCIETY_NAME
+from portal.society.service import is_set_up, society_name
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
@@ -91,20 +91,6 @@ class Principal:
 
 
 # --- first run and staff ----------------------------------------------------------------------------------
-
-
-def is_set_up(session: Session) -> bool:
-    return session.get(Society, 1) is not None
-
-
-def society(session: Session) -> Society | None:
-    return session.get(Society, 1)
-
-
-def society_name(session: Session) -> str:
-    """The society's name, as its e-mails and documents print it."""
-    found = society(session)
-    return found.name if found else DEFAULT_SOCIETY_NAME
 
 
 def _check_roles(roles: list[str] | set[str] | frozenset[str]) -> str:

@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.errors import Code, Malformed, PortalError, TooLarge
-from portal.web.context import Ctx
+from portal.web.context import Ctx, Principal
 from portal.web.errors import error_response, json_error, status_for
 from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
@@ -73,11 +73,7 @@ class Access(Protocol):
     before_totp: bool  # reachable by a login that still owes its second factor
     anonymous_only: bool  # only when not logged in (the login page)
 
-    def allows(self, principal: Any) -> bool: ...
-
-
-class Principal(Protocol):
-    must_set_up_totp: bool
+    def allows(self, principal: Principal | None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -113,14 +109,14 @@ class Wiring:
     """What the boundary needs from the domains, given by `create_app` (never imported)."""
 
     #: The principal behind a request: `(ctx, bearer token or None) -> principal or None`.
-    load_principal: Callable[[Ctx, str | None], Any]
+    load_principal: Callable[[Ctx, str | None], Principal | None]
     #: The society's name once first-run setup is done, else None.
     society_name: Callable[[Session], str | None]
     #: Record the login's activity: `(session, cookie token, now) -> None`; it must not revive a login that
     #: has already timed out.
     touch: Callable[[Session, str, datetime], None]
     #: Count one costly upload against the principal's allowance, or raise UploadRefused.
-    claim_upload: Callable[[Session, Any, UploadRule, datetime], None]
+    claim_upload: Callable[[Session, Principal | None, UploadRule, datetime], None]
     session_cookie: str
     login_route: str
     setup_route: str
@@ -219,7 +215,7 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def _denied(request: Request, wiring: Wiring, access: Access, principal: Any) -> Response:
+def _denied(request: Request, wiring: Wiring, access: Access, principal: Principal | None) -> Response:
     if access.kind == "api":
         if principal is None:
             return json_error("not_authenticated", "Log in, or send a valid device token.", 401)

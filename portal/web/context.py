@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -24,6 +24,31 @@ from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.uploads import Upload
 
 
+class Principal(Protocol):
+    """Who is behind a request, as the boundary and every handler see it: a login (`accounts.service.Principal`)
+    or a scanner device (`checkin.devices.DevicePrincipal`). A device has no account, member or session, so
+    those are None for it; a handler that needs a login's own ids asks `accounts.acting.login(ctx)`."""
+
+    @property
+    def account_id(self) -> int | None: ...
+    @property
+    def member_id(self) -> int | None: ...
+    @property
+    def session_id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def roles(self) -> frozenset[str]: ...
+    @property
+    def must_set_up_totp(self) -> bool: ...
+    @property
+    def is_staff(self) -> bool: ...
+
+    def has(self, *roles: str) -> bool: ...
+
+
 @dataclass
 class Ctx:
     request: Request
@@ -32,7 +57,7 @@ class Ctx:
     now: datetime
     form: FormData | None = None
     json: Any = None
-    principal: Any = None
+    principal: Principal | None = None
     csrf_token: str = ""
     client_ip: str = ""
     #: A login whose password was accepted but whose second factor is still owed.
