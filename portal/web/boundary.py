@@ -376,7 +376,8 @@ def _prepare(
         if not anyone and not access.allows(wiring.load_principal(ctx, bearer)):
             return None
         looked = prepare.look(ctx) if prepare.look is not None else None
-    return prepare.work(_short_ctx(request, Session(), now, form), looked)
+    with Session() as unbound:  # bound to nothing: a query in the work fails loudly instead of opening one
+        return prepare.work(_short_ctx(request, unbound, now, form), looked)
 
 
 def _touch(request: Request, token: str, now: datetime) -> None:
