@@ -59,7 +59,7 @@ from portal.web.errors import (
 )
 from portal.web.hooks import AttachmentSource, Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from portal.web.routing import namespaced
+from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,6 +259,8 @@ def create_app(
     app.state.db = database or Database(
         settings.database_url, audit_key=audit.chain_key(settings.key_bytes())
     )
+    # Links are made by name through one index of the routes (built once: they do not change after this).
+    app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.passwords = Passwords(fast=settings.env == "test")
