@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
@@ -276,7 +276,7 @@ def create_app(
         devices=device_loader,
     )
     app.state.touches = boundary.Touches()
-    app.state.hooks = build_hooks(settings, app.url_path_for)
+    app.state.hooks = build_hooks(settings, app.state.route_index.url_path_for)
     return app
 
 
@@ -303,7 +303,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
 def attachment_sources(settings: Settings) -> Mapping[str, AttachmentSource]:
     """What draws the outbox's referenced attachments, for a sender outside the app (`portal mail
     send-pending`): the links from the app's routes, without an app."""
-    return build_hooks(settings, Router(routes=build_routes()).url_path_for).attachments
+    return build_hooks(settings, RouteIndex(build_routes()).url_path_for).attachments
 
 
 def app_from_env() -> Starlette:
