@@ -34,6 +34,7 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
+from portal.contact import routes as contact_routes
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
@@ -142,6 +143,9 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem(
+        "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -191,6 +195,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
+        *namespaced("contact", contact_routes.routes),
     ]
 
 
