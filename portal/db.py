@@ -283,6 +283,14 @@ class Database:
         self.engine.dispose()
 
 
+def keep(session: Session, row: Any) -> Any:
+    """Hold `row` for the rest of the session, so a later `session.get` of it in the same request is answered
+    from the identity map (which keeps an unchanged row only while something refers to it)."""
+    if row is not None:
+        session.info.setdefault("portal_kept", []).append(row)
+    return row
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
