@@ -59,7 +59,7 @@ from portal.web.errors import (
 )
 from portal.web.hooks import Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from portal.web.routing import namespaced
+from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,6 +273,8 @@ def create_app(
             f"The database's pool is sized for {app.state.db.threads} threads, the app runs {settings.threads}: "
             "build it with Database(..., threads=settings.threads)."
         )
+    # Links are made by name through one index of the routes (built once: they do not change after this).
+    app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.passwords = Passwords(fast=settings.env == "test")

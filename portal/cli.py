@@ -118,11 +118,12 @@ def _announce_setup_code(settings: Settings) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from portal.accounts import service
+    from portal.society.service import is_set_up
 
     database = _database(settings)
     try:
         with database.session(write=True) as session:
-            if service.is_set_up(session):
+            if is_set_up(session):
                 return
             code = service.issue_setup_code(session, now=system_clock(), key=settings.key_bytes())
     except DBAPIError:
@@ -174,6 +175,7 @@ def admin_create(email: str, name: str, society: str, password: str) -> None:
     from portal import audit
     from portal.accounts import service
     from portal.accounts.passwords import Passwords
+    from portal.society.service import is_set_up
     from portal.web.forms import FormReader
 
     form = FormReader({"email": email, "name": name, "password": password})
@@ -187,7 +189,7 @@ def admin_create(email: str, name: str, society: str, password: str) -> None:
     now = system_clock()
     with transaction(settings) as session:
         try:
-            if not service.is_set_up(session):
+            if not is_set_up(session):
                 service.setup_first_admin(
                     session,
                     society_name=society,

@@ -34,9 +34,8 @@ from portal.accounts.passwords import Passwords
 from portal.db import rowcount
 from portal.errors import Kind, PortalError
 from portal.mail.service import enqueue
-from portal.society import service as society_service
 from portal.society.models import Society
-from portal.text import DEFAULT_SOCIETY_NAME
+from portal.society.service import is_set_up, society_name
 from portal.web.tokens import new_token, token_digest
 
 #: Failed logins are remembered this long (purge_expired drops older ones).
@@ -91,20 +90,6 @@ class Principal:
 
 
 # --- first run and staff ----------------------------------------------------------------------------------
-
-
-def is_set_up(session: Session) -> bool:
-    return society(session) is not None
-
-
-def society(session: Session) -> Society | None:
-    return society_service.society(session)
-
-
-def society_name(session: Session) -> str:
-    """The society's name, as its e-mails and documents print it."""
-    found = society(session)
-    return found.name if found else DEFAULT_SOCIETY_NAME
 
 
 def _check_roles(roles: list[str] | set[str] | frozenset[str]) -> str:

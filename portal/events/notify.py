@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.service import society_name
 from portal.events import ics
 from portal.events.links import Links
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
 from portal.mail.service import Attachment, enqueue
 from portal.society import service as society_service
-from portal.society.service import payment_settings
+from portal.society.service import payment_settings, society_name
 from portal.web.templating import money
 
 

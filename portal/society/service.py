@@ -12,6 +12,7 @@ from portal import audit
 from portal.errors import Conflict
 from portal.society.errors import Code
 from portal.society.models import PaymentSettings, Society
+from portal.text import DEFAULT_SOCIETY_NAME
 
 SOCIETY_FIELDS = ("name", "address", "charity_number", "contact_email")
 BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
@@ -33,8 +34,19 @@ def _held(session: Session, model: type[Society] | type[PaymentSettings]) -> Any
 
 
 def society(session: Session) -> Society | None:
+    """The society's details: None until first-run setup has made them."""
     found: Society | None = _held(session, Society)
     return found
+
+
+def is_set_up(session: Session) -> bool:
+    return society(session) is not None
+
+
+def society_name(session: Session) -> str:
+    """The society's name, as its e-mails and documents print it."""
+    found = society(session)
+    return found.name if found else DEFAULT_SOCIETY_NAME
 
 
 def payment_settings(session: Session) -> PaymentSettings:
