@@ -49,6 +49,7 @@ from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.settings import Settings
 from portal.society import routes as society_routes
+from portal.team import routes as team_routes
 from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
@@ -143,6 +144,7 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem("Committees", "team:manage", ("office",), "Meet the Team: committees, people, posts, photos."),
     NavItem(
         "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
     ),
@@ -196,6 +198,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
+        *namespaced("team", team_routes.routes),
     ]
 
 
