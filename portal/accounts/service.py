@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -441,24 +442,22 @@ def _growing_wait(failures: int, limit: int, last: datetime | None, now: datetim
     return max(last + wait - now, timedelta(0))
 
 
-def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> timedelta:
-    """How long this client must wait before trying `email` again. Counted per (account, address) pair and
-    per address, with growing waits; per account only as a ceiling that slows clients which have failed
-    against it. A client that has not failed is never held back, so no stranger can lock the owner out.
-    The same query runs for an unknown e-mail as for a known one."""
+def _throttle_query(*, email: str, ip: str, now: datetime) -> Any:
+    """One statement counts all three: the rows of this address or this e-mail, by which they match."""
     since = now - THROTTLE_WINDOW
     same_pair = and_(LoginAttempt.email == email, LoginAttempt.ip == ip)
     same_address = LoginAttempt.ip == ip
-    # One statement counts all three: the rows of this address or this e-mail, by which they match.
-    pair, pair_last, address, address_last, account = session.execute(
-        select(
-            func.count().filter(same_pair),
-            func.max(LoginAttempt.at).filter(same_pair),
-            func.count().filter(same_address),
-            func.max(LoginAttempt.at).filter(same_address),
-            func.count().filter(LoginAttempt.email == email),
-        ).where(LoginAttempt.at > since, or_(LoginAttempt.email == email, same_address))
-    ).one()
+    return select(
+        func.count().filter(same_pair),
+        func.max(LoginAttempt.at).filter(same_pair),
+        func.count().filter(same_address),
+        func.max(LoginAttempt.at).filter(same_address),
+        func.count().filter(LoginAttempt.email == email),
+    ).where(LoginAttempt.at > since, or_(LoginAttempt.email == email, same_address))
+
+
+def _wait_for(counts: Any, now: datetime) -> timedelta:
+    pair, pair_last, address, address_last, account = counts
     pair, address, account = int(pair), int(address), int(account)
     waits = [
         _growing_wait(pair, PAIR_LIMIT, pair_last, now),
@@ -467,6 +466,14 @@ def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> t
     if account >= ACCOUNT_CEILING and pair and pair_last is not None:
         waits.append(max(pair_last + ACCOUNT_SLOW - now, timedelta(0)))
     return max(waits)
+
+
+def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> timedelta:
+    """How long this client must wait before trying `email` again. Counted per (account, address) pair and
+    per address, with growing waits; per account only as a ceiling that slows clients which have failed
+    against it. A client that has not failed is never held back, so no stranger can lock the owner out.
+    The same query runs for an unknown e-mail as for a known one."""
+    return _wait_for(session.execute(_throttle_query(email=email, ip=ip, now=now)).one(), now)
 
 
 def _wait_message(wait: timedelta, now: datetime) -> tuple[str, int]:
@@ -506,10 +513,12 @@ def login_look(session: Session, *, email: str, ip: str, now: datetime) -> Login
     """Read, in a short read-only transaction, whether the client must wait and the hash to check against.
     The same queries run for an unknown e-mail as for a known one."""
     email = email.strip().lower()
-    if _throttle_wait(session, email=email, ip=ip, now=now) > timedelta(0):
+    # The throttle's counts and the stored hash in one statement.
+    stored_hash = select(Account.password_hash).where(Account.email == email).scalar_subquery()
+    row = session.execute(_throttle_query(email=email, ip=ip, now=now).add_columns(stored_hash)).one()
+    if _wait_for(row[:5], now) > timedelta(0):
         return LoginLook(email=email, waiting=True, stored=None)
-    stored = session.scalar(select(Account.password_hash).where(Account.email == email))
-    return LoginLook(email=email, waiting=False, stored=stored)
+    return LoginLook(email=email, waiting=False, stored=row[5])
 
 
 def check_password(look: LoginLook, password: str, passwords: Passwords) -> CheckedPassword | None:
