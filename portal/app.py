@@ -34,6 +34,7 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
+from portal.complaints import routes as complaints_routes
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
@@ -140,6 +141,12 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem(
+        "Complaints",
+        "complaints:cases",
+        ("complaints", "admin"),
+        "Complaints cases: stages, targets, letters.",
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -189,6 +196,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
+        *namespaced("complaints", complaints_routes.routes),
     ]
 
 
@@ -288,6 +296,7 @@ def build_hooks(settings: Settings) -> Hooks:
         ),
         confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
         gauges=ops.GAUGES,
+        member_staff=(complaints_routes.member_cases_section,),
     )
 
 

@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"mail", "society"},
     {"accounts"},
     {"members"},
-    {"events", "elections"},
+    {"events", "elections", "complaints"},
     {"checkin"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]
