@@ -18,7 +18,7 @@ from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx
 from portal.web.errors import status_for
-from portal.web.forms import FormReader, whole_number
+from portal.web.forms import FormReader
 from portal.web.uploads import UploadRefused, UploadRule
 
 #: Who handles complaints: the complaints role, and administrators.
@@ -386,8 +386,7 @@ def link_member(ctx: Ctx) -> Response:
 @page(*HANDLERS)
 def document(ctx: Ctx) -> Response:
     """A document the complainant sent: always a download, never shown inline in the portal's origin."""
-    document_id = whole_number(ctx.params["document_id"])
-    found = service.document(ctx.db, complaint_id=_case_id(ctx), document_id=document_id or 0)
+    found = service.document(ctx.db, complaint_id=_case_id(ctx), document_id=int(ctx.params["document_id"]))
     safe = "".join(ch for ch in found.filename if ch.isalnum() or ch in "._- ") or "document"
     return Response(
         found.content,
