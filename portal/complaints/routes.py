@@ -155,6 +155,7 @@ def complaints_page(ctx: Ctx) -> Response:
                 documents=documents,
                 client=service.client_digest(ctx.key, ctx.client_ip),
                 now=ctx.now,
+                case_link=lambda complaint_id: ctx.absolute_url("complaints:case", complaint_id=complaint_id),
             )
     except (ComplaintError, MailError) as exc:
         return _complaints_page(ctx, values=values, errors={"form": exc.message}, status_code=status_for(exc))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.accounts.models import Account
 from portal.complaints.errors import Code, ComplaintError
 from portal.complaints.models import (
     ABOUT,
@@ -262,9 +263,11 @@ def submit(
     documents: Sequence[Document] = (),
     client: str,
     now: datetime,
+    case_link: Callable[[int], str] | None = None,
 ) -> Complaint:
     """Receive a complaint: throttled per client address and e-mail address, numbered, its target dates
     counted in working days from the procedure's, recorded, and acknowledged by e-mail with its reference.
+    The complaints handlers are told a case has come in (its reference and `case_link`, never its text).
     `values` are the form's checked fields; `client` the client's keyed digest (`client_digest`)."""
     if values["about"] not in ABOUT:
         raise ComplaintError(Code.BAD_STAGE, "Choose what the complaint is about.", kind=Kind.INVALID)
@@ -324,7 +327,32 @@ def submit(
         },
         now=now,
     )
+    for address in handler_addresses(session):
+        mail.enqueue(
+            session,
+            to=address,
+            template="complaints/new_case",
+            context={
+                "society_name": society_name(session),
+                "reference": complaint.reference,
+                "about": complaint.about_label,
+                "acknowledge_by": f"{complaint.acknowledge_by:%A %-d %B %Y}",
+                "link": case_link(complaint.id) if case_link else "",
+            },
+            now=now,
+        )
     return complaint
+
+
+def handler_addresses(session: Session) -> list[str]:
+    """Who is told of a new complaint: every active account with the complaints role, or, while nobody has
+    it, every active administrator."""
+    active = list(session.scalars(select(Account).where(Account.is_active.is_(True)).order_by(Account.id)))
+    for role in ("complaints", "admin"):
+        found = [a.email for a in active if role in a.role_set]
+        if found:
+            return found
+    return []
 
 
 # --- the cases ----------------------------------------------------------------------------------------------

@@ -57,8 +57,15 @@ def test_a_complaint_sent_gets_its_reference_and_an_acknowledgement(client, admi
             "Dr Pat Example",
             "020 7946 0000",
         )
-        email = session.scalars(select(OutboxEmail)).one()
-        assert email.kind == "complaints/received" and "C-2026-0001" in email.subject
+        emails = list(session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
+        assert [(e.kind, e.to_addr) for e in emails] == [
+            ("complaints/received", "chris@example.org"),
+            ("complaints/new_case", "admin@example.org"),  # while nobody has the complaints role
+        ]
+        assert "C-2026-0001" in emails[0].subject
+        staff = emails[1]
+        assert f"http://testserver/complaints/cases/{complaint.id}" in staff.text_body
+        assert "cancelled" not in staff.text_body and "Chris" not in staff.text_body
 
 
 def test_missing_and_bad_fields_each_get_their_message(client, admin, database, fill):
@@ -313,8 +320,9 @@ def test_the_acknowledgement_and_a_letter_arrive_by_smtp(
         sender = Sender(
             database, dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp.port}"), clock=clock
         )
-        assert sender.run_once() == ["sent", "sent"]
-        received, sent = smtp.wait_for(2)
+        assert sender.run_once() == ["sent", "sent", "sent"]
+        received, told, sent = smtp.wait_for(3)
+    assert told["To"] == "complaints@example.org" and told["Subject"] == "New complaint C-2026-0001"
     assert received["To"] == "chris@example.org" and "C-2026-0001" in received["Subject"]
     assert "its reference is C-2026-0001" in smtp.text(received)
     assert sent["Subject"] == "Your complaint (your complaint C-2026-0001)"

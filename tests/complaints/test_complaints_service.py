@@ -280,3 +280,19 @@ def test_a_case_is_linked_to_a_member_by_membership_number(db, clock):
     service.link_member(db, complaint_id=complaint.id, membership_number="M-0042", actor=None, now=clock())
     assert [c.id for c in service.cases_for_member(db, member.id)] == [complaint.id]
     assert db.scalar(select(func.count()).where(AuditEvent.action == "complaints.member")) == 1
+
+
+def test_the_complaints_handlers_are_told_of_a_new_case_without_its_text(db, clock, database, passwords):
+    from support import make_account
+
+    make_account(database, passwords, email="cora@example.org", roles="complaints")
+    make_account(database, passwords, email="gone@example.org", roles="complaints", is_active=False)
+    make_account(database, passwords, email="ada@example.org", roles="admin")
+    complaint = service.submit(
+        db, values=form_values(), client="c", now=clock(), case_link=lambda i: f"http://portal/cases/{i}"
+    )
+    told = list(db.scalars(select(OutboxEmail).where(OutboxEmail.kind == "complaints/new_case")))
+    assert [e.to_addr for e in told] == ["cora@example.org"]
+    assert f"http://portal/cases/{complaint.id}" in told[0].text_body
+    assert "C-2026-0001" in told[0].subject
+    assert "cancelled" not in told[0].text_body and "Chris" not in told[0].text_body
