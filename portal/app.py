@@ -35,6 +35,7 @@ from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
 from portal.complaints import routes as complaints_routes
+from portal.contact import routes as contact_routes
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
@@ -142,6 +143,9 @@ NAV: list[NavItem] = [
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
     NavItem(
+        "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
+    ),
+    NavItem(
         "Complaints",
         "complaints:cases",
         ("complaints", "admin"),
@@ -196,6 +200,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
+        *namespaced("contact", contact_routes.routes),
         *namespaced("complaints", complaints_routes.routes),
     ]
 

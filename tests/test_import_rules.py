@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"web"},
     {"mail", "society"},
     {"accounts"},
-    {"members"},
+    {"members", "contact"},
     {"events", "elections", "complaints"},
     {"checkin"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
