@@ -598,3 +598,15 @@ def document(session: Session, *, complaint_id: int, document_id: int) -> Compla
     if found is None or found.complaint_id != complaint_id:
         raise NotFound("There is no such document.", Code.NOT_FOUND)
     return found
+
+
+def purge(session: Session, *, now: datetime, keep_closed: timedelta) -> dict[str, int]:
+    """Delete cases closed more than `keep_closed` ago, with their documents and record (the audit log keeps
+    only their ids and stages). Open and referred cases are kept until they are closed."""
+    old = session.scalars(select(Complaint.id).where(Complaint.closed_at < now - keep_closed)).all()
+    for complaint_id in old:
+        found = session.get(Complaint, complaint_id)
+        if found is not None:
+            session.delete(found)
+    session.flush()
+    return {"complaints": len(old)}

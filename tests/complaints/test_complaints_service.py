@@ -296,3 +296,23 @@ def test_the_complaints_handlers_are_told_of_a_new_case_without_its_text(db, clo
     assert f"http://portal/cases/{complaint.id}" in told[0].text_body
     assert "C-2026-0001" in told[0].subject
     assert "cancelled" not in told[0].text_body and "Chris" not in told[0].text_body
+
+
+def test_closed_cases_are_purged_after_their_retention_and_open_ones_kept(db, clock):
+    closed = service.submit(db, values=form_values(), client="a", now=clock())
+    kept_open = service.submit(db, values=form_values(email="b@example.org"), client="b", now=clock())
+    for stage in ("referred", "closed"):
+        service.move_stage(
+            db,
+            complaint_id=closed.id,
+            from_stage=closed.stage,
+            to_stage=stage,
+            referred_to="The HCPC",
+            actor=None,
+            now=clock(),
+        )
+    keep = timedelta(days=2190)
+    assert service.purge(db, now=clock() + keep, keep_closed=keep) == {"complaints": 0}
+    assert service.purge(db, now=clock() + keep + timedelta(days=1), keep_closed=keep) == {"complaints": 1}
+    assert [c.id for c in service.cases(db)] == [kept_open.id]
+    assert db.scalar(select(func.count()).select_from(ComplaintEntry)) == 1
