@@ -11,6 +11,7 @@ class Code(StrEnum):
     """Every code the complaints domain raises."""
 
     NOT_FOUND = "complaint_not_found"
+    INVALID = "invalid_complaint"
     BAD_STAGE = "bad_stage"
     STAGE_CHANGED = "stage_changed"
     NO_DECISION = "no_decision"

@@ -270,9 +270,9 @@ def submit(
     The complaints handlers are told a case has come in (its reference and `case_link`, never its text).
     `values` are the form's checked fields; `client` the client's keyed digest (`client_digest`)."""
     if values["about"] not in ABOUT:
-        raise ComplaintError(Code.BAD_STAGE, "Choose what the complaint is about.", kind=Kind.INVALID)
+        raise ComplaintError(Code.INVALID, "Choose what the complaint is about.", kind=Kind.INVALID)
     if len(documents) > MAX_DOCUMENTS:
-        raise ComplaintError(Code.BAD_STAGE, f"Send at most {MAX_DOCUMENTS} documents.", kind=Kind.INVALID)
+        raise ComplaintError(Code.INVALID, f"Send at most {MAX_DOCUMENTS} documents.", kind=Kind.INVALID)
     _throttle(session, email=values["email"], client=client, now=now)
     rules = procedure(session)
     received = now.astimezone(LONDON).date()
@@ -430,7 +430,7 @@ def add_entry(
 ) -> ComplaintEntry:
     """A note on the case, or a decision (what was decided and why; an outcome needs one)."""
     if kind not in ("note", "decision"):
-        raise ComplaintError(Code.BAD_STAGE, "Choose a note or a decision.", kind=Kind.INVALID)
+        raise ComplaintError(Code.INVALID, "Choose a note or a decision.", kind=Kind.INVALID)
     complaint = get_case(session, complaint_id)
     _refuse_closed(complaint)
     entry = _entry(complaint, kind=kind, actor=actor, now=now, body=body)
