@@ -334,7 +334,7 @@ def _stage_table(doc: _Doc, post: PostResult, chosen: Sequence[StageView]) -> No
                 change = (
                     "" if stage.number == 0 or Decimal(cell.change) == 0 else f" ({_signed(cell.change)})"
                 )
-                lost = " excluded" if post.ranked else " not elected"
+                lost = " excluded" if post.ranked and not cell.not_elected_here else " not elected"
                 mark = " elected" if cell.elected_here else (lost if cell.excluded_here else "")
                 row.cell(doc.ok(f"{cell.votes}{change}{mark}"))
         if post.ranked:
