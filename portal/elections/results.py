@@ -771,9 +771,7 @@ def post_result(row: ContestCount, record: dict[str, Any]) -> PostResult:
             Decided(d["name"], d["stage"], d["reason"], d["name"] in ron_names) for d in record["excluded"]
         ],
         withdrawn=[(w["name"], w["because"]) for w in record["withdrawn"]],
-        stages=[
-            _stage_view(stage, ron_names, last=i == len(rounds) - 1) for i, stage in enumerate(rounds)
-        ],
+        stages=[_stage_view(stage, ron_names, last=i == len(rounds) - 1) for i, stage in enumerate(rounds)],
         explanation=list(record["explanation"]),
         record=record,
     )
