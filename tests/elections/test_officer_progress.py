@@ -5,6 +5,7 @@ with the one next action as its button (a closed election's "Count the votes" am
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,3 +192,33 @@ def test_who_was_left_when_every_place_was_filled_is_not_elected_not_excluded(wo
     final = section[section.index(f"Stage {last.number}:") :]
     assert re.search(r"Cand Clark</th>.*?Not elected", final, re.S)
     assert re.search(r"Cand Evans</th>.*?Excluded<", final, re.S)
+
+
+def test_chart_labels_are_never_cut_short(world, as_who, database):
+    from portal.elections.results_export import chart
+
+    with as_who("officer") as client:
+        assert post(client, f"/elections/manage/{world.election_id}/count").status_code == 303
+    with database.session() as s:
+        committee = next(p for p in results.post_results(s, world.election_id) if p.title == "Committee")
+    long_name = "Professor Dame Philippa Wolstenholme-Featherstonehaugh"
+    renamed = dataclasses.replace(
+        committee,
+        elected=[dataclasses.replace(d, name=long_name) for d in committee.elected],
+        stages=[
+            dataclasses.replace(
+                stage,
+                rows=[
+                    dataclasses.replace(row, name=long_name if row.name == "Cand Davis" else row.name)
+                    for row in stage.rows
+                ],
+            )
+            for stage in committee.stages
+        ],
+    )
+    drawn = chart(renamed)
+    labels = [row.label for row in drawn.rows]
+    assert f"{long_name} (elected)" in labels and not any("…" in label for label in labels)
+    # The label column is wide enough for the longest label, and the bars keep their length.
+    assert drawn.bars_left >= 16 + 7 * len(f"{long_name} (elected)")
+    assert drawn.width - drawn.bars_left == chart(committee).width - chart(committee).bars_left
