@@ -84,7 +84,7 @@ def progress(
     stage = results_stage(election, now)
     if stage == "closing":
         return Progress(
-            "count", "closing", Action("Open the ballot box with the trustees", "elections:close")
+            "count", "closing", Action("Give the trustees' shares to open the ballot box", "elections:close")
         )
     if stage == "sealed":
         return Progress("count", "sealed", Action("Count the votes", "elections:results_count", post=True))

@@ -1124,6 +1124,9 @@ def payments_import(ctx: Ctx) -> Response:
         if not text.strip():
             context["errors"] = {"file": "Choose the CSV file your bank gave you."}
             return ctx.render("events/payments_import.html", context, status_code=422)
+        if not lines and problems:  # nothing could be read (its headings, say): back to the file field
+            context["errors"] = {"file": problems[0]}
+            return ctx.render("events/payments_import.html", context, status_code=422)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":
             recorded = payments.apply_matches(ctx.db, matches, actor=acting.actor(ctx), now=ctx.now)

@@ -59,7 +59,7 @@ def steps(p) -> dict[str, str]:
         ("between", {}, "the key is not made", None, "voting", "Get the trustees ready", False),
         ("between", {"public_key": "ab" * 32}, None, None, "voting", "Open voting now", True),
         ("voting", {"public_key": "ab" * 32}, None, None, "voting", "See the turnout", False),
-        ("closed", {}, None, None, "count", "Open the ballot box with the trustees", False),
+        ("closed", {}, None, None, "count", "Give the trustees' shares to open the ballot box", False),
         ("closed", {"ballots_hash": "0" * 64}, None, None, "count", "Count the votes", True),
         (
             "closed",

@@ -139,6 +139,8 @@ def test_a_statement_that_is_not_a_csv_is_told_so(office, admin, content, said):
 
 def test_a_statement_with_unknown_headings_names_them_and_the_headings_it_needs(office, admin):
     shown = upload(office, "statement.csv", b"When,What,How much\n2026-11-26,BACS,10.00\n")
+    assert shown.status_code == 422 and 'id="f-file-error"' in shown.text  # beside the file field
+    assert "Record 0 payments" not in shown.text
     text = shown.text.replace("&#34;", '"').replace("&#39;", "'")
     assert "it names “When”, “What”, “How much”" in text
     assert "no column for a date (Date, Transaction date, Posting date or Value date)" in text
