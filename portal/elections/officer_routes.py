@@ -42,7 +42,7 @@ def manage(ctx: Ctx) -> Response:
         {
             "elections": service.list_elections(ctx.db),
             "states": STATES,
-            "can_edit": ctx.principal.has("returning_officer"),
+            "can_edit": acting.login(ctx).has("returning_officer"),
         },
     )
 
@@ -134,7 +134,7 @@ def admin(ctx: Ctx) -> Response:
             "statuses": NOMINATION_STATUSES,
             "counts": {c.id: len(found.of(c)) for c in election.contests},
             "summary": roll.summary(ctx.db, election),
-            "can_edit": ctx.principal.has("returning_officer"),
+            "can_edit": acting.login(ctx).has("returning_officer"),
             "locked": election.locked(ctx.now),
             "category_labels": labels_for(ctx, "category"),
             "level_labels": labels_for(ctx, "accreditation"),
@@ -146,7 +146,7 @@ def admin(ctx: Ctx) -> Response:
             "ballot_orders": BALLOT_ORDERS,
             "member_statuses": STATUSES,
             "my_trustee": trustees.trustee_for(
-                ctx.db, election_id=election.id, account_id=ctx.principal.account_id
+                ctx.db, election_id=election.id, account_id=acting.login(ctx).account_id
             ),
             "awaiting_shares": voting.awaiting_shares(election, ctx.now),
         },
@@ -242,7 +242,7 @@ def nomination(ctx: Ctx) -> Response:
             "view": view,
             "statuses": NOMINATION_STATUSES,
             "errors": {},
-            "can_edit": ctx.principal.has("returning_officer") and not election.locked(ctx.now),
+            "can_edit": acting.login(ctx).has("returning_officer") and not election.locked(ctx.now),
             "words": count_words(view.nomination.statement),
         },
     )
@@ -327,7 +327,7 @@ def _roll_page(
             "corrections": roll.corrections(ctx.db, election.id),
             "summary": roll.summary(ctx.db, election),
             "category_labels": labels_for(ctx, "category"),
-            "can_edit": ctx.principal.has("returning_officer") and election.state(ctx.now) == "voting",
+            "can_edit": acting.login(ctx).has("returning_officer") and election.state(ctx.now) == "voting",
             "errors": errors,
             "values": values,
         },

@@ -116,12 +116,13 @@ def event_page(ctx: Ctx) -> Response:
     event = _public_event(ctx)
     member = _member(ctx)
     mine = None
-    if ctx.principal is not None:
+    viewer = acting.login_or_none(ctx)
+    if viewer is not None:
         mine = next(
             (
                 r
                 for r in changes.registrations_of(
-                    ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
+                    ctx.db, member_id=member.id if member else None, account_id=viewer.account_id
                 )
                 if r.event_id == event.id and r.status != "cancelled"
             ),
@@ -452,7 +453,7 @@ def _my_rows(ctx: Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     (a member's free place — the National Meeting — in two clicks)."""
     member = _member(ctx)
     registrations = changes.registrations_of(
-        ctx.db, member_id=member.id if member else None, account_id=ctx.principal.account_id
+        ctx.db, member_id=member.id if member else None, account_id=acting.login(ctx).account_id
     )
     rows = [
         {
