@@ -1,7 +1,7 @@
 """Complaints: the procedure (one row), cases with their references' yearly counter, documents and record.
 
 Revision ID: complaints_0001
-Revises: contact_0001
+Revises: team_0001
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import portal.db
 
 revision = "complaints_0001"
-down_revision = "contact_0001"
+down_revision = "team_0001"
 branch_labels = None
 depends_on = None
 
