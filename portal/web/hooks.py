@@ -19,6 +19,9 @@ Section = Callable[[Any], "tuple[str, str] | None"]
 #: Extra context and attachments for a booking's confirmation e-mail: `(session, registration) ->
 #: (context, attachments)` (the check-in domain puts the badge's QR code here).
 ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
+#: A panel of a member's staff page: `(ctx, member) -> (title, html) or None` (no panel, e.g. for someone
+#: the panel is not for).
+MemberPanel = Callable[[Any, Any], "tuple[str, str] | None"]
 #: Monitoring gauges: `(session, now) -> [(name, help, [(labels, value)])]`.
 GaugeSource = Callable[[Session, datetime], "list[Any]"]
 
@@ -28,3 +31,4 @@ class Hooks:
     my_account: tuple[Section, ...] = ()
     confirmation: tuple[ConfirmationExtra, ...] = ()
     gauges: tuple[GaugeSource, ...] = ()
+    member_staff: tuple[MemberPanel, ...] = ()
