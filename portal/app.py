@@ -36,6 +36,7 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
+from portal.complaints import routes as complaints_routes
 from portal.contact import routes as contact_routes
 from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
@@ -150,6 +151,12 @@ NAV: list[NavItem] = [
     NavItem(
         "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
     ),
+    NavItem(
+        "Complaints",
+        "complaints:cases",
+        ("complaints", "admin"),
+        "Complaints cases: stages, targets, letters.",
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -200,6 +207,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
+        *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
     ]
 
@@ -322,6 +330,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
         ),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
+        member_staff=(complaints_routes.member_cases_section,),
         attachments={
             "invoice": invoices.draw_pdf,
             "calendar": notify.calendar_source(EventLinks(settings.base_url, path_for, key=key)),

@@ -154,14 +154,23 @@ def db_upgrade(revision: str) -> None:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.database_url, revision)
+    before, after = migrate.upgrade(settings.database_url, revision)
     if revision == "heads":
         # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
         from portal.team import service as team
 
         with transaction(settings) as session:
             team.ensure_defaults(session, now=system_clock())
-    click.echo("The database schema is up to date.")
+    where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
+    if not before:
+        click.echo(f"Created the database schema in {where} (revision {', '.join(sorted(after))}).")
+    elif before != after:
+        click.echo(
+            f"Migrated the database schema from revision {', '.join(sorted(before))} "
+            f"to {', '.join(sorted(after))}."
+        )
+    else:
+        click.echo(f"The database schema is already up to date (revision {', '.join(sorted(after))}).")
 
 
 @main.group()

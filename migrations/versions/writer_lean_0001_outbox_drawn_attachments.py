@@ -1,7 +1,7 @@
 """outbox: attachments held by reference, drawn by the sender at send time
 
 Revision ID: writer_lean_0001
-Revises: team_0001
+Revises: complaints_0001
 
 Adds `outbox_attachments.source` and `source_id`: an invoice PDF, a badge's QR code or a calendar file is no
 longer rendered in the booking's transaction (which holds the database writer) but drawn by the outbox sender
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "writer_lean_0001"
-down_revision = "team_0001"
+down_revision = "complaints_0001"
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,9 @@ Section = Callable[[Any], "tuple[str, str] | None"]
 #: Extra context and attachments for a booking's confirmation e-mail: `(session, registration) ->
 #: (context, attachments)` (the check-in domain puts the badge's QR code here).
 ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
+#: A panel of a member's staff page: `(ctx, member) -> (title, html) or None` (no panel, e.g. for someone
+#: the panel is not for).
+MemberPanel = Callable[[Any, Any], "tuple[str, str] | None"]
 #: An attachment the outbox sender draws at send time from stored data: `(session, source_id, now) -> bytes`,
 #: or None when what it is drawn from is gone (the booking was removed) or no longer valid.
 AttachmentSource = Callable[[Session, int, datetime], "bytes | None"]
@@ -32,5 +35,6 @@ class Hooks:
     my_account: tuple[Section, ...] = ()
     confirmation: tuple[ConfirmationExtra, ...] = ()
     gauges: tuple[GaugeSource, ...] = ()
+    member_staff: tuple[MemberPanel, ...] = ()
     #: What draws each kind of attachment an outbox e-mail holds by reference ("invoice", "badge" ...).
     attachments: Mapping[str, AttachmentSource] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
 
-PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "admin"]
+PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "complaints", "admin"]
 ALL = set(PERSONAS)
 LOGGED_IN = ALL - {"anonymous"}
 STAFF_ADMIN = {"admin"}
@@ -176,6 +176,18 @@ MATRIX: dict[str, set[str]] = {
     "events:registration_confirm": {"office", "admin"},
     "events:item_remove": {"office", "admin"},
     "events:email": {"office", "admin"},
+    # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
+    # act on them and edit the procedure.
+    "complaints:page": ALL,
+    "complaints:thanks": ALL,
+    "complaints:procedure": {"complaints", "admin"},
+    "complaints:cases": {"complaints", "admin"},
+    "complaints:case": {"complaints", "admin"},
+    "complaints:entry": {"complaints", "admin"},
+    "complaints:stage": {"complaints", "admin"},
+    "complaints:letter": {"complaints", "admin"},
+    "complaints:member": {"complaints", "admin"},
+    "complaints:document": {"complaints", "admin"},
 }
 
 
