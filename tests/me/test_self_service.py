@@ -472,4 +472,3 @@ def test_a_change_confirmed_from_another_device_sends_the_member_to_log_in(membe
         response = post(phone, path)
         assert response.status_code == 303 and response.headers["location"] == "/login"
         assert "Your e-mail address is now mary.new@example.org" in phone.get("/login").text
-
