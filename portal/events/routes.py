@@ -808,14 +808,14 @@ def dashboard(ctx: Ctx) -> Response:
 @page("office")
 def bookings(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
-    filters = staff.Filters.from_query(ctx.query)
-    rows = staff.search(ctx.db, event.id, filters)
+    result = staff.search_page(ctx.db, event.id, staff.Filters.from_query(ctx.query))
     return ctx.render(
         "events/bookings.html",
         {
             "event": event,
-            "rows": rows,
-            "filters": filters,
+            "result": result,
+            "rows": result.rows,
+            "filters": result.filters,
             "statuses": REGISTRATION_STATUSES,
             "payment_statuses": PAYMENT_STATUSES,
             "answer_options": staff.answer_options(event),
