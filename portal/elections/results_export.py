@@ -22,11 +22,14 @@ from portal.web.templating import local_time
 
 # --- the chart ---------------------------------------------------------------------------------------------------
 
-WIDTH = 640
-LABEL_RIGHT = 196
-BARS_LEFT = 204
-BARS_RIGHT = 560
-TOP = 30
+#: Narrow enough to be read on a 390-px phone at its natural size; it scales up to the page on a laptop.
+#: Each candidate's name (never shortened) and final votes sit on a line above their bars, which run the
+#: chart's whole width.
+WIDTH = 400
+BARS_LEFT = 8
+BARS_RIGHT = 392
+TOP = 26
+LABEL_LINE = 18
 #: The first count in the lightest shade of the brand colour, the last in the brand colour itself.
 LIGHT = (169, 210, 216)
 DARK = (11, 92, 107)
@@ -49,6 +52,9 @@ class ChartRow:
     text_y: float
     value: str
     bars: list[Bar]
+    #: Where this candidate's bars start and end (the quota line is drawn across them, not over the name).
+    bars_top: float = 0.0
+    bars_end: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,9 @@ def _stage_name(number: int) -> str:
 
 
 def chart(post: PostResult) -> Chart | None:
-    """Horizontal bars, a group per candidate (most votes at the end first), one bar per stage from the first
-    count (lightest) to the last (darkest), with the quota as a dashed line. None for a post with no count."""
+    """Horizontal bars, a group per candidate (most votes at the end first) under a line with the name and the
+    final votes, one bar per stage from the first count (lightest) to the last (darkest), with the quota as a
+    dashed line. None for a post with no count."""
     if not post.stages:
         return None
     stages = post.stages
@@ -105,6 +112,8 @@ def chart(post: PostResult) -> Chart | None:
     y = float(TOP)
     votes_at = [{row.name: row.votes for row in stage.rows} for stage in stages]
     for name in order:
+        label_y = y
+        y += LABEL_LINE
         bars = []
         for i, stage in enumerate(stages):
             value = Decimal(votes_at[i][name])
@@ -122,21 +131,23 @@ def chart(post: PostResult) -> Chart | None:
         rows.append(
             ChartRow(
                 name=name,
-                label=label if len(label) <= 30 else label[:29] + "…",
-                text_y=round(y + block / 2 + 4.5, 2),
+                label=label,
+                text_y=round(label_y + 13, 2),
                 value=votes_at[-1][name],
                 bars=bars,
+                bars_top=round(y - 3, 2),
+                bars_end=round(y + block + 3, 2),
             )
         )
         y += block + 14
     bottom = y - 14 + 6
     legend: list[LegendItem] = []
     if n > 1:
-        per_row = 6
+        per_row = 4
         for i, stage in enumerate(stages):
             legend.append(
                 LegendItem(
-                    x=16 + (i % per_row) * 100,
+                    x=BARS_LEFT + (i % per_row) * 98,
                     y=round(bottom + 12 + (i // per_row) * 18, 2),
                     fill=_shade(i, n),
                     label=_stage_name(stage.number),
