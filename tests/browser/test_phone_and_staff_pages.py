@@ -54,7 +54,7 @@ def main_nav(page: Any) -> Any:
 def test_staff_pages_fit_a_phone_behind_a_menu_button(demo_server, page, assert_accessible):
     url = demo_server.url
     log_in(page, url, demo.ADMIN)
-    for path in ("/events/manage", "/members/", "/checkin", "/audit"):
+    for path in ("/events/manage", "/members/", "/checkin", "/audit", "/staff", "/account/security"):
         page.set_viewport_size(PHONE)
         page.goto(url + path)
         assert page_width(page) <= 390, f"{path} is {page_width(page)} px wide on a phone"
