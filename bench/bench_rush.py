@@ -178,6 +178,35 @@ class Measured:
         return elapsed, cpu, notes
 
 
+class Bystander:
+    """Somebody else using the site while a rush runs: `/healthz` and a public page, each asked again 20 ms
+    after its last answer, on connections of their own. What they wait is what the rush costs everyone else."""
+
+    PROBES = (("healthz", "/healthz"), ("page", None))
+
+    def __init__(self, urls: list[str], page: str) -> None:
+        self.stats = clients.Stats()
+        self.stopping = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._probe, args=(urls, kind, path or page), daemon=True)
+            for kind, path in self.PROBES
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _probe(self, urls: list[str], kind: str, path: str) -> None:
+        with clients.Person(urls, self.stats) as person:
+            while not self.stopping.is_set():
+                person.send(kind, "GET", path, expect={200})
+                self.stopping.wait(0.02)
+
+    def stop(self) -> clients.Stats:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=35)
+        return self.stats
+
+
 # --- one rush ------------------------------------------------------------------------------------------------
 
 
@@ -192,6 +221,13 @@ class Result:
     write: str
     cpu: float
     notes: list[str] = field(default_factory=list)
+    #: What `/healthz` and a public page answered in while the rush ran (bookings only).
+    bystander: clients.Stats | None = None
+
+    def bystander_ms(self, kind: str) -> str:
+        if self.bystander is None:
+            return "-"
+        return f"{self.bystander.percentile(kind, 0.99) * 1000:.1f}"
 
     @property
     def errors(self) -> int:
@@ -362,6 +398,7 @@ def run_config(
 
             if "bookings" in options.scenarios:
                 run = measured(Progress(total=options.people))
+                bystander = Bystander(urls, f"/events/{event.slug}")
                 stats, told = rush_bookings(
                     urls,
                     event,
@@ -371,9 +408,10 @@ def run_config(
                     progress=run.progress,
                 )
                 elapsed, cpu, notes = run.finish()
+                seen = bystander.stop()
                 check = checks.bookings(database, event, attempts=options.people, told_booked=told)
                 results["bookings"] = Result(
-                    label, workers, options.people, elapsed, stats, check, "booking confirm", cpu, notes
+                    label, workers, options.people, elapsed, stats, check, "booking confirm", cpu, notes, seen
                 )
             if "door" in options.scenarios:
                 run = measured(Progress(seconds=options.door_seconds))
@@ -429,9 +467,16 @@ def print_table(title: str, noun: str, results: list[Result], figures: list[str]
     if not results:
         return
     write = {"booking confirm": "confirm", "scan": "scan", "ballot cast": "cast"}[results[0].write]
-    heads = [h.format(noun=noun, write=write) for h, _, _ in COLUMNS] + [*figures, "cpu ms", "guarantees"]
+    probes = ["healthz p99", "page p99"] if any(r.bystander for r in results) else []
+    heads = [h.format(noun=noun, write=write) for h, _, _ in COLUMNS] + [
+        *probes,
+        *figures,
+        "cpu ms",
+        "guarantees",
+    ]
     widths = (
         [max(w, len(h)) for (_, w, _), h in zip(COLUMNS, heads, strict=False)]
+        + [len(p) for p in probes]
         + [max(8, len(f)) for f in figures]
         + [6, 10]
     )
@@ -454,6 +499,7 @@ def print_table(title: str, noun: str, results: list[Result], figures: list[str]
             f"{r.all_p99():.1f}",
             str(r.errors),
             str(r.retries),
+            *[r.bystander_ms(kind) for kind, _ in Bystander.PROBES][: len(probes)],
             *[f"{r.check.figures.get(f, 0):,}" for f in figures],
             f"{r.cpu / max(r.actions, 1) * 1000:.1f}",
             "hold" if r.check.ok else "BROKEN",

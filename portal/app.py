@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,7 +36,8 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
-from portal.db import Database
+from portal.contact import routes as contact_routes
+from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
@@ -46,6 +49,7 @@ from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.settings import Settings
 from portal.society import routes as society_routes
+from portal.team import routes as team_routes
 from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
@@ -57,7 +61,7 @@ from portal.web.errors import (
 )
 from portal.web.hooks import Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from portal.web.routing import namespaced
+from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +144,10 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem("Committees", "team:manage", ("office",), "Meet the Team: committees, people, posts, photos."),
+    NavItem(
+        "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -189,7 +197,17 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
+        *namespaced("contact", contact_routes.routes),
+        *namespaced("team", team_routes.routes),
     ]
+
+
+def size_threads(settings: Settings) -> anyio.CapacityLimiter:
+    """Size the running loop's thread limiter, which every request handler's hop to a thread goes through, to
+    PORTAL_THREADS, and give back the background work's own limiter (the outbox sender and the periodic jobs):
+    together they never want more connections than the pool holds (`db.connections_for`)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+    return anyio.CapacityLimiter(BACKGROUND_THREADS)
 
 
 def periodic_jobs(app: Starlette) -> list[periodic.Job]:
@@ -229,9 +247,10 @@ def create_app(
         # again (full collections were the long pauses in the door benchmark's tail).
         gc.collect()
         gc.freeze()
+        background = size_threads(settings)
         async with (
-            mail_sender.running(app.state.db, settings, clock=clock),
-            periodic.running(periodic_jobs(app) if settings.run_mail_worker else ()),
+            mail_sender.running(app.state.db, settings, clock=clock, limiter=background),
+            periodic.running(periodic_jobs(app) if settings.run_mail_worker else (), limiter=background),
         ):
             yield
         app.state.db.dispose()
@@ -255,8 +274,15 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.db = database or Database(
-        settings.database_url, audit_key=audit.chain_key(settings.key_bytes())
+        settings.database_url, audit_key=audit.chain_key(settings.key_bytes()), threads=settings.threads
     )
+    if app.state.db.threads < settings.threads:
+        raise ValueError(
+            f"The database's pool is sized for {app.state.db.threads} threads, the app runs {settings.threads}: "
+            "build it with Database(..., threads=settings.threads)."
+        )
+    # Links are made by name through one index of the routes (built once: they do not change after this).
+    app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.passwords = Passwords(fast=settings.env == "test")

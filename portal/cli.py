@@ -118,11 +118,12 @@ def _announce_setup_code(settings: Settings) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from portal.accounts import service
+    from portal.society.service import is_set_up
 
     database = _database(settings)
     try:
         with database.session(write=True) as session:
-            if service.is_set_up(session):
+            if is_set_up(session):
                 return
             code = service.issue_setup_code(session, now=system_clock(), key=settings.key_bytes())
     except DBAPIError:
@@ -153,8 +154,23 @@ def db_upgrade(revision: str) -> None:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.database_url, revision)
-    click.echo("The database schema is up to date.")
+    before, after = migrate.upgrade(settings.database_url, revision)
+    if revision == "heads":
+        # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
+        from portal.team import service as team
+
+        with transaction(settings) as session:
+            team.ensure_defaults(session, now=system_clock())
+    where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
+    if not before:
+        click.echo(f"Created the database schema in {where} (revision {', '.join(sorted(after))}).")
+    elif before != after:
+        click.echo(
+            f"Migrated the database schema from revision {', '.join(sorted(before))} "
+            f"to {', '.join(sorted(after))}."
+        )
+    else:
+        click.echo(f"The database schema is already up to date (revision {', '.join(sorted(after))}).")
 
 
 @main.group()
@@ -174,6 +190,7 @@ def admin_create(email: str, name: str, society: str, password: str) -> None:
     from portal import audit
     from portal.accounts import service
     from portal.accounts.passwords import Passwords
+    from portal.society.service import is_set_up
     from portal.web.forms import FormReader
 
     form = FormReader({"email": email, "name": name, "password": password})
@@ -187,7 +204,7 @@ def admin_create(email: str, name: str, society: str, password: str) -> None:
     now = system_clock()
     with transaction(settings) as session:
         try:
-            if not service.is_set_up(session):
+            if not is_set_up(session):
                 service.setup_first_admin(
                     session,
                     society_name=society,

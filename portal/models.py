@@ -6,12 +6,14 @@ from portal import audit
 from portal.accounts import models as accounts_models
 from portal.accounts import uploads as accounts_uploads
 from portal.checkin import models as checkin_models
+from portal.contact import models as contact_models
 from portal.db import Base
 from portal.elections import models as elections_models
 from portal.events import models as events_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
 from portal.society import models as society_models
+from portal.team import models as team_models
 
 metadata = Base.metadata
 
@@ -20,10 +22,12 @@ __all__ = [
     "accounts_uploads",
     "audit",
     "checkin_models",
+    "contact_models",
     "elections_models",
     "events_models",
     "mail_models",
     "members_models",
     "metadata",
     "society_models",
+    "team_models",
 ]

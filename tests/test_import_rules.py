@@ -14,9 +14,9 @@ LAYERS: list[set[str]] = [
     {"web"},
     {"mail", "society"},
     {"accounts"},
-    {"members"},
+    {"members", "contact"},
     {"events", "elections"},
-    {"checkin"},
+    {"checkin", "team"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}

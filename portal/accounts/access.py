@@ -22,8 +22,10 @@ from portal.accounts import service
 from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
+from portal.society import service as society_service
 from portal.web.boundary import CatchUp, Wiring, cookie_name, endpoint
 from portal.web.context import Ctx
+from portal.web.context import Principal as WebPrincipal
 from portal.web.uploads import UploadRefused, UploadRule
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ class AccessSpec:
         self.before_totp = before_totp
         self.anonymous_only = "anonymous" in self.words
 
-    def allows(self, principal: Any) -> bool:
+    def allows(self, principal: WebPrincipal | None) -> bool:
         if "public" in self.words:
             return True
         if "anonymous" in self.words:
@@ -111,7 +113,9 @@ def api(
 # --- the login behind a request ---------------------------------------------------------------------------------
 
 
-def load_principal(ctx: Ctx, bearer: str | None, *, devices: Callable[[Ctx, str], Any] | None = None) -> Any:
+def load_principal(
+    ctx: Ctx, bearer: str | None, *, devices: Callable[[Ctx, str], WebPrincipal | None] | None = None
+) -> WebPrincipal | None:
     """The login behind this request: a scanner device's (through `devices`) or the session cookie's."""
     if bearer is not None:
         return devices(ctx, bearer) if devices else None
@@ -143,8 +147,8 @@ def load_principal(ctx: Ctx, bearer: str | None, *, devices: Callable[[Ctx, str]
     )
 
 
-def _claim(session: Session, principal: Any, rule: UploadRule, now: datetime) -> None:
-    account_id = getattr(principal, "account_id", None)
+def _claim(session: Session, principal: WebPrincipal | None, rule: UploadRule, now: datetime) -> None:
+    account_id = principal.account_id if principal is not None else None
     if account_id is None:
         raise UploadRefused("too_many_uploads", "Log in with your own account to upload this.")
     assert rule.per_hour is not None
@@ -154,17 +158,19 @@ def _claim(session: Session, principal: Any, rule: UploadRule, now: datetime) ->
 
 
 def _society_name(session: Session) -> str | None:
-    society = service.society(session)
+    society = society_service.society(session)
     return society.name if society is not None else None
 
 
-def wiring(*, key: bytes, idle_minutes: int, devices: Callable[[Ctx, str], Any] | None = None) -> Wiring:
+def wiring(
+    *, key: bytes, idle_minutes: int, devices: Callable[[Ctx, str], WebPrincipal | None] | None = None
+) -> Wiring:
     idle = timedelta(minutes=idle_minutes)
 
     def touch(session: Session, token: str, now: datetime) -> None:
         service.touch_session_token(session, token=token, now=now, idle=idle, key=key)
 
-    def principal(ctx: Ctx, bearer: str | None) -> Any:
+    def principal(ctx: Ctx, bearer: str | None) -> WebPrincipal | None:
         return load_principal(ctx, bearer, devices=devices)
 
     return Wiring(

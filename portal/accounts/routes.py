@@ -19,6 +19,7 @@ from portal.accounts.access import SESSION_COOKIE, page
 from portal.accounts.models import ROLES, Account, LoginSession
 from portal.audit import AuditEvent
 from portal.errors import NotFound
+from portal.society.service import is_set_up
 from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
 from portal.web.errors import status_for
@@ -90,7 +91,7 @@ def _login_response(ctx: Ctx, account: Account, *, mfa_pending: bool) -> Respons
 
 @page("public", before_setup=True)
 def setup(ctx: Ctx) -> Response:
-    if service.is_set_up(ctx.db):
+    if is_set_up(ctx.db):
         raise NotFound("The portal is already set up.")
     form = FormReader(ctx.form)
     if ctx.request.method == "POST":
@@ -208,7 +209,7 @@ def second_factor(ctx: Ctx) -> Response:
 
 @page("authenticated", before_totp=True)
 def logout(ctx: Ctx) -> Response:
-    service.end_session(ctx.db, session_id=ctx.principal.session_id)
+    service.end_session(ctx.db, session_id=acting.login(ctx).session_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
     ctx.flash("You have logged out.")
     return ctx.redirect("accounts:login")
@@ -216,7 +217,7 @@ def logout(ctx: Ctx) -> Response:
 
 @page("authenticated", before_totp=True)
 def logout_everywhere(ctx: Ctx) -> Response:
-    count = service.end_all_sessions(ctx.db, account_id=ctx.principal.account_id)
+    count = service.end_all_sessions(ctx.db, account_id=acting.login(ctx).account_id)
     ctx.set_cookies.append((SESSION_COOKIE, "", {}))
     ctx.flash(f"You have been logged out on every device ({count} session{'s' if count != 1 else ''}).")
     return ctx.redirect("accounts:login")

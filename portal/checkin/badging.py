@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.accounts.service import society_name
 from portal.checkin import badges, pdf, qr
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
@@ -23,6 +22,7 @@ from portal.errors import Kind, NotFound
 from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
+from portal.society.service import society_name
 from portal.web.hooks import ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may

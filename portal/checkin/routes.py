@@ -73,7 +73,7 @@ def _scanner(ctx: Ctx, door: str) -> Scanner:
         return Scanner(door=door or principal.name, device_id=principal.device_id)
     if not door:
         raise CheckInError(Code.BAD_SCAN, "Say which door this is (the `door` field).")
-    return Scanner(door=door, account_id=principal.account_id)
+    return Scanner(door=door, account_id=acting.login(ctx).account_id)
 
 
 def _workshop_param(ctx: Ctx) -> int | None:

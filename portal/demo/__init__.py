@@ -35,6 +35,7 @@ from portal.demo.checkin import CheckinSteps
 from portal.demo.elections import ElectionSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
+from portal.demo.team import TeamSteps
 from portal.elections.models import Election
 from portal.errors import PortalError
 from portal.events.models import Event
@@ -75,7 +76,7 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps):
+class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -86,6 +87,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps):
         self.plan_national_meeting()
         self.plan_conference()
         self.plan_current_election()
+        self.plan_team()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

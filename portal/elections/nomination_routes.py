@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
 from portal.elections import catch_up, photos, service
 from portal.elections.ballots import (
@@ -183,7 +184,7 @@ def withdraw(ctx: Ctx) -> Response:
         ctx.db,
         election_id=ctx.params["election_id"],
         nomination_id=ctx.params["nomination_id"],
-        member_id=ctx.principal.member_id,
+        member_id=acting.member_id(ctx),
         now=ctx.now,
     )
     ctx.flash("You have withdrawn. Your name will not be on the ballot for that post.")

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.elections import catch_up, roll, service, trustees, voting
+from portal.elections import catch_up, progress, roll, service, trustees, voting
 from portal.elections.ballots import (
     valid_candidates,
 )
@@ -42,7 +42,7 @@ def manage(ctx: Ctx) -> Response:
         {
             "elections": service.list_elections(ctx.db),
             "states": STATES,
-            "can_edit": ctx.principal.has("returning_officer"),
+            "can_edit": acting.login(ctx).has("returning_officer"),
         },
     )
 
@@ -120,9 +120,12 @@ def admin(ctx: Ctx) -> Response:
     election = catch_up.current(ctx, ctx.params["election_id"])
     views = service.nomination_views(ctx.db, election)
     found = valid_candidates(ctx.db, election)
+    not_ready = trustees.not_ready_reason(ctx.db, election)
+    waiting = next((v.nomination.id for v in views if v.nomination.status == "submitted"), None)
     return ctx.render(
         "elections/admin.html",
         {
+            "progress": progress.progress(election, ctx.now, not_ready=not_ready, waiting_nomination=waiting),
             "election": election,
             "state": election.state(ctx.now),
             "states": STATES,
@@ -131,7 +134,7 @@ def admin(ctx: Ctx) -> Response:
             "statuses": NOMINATION_STATUSES,
             "counts": {c.id: len(found.of(c)) for c in election.contests},
             "summary": roll.summary(ctx.db, election),
-            "can_edit": ctx.principal.has("returning_officer"),
+            "can_edit": acting.login(ctx).has("returning_officer"),
             "locked": election.locked(ctx.now),
             "category_labels": labels_for(ctx, "category"),
             "level_labels": labels_for(ctx, "accreditation"),
@@ -139,9 +142,11 @@ def admin(ctx: Ctx) -> Response:
             "pending": voting.pool_size(ctx.db, election.id),
             "trackers_open": trackers_visible(ctx, election),
             "trustees": trustees.trustees(ctx.db, election.id),
-            "not_ready": trustees.not_ready_reason(ctx.db, election),
+            "not_ready": not_ready,
+            "ballot_orders": BALLOT_ORDERS,
+            "member_statuses": STATUSES,
             "my_trustee": trustees.trustee_for(
-                ctx.db, election_id=election.id, account_id=ctx.principal.account_id
+                ctx.db, election_id=election.id, account_id=acting.login(ctx).account_id
             ),
             "awaiting_shares": voting.awaiting_shares(election, ctx.now),
         },
@@ -237,7 +242,7 @@ def nomination(ctx: Ctx) -> Response:
             "view": view,
             "statuses": NOMINATION_STATUSES,
             "errors": {},
-            "can_edit": ctx.principal.has("returning_officer") and not election.locked(ctx.now),
+            "can_edit": acting.login(ctx).has("returning_officer") and not election.locked(ctx.now),
             "words": count_words(view.nomination.statement),
         },
     )
@@ -321,7 +326,8 @@ def _roll_page(
             "entries": roll.entries(ctx.db, election.id),
             "corrections": roll.corrections(ctx.db, election.id),
             "summary": roll.summary(ctx.db, election),
-            "can_edit": ctx.principal.has("returning_officer") and election.state(ctx.now) == "voting",
+            "category_labels": labels_for(ctx, "category"),
+            "can_edit": acting.login(ctx).has("returning_officer") and election.state(ctx.now) == "voting",
             "errors": errors,
             "values": values,
         },

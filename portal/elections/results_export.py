@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +30,11 @@ BARS_LEFT = 8
 BARS_RIGHT = 392
 TOP = 26
 LABEL_LINE = 18
+#: A generous width of one character of a label (13 px semi-bold sans), and the room kept for the votes.
+LABEL_CHAR = 7.4
+VALUE_ROOM = 64
+#: A label longer than this goes onto more lines (names are never cut short).
+LABEL_FITS = int((BARS_RIGHT - BARS_LEFT - VALUE_ROOM) // LABEL_CHAR)
 #: The first count in the lightest shade of the brand colour, the last in the brand colour itself.
 LIGHT = (169, 210, 216)
 DARK = (11, 92, 107)
@@ -52,6 +57,8 @@ class ChartRow:
     text_y: float
     value: str
     bars: list[Bar]
+    #: The label as drawn: one line, or more for a long name (the first beside the votes).
+    label_lines: list[str] = field(default_factory=list)
     #: Where this candidate's bars start and end (the quota line is drawn across them, not over the name).
     bars_top: float = 0.0
     bars_end: float = 0.0
@@ -90,6 +97,20 @@ def _stage_name(number: int) -> str:
     return "First count" if number == 0 else f"Stage {number}"
 
 
+def _wrap(text: str, fits: int) -> list[str]:
+    """`text` in lines of at most `fits` characters, broken between words (a longer word on its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= fits:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            while len(word) > fits:
+                lines.append(word[:fits])
+                word = word[fits:]
+            lines.append(word)
+    return lines or [text]
+
+
 def chart(post: PostResult) -> Chart | None:
     """Horizontal bars, a group per candidate (most votes at the end first) under a line with the name and the
     final votes, one bar per stage from the first count (lightest) to the last (darkest), with the quota as a
@@ -112,8 +133,10 @@ def chart(post: PostResult) -> Chart | None:
     y = float(TOP)
     votes_at = [{row.name: row.votes for row in stage.rows} for stage in stages]
     for name in order:
+        label = f"{name} (elected)" if name in elected else name
+        lines = _wrap(label, LABEL_FITS)
         label_y = y
-        y += LABEL_LINE
+        y += LABEL_LINE + 16 * (len(lines) - 1)
         bars = []
         for i, stage in enumerate(stages):
             value = Decimal(votes_at[i][name])
@@ -127,11 +150,11 @@ def chart(post: PostResult) -> Chart | None:
                     label=f"{name}, {_stage_name(stage.number).lower()}: {votes_at[i][name]}",
                 )
             )
-        label = f"{name} (elected)" if name in elected else name
         rows.append(
             ChartRow(
                 name=name,
                 label=label,
+                label_lines=lines,
                 text_y=round(label_y + 13, 2),
                 value=votes_at[-1][name],
                 bars=bars,
@@ -345,7 +368,7 @@ def _stage_table(doc: _Doc, post: PostResult, chosen: Sequence[StageView]) -> No
                 change = (
                     "" if stage.number == 0 or Decimal(cell.change) == 0 else f" ({_signed(cell.change)})"
                 )
-                lost = " excluded" if post.ranked else " not elected"
+                lost = " excluded" if post.ranked and not cell.not_elected_here else " not elected"
                 mark = " elected" if cell.elected_here else (lost if cell.excluded_here else "")
                 row.cell(doc.ok(f"{cell.votes}{change}{mark}"))
         if post.ranked:

@@ -13,11 +13,11 @@ from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.accounts.service import society_name
 from portal.elections import catch_up, results, results_export
 from portal.elections.errors import Code, ElectionError
 from portal.elections.models import OUTCOMES, STATES, Election
 from portal.errors import Forbidden, Kind
+from portal.society.service import society_name
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 

@@ -3,6 +3,7 @@ request (the acting account is `accounts.acting.actor`)."""
 
 from __future__ import annotations
 
+from portal.accounts import acting
 from portal.elections.links import Links
 from portal.elections.models import Election
 from portal.members.models import Member
@@ -18,7 +19,7 @@ def links_for(ctx: Ctx) -> Links:
 
 
 def own_member(ctx: Ctx) -> Member:
-    member = ctx.db.get(Member, ctx.principal.member_id)
+    member = ctx.db.get(Member, acting.member_id(ctx))
     assert member is not None
     return member
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.accounts.service import society_name
 from portal.db import is_postgres, rowcount
 from portal.elections import photos
 from portal.elections.errors import Code, ElectionError
@@ -38,6 +37,7 @@ from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import STATUSES, Member
 from portal.members.service import member_in_good_standing
+from portal.society.service import society_name
 from portal.web.templating import local_time
 from portal.web.tokens import new_token, token_digest
 
@@ -313,19 +313,7 @@ def add_contest(
     contest = Contest(election_id=election.id)
     _save_contest(session, contest, setup)
     session.expire(election, ["contests"])
-    audit.record(
-        session,
-        actor=actor,
-        action="election.contest_add",
-        subject=f"election {election.id}: {contest.title}",
-        details={
-            "seats": contest.seats,
-            "method": contest.method,
-            "ron": contest.ron,
-            "officer": contest.officer,
-        },
-        now=now,
-    )
+    _record_contest(session, actor, "election.contest_add", contest, now)
     return contest
 
 
@@ -345,11 +333,17 @@ def update_contest(
     if problems:
         raise ElectionError(Code.BAD_VALUE, next(iter(problems.values())), fields=problems, kind=Kind.INVALID)
     _save_contest(session, contest, setup)
+    _record_contest(session, actor, "election.contest_update", contest, now)
+    return contest
+
+
+def _record_contest(session: Session, actor: Account, action: str, contest: Contest, now: datetime) -> None:
+    """The audit line of a post's set-up: what it is elected by, as it now stands."""
     audit.record(
         session,
         actor=actor,
-        action="election.contest_update",
-        subject=f"election {election.id}: {contest.title}",
+        action=action,
+        subject=f"election {contest.election_id}: {contest.title}",
         details={
             "seats": contest.seats,
             "method": contest.method,
@@ -358,7 +352,6 @@ def update_contest(
         },
         now=now,
     )
-    return contest
 
 
 def remove_contest(

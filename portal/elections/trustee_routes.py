@@ -114,7 +114,7 @@ def make_key(ctx: Ctx) -> Response:
 def _mine(ctx: Ctx) -> tuple[Election, Trustee]:
     """The election and this person's trustee row; 403 for anyone who is not one of its trustees."""
     election = service.get_election(ctx.db, ctx.params["election_id"])
-    mine = trustees.trustee_for(ctx.db, election_id=election.id, account_id=ctx.principal.account_id)
+    mine = trustees.trustee_for(ctx.db, election_id=election.id, account_id=acting.login(ctx).account_id)
     if mine is None:
         raise Forbidden(Code.NOT_TRUSTEE, "You are not a trustee of this election.")
     return election, mine
@@ -145,7 +145,7 @@ def trustee_page(ctx: Ctx) -> Response:
 def trustee_download(ctx: Ctx) -> Response:
     election, _ = _mine(ctx)
     filename, text = trustees.download_share(
-        ctx.db, account_id=ctx.principal.account_id, election_id=election.id, key=ctx.key, now=ctx.now
+        ctx.db, account_id=acting.login(ctx).account_id, election_id=election.id, key=ctx.key, now=ctx.now
     )
     return Response(
         text,
@@ -163,7 +163,11 @@ def trustee_check(ctx: Ctx) -> Response:
     try:
         with ctx.attempt():
             trustees.check_share(
-                ctx.db, account_id=ctx.principal.account_id, election_id=election.id, text=text, now=ctx.now
+                ctx.db,
+                account_id=acting.login(ctx).account_id,
+                election_id=election.id,
+                text=text,
+                now=ctx.now,
             )
     except ElectionError as exc:
         if exc.code not in ("bad_share", "other_election", "wrong_share", "not_downloaded"):

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.accounts import acting
 from portal.accounts.access import page
 from portal.elections import catch_up, roll, service, voting
 from portal.elections.ballots import (
@@ -76,7 +77,7 @@ def detail(ctx: Ctx) -> Response:
 def _voter(ctx: Ctx) -> voting.Voter:
     if "token" in ctx.params:
         return voting.voter_from_link(ctx.db, token=ctx.params["token"], key=ctx.key)
-    return voting.Voter(election_id=ctx.params["election_id"], member_id=ctx.principal.member_id)
+    return voting.Voter(election_id=ctx.params["election_id"], member_id=acting.member_id(ctx))
 
 
 def _urls(ctx: Ctx, voter: voting.Voter) -> dict[str, str]:

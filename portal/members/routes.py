@@ -186,7 +186,7 @@ def import_upload(ctx: Ctx) -> Response:
                         ctx.db,
                         content=upload.value,
                         filename=upload.filename,
-                        account_id=ctx.principal.account_id,
+                        account_id=acting.login(ctx).account_id,
                         now=ctx.now,
                     )
             except importer.RollImportError as exc:

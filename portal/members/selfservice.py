@@ -30,6 +30,7 @@ from portal.errors import Kind, PortalError
 from portal.mail import service as mail
 from portal.members.errors import Code
 from portal.members.models import Member, MemberChange
+from portal.society.service import society_name
 from portal.web import links as web_links
 
 log = logging.getLogger("portal.accounts")
@@ -118,7 +119,7 @@ def request_activation(
         return
     if not account.is_active:
         return
-    context = {"society_name": service.society_name(session), "name": member.first_name or member.full_name}
+    context = {"society_name": society_name(session), "name": member.first_name or member.full_name}
     if account.password_hash:
         mail.enqueue(
             session,
@@ -163,7 +164,7 @@ def request_password_reset(
         to=account.email,
         template="accounts/reset_password",
         context={
-            "society_name": service.society_name(session),
+            "society_name": society_name(session),
             "name": account.name,
             "forgot_url": links.forgot_password(),
         },
@@ -213,7 +214,7 @@ def request_email_change(
             session,
             to=new_email,
             template="accounts/email_change_refused",
-            context={"society_name": service.society_name(session)},
+            context={"society_name": society_name(session)},
             now=now,
         )
         return new_email
@@ -231,7 +232,7 @@ def request_email_change(
         to=new_email,
         template="accounts/change_email",
         context={
-            "society_name": service.society_name(session),
+            "society_name": society_name(session),
             "name": account.name,
             "new_email": new_email,
         },
@@ -300,7 +301,7 @@ def confirm_email_change(session: Session, *, token: str, now: datetime, key: by
         session,
         to=old_email,
         template="accounts/email_changed",
-        context={"society_name": service.society_name(session), "name": account.name, "new_email": new_email},
+        context={"society_name": society_name(session), "name": account.name, "new_email": new_email},
         now=now,
     )
     return account

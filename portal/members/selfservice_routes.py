@@ -105,7 +105,7 @@ def _my_account(
     status_code: int = 200,
 ) -> Response:
     account = acting.actor(ctx)
-    member = ctx.db.get(Member, ctx.principal.member_id)
+    member = ctx.db.get(Member, acting.member_id(ctx))
     sections = [found for section in ctx.hooks.my_account if (found := section(ctx)) is not None]
     todo = sorted(
         (item for source in ctx.hooks.things_to_do for item in source(ctx)),
@@ -140,7 +140,7 @@ def change_email(ctx: Ctx) -> Response:
             with ctx.attempt():
                 selfservice.request_email_change(
                     ctx.db,
-                    account_id=ctx.principal.account_id,
+                    account_id=acting.login(ctx).account_id,
                     new_email=new_email,
                     ip=ctx.client_ip,
                     now=ctx.now,

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.errors import Code, Malformed, PortalError, TooLarge
-from portal.web.context import Ctx
+from portal.web.context import Ctx, Principal, path_for
 from portal.web.errors import error_response, json_error, status_for
 from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
@@ -71,11 +71,7 @@ class Access(Protocol):
     before_totp: bool  # reachable by a login that still owes its second factor
     anonymous_only: bool  # only when not logged in (the login page)
 
-    def allows(self, principal: Any) -> bool: ...
-
-
-class Principal(Protocol):
-    must_set_up_totp: bool
+    def allows(self, principal: Principal | None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -93,14 +89,14 @@ class Wiring:
     """What the boundary needs from the domains, given by `create_app` (never imported)."""
 
     #: The principal behind a request: `(ctx, bearer token or None) -> principal or None`.
-    load_principal: Callable[[Ctx, str | None], Any]
+    load_principal: Callable[[Ctx, str | None], Principal | None]
     #: The society's name once first-run setup is done, else None.
     society_name: Callable[[Session], str | None]
     #: Record the login's activity: `(session, cookie token, now) -> None`; it must not revive a login that
     #: has already timed out.
     touch: Callable[[Session, str, datetime], None]
     #: Count one costly upload against the principal's allowance, or raise UploadRefused.
-    claim_upload: Callable[[Session, Any, UploadRule, datetime], None]
+    claim_upload: Callable[[Session, Principal | None, UploadRule, datetime], None]
     session_cookie: str
     login_route: str
     setup_route: str
@@ -199,15 +195,15 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def _denied(request: Request, wiring: Wiring, access: Access, principal: Any) -> Response:
+def _denied(request: Request, wiring: Wiring, access: Access, principal: Principal | None) -> Response:
     if access.kind == "api":
         if principal is None:
             return json_error("not_authenticated", "Log in, or send a valid device token.", 401)
         return json_error("forbidden", "You do not have permission to do that.", 403)
     if access.anonymous_only:
-        return RedirectResponse(request.url_for(wiring.home_route).path, status_code=303)
+        return RedirectResponse(path_for(request, wiring.home_route), status_code=303)
     if principal is None:
-        login = request.url_for(wiring.login_route).path
+        login = path_for(request, wiring.login_route)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{login}?next={target}", status_code=303)
     return error_response(request, 403, "forbidden")
@@ -480,7 +476,7 @@ class _Call:
         if not state.setup_done.is_set() and not self.access.before_setup:
             name = wiring.society_name(ctx.db)
             if name is None:
-                return RedirectResponse(request.url_for(wiring.setup_route).path, status_code=303)
+                return RedirectResponse(path_for(request, wiring.setup_route), status_code=303)
             state.society_name = name
             state.setup_done.set()
         principal = wiring.load_principal(ctx, self.bearer)
@@ -488,7 +484,7 @@ class _Call:
         if principal is not None and principal.must_set_up_totp and not self.access.before_totp:
             if self.access.kind == "api":
                 return json_error("two_step_required", "Set up two-step verification first.", 403)
-            return RedirectResponse(request.url_for(wiring.two_step_route).path, status_code=303)
+            return RedirectResponse(path_for(request, wiring.two_step_route), status_code=303)
         if not self.access.allows(principal):
             return _denied(request, wiring, self.access, principal)
         if self.touch is not None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -24,6 +24,31 @@ from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.uploads import Upload
 
 
+class Principal(Protocol):
+    """Who is behind a request, as the boundary and every handler see it: a login (`accounts.service.Principal`)
+    or a scanner device (`checkin.devices.DevicePrincipal`). A device has no account, member or session, so
+    those are None for it; a handler that needs a login's own ids asks `accounts.acting.login(ctx)`."""
+
+    @property
+    def account_id(self) -> int | None: ...
+    @property
+    def member_id(self) -> int | None: ...
+    @property
+    def session_id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def roles(self) -> frozenset[str]: ...
+    @property
+    def must_set_up_totp(self) -> bool: ...
+    @property
+    def is_staff(self) -> bool: ...
+
+    def has(self, *roles: str) -> bool: ...
+
+
 @dataclass
 class Ctx:
     request: Request
@@ -32,7 +57,7 @@ class Ctx:
     now: datetime
     form: FormData | None = None
     json: Any = None
-    principal: Any = None
+    principal: Principal | None = None
     csrf_token: str = ""
     client_ip: str = ""
     #: A login whose password was accepted but whose second factor is still owed.
@@ -68,7 +93,7 @@ class Ctx:
         return self.settings.key_bytes()
 
     def url_for(self, name: str, **params: Any) -> str:
-        return str(self.request.url_for(name, **params).path)
+        return path_for(self.request, name, **params)
 
     def absolute_url(self, name: str, **params: Any) -> str:
         """A link for an e-mail: the configured base URL, never the Host header of this request."""
@@ -100,6 +125,16 @@ class Ctx:
         if partial:
             response.headers["Vary"] = "HX-Request"
         return response
+
+
+def path_for(request: Request, name: str, /, **params: Any) -> str:
+    """A named route's path (behind the app's root path), through the app's route index when it has one."""
+    index = getattr(request.app.state, "route_index", None)
+    if index is None:
+        return str(request.url_for(name, **params).path)
+    # Inside a Mount the scope's root_path has the mount's path added; the app's own is kept apart.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return root.rstrip("/") + str(index.url_path_for(name, **params))
 
 
 def society_name(request: Request) -> str:

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from portal.db import is_unreachable
 from portal.errors import Kind, PortalError
+from portal.web.context import page_context
 
 log = logging.getLogger("portal.errors")
 
@@ -73,15 +74,12 @@ def error_response(request: Request, status_code: int, code: str, message: str |
         request,
         "error.html",
         {
+            # Error pages show no login state: they must render even when loading it is what failed.
+            **page_context(request),
             "status_code": status_code,
             "title": title,
             "message": message,
             "code": code,
-            # Error pages show no login state: they must render even when loading it is what failed.
-            "principal": None,
-            "csrf_token": "",
-            "flashes": [],
-            "society_name": getattr(request.app.state, "society_name", None) or "IPT UK",
         },
         status_code=status_code,
     )

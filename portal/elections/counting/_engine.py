@@ -178,6 +178,30 @@ class Recorder:
             )
         )
 
+    def first_count(
+        self,
+        *,
+        quota: int | None,
+        votes: Sequence[int],
+        status: Sequence[int],
+        notes: Sequence[str],
+        description: str,
+    ) -> None:
+        """Record stage 0: the first preferences (or, for plurality, all the votes) as counted."""
+        self.stage(
+            number=0,
+            action="first count",
+            subjects=(),
+            description=description,
+            quota=quota,
+            votes=votes,
+            before=[0] * len(votes),
+            status=status,
+            non_transferable=0,
+            loss=0,
+            notes=notes,
+        )
+
     def amend_last(self, *, status: Sequence[int], notes: Sequence[str]) -> None:
         """Update the final stage after end-of-count decisions (remaining seats filled or excluded)."""
         last = self.stages[-1]

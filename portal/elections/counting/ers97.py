@@ -197,19 +197,7 @@ def count_ers97_stv(contest: Contest, *, seed: int | None = None) -> CountResult
         f"The quota is {valid} divided by {seats + 1}, to two decimal places rounded up: {fmt(quota)}.",
     ]
     deem_elected(0, notes)
-    rec.stage(
-        number=0,
-        action="first count",
-        subjects=(),
-        description="First preferences",
-        quota=quota,
-        votes=votes,
-        before=[0] * n,
-        status=status,
-        non_transferable=0,
-        loss=0,
-        notes=notes,
-    )
+    rec.first_count(quota=quota, votes=votes, status=status, notes=notes, description="First preferences")
 
     stage = 0
     while True:

@@ -80,19 +80,7 @@ def _count_marks(
         rec.exclude(c, 0, f"{names[c]} is not elected with {votes[c]} votes.")
     if losers:
         notes.append(f"Not elected: {join_names([f'{names[c]} ({votes[c]})' for c in losers])}.")
-    rec.stage(
-        number=0,
-        action="first count",
-        subjects=(),
-        description="Votes counted",
-        quota=None,
-        votes=votes,
-        before=[0] * n,
-        status=status,
-        non_transferable=0,
-        loss=0,
-        notes=notes,
-    )
+    rec.first_count(quota=None, votes=votes, status=status, notes=notes, description="Votes counted")
     return CountResult(
         rule=rule,
         title=contest.title,

@@ -104,19 +104,7 @@ def count_scottish_stv(contest: Contest, *, seed: int | None = None) -> CountRes
         f"The quota is {valid} divided by {seats + 1}, ignoring any remainder, plus one: {fmt(quota)}.",
     ]
     elect_with_quota(0, notes)
-    rec.stage(
-        number=0,
-        action="first count",
-        subjects=(),
-        description="First preferences",
-        quota=quota,
-        votes=votes,
-        before=[0] * n,
-        status=status,
-        non_transferable=0,
-        loss=0,
-        notes=notes,
-    )
+    rec.first_count(quota=quota, votes=votes, status=status, notes=notes, description="First preferences")
 
     stage = 0
     while True:
