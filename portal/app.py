@@ -318,6 +318,7 @@ def build_hooks(settings: Settings) -> Hooks:
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
         ),
+        things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
         confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
         gauges=ops.GAUGES,
         member_staff=(complaints_routes.member_cases_section,),
