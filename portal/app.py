@@ -328,6 +328,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
         ),
+        things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
         member_staff=(complaints_routes.member_cases_section,),
