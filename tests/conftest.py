@@ -75,17 +75,43 @@ def postgres_url() -> Iterator[str]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
     migrate.upgrade(url)
+    _SEEDS[url] = _rows_the_migrations_made(url)
     yield url
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
+#: The rows the migrations themselves put in (the membership categories and levels, …), per test database.
+_SEEDS: dict[str, list[tuple[sa.Table, list[dict[str, object]]]]] = {}
+
+
+def _rows_the_migrations_made(url: str) -> list[tuple[sa.Table, list[dict[str, object]]]]:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        found = [
+            (t, [dict(r) for r in conn.execute(sa.select(t)).mappings()]) for t in Base.metadata.sorted_tables
+        ]
+    engine.dispose()
+    return [(t, rows) for t, rows in found if rows]
+
+
 def _truncate_all(url: str) -> None:
+    """Empty every table and put back what the migrations made, so each PostgreSQL test starts where each SQLite
+    test does (a copy of the freshly migrated template)."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table, rows in _SEEDS.get(url, []):
+            conn.execute(table.insert(), rows)
+            if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
+                conn.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                        f'(SELECT max(id) FROM "{table.name}"))'
+                    )
+                )
     engine.dispose()
 
 
