@@ -156,6 +156,13 @@ def db_upgrade(revision: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url, revision)
     click.echo("The database schema is up to date.")
+    if revision == "heads":
+        from portal.site.seed import seed_site
+
+        with transaction(settings) as session:
+            placed = seed_site(session, now=system_clock())
+        if placed:
+            click.echo(f"The website's menu is placed: {placed} pages, each saying what to write in it.")
 
 
 @main.group()
