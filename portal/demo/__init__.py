@@ -17,7 +17,7 @@ afterwards sends nothing to the demo's example.org addresses.
 
 The parts: `timeline` (the clock and UK time), `people` (names, words and the roll's members), `base` (what
 the steps share), `society` (logins, staff, settings, the roll, members' accounts), `events` (events and
-bookings), `checkin` (the skills day and its door), `elections` and `report` (the outbox and what the command
+bookings), `checkin` (the skills day and its door), `elections`, `site` (the website's pages) and `report` (the outbox and what the command
 prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` runs it.
 """
 
@@ -34,6 +34,7 @@ from portal.accounts.passwords import Passwords
 from portal.demo.checkin import CheckinSteps
 from portal.demo.elections import ElectionSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
+from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
 from portal.elections.models import Election
 from portal.errors import PortalError
@@ -75,7 +76,7 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps):
+class Demo(SocietySteps, CheckinSteps, ElectionSteps, SiteSteps):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -86,6 +87,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps):
         self.plan_national_meeting()
         self.plan_conference()
         self.plan_current_election()
+        self.plan_site()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

@@ -101,7 +101,7 @@ def page_at(session: Session, path: str, *, include_drafts: bool) -> Page:
     """The page at `/<path>`: drafts only for staff; a menu link has no page of its own."""
     found = session.scalar(select(Page).where(Page.path == path.strip("/")))
     if found is None or found.link or (not include_drafts and not found.is_published):
-        raise NotFound("There is no page at this address.")
+        raise NotFound("There is nothing at this address.")
     return found
 
 

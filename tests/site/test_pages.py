@@ -64,7 +64,12 @@ def test_a_page_s_address_is_the_slugs_of_its_branch_and_the_home_page_is_the_ro
     contact = _new(db, admin, clock, "Contact Us", parent=home)
     about = _new(db, admin, clock, "About IPT")
     mission = _new(db, admin, clock, "Mission & Vision", parent=about)
-    assert (home.path, contact.path, about.path, mission.path) == ("", "contact-us", "about-ipt", "about-ipt/mission-vision")
+    assert (home.path, contact.path, about.path, mission.path) == (
+        "",
+        "contact-us",
+        "about-ipt",
+        "about-ipt/mission-vision",
+    )
     assert service.page_at(db, "/about-ipt/mission-vision", include_drafts=False).id == mission.id
     assert [c.id for c in service.ancestors(db, mission)] == [about.id]
 
@@ -75,7 +80,10 @@ def test_every_save_keeps_a_revision_and_an_unchanged_save_keeps_none(db, admin,
     assert _edit(db, admin, clock, page, body="Second text") is True
     assert _edit(db, admin, clock, page) is False
     revisions = service.revisions(db, page.id)
-    assert [(r.number, r.body, r.note) for r in revisions] == [(2, "Second text", "Edited"), (1, "First text", "Created")]
+    assert [(r.number, r.body, r.note) for r in revisions] == [
+        (2, "Second text", "Edited"),
+        (1, "First text", "Created"),
+    ]
     assert page.revision == 2 and page.updated_by == admin.name
     actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject == f"page {page.id}")).all()
     assert actions == ["site.page_create", "site.page_edit"]
@@ -104,7 +112,9 @@ def test_restoring_a_version_is_itself_a_new_version(db, admin, clock):
     assert again.value.code == "unchanged"
     with pytest.raises(NotFound):
         service.restore_revision(db, page_id=page.id, number=9, actor=admin, now=clock(), reserved=RESERVED)
-    entry = db.scalars(select(AuditEvent).where(AuditEvent.action == "site.page_edit").order_by(AuditEvent.id.desc())).first()
+    entry = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "site.page_edit").order_by(AuditEvent.id.desc())
+    ).first()
     assert json.loads(entry.details)["revision"] == 3
 
 
@@ -229,7 +239,15 @@ def test_the_fresh_install_s_tree_is_placed_once(db, clock):
     assert placed == len(seed.walk()) > 40
     assert seed.seed_site(db, now=clock()) == 0
     paths = set(db.scalars(select(Page.path)))
-    assert {"", "contact-us", "about-ipt/meet-the-team/executive-committee/exec-2025-elections", "cookies"} <= paths
-    assert db.scalar(select(Page.link).where(Page.path == "training-events/events-calendar")) == "events:calendar"
+    assert {
+        "",
+        "contact-us",
+        "about-ipt/meet-the-team/executive-committee/exec-2025-elections",
+        "cookies",
+    } <= paths
+    assert (
+        db.scalar(select(Page.link).where(Page.path == "training-events/events-calendar"))
+        == "events:calendar"
+    )
     first = db.scalar(select(Page).where(Page.path == "about-ipt/mission-vision"))
     assert first.is_published and "waiting for its text" in first.body and first.revision == 1

@@ -13,7 +13,7 @@ from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
 
-PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "admin"]
+PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "editor", "admin"]
 ALL = set(PERSONAS)
 LOGGED_IN = ALL - {"anonymous"}
 STAFF_ADMIN = {"admin"}
@@ -156,6 +156,19 @@ MATRIX: dict[str, set[str]] = {
     "events:registration_confirm": {"office", "admin"},
     "events:item_remove": {"office", "admin"},
     "events:email": {"office", "admin"},
+    # The website: editors, office staff and administrators edit pages; published pages and their files are
+    # public (a draft's page and files answer 404 to anyone else, which the handler decides).
+    "site:pages": {"editor", "office", "admin"},
+    "site:page_new": {"editor", "office", "admin"},
+    "site:page_edit": {"editor", "office", "admin"},
+    "site:page_delete": {"editor", "office", "admin"},
+    "site:history": {"editor", "office", "admin"},
+    "site:revision": {"editor", "office", "admin"},
+    "site:restore": {"editor", "office", "admin"},
+    "site:attachment_add": {"editor", "office", "admin"},
+    "site:attachment_remove": {"editor", "office", "admin"},
+    "site:file": ALL,
+    "site:page": ALL,
 }
 
 
