@@ -111,3 +111,33 @@ def test_without_javascript_the_links_still_work_and_focus_shows_a_sub_menu(demo
         assert section.get_by_role("link", name="Meet the Team").is_visible()
     finally:
         context.close()
+
+
+def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_server, page, assert_accessible):
+    from portal.demo import LOGINS
+
+    editor = next(login for login in LOGINS if login.email == "editor@example.org")
+    page.goto(demo_server.url + "/login")
+    page.get_by_label("E-mail address").fill(editor.email)
+    page.get_by_label("Password").fill(editor.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(demo_server.url + "/")
+    page.get_by_role("link", name="Website").first.click()
+    page.wait_for_url(demo_server.url + "/site/pages")
+    assert_accessible(page)
+    page.get_by_role("link", name="History of Membership Options").click()
+    assert_accessible(page)
+    page.get_by_role("link", name="Version 3").click()
+    assert_accessible(page)
+    assert page.locator("table.diff del").inner_text() == "| Basic | Anyone with an interest in IPT | £45 |"
+    assert page.locator("table.diff ins").inner_text() == "| Basic | Anyone with an interest in IPT | £48 |"
+    assert page.get_by_role("button", name="Restore this version").count() == 0  # version 3 is the page now
+    page.goto(demo_server.url + "/accreditation-membership/membership-options")
+    page.get_by_role("link", name="Edit this page").click()
+    assert_accessible(page)
+    page.get_by_label("Summary").fill("A previewed summary, not saved.")
+    page.get_by_role("button", name="Preview").click()
+    assert page.get_by_role("heading", name="Preview (not saved yet)").is_visible()
+    assert_accessible(page)
+    _shoot(page, "editor-preview-1280")
+    assert page.js_errors == []
