@@ -78,7 +78,8 @@ class MenuItem:
 class Chrome:
     menu: list[MenuItem]
     footer: list[dict[str, str]]
-    society: Any
+    #: The society's details (SOCIETY_FIELDS), None before first-run setup.
+    society: dict[str, str] | None
 
 
 def link_url(request: Request, link: str) -> str:
@@ -104,25 +105,40 @@ def _items(request: Request, nodes: list[service.Node], here: str) -> list[MenuI
     return items
 
 
-def _chrome(session: Session, request: Request, include_drafts: bool) -> Chrome:
-    nodes = service.tree(session, include_drafts=include_drafts)
+@dataclass(frozen=True)
+class _Known:
+    """What the last page read of the tree and the society: error pages show it without the database."""
+
+    nodes: list[service.Node]
+    society: dict[str, str] | None
+
+
+def _society(session: Session) -> dict[str, str] | None:
+    found = society_service.society(session)
+    if found is None:
+        return None
+    return {name: getattr(found, name) or "" for name in society_service.SOCIETY_FIELDS}
+
+
+def _build(request: Request, known: _Known) -> Chrome:
     here = request.url.path.rstrip("/") or "/"
-    menu = _items(request, [n for n in nodes if n.in_menu], here)
-    by_path = {n.path: n for n in service.flatten(nodes)}
+    menu = _items(request, [n for n in known.nodes if n.in_menu], here)
+    by_path = {n.path: n for n in service.flatten(known.nodes)}
     footer = [{"title": by_path[p].title, "url": page_url(p)} for p in seed.FOOTER_PATHS if p in by_path]
-    return Chrome(menu=menu, footer=footer, society=society_service.society(session))
+    return Chrome(menu=menu, footer=footer, society=known.society)
 
 
 def chrome(ctx: Ctx | None, request: Request) -> Chrome:
-    """The menu and footer for this page. An error page has no request transaction: it reads in one of its
-    own, and shows none when the database is what failed."""
-    if ctx is not None:
-        return _chrome(ctx.db, request, include_drafts=False)
-    try:
-        with request.app.state.db.session(write=False) as session:
-            return _chrome(session, request, include_drafts=False)
-    except Exception:
-        return Chrome(menu=[], footer=[], society=None)
+    """The menu and footer for this page (what visitors see: drafts are left out for everyone). An error page
+    has no request transaction and may be showing that the database failed: it shows what the last page read,
+    without asking the database again."""
+    state = request.app.state
+    if ctx is None:
+        known = getattr(state, "site_known", None)
+        return _build(request, known) if known is not None else Chrome(menu=[], footer=[], society=None)
+    known = _Known(nodes=service.tree(ctx.db, include_drafts=False), society=_society(ctx.db))
+    state.site_known = known
+    return _build(request, known)
 
 
 # --- the published pages ------------------------------------------------------------------------------------

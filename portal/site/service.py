@@ -9,14 +9,16 @@ them as `reserved`, read from the app's routes), and moving or renaming a page m
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -290,6 +292,19 @@ def _check_slug(slug: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _one_address(path: str) -> Iterator[None]:
+    """Two saves racing for one address: the unique path decides, and the loser hears why (the checks before
+    are only the friendly answer for the usual case)."""
+    try:
+        yield
+    except IntegrityError:
+        where = "/" if path == "" else f"/{path}"
+        raise Conflict(
+            Code.PATH_TAKEN, f"Another page was just saved at {where}: choose another address.", path=path
+        ) from None
+
+
 def _check_path(session: Session, path: str, *, page_id: int | None, reserved: Collection[str]) -> None:
     first = path.split("/", 1)[0]
     if path and first in reserved:
@@ -394,8 +409,11 @@ def create_page(
         updated_by_id=actor.id if actor else None,
         updated_by=actor.name if actor else "",
     )
-    session.add(page)
-    session.flush()
+    with _one_address(path):
+        session.flush()
+        with session.begin_nested():
+            session.add(page)
+            session.flush()
     _record_revision(session, page, note=note, actor=actor, now=now)
     session.flush()
     if audited:
@@ -467,17 +485,21 @@ def update_page(
     _bump(session, page, base_revision)
     if "status" in changed and len(changed) == 1:
         note = "Published" if values.status == "published" else "Made a draft"
-    for name, value in changed.items():
-        setattr(page, name, value)
-    old_path, page.path = page.path, path
-    page.updated_at, page.updated_by_id, page.updated_by = (
-        now,
-        actor.id if actor else None,
-        actor.name if actor else "",
-    )
-    session.flush()
-    if path != old_path:
-        _move_branch(session, page, reserved)
+    old_path = page.path
+    with _one_address(path):
+        session.flush()
+        with session.begin_nested():
+            for name, value in changed.items():
+                setattr(page, name, value)
+            page.path = path
+            page.updated_at, page.updated_by_id, page.updated_by = (
+                now,
+                actor.id if actor else None,
+                actor.name if actor else "",
+            )
+            session.flush()
+            if path != old_path:
+                _move_branch(session, page, reserved)
     _record_revision(session, page, note=note, actor=actor, now=now)
     session.flush()
     details: dict[str, Any] = {

@@ -251,3 +251,18 @@ def test_the_fresh_install_s_tree_is_placed_once(db, clock):
     )
     first = db.scalar(select(Page).where(Page.path == "about-ipt/mission-vision"))
     assert first.is_published and "waiting for its text" in first.body and first.revision == 1
+
+
+def test_two_saves_racing_for_one_address_lose_with_a_reason_not_an_error(db, admin, clock, monkeypatch):
+    about = _new(db, admin, clock, "About IPT")
+    _new(db, admin, clock, "Policies", parent=about)
+    # As if the other save committed between this one's check and its write.
+    monkeypatch.setattr(service, "_check_path", lambda *args, **kwargs: None)
+    with pytest.raises(Conflict) as lost:
+        _new(db, admin, clock, "Policies", parent=about)
+    assert lost.value.code == "path_taken" and "just saved at /about-ipt/policies" in lost.value.message
+    other = _new(db, admin, clock, "Complaints", parent=about)
+    with pytest.raises(Conflict):
+        _edit(db, admin, clock, other, slug="policies")
+    assert db.get(Page, other.id).path == "about-ipt/complaints"
+    assert len(service.flatten(service.tree(db, include_drafts=True))) == 3

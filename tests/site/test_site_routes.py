@@ -261,3 +261,16 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(client, d
     page_id = _page_id(database, "about-ipt/policies")
     refused = _upload(client, page_id, "big.png", _png(6000, 5000))
     assert refused.status_code == 422 and "megapixels" in refused.text
+
+
+def test_an_error_page_shows_the_menu_without_asking_the_database(client, site, app, monkeypatch):
+    client.get("/")
+    from portal.site import service as site_service
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("an error page read the tree again")
+
+    monkeypatch.setattr(site_service, "tree", unreachable)
+    refused = client.delete("/about-ipt")
+    assert refused.status_code == 405
+    assert 'aria-label="Site"' in refused.text and 'href="/about-ipt/mission-vision"' in refused.text
