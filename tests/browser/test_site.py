@@ -58,7 +58,9 @@ def test_the_menu_opens_by_keyboard_alone_and_leads_to_an_inner_page(demo_server
 
     assert page.get_by_role("heading", level=1).inner_text() == "Mission & Vision"
     # The whole top level fits one line on a laptop.
-    tops = page.locator(".site-menu-top > li").evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
+    tops = page.locator(".site-menu-top > li").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().top)"
+    )
     assert max(tops) - min(tops) < 5, tops
     crumbs = page.get_by_role("navigation", name="Breadcrumb")
     assert crumbs.get_by_role("link", name="About IPT").get_attribute("href") == "/about-ipt"
