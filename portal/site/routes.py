@@ -129,14 +129,20 @@ def _build(request: Request, known: _Known) -> Chrome:
 
 
 def chrome(ctx: Ctx | None, request: Request) -> Chrome:
-    """The menu and footer for this page (what visitors see: drafts are left out for everyone). An error page
+    """The menu and footer for this page (what visitors see: drafts are left out for everyone). The tree is read
+    again only when `tree_version` says it changed (by any worker), so a page costs one small query. An error page
     has no request transaction and may be showing that the database failed: it shows what the last page read,
     without asking the database again."""
     state = request.app.state
     if ctx is None:
         known = getattr(state, "site_known", None)
         return _build(request, known) if known is not None else Chrome(menu=[], footer=[], society=None)
-    known = _Known(nodes=service.tree(ctx.db, include_drafts=False), society=_society(ctx.db))
+    version = service.tree_version(ctx.db)
+    cached = getattr(state, "site_tree", None)
+    if cached is None or cached[0] != version:
+        cached = (version, service.tree(ctx.db, include_drafts=False))
+        state.site_tree = cached
+    known = _Known(nodes=cached[1], society=_society(ctx.db))
     state.site_known = known
     return _build(request, known)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,6 +156,15 @@ def tree(session: Session, *, include_drafts: bool, menu_only: bool = False) -> 
         return nodes
 
     return build(None, 0)
+
+
+def tree_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever the tree could have: a page added or deleted (the count), any save (each takes the
+    next revision number, so the sum moves), and the time of the latest."""
+    row = session.execute(
+        select(func.count(Page.id), func.sum(Page.revision), func.max(Page.updated_at))
+    ).one()
+    return tuple(row)
 
 
 def flatten(nodes: Iterable[Node]) -> list[Node]:

@@ -274,3 +274,22 @@ def test_an_error_page_shows_the_menu_without_asking_the_database(client, site, 
     refused = client.delete("/about-ipt")
     assert refused.status_code == 405
     assert 'aria-label="Site"' in refused.text and 'href="/about-ipt/mission-vision"' in refused.text
+
+
+def test_the_menu_follows_a_save_made_by_another_worker(client, database, site, admin, clock):
+    from portal.site import service as site_service
+
+    assert ">About IPT</a>" in client.get("/").text
+    with database.session() as s:  # another worker's transaction: this app's cached tree does not know of it
+        page = s.query(Page).filter_by(path="about-ipt").one()
+        site_service.update_page(
+            s,
+            page_id=page.id,
+            values=site_service.PageValues(title="About Interpersonal Psychotherapy", slug="about-ipt"),
+            base_revision=page.revision,
+            actor=admin,
+            now=clock(),
+            reserved=(),
+        )
+    text = client.get("/").text
+    assert ">About Interpersonal Psychotherapy</a>" in text and ">About IPT</a>" not in text
