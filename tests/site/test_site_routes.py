@@ -285,7 +285,12 @@ def test_the_menu_follows_a_save_made_by_another_worker(client, database, site, 
         site_service.update_page(
             s,
             page_id=page.id,
-            values=site_service.PageValues(title="About Interpersonal Psychotherapy", slug="about-ipt"),
+            values=site_service.PageValues(
+                title="About Interpersonal Psychotherapy",
+                slug="about-ipt",
+                status="published",
+                position=page.position,
+            ),
             base_revision=page.revision,
             actor=admin,
             now=clock(),
