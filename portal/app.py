@@ -34,6 +34,7 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
+from portal.contact import routes as contact_routes
 from portal.db import Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
@@ -59,7 +60,7 @@ from portal.web.errors import (
 )
 from portal.web.hooks import Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from portal.web.routing import namespaced
+from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +144,9 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem(
+        "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -195,6 +199,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
+        *namespaced("contact", contact_routes.routes),
         *namespaced("site", site_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
@@ -266,6 +271,8 @@ def create_app(
     app.state.db = database or Database(
         settings.database_url, audit_key=audit.chain_key(settings.key_bytes())
     )
+    # Links are made by name through one index of the routes (built once: they do not change after this).
+    app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
     app.state.templates.env.globals["site_chrome"] = site_routes.chrome

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
 from portal.checkin.models import CheckInScan
+from portal.contact import service as contact
 from portal.db import Database, normalise_url
 from portal.elections.models import RollEntry
 from portal.mail import service as mail
@@ -368,5 +369,8 @@ def purge(database: Database, settings: Settings, *, now: datetime) -> dict[str,
                 keep_requests=expired,
                 keep_sent=timedelta(days=settings.keep_sent_emails_days),
             )
+        )
+        removed.update(
+            contact.purge(session, now=now, keep_closed=timedelta(days=settings.keep_closed_enquiries_days))
         )
     return removed

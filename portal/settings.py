@@ -153,6 +153,7 @@ class Settings:
     keep_login_attempts_days: int = 30
     keep_expired_days: int = 7
     keep_sent_emails_days: int = 365
+    keep_closed_enquiries_days: int = 730
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
     run_mail_worker: bool = True
 
@@ -182,6 +183,7 @@ class Settings:
             keep_login_attempts_days=_int(env, "PORTAL_KEEP_LOGIN_ATTEMPTS_DAYS", 30),
             keep_expired_days=_int(env, "PORTAL_KEEP_EXPIRED_DAYS", 7),
             keep_sent_emails_days=_int(env, "PORTAL_KEEP_SENT_EMAILS_DAYS", 365),
+            keep_closed_enquiries_days=_int(env, "PORTAL_KEEP_CLOSED_ENQUIRIES_DAYS", 730),
         )
 
     def validate(self) -> None:

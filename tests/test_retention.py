@@ -14,6 +14,7 @@ from portal.accounts.models import AccountToken, LoginAttempt, LoginSession, Set
 from portal.accounts.uploads import UploadAttempt
 from portal.app import _purge_once, periodic_jobs
 from portal.cli import main
+from portal.contact.models import Enquiry
 from portal.mail.models import MailRequest, OutboxAttachment, OutboxEmail
 
 DAY = timedelta(days=1)
@@ -83,7 +84,24 @@ def old_and_new(database, admin, clock):
         s.add(_email(now, status="failed", age=366 * DAY))
         s.add(_email(now, status="sent", age=364 * DAY))
         s.add(_email(now, status="pending", age=400 * DAY))  # never sent: kept, whatever its age
+        for closed in (731 * DAY, 729 * DAY, None):  # an open enquiry is kept, whatever its age
+            s.add(_enquiry(now, closed_ago=closed))
     return now
+
+
+def _enquiry(now: datetime, *, closed_ago: timedelta | None) -> Enquiry:
+    return Enquiry(
+        topic="other",
+        name="Sam",
+        email="sam@example.org",
+        message="Hello",
+        client_digest="0" * 64,
+        reference=f"E-test-{closed_ago}",
+        status="closed" if closed_ago else "new",
+        created_at=now - 800 * DAY,
+        updated_at=now - 800 * DAY,
+        closed_at=now - closed_ago if closed_ago else None,
+    )
 
 
 def test_purge_removes_each_table_past_its_retention_and_keeps_the_rest(database, settings, old_and_new):
@@ -97,7 +115,9 @@ def test_purge_removes_each_table_past_its_retention_and_keeps_the_rest(database
         "mail_requests": 1,
         "outbox_emails": 2,
         "outbox_attachments": 2,
+        "enquiries": 1,
     }
+    assert _count(database, Enquiry) == 2
     for model in (LoginAttempt, LoginSession, AccountToken, SetupCode, UploadAttempt, MailRequest):
         assert _count(database, model) == 1, model.__tablename__
     with database.session(write=False) as s:

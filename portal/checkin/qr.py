@@ -9,12 +9,22 @@ import qrcode.constants
 import qrcode.image.svg
 from PIL import Image
 
+#: The mask every badge uses. Choosing the "best" of the eight masks means drawing the symbol eight times and
+#: scoring each in pure Python: 24 ms a badge, against 3 ms with the mask fixed. Any mask is a valid symbol that
+#: every reader decodes (the standard only recommends the best-scoring one, against blocks that could look like
+#: finder patterns). Over 30 random badge codes mask 2 scores best on average (a penalty of 643, against 586 for
+#: each code's own best and 760 for the worst mask), and the tests decode each drawing with ZXing.
+MASK_PATTERN = 2
+
 
 def _symbol(code: str, *, box_size: int = 8, border: int = 4) -> qrcode.QRCode:
     """Level M survives a crease or a scuffed phone screen; alphanumeric mode keeps the symbol small
     (the code is all upper-case base32 plus `:`, which the library detects)."""
     symbol = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=box_size,
+        border=border,
+        mask_pattern=MASK_PATTERN,
     )
     symbol.add_data(code, optimize=0)
     symbol.make(fit=True)

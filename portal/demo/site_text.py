@@ -12,18 +12,6 @@ PAGES: dict[str, tuple[str, str]] = {
         "The UK society for Interpersonal Psychotherapy: training, accreditation, and a community of practice.",
         HOME_INTRODUCTION,
     ),
-    "contact-us": (
-        "How to reach the office, and when someone will answer.",
-        """The office is staffed on **Tuesdays, Wednesdays and Thursdays, 9:30 to 16:00**. We answer e-mail within
-three working days.
-
-- **E-mail:** [office@example.org](mailto:office@example.org)
-- **Telephone:** 0161 496 0000 (leave a message outside office hours and we will call you back)
-- **Post:** IPT UK, 12 Example Row, Manchester, M1 1AA
-
-For a question about a booking, please give the booking reference from your confirmation e-mail. To raise a
-concern about a practitioner, see the [Complaints](/about-ipt/complaints) page.""",
-    ),
     "psa-website-projects": (
         "Two projects the Executive Committee is leading this year, and how members can help.",
         """This year the society is working on two projects that will change how members and the public meet us:

@@ -124,7 +124,11 @@ def _build(request: Request, known: _Known) -> Chrome:
     here = request.url.path.rstrip("/") or "/"
     menu = _items(request, [n for n in known.nodes if n.in_menu], here)
     by_path = {n.path: n for n in service.flatten(known.nodes)}
-    footer = [{"title": by_path[p].title, "url": page_url(p)} for p in seed.FOOTER_PATHS if p in by_path]
+    footer = [
+        {"title": node.title, "url": link_url(request, node.link) if node.link else page_url(node.path)}
+        for node in (by_path.get(p) for p in seed.FOOTER_PATHS)
+        if node is not None
+    ]
     return Chrome(menu=menu, footer=footer, society=known.society)
 
 

@@ -47,10 +47,7 @@ SITE: tuple[SeedPage, ...] = (
     _p(
         "Home",
         "A short introduction to IPT and to the society, for a visitor who has never heard of either.",
-        _p(
-            "Contact Us",
-            "How to reach the office: e-mail, telephone, postal address, and when someone answers.",
-        ),
+        _link("Contact Us", "contact:form"),
     ),
     _p(
         "PSA & Website Projects",

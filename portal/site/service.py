@@ -37,6 +37,7 @@ LINK_ROUTES: dict[str, str] = {
     "events:calendar?kind=meeting": "Events calendar: meetings (the National Meeting)",
     "events:calendar?kind=training": "Events calendar: training",
     "events:calendar?kind=regional": "Events calendar: regional events",
+    "contact:form": "Contact Us (the form that reaches the office)",
     "accounts:login": "Members' login",
     "me:account": "My account (members)",
     "elections:index": "Elections (members nominate and vote)",

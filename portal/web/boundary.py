@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.errors import Code, Malformed, PortalError, TooLarge
-from portal.web.context import Ctx, Principal
+from portal.web.context import Ctx, Principal, path_for
 from portal.web.errors import error_response, json_error, status_for
 from portal.web.forms import MAX_INT
 from portal.web.middleware import BodyTooLarge
@@ -201,9 +201,9 @@ def _denied(request: Request, wiring: Wiring, access: Access, principal: Princip
             return json_error("not_authenticated", "Log in, or send a valid device token.", 401)
         return json_error("forbidden", "You do not have permission to do that.", 403)
     if access.anonymous_only:
-        return RedirectResponse(request.url_for(wiring.home_route).path, status_code=303)
+        return RedirectResponse(path_for(request, wiring.home_route), status_code=303)
     if principal is None:
-        login = request.url_for(wiring.login_route).path
+        login = path_for(request, wiring.login_route)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{login}?next={target}", status_code=303)
     return error_response(request, 403, "forbidden")
@@ -476,7 +476,7 @@ class _Call:
         if not state.setup_done.is_set() and not self.access.before_setup:
             name = wiring.society_name(ctx.db)
             if name is None:
-                return RedirectResponse(request.url_for(wiring.setup_route).path, status_code=303)
+                return RedirectResponse(path_for(request, wiring.setup_route), status_code=303)
             state.society_name = name
             state.setup_done.set()
         principal = wiring.load_principal(ctx, self.bearer)
@@ -484,7 +484,7 @@ class _Call:
         if principal is not None and principal.must_set_up_totp and not self.access.before_totp:
             if self.access.kind == "api":
                 return json_error("two_step_required", "Set up two-step verification first.", 403)
-            return RedirectResponse(request.url_for(wiring.two_step_route).path, status_code=303)
+            return RedirectResponse(path_for(request, wiring.two_step_route), status_code=303)
         if not self.access.allows(principal):
             return _denied(request, wiring, self.access, principal)
         if self.touch is not None:

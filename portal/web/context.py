@@ -93,7 +93,7 @@ class Ctx:
         return self.settings.key_bytes()
 
     def url_for(self, name: str, **params: Any) -> str:
-        return str(self.request.url_for(name, **params).path)
+        return path_for(self.request, name, **params)
 
     def absolute_url(self, name: str, **params: Any) -> str:
         """A link for an e-mail: the configured base URL, never the Host header of this request."""
@@ -125,6 +125,16 @@ class Ctx:
         if partial:
             response.headers["Vary"] = "HX-Request"
         return response
+
+
+def path_for(request: Request, name: str, /, **params: Any) -> str:
+    """A named route's path (behind the app's root path), through the app's route index when it has one."""
+    index = getattr(request.app.state, "route_index", None)
+    if index is None:
+        return str(request.url_for(name, **params).path)
+    # Inside a Mount the scope's root_path has the mount's path added; the app's own is kept apart.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return root.rstrip("/") + str(index.url_path_for(name, **params))
 
 
 def society_name(request: Request) -> str:

@@ -28,4 +28,5 @@ class Links:
     @classmethod
     def for_app(cls, app: Any, **fields: Any) -> Self:
         """The links of a running app (a request's, or a periodic job's), on its configured base URL."""
-        return cls(app.state.settings.base_url, app.url_path_for, **fields)
+        index = getattr(app.state, "route_index", None)
+        return cls(app.state.settings.base_url, index.url_path_for if index else app.url_path_for, **fields)

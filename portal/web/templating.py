@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from starlette.datastructures import URL
 from starlette.templating import Jinja2Templates
 
 LONDON = ZoneInfo("Europe/London")
@@ -58,6 +60,16 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
+@jinja2.pass_context
+def _url_for(context: Any, name: str, /, **params: Any) -> URL:
+    """Starlette's `url_for` for templates (an absolute URL), made through the app's route index."""
+    request = context["request"]
+    index = getattr(request.app.state, "route_index", None)
+    if index is None:
+        return request.url_for(name, **params)
+    return index.url_path_for(name, **params).make_absolute_url(base_url=request.base_url)
+
+
 def make_templates(directory: Path) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -65,6 +77,7 @@ def make_templates(directory: Path) -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["url_for"] = _url_for
     env.filters.update(
         local_time=local_time, long_date=long_date, money=money, markdown=markdown, plural=plural
     )
