@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -35,7 +37,7 @@ from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
 from portal.contact import routes as contact_routes
-from portal.db import Database
+from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
@@ -49,6 +51,7 @@ from portal.settings import Settings
 from portal.site import routes as site_routes
 from portal.site import service as site_service
 from portal.society import routes as society_routes
+from portal.team import routes as team_routes
 from portal.web import boundary, periodic
 from portal.web.context import Ctx
 from portal.web.errors import (
@@ -144,6 +147,7 @@ NAV: list[NavItem] = [
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
+    NavItem("Committees", "team:manage", ("office",), "Meet the Team: committees, people, posts, photos."),
     NavItem(
         "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
     ),
@@ -200,10 +204,19 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
+        *namespaced("team", team_routes.routes),
         *namespaced("site", site_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]
+
+
+def size_threads(settings: Settings) -> anyio.CapacityLimiter:
+    """Size the running loop's thread limiter, which every request handler's hop to a thread goes through, to
+    PORTAL_THREADS, and give back the background work's own limiter (the outbox sender and the periodic jobs):
+    together they never want more connections than the pool holds (`db.connections_for`)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+    return anyio.CapacityLimiter(BACKGROUND_THREADS)
 
 
 def periodic_jobs(app: Starlette) -> list[periodic.Job]:
@@ -243,9 +256,10 @@ def create_app(
         # again (full collections were the long pauses in the door benchmark's tail).
         gc.collect()
         gc.freeze()
+        background = size_threads(settings)
         async with (
-            mail_sender.running(app.state.db, settings, clock=clock),
-            periodic.running(periodic_jobs(app) if settings.run_mail_worker else ()),
+            mail_sender.running(app.state.db, settings, clock=clock, limiter=background),
+            periodic.running(periodic_jobs(app) if settings.run_mail_worker else (), limiter=background),
         ):
             yield
         app.state.db.dispose()
@@ -269,8 +283,13 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.db = database or Database(
-        settings.database_url, audit_key=audit.chain_key(settings.key_bytes())
+        settings.database_url, audit_key=audit.chain_key(settings.key_bytes()), threads=settings.threads
     )
+    if app.state.db.threads < settings.threads:
+        raise ValueError(
+            f"The database's pool is sized for {app.state.db.threads} threads, the app runs {settings.threads}: "
+            "build it with Database(..., threads=settings.threads)."
+        )
     # Links are made by name through one index of the routes (built once: they do not change after this).
     app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)

@@ -155,6 +155,12 @@ def db_upgrade(revision: str) -> None:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url, revision)
+    if revision == "heads":
+        # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
+        from portal.team import service as team
+
+        with transaction(settings) as session:
+            team.ensure_defaults(session, now=system_clock())
     click.echo("The database schema is up to date.")
     if revision == "heads":
         from portal.site.seed import seed_site

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import select
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,9 +21,12 @@ from typing import Any
 
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from portal.settings import DEFAULT_THREADS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -123,17 +128,71 @@ class _WriterQueue:
             self.lock.release()
 
 
-def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> Engine:
+#: The outbox sender and the periodic jobs run their blocking work on a thread limiter of their own (the app's
+#: lifespan makes it), at most this many at once: they never take a request's thread, nor its connection.
+BACKGROUND_THREADS = 4
+#: The connections a pool holds beyond one per request thread: one per background thread, and one for the
+#: event loop's inline handlers (the door's scan runs on the loop, one at a time, holding one connection).
+EXTRA_CONNECTIONS = BACKGROUND_THREADS + 1
+#: A pooled PostgreSQL connection that sat unused this long is pinged before it is handed out (a network cut
+#: says nothing on the socket); one in steady use is pinged only when its socket has something to say (a
+#: restart or a terminated backend sends its goodbye and closes), which saves a round trip per transaction.
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "portal_idle_since"
+
+
+def connections_for(threads: int) -> int:
+    """The connections one process's pool holds for `threads` request threads: never more, so a thread never
+    waits for a connection and PostgreSQL never sees more than this per worker (docs/operations.md)."""
+    return threads + EXTRA_CONNECTIONS
+
+
+def _stamp_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _has_news(dbapi_connection: Any) -> bool:
+    """Whether a connection at rest in the pool has anything to read, without a round trip: a server that
+    restarted or ended the backend sent its goodbye and closed the socket; a healthy idle one says nothing."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except Exception:  # closed already, or no socket to look at: let the ping decide
+        return True
+    return bool(readable)
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    """A pool checkout listener: ping a connection that sat idle too long or whose socket has news; a dead one
+    is replaced (SQLAlchemy retries the checkout with a fresh connection when the listener raises
+    DisconnectionError, and renews the rest of the pool)."""
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None:  # fresh from connect
+            return
+        if time.monotonic() - since < PING_AFTER_IDLE_SECONDS and not _has_news(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
+
+    return checkout
+
+
+def make_engine(url: str, *, threads: int = DEFAULT_THREADS, null_pool: bool = False) -> Engine:
+    """An engine whose pool holds `connections_for(threads)` connections and opens no more (no overflow)."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {}
     if null_pool:
         kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=connections_for(threads), max_overflow=0)
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-        if not null_pool:
-            # Enough kept connections for the worker threads: an overflow connection is closed when returned,
-            # and a new one pays for its PRAGMAs again.
-            kwargs.update(pool_size=40, max_overflow=10)
         engine = create_engine(url, **kwargs)
         queue = _WriterQueue()
         engine.portal_writer_queue = queue  # type: ignore[attr-defined]
@@ -145,18 +204,31 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
         event.listen(engine, "checkin", queue.checkin)
         return engine
     if not null_pool:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
-    return create_engine(url, **kwargs)
+        kwargs.update(pool_recycle=1800)
+    engine = create_engine(url, **kwargs)
+    if not null_pool:
+        event.listen(engine, "checkin", _stamp_idle)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
 
 
 class Database:
     """One engine and two session factories: reads begin deferred, writes begin immediate (on SQLite)."""
 
-    def __init__(self, url: str, *, null_pool: bool = False, audit_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        null_pool: bool = False,
+        audit_key: bytes | None = None,
+        threads: int = DEFAULT_THREADS,
+    ) -> None:
         """`audit_key` (audit.chain_key of the secret key) travels in every session's `info`, so
-        whatever appends to the audit log in that session can key its hash."""
+        whatever appends to the audit log in that session can key its hash. `threads` is the process's request
+        threads (PORTAL_THREADS): the pool holds `connections_for(threads)` connections."""
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, null_pool=null_pool)
+        self.threads = threads
+        self.engine = make_engine(self.url, threads=threads, null_pool=null_pool)
         self.write_engine = self.engine.execution_options(portal_write=True)
         info = {"audit_key": audit_key} if audit_key else {}
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
@@ -209,6 +281,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def keep(session: Session, row: Any) -> Any:
+    """Hold `row` for the rest of the session, so a later `session.get` of it in the same request is answered
+    from the identity map (which keeps an unchanged row only while something refers to it)."""
+    if row is not None:
+        session.info.setdefault("portal_kept", []).append(row)
+    return row
 
 
 def is_postgres(session: Session) -> bool:

@@ -14,6 +14,7 @@ from portal.mail import models as mail_models
 from portal.members import models as members_models
 from portal.site import models as site_models
 from portal.society import models as society_models
+from portal.team import models as team_models
 
 metadata = Base.metadata
 
@@ -30,4 +31,5 @@ __all__ = [
     "metadata",
     "site_models",
     "society_models",
+    "team_models",
 ]

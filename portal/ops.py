@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.accounts import service as accounts
 from portal.checkin.models import CheckInScan
 from portal.contact import service as contact
-from portal.db import Database, normalise_url
+from portal.db import EXTRA_CONNECTIONS, Database, connections_for, normalise_url
 from portal.elections.models import RollEntry
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
@@ -239,7 +239,38 @@ def check(settings: Settings, *, workers: int = 1, database: Database | None = N
             findings.append(Finding("fail", f"The database does not answer: {exc.__class__.__name__}."))
         else:
             findings.append(_migration_finding(database))
+            if not settings.is_sqlite:
+                findings.extend(_connections_finding(database, settings, workers))
     return findings
+
+
+def _connections_finding(database: Database, settings: Settings, workers: int) -> list[Finding]:
+    """Whether every worker's full pool fits in what PostgreSQL accepts (`max_connections` less the slots kept
+    for superusers); nothing when the server does not say."""
+    try:
+        with database.engine.connect() as conn:
+            most = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+    except Exception:
+        return []
+    per_worker = connections_for(settings.threads)
+    wanted, room = workers * per_worker, most - reserved
+    sum_up = (
+        f"{workers} worker(s) of {per_worker} connections (PORTAL_THREADS={settings.threads} + "
+        f"{EXTRA_CONNECTIONS}) = {wanted}"
+    )
+    if wanted <= room:
+        return [
+            Finding("ok", f"{sum_up}, within PostgreSQL's {room} (max_connections {most} less {reserved}).")
+        ]
+    return [
+        Finding(
+            "warn",
+            f"{sum_up}, more than PostgreSQL accepts ({room}: max_connections {most} less {reserved} reserved): "
+            "at the busiest, requests would be refused. Lower PORTAL_THREADS or the workers, raise "
+            "max_connections, or put PgBouncer in front (docs/operations.md).",
+        )
+    ]
 
 
 def _migration_finding(database: Database) -> Finding:

@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 #: The secret key used when none is given in development. Production refuses it.
 DEVELOPMENT_SECRET_KEY = "development-only-insecure-secret-key"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "production", "test")
+#: Worker threads per process for request handlers (PORTAL_THREADS); the connection pool is sized from it.
+DEFAULT_THREADS = 16
+#: More threads than this buy nothing on a few cores and hold that many database connections per worker.
+MAX_THREADS = 256
 
 
 class SettingsError(ValueError):
@@ -100,6 +104,12 @@ DOCUMENTED: tuple[SettingDoc, ...] = (
         "Sent (or finally failed) e-mails and their attachments are deleted this many days after sending.",
     ),
     SettingDoc(
+        "PORTAL_THREADS",
+        str(DEFAULT_THREADS),
+        "Worker threads per process for request handlers; each worker's pool holds this many PostgreSQL "
+        "connections plus 5 (see docs/operations.md).",
+    ),
+    SettingDoc(
         "PORTAL_REQUIRE_STAFF_2FA",
         "on in production, off otherwise",
         "`on` or `off`. When on, every staff login must set up two-step verification before anything else.",
@@ -110,7 +120,9 @@ _TRUE = ("1", "on", "true", "yes")
 _FALSE = ("0", "off", "false", "no")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int | None = None
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -120,6 +132,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
         raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}.")
     return value
 
 
@@ -154,6 +168,8 @@ class Settings:
     keep_expired_days: int = 7
     keep_sent_emails_days: int = 365
     keep_closed_enquiries_days: int = 730
+    #: Request handler threads per process (anyio's default thread limiter); the pool is sized from it.
+    threads: int = DEFAULT_THREADS
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
     run_mail_worker: bool = True
 
@@ -184,6 +200,7 @@ class Settings:
             keep_expired_days=_int(env, "PORTAL_KEEP_EXPIRED_DAYS", 7),
             keep_sent_emails_days=_int(env, "PORTAL_KEEP_SENT_EMAILS_DAYS", 365),
             keep_closed_enquiries_days=_int(env, "PORTAL_KEEP_CLOSED_ENQUIRIES_DAYS", 730),
+            threads=_int(env, "PORTAL_THREADS", DEFAULT_THREADS, maximum=MAX_THREADS),
         )
 
     def validate(self) -> None:
@@ -197,6 +214,8 @@ class Settings:
             raise SettingsError(f"PORTAL_BASE_URL must be an http(s) address, not {self.base_url!r}.")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
             raise SettingsError("PORTAL_SMTP_URL must start with smtp:// or smtps://.")
+        if not 1 <= self.threads <= MAX_THREADS:
+            raise SettingsError(f"PORTAL_THREADS must be between 1 and {MAX_THREADS}, not {self.threads}.")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PORTAL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
         if self.production:

@@ -369,3 +369,34 @@ def run_on_own_loop(scenario: Any) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+class StatementCounter:
+    """Counts the statements an engine sends to the database inside a `with` block (SQLAlchemy's
+    `before_cursor_execute`, so every statement: the ORM's, Core's, `BEGIN IMMEDIATE` and savepoints), from any
+    thread. `.count` is how many; `.statements` their SQL, in order, for the message of a failed budget."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+        self._lock = threading.Lock()
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        with self._lock:
+            self.statements.append(" ".join(statement.split()))
+
+    def __enter__(self) -> StatementCounter:
+        self.statements.clear()
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def report(self) -> str:
+        """The statements, numbered, one a line (each cut at 160 characters)."""
+        return "\n".join(f"{n:3}. {sql[:160]}" for n, sql in enumerate(self.statements, 1))

@@ -38,3 +38,11 @@ def test_the_booking_rush_reports_what_a_bystander_waited():
     )
     assert "healthz p99" in out and "page p99" in out
     assert "every guarantee held" in out
+
+
+def test_the_request_cpu_bench_prints_each_scenario():
+    out = _run("bench_request_cpu.py", "--seconds", "0.2", "--postgres", "")
+    for scenario in ("event page", "booking journey", "login"):
+        row = re.search(rf"^{scenario} +SQLite +([\d.]+) +([\d.]+) +([\d.]+)$", out, re.MULTILINE)
+        assert row, f"no row for {scenario} in:\n{out}"
+        assert float(row[1]) > 0 and float(row[3]) > 0

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from click.testing import CliRunner
+from sqlalchemy import text
 from starlette.testclient import TestClient
 from support import SECRET
 
@@ -102,3 +103,39 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, db_url):
     bogus.write_bytes(b"not a database at all" * 100)
     result = CliRunner().invoke(main, ["restore", str(bogus), "--yes"], env={"PORTAL_DATABASE_URL": db_url})
     assert result.exit_code != 0
+
+
+def test_check_says_whether_every_workers_pool_fits_in_postgresqls_max_connections(database, engine_name):
+    """A pool holds PORTAL_THREADS + 5 connections per worker; `portal check` compares workers times that with
+    max_connections (less the superusers' reserve) when it can ask PostgreSQL."""
+    from portal.db import connections_for
+
+    if engine_name != "postgresql":
+        assert not any(
+            "max_connections" in f.message
+            for f in ops.check(Settings(database_url=database.url), database=database)
+        )
+        return
+    with database.engine.connect() as conn:
+        most = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+    room = most - reserved
+    base = Settings(database_url=database.url, threads=16)
+    fits = [f for f in ops.check(base, workers=1, database=database) if "max_connections" in f.message]
+    assert [f.level for f in fits] == ["ok"] and f"= {connections_for(16)}," in fits[0].message
+    workers = room // connections_for(16) + 1
+    too_many = [
+        f for f in ops.check(base, workers=workers, database=database) if "max_connections" in f.message
+    ]
+    assert [f.level for f in too_many] == ["warn"]
+    assert (
+        f"{workers} worker(s) of 21 connections (PORTAL_THREADS=16 + 5) = {workers * 21}"
+        in too_many[0].message
+    )
+    assert "Lower PORTAL_THREADS" in too_many[0].message
+    fewer = replace(base, threads=max(1, room // workers - 5))
+    assert all(
+        f.level == "ok"
+        for f in ops.check(fewer, workers=workers, database=database)
+        if "max_connections" in f.message
+    )

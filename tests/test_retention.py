@@ -96,7 +96,7 @@ def _enquiry(now: datetime, *, closed_ago: timedelta | None) -> Enquiry:
         email="sam@example.org",
         message="Hello",
         client_digest="0" * 64,
-        reference=f"E-test-{closed_ago}",
+        reference=f"E-test-{closed_ago.days if closed_ago else 0}",
         status="closed" if closed_ago else "new",
         created_at=now - 800 * DAY,
         updated_at=now - 800 * DAY,

@@ -36,6 +36,7 @@ from portal.demo.elections import ElectionSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
+from portal.demo.team import TeamSteps
 from portal.elections.models import Election
 from portal.errors import PortalError
 from portal.events.models import Event
@@ -76,7 +77,7 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps, SiteSteps):
+class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, SiteSteps):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -87,6 +88,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps, SiteSteps):
         self.plan_national_meeting()
         self.plan_conference()
         self.plan_current_election()
+        self.plan_team()
         self.plan_site()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 

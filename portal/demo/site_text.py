@@ -168,13 +168,6 @@ what happened and when, and any documents that help explain it.
 
 If you are unhappy with the outcome you may ask for a review by an independent reviewer.""",
     ),
-    "about-ipt/meet-the-team": (
-        "The volunteers and staff who run the society.",
-        """IPT UK is run by volunteers elected from its membership, supported by a small office team.
-
-The **Executive Committee** are the society's trustees. The **Training Committee** sets the standards for
-training and accreditation. The **Admin Team** runs the office day to day.""",
-    ),
     "about-ipt/meet-the-team/about-ipt-uk": (
         "The society's history and what it does for its members.",
         """IPT UK was founded in 2007 by practitioners and trainers who wanted a professional home for
@@ -184,38 +177,6 @@ charity soon after.
 Today the society has around 300 members: trainee and accredited practitioners, supervisors and trainers,
 working in the NHS, in universities and in private practice. Members receive reduced fees for training and the
 National Meeting, a vote in the Executive Committee elections, and access to the members' area.""",
-    ),
-    "about-ipt/meet-the-team/executive-committee": (
-        "The society's trustees, elected by the members.",
-        """The Executive Committee are the trustees of IPT UK. They are elected by the members for terms of three
-years, with about a third of the places elected each year.
-
-| Post | Holder |
-|---|---|
-| Chair | Dr Eleanor Marsh |
-| Vice-Chair | Tom Achebe |
-| Treasurer | Priya Raman |
-| Secretary | Jonathan Wells |
-| Trustee (safeguarding lead) | Dr Anika Rao |
-| Trustee | Siobhan Kelly |
-
-The pages below are this year's election and the results of earlier ones.""",
-    ),
-    "about-ipt/meet-the-team/training-committee": (
-        "Who oversees the society's training and accreditation.",
-        """The Training Committee sets the standards for IPT training and accreditation, approves courses and
-trainers, and reviews applications for accreditation.
-
-It meets four times a year. Its members are accredited IPT trainers and supervisors from across the UK,
-appointed by the Executive Committee. Questions about accreditation go to the office, marked *Training
-Committee*.""",
-    ),
-    "about-ipt/meet-the-team/admin-team": (
-        "The office team and what to ask them about.",
-        """- **Sam Patel, Office Manager**: membership, renewals, bookings and invoices.
-- **Lucy Brennan, Events Coordinator**: the National Meeting, the conference and regional events.
-
-The office is open Tuesday to Thursday; see [Contact Us](/contact-us).""",
     ),
     "accreditation-membership": (
         "Join the society, and become accredited at the level you practise.",

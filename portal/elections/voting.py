@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.db import is_postgres, random_id, rowcount
+from portal.db import is_postgres, keep, random_id, rowcount
 from portal.elections import trustees
 from portal.elections.ballots import BallotContest, ballot_contests, check_selections
 from portal.elections.errors import Code, ElectionError
@@ -49,6 +49,9 @@ from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import Member
 from portal.web.tokens import token_digest
+
+#: The election's own columns: what a cast reads afresh under its lock.
+ELECTION_COLUMNS = [attr.key for attr in inspect(Election).column_attrs]
 
 # --- who is voting --------------------------------------------------------------------------------------------
 
@@ -87,7 +90,8 @@ def voter_status(session: Session, *, election: Election, member_id: int, now: d
         return "closed"
     if entry is None:
         return "not_on_roll"
-    member = session.get(Member, member_id)
+    # Kept: the cast that follows in the same request looks the member up again.
+    member = keep(session, session.get(Member, member_id))
     if member is None or not is_eligible(election, member, now=now):
         return "not_eligible"
     return "can_vote"
@@ -98,13 +102,17 @@ def voter_status(session: Session, *, election: Election, member_id: int, now: d
 
 def _election_for_cast(session: Session, election_id: int) -> Election:
     """On PostgreSQL a share lock on the election row: casts run side by side, but the close (which takes
-    the row exclusively to set `pool_closed`) waits for casts in flight, and casts after it see it closed."""
-    query = select(Election).where(Election.id == election_id)
-    if is_postgres(session):
-        query = query.with_for_update(read=True)
-    election = session.scalar(query)
+    the row exclusively to set `pool_closed`) waits for casts in flight, and casts after it see it closed.
+    Its columns are read afresh under the lock (the request loaded it before: a close may have committed
+    since); its contests, loaded already, are kept."""
+    election = session.get(Election, election_id)
     if election is None:
         raise ElectionError(Code.NOT_FOUND, "There is no such election.", kind=Kind.NOT_FOUND)
+    session.refresh(
+        election,
+        attribute_names=ELECTION_COLUMNS,
+        with_for_update={"read": True} if is_postgres(session) else None,
+    )
     return election
 
 

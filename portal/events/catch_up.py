@@ -18,39 +18,38 @@ from portal.events.models import Event, Registration
 from portal.web.boundary import CatchUp
 from portal.web.context import Ctx
 
-#: The scope of a sweep: one event's id, or None for every event.
-Scope = Callable[[Ctx], tuple[bool, int | None]]
+#: The scope of a sweep: one event's id (a number, or a scalar subquery that finds it: the look before the
+#: sweep is then one statement), or None for every event.
+Scope = Callable[[Ctx], waitlist.EventScope]
 
 
-def _by_id(ctx: Ctx) -> tuple[bool, int | None]:
-    return True, int(ctx.params["event_id"])
+def _by_id(ctx: Ctx) -> waitlist.EventScope:
+    return int(ctx.params["event_id"])
 
 
-def _by_slug(ctx: Ctx) -> tuple[bool, int | None]:
-    event_id = ctx.db.scalar(select(Event.id).where(Event.slug == ctx.params["slug"]))
-    return event_id is not None, event_id
+def _by_slug(ctx: Ctx) -> waitlist.EventScope:
+    # An unknown slug finds no event and so no offer: the page itself says it is not found.
+    return select(Event.id).where(Event.slug == ctx.params["slug"]).scalar_subquery()
 
 
-def _by_booking_link(ctx: Ctx) -> tuple[bool, int | None]:
+def _by_booking_link(ctx: Ctx) -> waitlist.EventScope:
     digest = manage_digest(ctx.key, ctx.params["token"])
-    event_id = ctx.db.scalar(select(Registration.event_id).where(Registration.manage_token_digest == digest))
-    return event_id is not None, event_id  # an unknown link: the page itself says so
+    # An unknown link: no event, nothing due; the page itself says so.
+    return select(Registration.event_id).where(Registration.manage_token_digest == digest).scalar_subquery()
 
 
-def _every_event(ctx: Ctx) -> tuple[bool, int | None]:
-    return True, None
+def _every_event(ctx: Ctx) -> waitlist.EventScope:
+    return None
 
 
 def _sweep(scope: Scope) -> CatchUp:
     def due(ctx: Ctx) -> bool:
-        found, event_id = scope(ctx)
-        return found and waitlist.offers_lapsed(ctx.db, now=ctx.now, event_id=event_id)
+        return waitlist.offers_lapsed(ctx.db, now=ctx.now, event_id=scope(ctx))
 
     def run(ctx: Ctx) -> None:
-        _, event_id = scope(ctx)
         links = Links.for_app(ctx.request.app, key=ctx.key)
         # Conference offers and workshop seat offers alike (`expire_offers` does both).
-        waitlist.expire_offers(ctx.db, now=ctx.now, links=links, event_id=event_id)
+        waitlist.expire_offers(ctx.db, now=ctx.now, links=links, event_id=scope(ctx))
 
     return CatchUp(due=due, run=run)
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.events.models import Event, Invoice, NumberSequence, Registration
-from portal.society.models import Society
+from portal.society import service as society_service
 from portal.web.templating import money
 
 INVOICE_SEQUENCE = "invoice"
@@ -55,7 +55,7 @@ def split_tax(gross: int, rate_bp: int) -> tuple[int, int]:
 
 
 def society_snapshot(session: Session) -> dict[str, str]:
-    society = session.get(Society, 1)
+    society = society_service.society(session)
     if society is None:
         return {"name": "", "address": "", "charity_number": "", "contact_email": ""}
     return {

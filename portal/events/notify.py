@@ -4,6 +4,7 @@ transaction of the action that causes them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from portal.events import ics
 from portal.events.links import Links
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
 from portal.mail.service import Attachment, enqueue
-from portal.society.models import Society
+from portal.society import service as society_service
 from portal.society.service import payment_settings, society_name
 from portal.web.templating import money
 
@@ -61,9 +62,16 @@ def event_location(event: Event) -> str:
 
 
 def registration_calendar(
-    session: Session, registration: Registration, event: Event, *, links: Links, now: datetime
+    session: Session,
+    registration: Registration,
+    event: Event,
+    *,
+    links: Links,
+    now: datetime,
+    chosen: Sequence[Workshop] | None = None,
 ) -> bytes:
-    """The delegate's calendar: the event, and each workshop they chose."""
+    """The delegate's calendar: the event, and each workshop they chose (`chosen`, when the caller has them
+    already from `chosen_workshops`)."""
     entries = [
         ics.CalendarEntry(
             uid=f"event-{event.id}-registration-{registration.id}@ipt-portal",
@@ -75,7 +83,7 @@ def registration_calendar(
             url=links.event(event),
         )
     ]
-    for workshop in chosen_workshops(session, registration):
+    for workshop in chosen_workshops(session, registration) if chosen is None else chosen:
         entries.append(
             ics.CalendarEntry(
                 uid=f"workshop-{workshop.id}-registration-{registration.id}@ipt-portal",
@@ -104,7 +112,7 @@ def bank_details(session: Session, registration: Registration) -> list[tuple[str
 
 
 def _base(session: Session, registration: Registration, event: Event, links: Links) -> dict[str, Any]:
-    society = session.get(Society, 1)
+    society = society_service.society(session)
     return {
         "society_name": society_name(session),
         "event": event,
@@ -165,10 +173,16 @@ def send_confirmation(
     links: Links,
     now: datetime,
 ) -> None:
+    from portal.events import workshops  # workshops sends e-mails through this module
+
     context = _base(session, registration, event, links)
+    # One read of the delegate's workshops gives both the lines of the e-mail and the calendar's entries (the
+    # seats held, in the order `chosen_workshops` gives them).
+    places = workshops.places(session, registration, now=now)
+    chosen = [p.workshop for p in places if p.status == "confirmed"]
     context.update(
-        workshops=chosen_workshops(session, registration),
-        workshop_lines=workshop_lines(session, registration, now=now),
+        workshops=chosen,
+        workshop_lines=[(p.workshop.title, p.summary) for p in places],
         invoice=invoice,
         payment_instructions=payment_instructions,
         due_on=invoice.due_on.strftime("%-d %B %Y") if invoice else "",
@@ -179,7 +193,7 @@ def send_confirmation(
         Attachment(
             "event.ics",
             "text/calendar",
-            registration_calendar(session, registration, event, links=links, now=now),
+            registration_calendar(session, registration, event, links=links, now=now, chosen=chosen),
             secret=True,
         )
     ]

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,9 @@ from portal.events.models import (
 )
 from portal.events.payments import BankTransferProvider, PaymentProvider, PaymentRequest
 from portal.members.models import Member
+
+#: The event's own columns: what `book` reads afresh before it checks the rules.
+EVENT_COLUMNS = [attr.key for attr in inspect(Event).column_attrs]
 
 # --- booking ----------------------------------------------------------------------------------------------------
 
@@ -176,12 +179,10 @@ def check_booking(
         raise EventError(Code.STUDENT_DECLARATION, "Confirm that you are a student to book a student ticket.")
     chosen: list[Workshop] = []
     if booking.workshop_ids:
-        chosen = list(
-            session.scalars(
-                select(Workshop).where(Workshop.id.in_(booking.workshop_ids)).order_by(Workshop.starts_at)
-            )
-        )
-        if len(chosen) != len(set(booking.workshop_ids)) or any(w.event_id != event.id for w in chosen):
+        # The event's own workshops (loaded once; the booking pages have them already), in their order.
+        wanted = set(booking.workshop_ids)
+        chosen = [w for w in event.workshops if w.id in wanted]
+        if len(chosen) != len(wanted):
             raise EventError(Code.BAD_WORKSHOP, "Choose workshops from the list.")
     clash = workshop_clash(chosen)
     if clash:
@@ -237,12 +238,16 @@ def book(
     existing = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
     if existing is not None:
         return BookingResult(existing, False, manage_token(key, existing.manage_seed))
-    waitlist.expire_offers(session, now=now, links=links, event_id=event_id)
+    if waitlist.offers_lapsed(session, now=now, event_id=event_id):  # one look; the sweep only when due
+        waitlist.expire_offers(session, now=now, links=links, event_id=event_id)
     # No lock yet: the rules are checked and the row inserted first; the place itself is decided by the
     # conditional counter updates below, which take the event's row lock only from there to the commit.
-    event = session.get(Event, event_id, populate_existing=True)
+    event = session.get(Event, event_id)
     if event is None:
         raise EventError(Code.NOT_FOUND, "No such event.", kind=Kind.NOT_FOUND)
+    # Its columns as they are now (an event the session read in an earlier transaction may be stale); its
+    # tickets, workshops and questions, already loaded by the booking pages, are kept.
+    session.refresh(event, attribute_names=EVENT_COLUMNS)
     try:
         checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
     except EventError as exc:
@@ -335,7 +340,6 @@ def confirm(
     registration.confirmed_at = now
     registration.offer_expires_at = None
     registration.updated_at = now
-    session.flush()
     payment: PaymentRequest | None = None
     if registration.amount_due > 0:
         registration.payment_status = "unpaid"

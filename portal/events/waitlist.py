@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -20,6 +20,9 @@ from portal.events import capacity, notify, workshops
 from portal.events.errors import Code
 from portal.events.links import Links
 from portal.events.models import HOLDS_PLACE, Event, Registration, RegistrationWorkshop, Workshop
+
+#: Which offers a sweep looks at: one event's (its id, or a scalar subquery finding it), or every event's.
+EventScope = int | ColumnElement[int] | None
 
 
 class WaitlistError(PortalError):
@@ -185,9 +188,9 @@ def release(session: Session, registration: Registration, *, reason: str, now: d
     return previous
 
 
-def offers_lapsed(session: Session, *, now: datetime, event_id: int | None = None) -> bool:
+def offers_lapsed(session: Session, *, now: datetime, event_id: EventScope = None) -> bool:
     """Whether any offer (a conference place or a workshop seat; of one event, or of any) has passed its
-    deadline and is still to be written back: the cheap look before `expire_offers`."""
+    deadline and is still to be written back: the cheap look before `expire_offers`, in one statement."""
     places = select(Registration.id).where(
         Registration.status == "offered", Registration.offer_expires_at <= now
     )
@@ -199,11 +202,11 @@ def offers_lapsed(session: Session, *, now: datetime, event_id: int | None = Non
     if event_id is not None:
         places = places.where(Registration.event_id == event_id)
         seats = seats.where(Workshop.event_id == event_id)
-    return session.scalar(places.limit(1)) is not None or session.scalar(seats.limit(1)) is not None
+    return bool(session.scalar(select(or_(places.exists(), seats.exists()))))
 
 
 def expire_offers(
-    session: Session, *, now: datetime, links: Links, event_id: int | None = None
+    session: Session, *, now: datetime, links: Links, event_id: EventScope = None
 ) -> list[Registration]:
     """Write back every offer whose deadline has passed: cancel it, tell the person, and offer the place to
     the next in line; workshop seat offers likewise, per workshop (`workshops.expire_offers`). Returns the

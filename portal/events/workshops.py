@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import table_of
@@ -253,7 +253,7 @@ def _lapse(session: Session, entry: RegistrationWorkshop, *, now: datetime, link
 
 
 def expire_offers(
-    session: Session, *, now: datetime, links: Links, event_id: int | None = None
+    session: Session, *, now: datetime, links: Links, event_id: int | ColumnElement[int] | None = None
 ) -> list[RegistrationWorkshop]:
     """Write back every workshop seat offer whose deadline has passed: the person leaves that workshop's
     line, is told so, and the seat is offered to the next in line. Returns the lapsed entries."""

@@ -410,30 +410,36 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def run_forever(
-    sender: Sender, *, stop: asyncio.Event, idle: float = IDLE_SLEEP, error_pause: float = ERROR_PAUSE
+    sender: Sender,
+    *,
+    stop: asyncio.Event,
+    idle: float = IDLE_SLEEP,
+    error_pause: float = ERROR_PAUSE,
+    limiter: anyio.CapacityLimiter | None = None,
 ) -> None:
     """The app's sender loop: claim a batch, send each in a worker thread, sleep when the outbox is idle.
 
     It stops when `stop` is set: the e-mail being sent is finished and recorded (a thread cannot be
-    cancelled, and its outcome must not be lost), and the rest of the batch is handed back at once."""
+    cancelled, and its outcome must not be lost), and the rest of the batch is handed back at once. Its threads
+    come from `limiter` (the app's background limiter; anyio's default one when not given)."""
     log.info("outbox sender %s started (%s)", sender.worker, "log only" if sender.transport.logs else "SMTP")
     try:
         while not stop.is_set():
             claimed: list[int] = []
             try:
-                claimed = await anyio.to_thread.run_sync(sender.claim)
+                claimed = await anyio.to_thread.run_sync(sender.claim, limiter=limiter)
                 for done, email_id in enumerate(claimed):
                     if stop.is_set():
-                        await anyio.to_thread.run_sync(sender.release, claimed[done:])
+                        await anyio.to_thread.run_sync(sender.release, claimed[done:], limiter=limiter)
                         break
-                    await anyio.to_thread.run_sync(sender.deliver, email_id)
+                    await anyio.to_thread.run_sync(sender.deliver, email_id, limiter=limiter)
             except Exception:
                 log.exception("outbox sender: a round failed; trying again in %s s", error_pause)
                 await _pause(stop, error_pause)
                 continue
             finally:
                 if claimed:
-                    await anyio.to_thread.run_sync(sender.transport.close)
+                    await anyio.to_thread.run_sync(sender.transport.close, limiter=limiter)
             if len(claimed) < sender.batch_size:
                 await _pause(stop, idle)
     finally:
@@ -443,7 +449,11 @@ async def run_forever(
 
 @contextlib.asynccontextmanager
 async def running(
-    database: Database, settings: Settings, *, clock: Callable[[], datetime]
+    database: Database,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime],
+    limiter: anyio.CapacityLimiter | None = None,
 ) -> AsyncIterator[None]:
     """For the app's lifespan: the sender runs while the app does (if `settings.run_mail_worker`)."""
     if not settings.run_mail_worker:
@@ -451,7 +461,7 @@ async def running(
         return
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_forever(Sender(database, settings, clock=clock), stop=stop), name="outbox-sender"
+        run_forever(Sender(database, settings, clock=clock), stop=stop, limiter=limiter), name="outbox-sender"
     )
     try:
         yield

@@ -201,8 +201,6 @@ def public_page(ctx: Ctx) -> Response:
 def _parent_options(ctx: Ctx, exclude: int | None) -> list[tuple[str, str]]:
     options = []
     for node in service.flatten(service.tree(ctx.db, include_drafts=True)):
-        if node.link:
-            continue
         options.append((str(node.id), "\u2014 " * node.depth + node.title))
     if exclude is not None:
         branch = _branch(ctx, exclude)

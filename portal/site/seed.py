@@ -71,18 +71,26 @@ SITE: tuple[SeedPage, ...] = (
             ),
         ),
         _p("Complaints", "The complaints procedure: who may complain, how, and what happens at each stage."),
-        _p(
+        # The team room's pages (committees, people, photos) under the captured titles.
+        SeedPage(
             "Meet the Team",
-            "Who runs the society: the committees below, and how to contact them.",
-            _p("About IPT UK", "The society's history, its charitable status and what it does for members."),
-            _p(
-                "Executive Committee",
-                "The trustees on the Executive Committee, their posts and short biographies.",
-                _link("Exec 2025 Elections", "elections:index", slug="exec-2025-elections"),
-                _link("Exec Elections May 2023", "elections:archive", slug="exec-elections-may-2023"),
+            link="team:index",
+            children=(
+                _p(
+                    "About IPT UK",
+                    "The society's history, its charitable status and what it does for members.",
+                ),
+                SeedPage(
+                    "Executive Committee",
+                    link="/team/executive-committee",
+                    children=(
+                        _link("Exec 2025 Elections", "elections:index", slug="exec-2025-elections"),
+                        _link("Exec Elections May 2023", "elections:archive", slug="exec-elections-may-2023"),
+                    ),
+                ),
+                _link("Training Committee", "/team/training-committee"),
+                _link("Admin Team", "/team/admin-team"),
             ),
-            _p("Training Committee", "Who sits on the Training Committee and what it oversees."),
-            _p("Admin Team", "The office team: who they are and what to ask them about."),
         ),
     ),
     _p(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,9 +26,25 @@ SOCIETY_FIELDS = (
 BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
 
 
+#: Where a session holds the society's rows once read: the identity map keeps an unchanged row only while
+#: something refers to it, so one booking's invoice, then its e-mail, then its page would each read it again.
+_HELD = "portal_society_rows"
+
+
+def _held(session: Session, model: type[Society] | type[PaymentSettings]) -> Any:
+    """The one row of `model` (id 1), read once per session and held; a missing row is looked for again (the
+    first-run setup or the office may add it later in the same session)."""
+    held: dict[type, Any] = session.info.setdefault(_HELD, {})
+    row = held.get(model)
+    if row is None:
+        row = held[model] = session.get(model, 1)
+    return row
+
+
 def society(session: Session) -> Society | None:
     """The society's details: None until first-run setup has made them."""
-    return session.get(Society, 1)
+    found: Society | None = _held(session, Society)
+    return found
 
 
 def is_set_up(session: Session) -> bool:
@@ -42,19 +59,20 @@ def society_name(session: Session) -> str:
 
 def payment_settings(session: Session) -> PaymentSettings:
     """The bank details (an empty, unsaved row until the office fills them in)."""
-    return session.get(PaymentSettings, 1) or PaymentSettings(id=1)
+    found: PaymentSettings | None = _held(session, PaymentSettings)
+    return found or PaymentSettings(id=1)
 
 
 def save_details(
     session: Session, *, values: Mapping[str, str], actor: audit.Actor | None, now: datetime
 ) -> None:
     """The society's name, address, charity number and contact, and the bank details invoices print."""
-    found = session.get(Society, 1)
+    found = society(session)
     if found is None:
         raise Conflict(Code.NOT_SET_UP, "The portal is not set up yet.")
-    settings = session.get(PaymentSettings, 1)
+    settings = _held(session, PaymentSettings)
     if settings is None:
-        settings = PaymentSettings(id=1)
+        settings = session.info[_HELD][PaymentSettings] = PaymentSettings(id=1)
         session.add(settings)
     changed = {}
     for name in SOCIETY_FIELDS:

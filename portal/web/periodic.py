@@ -25,10 +25,10 @@ class Job:
     error_pause: float | None = None
 
 
-async def run_forever(job: Job) -> None:
+async def run_forever(job: Job, *, limiter: anyio.CapacityLimiter | None = None) -> None:
     while True:
         try:
-            await anyio.to_thread.run_sync(job.run)
+            await anyio.to_thread.run_sync(job.run, limiter=limiter)
         except Exception:
             pause = job.interval if job.error_pause is None else job.error_pause
             log.exception("%s: the periodic job failed; trying again in %s s", job.name, pause)
@@ -38,9 +38,12 @@ async def run_forever(job: Job) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(jobs: Sequence[Job]) -> AsyncIterator[None]:
-    """For the app's lifespan: every job runs until the block ends."""
-    tasks = [asyncio.create_task(run_forever(job), name=job.name) for job in jobs]
+async def running(
+    jobs: Sequence[Job], *, limiter: anyio.CapacityLimiter | None = None
+) -> AsyncIterator[None]:
+    """For the app's lifespan: every job runs until the block ends, its threads taken from `limiter` (the
+    app's background limiter; anyio's default one when not given)."""
+    tasks = [asyncio.create_task(run_forever(job, limiter=limiter), name=job.name) for job in jobs]
     try:
         yield
     finally:

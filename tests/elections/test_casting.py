@@ -274,3 +274,31 @@ def test_voter_status_follows_the_roll_and_the_clock(database, world, key, clock
         later = clock() + timedelta(days=8)
         assert voting.voter_status(s, election=election, member_id=world.voters[1], now=later) == "closed"
         assert voting.voter_status(s, election=election, member_id=world.voters[0], now=later) == "voted"
+
+
+def test_a_cast_reads_the_pool_afresh_even_when_its_session_holds_the_election_from_before_the_close(
+    database, world, key, clock
+):
+    """The session had loaded the election while the pool was open; the close committed since (another
+    worker): the cast must see the pool closed, not what the session remembered."""
+    session = database.new_session(write=True)
+    try:
+        with session.begin():
+            remembered = session.get(Election, world.election_id)  # held: the identity map keeps it
+            assert remembered.pool_closed is False
+        with database.session() as other:
+            other.get(Election, world.election_id).pool_closed = True
+        with pytest.raises(ElectionError) as refused, session.begin():
+            voting.cast_ballot(
+                session,
+                election_id=world.election_id,
+                member_id=world.voters[0],
+                selections=ballot_for(world),
+                key=key,
+                now=clock(),
+            )
+        assert refused.value.code == "closed" and remembered.pool_closed is True
+    finally:
+        session.close()
+    with database.session() as s:
+        assert voting.pool_size(s, world.election_id) == 0

@@ -63,6 +63,8 @@ def test_the_upgrade_places_the_captured_menu_once(empty_url: str) -> None:
             assert top == ["Home", "PSA & Website Projects", "About IPT", "Accreditation & Membership",
                            "Training & Events", "Members' Area", "ISIPT Con 2024"]  # fmt: skip
             executive = pages["about-ipt/meet-the-team/executive-committee"]
+            assert executive.link == "/team/executive-committee"
+            assert pages["about-ipt/meet-the-team"].link == "team:index"
             under = sorted(
                 (p for p in pages.values() if p.parent_id == executive.id), key=lambda p: p.position
             )

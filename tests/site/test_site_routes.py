@@ -59,8 +59,10 @@ def test_visitors_walk_the_menu_to_a_published_page_with_breadcrumbs(client, sit
     )
     assert "waiting for its text" in inner.text
     # A section page lists what is under it, so every page is reachable without the menu's script.
-    section = client.get("/about-ipt/meet-the-team")
-    assert 'href="/about-ipt/meet-the-team/executive-committee"' in section.text
+    section = client.get("/about-ipt")
+    assert 'href="/about-ipt/policies"' in section.text
+    # Meet the Team and its committees are the team room's pages.
+    assert 'href="/team"' in section.text and 'href="/team/executive-committee"' in home.text
     assert client.get("/about-ipt/mission-vision/").headers["location"] == "/about-ipt/mission-vision"
     assert client.get("/home").status_code in (301, 404)
     assert client.get("/no-such-page").status_code == 404

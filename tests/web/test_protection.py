@@ -142,6 +142,17 @@ MATRIX: dict[str, set[str]] = {
     "events:manage": {"office", "admin"},
     "events:create": {"office", "admin"},
     "society:details": {"office", "admin"},
+    # Meet the Team: anyone may read; the office (and administrators) edit it.
+    "team:index": ALL,
+    "team:committee": ALL,
+    "team:photo": ALL,
+    "team:manage": {"office", "admin"},
+    "team:edit": {"office", "admin"},
+    "team:add_person": {"office", "admin"},
+    "team:from_election": {"office", "admin"},
+    "team:person": {"office", "admin"},
+    "team:remove": {"office", "admin"},
+    "team:move": {"office", "admin"},
     # Contact us: anyone may write; the office (and administrators) work the enquiries.
     "contact:form": ALL,
     "contact:sent": ALL,
