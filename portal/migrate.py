@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -21,8 +22,21 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
+def current_revisions(url: str) -> set[str]:
+    """The revisions the database at `url` is at: empty for a new database (no schema yet)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, revision: str = "heads") -> tuple[set[str], set[str]]:
+    """Migrate to `revision`; returns the revisions before and after (before is empty for a new database)."""
+    before = current_revisions(url)
     command.upgrade(alembic_config(url), revision)
+    return before, current_revisions(url)
 
 
 def upgrade_connection(connection: Connection, revision: str = "heads") -> None:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.elections import catch_up, roll, service, trustees, voting
+from portal.elections import catch_up, progress, roll, service, trustees, voting
 from portal.elections.ballots import (
     valid_candidates,
 )
@@ -120,9 +120,12 @@ def admin(ctx: Ctx) -> Response:
     election = catch_up.current(ctx, ctx.params["election_id"])
     views = service.nomination_views(ctx.db, election)
     found = valid_candidates(ctx.db, election)
+    not_ready = trustees.not_ready_reason(ctx.db, election)
+    waiting = next((v.nomination.id for v in views if v.nomination.status == "submitted"), None)
     return ctx.render(
         "elections/admin.html",
         {
+            "progress": progress.progress(election, ctx.now, not_ready=not_ready, waiting_nomination=waiting),
             "election": election,
             "state": election.state(ctx.now),
             "states": STATES,
@@ -139,7 +142,9 @@ def admin(ctx: Ctx) -> Response:
             "pending": voting.pool_size(ctx.db, election.id),
             "trackers_open": trackers_visible(ctx, election),
             "trustees": trustees.trustees(ctx.db, election.id),
-            "not_ready": trustees.not_ready_reason(ctx.db, election),
+            "not_ready": not_ready,
+            "ballot_orders": BALLOT_ORDERS,
+            "member_statuses": STATUSES,
             "my_trustee": trustees.trustee_for(
                 ctx.db, election_id=election.id, account_id=acting.login(ctx).account_id
             ),
@@ -321,6 +326,7 @@ def _roll_page(
             "entries": roll.entries(ctx.db, election.id),
             "corrections": roll.corrections(ctx.db, election.id),
             "summary": roll.summary(ctx.db, election),
+            "category_labels": labels_for(ctx, "category"),
             "can_edit": acting.login(ctx).has("returning_officer") and election.state(ctx.now) == "voting",
             "errors": errors,
             "values": values,

@@ -643,6 +643,9 @@ class StageRow:
     ron: bool
     elected_here: bool
     excluded_here: bool
+    #: Excluded at the last stage only because every place was filled: simply not elected (not the stage's
+    #: exclusion of the lowest candidate).
+    not_elected_here: bool = False
 
 
 @dataclass(frozen=True)
@@ -710,8 +713,11 @@ class PostResult:
         return {row.name: Decimal(row.votes) for row in self.stages[-1].rows}
 
 
-def _stage_view(raw: dict[str, Any], ron_names: set[str]) -> StageView:
+def _stage_view(raw: dict[str, Any], ron_names: set[str], *, last: bool) -> StageView:
     elected, excluded = set(raw["elected"]), set(raw["excluded"])
+    # At the last stage, whoever was excluded without being the stage's own subject (the lowest candidate an
+    # exclusion stage removes) was left when every place had been filled.
+    excluded_by_the_stage = set(raw.get("subjects", [])) if raw["action"] == "exclusion" else set()
     rows = [
         StageRow(
             name=name,
@@ -721,6 +727,7 @@ def _stage_view(raw: dict[str, Any], ron_names: set[str]) -> StageView:
             ron=name in ron_names,
             elected_here=name in elected,
             excluded_here=name in excluded,
+            not_elected_here=last and name in excluded and name not in excluded_by_the_stage,
         )
         for name, votes in raw["votes"].items()
     ]
@@ -742,6 +749,7 @@ def post_result(row: ContestCount, record: dict[str, Any]) -> PostResult:
     ron_names = {c["name"] for c in record["candidates"] if c["ron"]}
     count = record.get("count") or {}
     rule = record.get("rule")
+    rounds = count.get("rounds", [])
     return PostResult(
         contest_id=row.contest_id,
         position=row.position,
@@ -763,7 +771,7 @@ def post_result(row: ContestCount, record: dict[str, Any]) -> PostResult:
             Decided(d["name"], d["stage"], d["reason"], d["name"] in ron_names) for d in record["excluded"]
         ],
         withdrawn=[(w["name"], w["because"]) for w in record["withdrawn"]],
-        stages=[_stage_view(stage, ron_names) for stage in count.get("rounds", [])],
+        stages=[_stage_view(stage, ron_names, last=i == len(rounds) - 1) for i, stage in enumerate(rounds)],
         explanation=list(record["explanation"]),
         record=record,
     )

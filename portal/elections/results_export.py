@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ WIDTH = 640
 LABEL_RIGHT = 196
 BARS_LEFT = 204
 BARS_RIGHT = 560
+#: A generous width of one character of a label (12 px bold-ish sans), to make room for the longest name.
+LABEL_CHAR = 7.2
 TOP = 30
 #: The first count in the lightest shade of the brand colour, the last in the brand colour itself.
 LIGHT = (169, 210, 216)
@@ -98,6 +101,11 @@ def chart(post: PostResult) -> Chart | None:
     quota = Decimal(post.quota) if post.quota is not None else None
     top = max([*values, quota or Decimal(0), Decimal(1)])
     span = BARS_RIGHT - BARS_LEFT
+    labels = {name: f"{name} (elected)" if name in elected else name for name in order}
+    # Labels are never cut short: a long name widens the label column, and the drawing with it (the SVG
+    # scales to the page), so the bars keep their length.
+    left = max(BARS_LEFT, math.ceil(16 + LABEL_CHAR * max(map(len, labels.values()))))
+    width = WIDTH + (left - BARS_LEFT)
     bar_h = 18.0 if n == 1 else (8.0 if n <= 6 else max(3.0, 48.0 / n))
     gap = 0.0 if n == 1 else 1.5
     block = n * bar_h + (n - 1) * gap
@@ -110,7 +118,7 @@ def chart(post: PostResult) -> Chart | None:
             value = Decimal(votes_at[i][name])
             bars.append(
                 Bar(
-                    x=BARS_LEFT,
+                    x=left,
                     y=round(y + i * (bar_h + gap), 2),
                     width=round(float(value / top) * span, 2),
                     height=bar_h,
@@ -118,11 +126,10 @@ def chart(post: PostResult) -> Chart | None:
                     label=f"{name}, {_stage_name(stage.number).lower()}: {votes_at[i][name]}",
                 )
             )
-        label = f"{name} (elected)" if name in elected else name
         rows.append(
             ChartRow(
                 name=name,
-                label=label if len(label) <= 30 else label[:29] + "…",
+                label=labels[name],
                 text_y=round(y + block / 2 + 4.5, 2),
                 value=votes_at[-1][name],
                 bars=bars,
@@ -145,7 +152,7 @@ def chart(post: PostResult) -> Chart | None:
         height = bottom + 12 + ((n - 1) // per_row + 1) * 18 + 4
     else:
         height = bottom + 6
-    quota_x = round(BARS_LEFT + float(quota / top) * span, 2) if quota is not None else None
+    quota_x = round(left + float(quota / top) * span, 2) if quota is not None else None
     winners = ", ".join(post.winners) or "nobody"
     if n == 1:
         desc = f"One bar per candidate: the votes each received. Elected: {winners}."
@@ -160,13 +167,13 @@ def chart(post: PostResult) -> Chart | None:
     desc += " The tables below give every figure."
     return Chart(
         id=f"chart-{post.contest_id}",
-        width=WIDTH,
+        width=width,
         height=round(height, 2),
         title=f"How the votes moved: {post.title}" if n > 1 else f"Votes: {post.title}",
         desc=desc,
         rows=rows,
         legend=legend,
-        bars_left=BARS_LEFT,
+        bars_left=left,
         bars_bottom=round(bottom, 2),
         quota_x=quota_x,
         quota_label=f"Quota {post.quota}" if quota is not None else "",
@@ -334,7 +341,7 @@ def _stage_table(doc: _Doc, post: PostResult, chosen: Sequence[StageView]) -> No
                 change = (
                     "" if stage.number == 0 or Decimal(cell.change) == 0 else f" ({_signed(cell.change)})"
                 )
-                lost = " excluded" if post.ranked else " not elected"
+                lost = " excluded" if post.ranked and not cell.not_elected_here else " not elected"
                 mark = " elected" if cell.elected_here else (lost if cell.excluded_here else "")
                 row.cell(doc.ok(f"{cell.votes}{change}{mark}"))
         if post.ranked:

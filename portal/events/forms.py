@@ -55,22 +55,26 @@ def event_form(raw: Mapping[str, Any] | None) -> tuple[catalogue.EventData | Non
     slug = form.text("slug", label="a web address", max_length=80).lower()
     kind = form.choice("kind", KINDS, label="the kind of event")
     status = form.choice("status", EVENT_STATUSES, label="a status")
+    # Read in the order the form shows the fields, so its error summary follows them.
+    venue = form.text("venue", label="the venue", required=False)
+    address = form.text("address", label="the address", required=False, max_length=500)
     zone = _zone(form)
     starts = form.local_datetime("starts_at", label="when it starts", tz=zone)
     ends = form.local_datetime("ends_at", label="when it ends", tz=zone)
     opens = form.local_datetime("registration_opens_at", label="when registration opens", tz=zone)
     closes = form.local_datetime("registration_closes_at", label="when registration closes", tz=zone)
-    cutoff = form.local_datetime(
-        "cancellation_cutoff", label="the cancellation deadline", tz=zone, required=False
-    )
-    venue = form.text("venue", label="the venue", required=False)
-    address = form.text("address", label="the address", required=False, max_length=500)
     description = form.text("description", label="a description", required=False, max_length=20000)
     capacity = form.integer("capacity", label="the number of places", minimum=0, required=False)
-    contact = form.email("contact_email", label="a contact e-mail address", required=False)
     members_only = form.checkbox("members_only")
     waitlist_enabled = form.checkbox("waitlist_enabled")
     offer_hours = form.integer("offer_hours", label="the hours to accept an offer", minimum=1)
+    contact = form.email("contact_email", label="a contact e-mail address", required=False)
+    cutoff = form.local_datetime(
+        "cancellation_cutoff", label="the cancellation deadline", tz=zone, required=False
+    )
+    policy = form.text(
+        "cancellation_policy", label="the cancellation policy", required=False, max_length=2000
+    )
     due_days = form.integer("payment_due_days", label="the days to pay an invoice", minimum=0)
     tax_label = form.text("tax_label", label="the tax name", max_length=40)
     tax_rate = form.raw("tax_rate")
@@ -83,9 +87,6 @@ def event_form(raw: Mapping[str, Any] | None) -> tuple[catalogue.EventData | Non
         tax_bp = int(rate * 100)
     except InvalidOperation:
         form.error("tax_rate", "Enter the tax rate as a percentage between 0 and 100, like 20 or 0.")
-    policy = form.text(
-        "cancellation_policy", label="the cancellation policy", required=False, max_length=2000
-    )
     if starts and ends and ends <= starts:
         form.error("ends_at", "The event must end after it starts.")
     if opens and closes and closes <= opens:

@@ -209,6 +209,11 @@ class Question(Base):
     event: Mapped[Event] = relationship(back_populates="questions")
 
     @property
+    def answer_limit(self) -> int | None:
+        """How many characters a written answer may have (the form says so and the rules hold it)."""
+        return {"short_text": 200, "long_text": 2000}.get(self.kind)
+
+    @property
     def option_list(self) -> list[str]:
         if self.kind == "yes_no":
             return ["Yes", "No"]

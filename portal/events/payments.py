@@ -351,6 +351,12 @@ def _date(raw: str) -> date:
     raise ValueError(raw)
 
 
+def _either(names: Sequence[str]) -> str:
+    """("date", "value date") → "Date or Value date": the headings a column may have, as a person reads them."""
+    shown = [name.capitalize() for name in names]
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
+
+
 def parse_statement(text: str) -> tuple[list[BankLine], list[str]]:
     """Lines of a bank's CSV export: a date column, a reference/description column (all text columns are
     searched) and either one signed amount column or paid-in/paid-out columns. Returns lines and problems."""
@@ -371,9 +377,23 @@ def parse_statement(text: str) -> tuple[list[BankLine], list[str]]:
     text_cols = [i for i, name in enumerate(header) if name in _TEXT_HEADERS]
     amount_col, credit_col, debit_col = find(_AMOUNT_HEADERS), find(_CREDIT_HEADERS), find(_DEBIT_HEADERS)
     if date_col is None or not text_cols or (amount_col is None and credit_col is None):
+        missing = [
+            words
+            for lacking, words in (
+                (date_col is None, f"a date ({_either(_DATE_HEADERS)})"),
+                (not text_cols, f"a description or reference ({_either(_TEXT_HEADERS)})"),
+                (
+                    amount_col is None and credit_col is None,
+                    f"an amount ({_either(_AMOUNT_HEADERS)}, or money in: {_either(_CREDIT_HEADERS)})",
+                ),
+            )
+            if lacking
+        ]
+        found = ", ".join(f"“{cell.strip()}”" for cell in rows[0] if cell.strip()) or "nothing"
         return [], [
-            "The first line must name the columns: a date (Date), a description or reference "
-            "(Description / Reference), and an amount (Amount, or Paid in and Paid out)."
+            f"The first line must name the columns, and it names {found}. It has no column for "
+            + "; no column for ".join(missing)
+            + ". Rename the headings in the file, or export the statement again as CSV."
         ]
     seen: dict[tuple[str, str, int], int] = {}
     lines: list[BankLine] = []
@@ -424,7 +444,8 @@ def match_lines(session: Session, lines: Sequence[BankLine]) -> list[LineMatch]:
             select(Registration).where(Registration.payment_reference.in_(references)).limit(1)
         )
         if registration is None:
-            results.append(LineMatch(line, None, "unknown_reference", OUTCOMES["unknown_reference"]))
+            message = f"Reference {' or '.join(references)} not known: no booking has it"
+            results.append(LineMatch(line, None, "unknown_reference", message))
             continue
         if registration.status == "cancelled":
             results.append(LineMatch(line, registration, "cancelled", OUTCOMES["cancelled"]))

@@ -51,10 +51,11 @@ from portal.events.models import (
 from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
 from portal.society import service as society_service
+from portal.text import not_csv
 from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
-from portal.web.uploads import UploadRule
+from portal.web.uploads import UploadRefused, UploadRule
 
 
 def _links(ctx: Ctx) -> Links:
@@ -576,6 +577,23 @@ def _event_form_page(
     )
 
 
+def _past_unconfirmed(
+    ctx: Ctx, data: catalogue.EventData, values: dict[str, Any], event: Event | None
+) -> dict[str, str]:
+    """An event whose start is in the past (a new one, or one whose start is changed) is saved only once the
+    office ticks that this is right: a mistyped year is caught before anyone is e-mailed about it."""
+    if data.starts_at >= ctx.now or (event is not None and event.starts_at == data.starts_at):
+        return {}
+    values["ask_past"] = True
+    if FormReader(ctx.form).checkbox("past_ok"):
+        return {}
+    when = data.starts_at.astimezone(ZoneInfo(data.timezone)).strftime("%-d %B %Y, %H:%M")
+    return {
+        "past_ok": f"The start, {when}, is in the past. If that is right, tick the box to confirm it; "
+        "otherwise change the date."
+    }
+
+
 @page("office")
 def create(ctx: Ctx) -> Response:
     if ctx.request.method == "GET":
@@ -592,6 +610,8 @@ def create(ctx: Ctx) -> Response:
         return _event_form_page(ctx, None, defaults, {})
     data, errors, values = forms.event_form(ctx.form)
     if data is not None:
+        errors = _past_unconfirmed(ctx, data, values, None)
+    if data is not None and not errors:
         try:
             with ctx.attempt():
                 event = catalogue.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
@@ -610,6 +630,8 @@ def edit(ctx: Ctx) -> Response:
         return _event_form_page(ctx, event, _event_form_values(event), {})
     data, errors, values = forms.event_form(ctx.form)
     if data is not None:
+        errors = _past_unconfirmed(ctx, data, values, event)
+    if data is not None and not errors:
         try:
             with ctx.attempt():
                 catalogue.update_event(
@@ -1066,6 +1088,12 @@ def _read_statement(data: bytes) -> tuple[str, list[payments.BankLine], list[str
     return text, lines, problems
 
 
+def _statement_is_csv(data: bytes) -> None:
+    refused = not_csv(data)
+    if refused is not None:
+        raise UploadRefused("bad_file", refused)
+
+
 #: The bank statement, from the file or sent back from the preview: read and parsed before the transaction.
 STATEMENT = UploadRule(
     field="file",
@@ -1073,6 +1101,7 @@ STATEMENT = UploadRule(
     max_bytes=5 * 1024 * 1024,
     too_large="The statement is larger than 5 MB. Export a shorter period from your bank.",
     process=_read_statement,
+    check=_statement_is_csv,
 )
 
 
@@ -1095,6 +1124,9 @@ def payments_import(ctx: Ctx) -> Response:
         text, lines, problems = upload.value if upload is not None else ("", [], [])
         if not text.strip():
             context["errors"] = {"file": "Choose the CSV file your bank gave you."}
+            return ctx.render("events/payments_import.html", context, status_code=422)
+        if not lines and problems:  # nothing could be read (its headings, say): back to the file field
+            context["errors"] = {"file": problems[0]}
             return ctx.render("events/payments_import.html", context, status_code=422)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":

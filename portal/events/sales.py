@@ -86,9 +86,11 @@ def answer_errors(
             elif question.kind != "multiple_choice" and len(values) > 1:
                 errors[name] = "Choose one answer."
         else:
-            limit = 200 if question.kind == "short_text" else 2000
+            limit = question.answer_limit or 2000
             if values and len(values[0]) > limit:
-                errors[name] = f"Keep this to {limit} characters."
+                errors[name] = (
+                    f"{question.label}: keep this to {limit:,} characters (it has {len(values[0]):,})."
+                )
     return errors
 
 

@@ -31,6 +31,7 @@ from portal.errors import Kind, PortalError
 from portal.members.errors import Code
 from portal.members.models import STATUSES, Member, MemberChange, RollUpload
 from portal.members.service import FIELDS, MAX_LENGTHS, json_value, option_labels
+from portal.text import not_csv
 from portal.web.forms import EMAIL_RE
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -75,7 +76,7 @@ FORMULA_GUARD = re.compile(r"^'(?=[=+\-@])")
 
 #: Every reason a file or a row is refused (the `code` of a Problem), as docs/members-import.md lists them.
 PROBLEM_CODES: dict[str, str] = {
-    "not_csv": "The file is a workbook or not readable as CSV.",
+    "not_csv": "The file is a workbook, a PDF, an image or another file that is not CSV text.",
     "not_utf8": "The file is not UTF-8 (or UTF-16) text.",
     "empty_file": "The file has no heading row.",
     "missing_column": "A required column has no heading.",
@@ -91,6 +92,7 @@ PROBLEM_CODES: dict[str, str] = {
     "missing_category": "The category is empty.",
     "unknown_category": "The category is not one of the configured categories.",
     "unknown_accreditation": "The accreditation is not one of the configured levels.",
+    "missing_status": "The status column is there but this row's status is empty.",
     "unknown_status": "The status is not active, lapsed or resigned.",
     "bad_date": "A date is neither YYYY-MM-DD nor DD/MM/YYYY, or no such day exists.",
 }
@@ -215,10 +217,9 @@ def normalise_heading(heading: str) -> str:
 
 def decode(content: bytes) -> tuple[str | None, Problem | None]:
     """The file as text: UTF-8 (with or without a BOM), or UTF-16 with a BOM (Excel's "Unicode text")."""
-    if content.startswith(b"PK\x03\x04"):
-        return None, Problem(
-            0, "not_csv", "This is an Excel workbook, not a CSV file. In Excel use Save As → “CSV UTF-8”."
-        )
+    refused = not_csv(content)
+    if refused is not None:
+        return None, Problem(0, "not_csv", refused)
     try:
         if content.startswith((b"\xff\xfe", b"\xfe\xff")):
             return content.decode("utf-16"), None
@@ -359,13 +360,14 @@ class _RowChecker:
             self.numbers[number] = line
         values["membership_number"] = number
 
-        email = cells["email"].lower()
+        typed = cells["email"]
+        email = typed.lower()
         if not email:
             bad("missing_email", "The e-mail address is empty.")
         elif len(email) > MAX_LENGTHS["email"] or not EMAIL_RE.match(email):
-            bad("bad_email", f"“{email}” is not an e-mail address.")
+            bad("bad_email", f"“{typed}” is not an e-mail address.")
         elif email in self.emails:
-            bad("duplicate_email", f"The e-mail address {email} is also on line {self.emails[email]}.")
+            bad("duplicate_email", f"The e-mail address {typed} is also on line {self.emails[email]}.")
         else:
             self.emails[email] = line
         values["email"] = email
@@ -394,7 +396,9 @@ class _RowChecker:
 
         if "status" in cells:
             status = STATUS_WORDS.get(cells["status"].lower())
-            if status is None:
+            if not cells["status"]:
+                bad("missing_status", "The status is empty.")
+            elif status is None:
                 bad("unknown_status", f"“{cells['status']}” is not a status (active, lapsed or resigned).")
             values["status"] = status
 

@@ -40,15 +40,41 @@ def whole_number(raw: object, *, maximum: int = MAX_INT) -> int | None:
     return value if value <= maximum else None
 
 
+class FieldErrors(dict[str, str]):
+    """One message per field, kept in the order the fields were read (a form reads its fields in the order the
+    page shows them), so the error summary lists them as they appear, even when a check across fields (ends
+    before it starts) finds a problem after the rest were read."""
+
+    def __init__(self, order: dict[str, int]) -> None:
+        super().__init__()
+        self._order = order
+
+    def __setitem__(self, name: str, message: str) -> None:
+        super().__setitem__(name, message)
+        ranked = sorted(self.items(), key=lambda item: self._order.get(item[0], len(self._order)))
+        super().clear()
+        super().update(ranked)
+
+    def setdefault(self, name: str, default: str) -> str:
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+
 class FormReader:
-    """Reads fields from a submitted form, collecting one message per bad field."""
+    """Reads fields from a submitted form, collecting one message per bad field (in the order they were read)."""
 
     def __init__(self, form: Mapping[str, Any] | None) -> None:
         self.form = form or {}
-        self.errors: Errors = {}
+        self._read: dict[str, int] = {}
+        self.errors: Errors = FieldErrors(self._read)
         self.data: dict[str, Any] = {}
 
+    def _reading(self, name: str) -> None:
+        self._read.setdefault(name, len(self._read))
+
     def raw(self, name: str) -> str:
+        self._reading(name)
         value = self.form.get(name)
         return clean_text(value).strip() if isinstance(value, str) else ""
 
@@ -72,6 +98,9 @@ class FormReader:
         return value
 
     def password(self, name: str = "password", *, new: bool = False, confirm: str | None = None) -> str:
+        self._reading(name)
+        if confirm is not None:
+            self._reading(confirm)
         value = self.form.get(name)
         value = value if isinstance(value, str) else ""
         if not value:
@@ -119,6 +148,7 @@ class FormReader:
         return value
 
     def choices(self, name: str, choices: Mapping[str, str] | list[str]) -> list[str]:
+        self._reading(name)
         getlist = getattr(self.form, "getlist", None)
         values = [v for v in (getlist(name) if getlist else [self.form.get(name)]) if isinstance(v, str)]
         bad = [v for v in values if v not in choices]

@@ -101,7 +101,7 @@ def test_a_preview_of_a_bad_file_lists_its_problems_and_offers_no_apply(office_c
     )
     preview = office_client.get(upload(office_client, content).headers["location"])
     codes = re.findall(r'data-code="([a-z_]+)"', preview.text)
-    assert codes == ["missing_number", "bad_email", "unknown_category", "unknown_status"]
+    assert codes == ["missing_number", "bad_email", "unknown_category", "missing_status"]
     assert "Apply the import" not in preview.text
     assert "Nothing can be imported" in preview.text
 
