@@ -36,6 +36,7 @@ from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
 from portal.checkin.devices import device_loader
+from portal.complaints import routes as complaints_routes
 from portal.contact import routes as contact_routes
 from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
@@ -151,6 +152,12 @@ NAV: list[NavItem] = [
     NavItem(
         "Enquiries", "contact:enquiries", ("office",), "Messages sent through Contact us: reply, note, close."
     ),
+    NavItem(
+        "Complaints",
+        "complaints:cases",
+        ("complaints", "admin"),
+        "Complaints cases: stages, targets, letters.",
+    ),
     NavItem("Elections", "elections:index", ("member",), "Nominate candidates, vote, and see the results."),
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
@@ -204,6 +211,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
+        *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
         *namespaced("site", site_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
@@ -320,8 +328,10 @@ def build_hooks(settings: Settings) -> Hooks:
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
         ),
+        things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
         confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
         gauges=ops.GAUGES,
+        member_staff=(complaints_routes.member_cases_section,),
     )
 
 

@@ -6,6 +6,7 @@ from portal import audit
 from portal.accounts import models as accounts_models
 from portal.accounts import uploads as accounts_uploads
 from portal.checkin import models as checkin_models
+from portal.complaints import models as complaints_models
 from portal.contact import models as contact_models
 from portal.db import Base
 from portal.elections import models as elections_models
@@ -23,6 +24,7 @@ __all__ = [
     "accounts_uploads",
     "audit",
     "checkin_models",
+    "complaints_models",
     "contact_models",
     "elections_models",
     "events_models",

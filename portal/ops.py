@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
 from portal.checkin.models import CheckInScan
+from portal.complaints import service as complaints
 from portal.contact import service as contact
 from portal.db import EXTRA_CONNECTIONS, Database, connections_for, normalise_url
 from portal.elections.models import RollEntry
@@ -403,5 +404,10 @@ def purge(database: Database, settings: Settings, *, now: datetime) -> dict[str,
         )
         removed.update(
             contact.purge(session, now=now, keep_closed=timedelta(days=settings.keep_closed_enquiries_days))
+        )
+        removed.update(
+            complaints.purge(
+                session, now=now, keep_closed=timedelta(days=settings.keep_closed_complaints_days)
+            )
         )
     return removed

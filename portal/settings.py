@@ -168,6 +168,8 @@ class Settings:
     keep_expired_days: int = 7
     keep_sent_emails_days: int = 365
     keep_closed_enquiries_days: int = 730
+    #: Six years: the time within which a claim may be brought in England and Wales.
+    keep_closed_complaints_days: int = 2190
     #: Request handler threads per process (anyio's default thread limiter); the pool is sized from it.
     threads: int = DEFAULT_THREADS
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
@@ -200,6 +202,7 @@ class Settings:
             keep_expired_days=_int(env, "PORTAL_KEEP_EXPIRED_DAYS", 7),
             keep_sent_emails_days=_int(env, "PORTAL_KEEP_SENT_EMAILS_DAYS", 365),
             keep_closed_enquiries_days=_int(env, "PORTAL_KEEP_CLOSED_ENQUIRIES_DAYS", 730),
+            keep_closed_complaints_days=_int(env, "PORTAL_KEEP_CLOSED_COMPLAINTS_DAYS", 2190),
             threads=_int(env, "PORTAL_THREADS", DEFAULT_THREADS, maximum=MAX_THREADS),
         )
 

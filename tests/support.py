@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import random
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,27 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 #: What the test portal keys its audit chain with (audit.chain_key of SECRET).
 AUDIT_KEY = chain_key(SECRET.encode())
 PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server a test starts: any the system gives, or one inside
+    PORTAL_TEST_PORTS (e.g. "8600-8699") when set, so runs on a shared machine keep to their own range."""
+    wanted = os.environ.get("PORTAL_TEST_PORTS", "").strip()
+    if not wanted:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    low, _, high = wanted.partition("-")
+    ports = list(range(int(low), int(high or low) + 1))
+    random.shuffle(ports)
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in PORTAL_TEST_PORTS={wanted}")
 
 
 @dataclass
@@ -216,13 +240,10 @@ class SmtpServer:
     def __init__(
         self, *, port: int | None = None, auth: tuple[str, str] | None = None, refuse: set[str] | None = None
     ) -> None:
-        import socket
         import threading
 
         if port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
+            port = free_port()
         self.port: int = port
         self.auth = auth
         self.refuse = {r.lower() for r in (refuse or set())}

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
-from support import SECRET
+from support import SECRET, login
 
 from portal import audit
 from portal.audit import AuditEvent
@@ -54,8 +54,6 @@ def test_portal_audit_verify_exits_1_on_a_broken_chain(db, admin, clock, db_url,
 
 
 def test_the_admin_page_checks_the_chain(client, admin, db, clock):
-    from support import login
-
     _three_entries(db, admin, clock)
     login(client, "admin@example.org")
     page = client.get("/audit?verify=1")
@@ -84,8 +82,6 @@ def _plain_sha256(event: AuditEvent, prev_hash: str) -> str:
 
 
 def test_an_edited_entry_whose_chain_is_recomputed_without_the_key_is_found(db, admin, clock, client):
-    from support import login
-
     _three_entries(db, admin, clock)
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     # The attacker rewrites history from the edited entry on, recomputing every later link and hash.
@@ -166,3 +162,20 @@ def test_portal_audit_rekey_refuses_a_log_edited_before_the_upgrade(db, admin, c
     refused = CliRunner().invoke(main, ["audit", "rekey"], env=env)
     assert refused.exit_code == 1 and "does not hold under the old chain" in refused.output
     assert audit.verify(db, key=SECRET.encode()) != []
+
+
+def test_the_audit_page_shows_money_as_money_and_codes_as_words(client, db, admin, clock):
+    audit.record(
+        db,
+        actor=admin,
+        action="events.payment",
+        subject="registration 7",
+        details={"amount": 24500, "amount_due": 0, "method": "bank_transfer", "officer": True, "seats": 2},
+        now=clock.advance(seconds=1),
+    )
+    db.commit()
+    login(client, "admin@example.org")
+    page = client.get("/audit").text
+    assert "amount: £245.00" in page and "amount due: £0.00" in page
+    assert "24500" not in page
+    assert "method: bank transfer" in page and "officer: yes" in page and "seats: 2" in page

@@ -432,3 +432,25 @@ def test_the_readme_shows_the_demo_logins() -> None:
     for login in demo.LOGINS:
         assert login.email in section
     assert demo.DEMO_PASSWORD in section
+
+
+def test_the_demo_has_complaints_at_each_stage_one_overdue_and_one_on_a_members_page(loaded: Loaded) -> None:
+    from portal.complaints import service as complaints
+    from portal.complaints.models import Complaint
+
+    with loaded.session() as s:
+        cases = list(s.scalars(select(Complaint).order_by(Complaint.received_at)))
+        assert [c.stage for c in cases] == [
+            "closed",
+            "referred",
+            "under_consideration",
+            "received",
+            "received",
+        ]
+        assert cases[1].referred_to == "The HCPC"
+        assert any(e.kind == "decision" for e in cases[0].entries)
+        assert sum(e.kind == "letter" for c in cases for e in c.entries) == 3
+        [linked] = [c for c in cases if c.member_id is not None]
+        assert s.get(Member, linked.member_id) is not None
+        assert complaints.overdue(cases[3], complaints.today(NOW)) == ["acknowledgement"]
+        assert complaints.overdue(cases[4], complaints.today(NOW)) == []

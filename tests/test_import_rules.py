@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"mail", "society"},
     {"accounts"},
     {"members", "contact", "site"},
-    {"events", "elections"},
+    {"events", "elections", "complaints"},
     {"checkin", "team"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]

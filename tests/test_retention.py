@@ -14,6 +14,7 @@ from portal.accounts.models import AccountToken, LoginAttempt, LoginSession, Set
 from portal.accounts.uploads import UploadAttempt
 from portal.app import _purge_once, periodic_jobs
 from portal.cli import main
+from portal.complaints.models import Complaint
 from portal.contact.models import Enquiry
 from portal.mail.models import MailRequest, OutboxAttachment, OutboxEmail
 
@@ -86,7 +87,30 @@ def old_and_new(database, admin, clock):
         s.add(_email(now, status="pending", age=400 * DAY))  # never sent: kept, whatever its age
         for closed in (731 * DAY, 729 * DAY, None):  # an open enquiry is kept, whatever its age
             s.add(_enquiry(now, closed_ago=closed))
+        for n, closed in enumerate((2191 * DAY, 2189 * DAY, None)):  # an open case is kept, whatever its age
+            s.add(_complaint(now, n, closed_ago=closed))
     return now
+
+
+def _complaint(now: datetime, n: int, *, closed_ago: timedelta | None) -> Complaint:
+    received = now - 2500 * DAY
+    return Complaint(
+        reference=f"C-2020-{n + 1:04d}",
+        year=2020,
+        number=n + 1,
+        about="society",
+        complainant_name="Chris",
+        complainant_email="chris@example.org",
+        what_happened="Something happened.",
+        happened_when="Long ago",
+        outcome_sought="An apology.",
+        stage="closed" if closed_ago else "received",
+        received_at=received,
+        acknowledge_by=received.date(),
+        outcome_by=received.date(),
+        closed_at=now - closed_ago if closed_ago else None,
+        updated_at=received,
+    )
 
 
 def _enquiry(now: datetime, *, closed_ago: timedelta | None) -> Enquiry:
@@ -116,8 +140,10 @@ def test_purge_removes_each_table_past_its_retention_and_keeps_the_rest(database
         "outbox_emails": 2,
         "outbox_attachments": 2,
         "enquiries": 1,
+        "complaints": 1,
     }
     assert _count(database, Enquiry) == 2
+    assert _count(database, Complaint) == 2
     for model in (LoginAttempt, LoginSession, AccountToken, SetupCode, UploadAttempt, MailRequest):
         assert _count(database, model) == 1, model.__tablename__
     with database.session(write=False) as s:

@@ -17,6 +17,7 @@ ROLES: dict[str, str] = {
     "scrutineer": "Scrutineer",
     "door": "Door staff",
     "editor": "Website editor",
+    "complaints": "Complaints handler",
 }
 
 

@@ -24,8 +24,34 @@ from portal.text import DEFAULT_SOCIETY_NAME
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
+from portal.web.templating import money
 
 AUDIT_PAGE = 50
+#: Details that are money (minor units in the log), shown as money: "amount: £245.00", never "24500".
+MONEY_DETAILS = frozenset(
+    {"amount", "amount_due", "amount_paid", "price", "refund", "refunded", "total", "balance"}
+)
+
+
+def audit_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as (label, text) to show: money as money, words for codes ("bank transfer"),
+    yes/no for flags; the log itself keeps the raw values its chain was hashed over."""
+    shown = []
+    for key, value in details.items():
+        if key in MONEY_DETAILS and isinstance(value, int) and not isinstance(value, bool):
+            text = money(value) if value else "£0.00"
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif value is None:
+            text = "none"
+        elif isinstance(value, str):
+            text = value.replace("_", " ") if key in ("method", "source", "status", "kind") else value
+        elif isinstance(value, (list, dict)):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
+        shown.append((key.replace("_", " "), text))
+    return shown
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -398,7 +424,7 @@ def audit_log(ctx: Ctx) -> Response:
     events = ctx.db.scalars(query.limit(AUDIT_PAGE + 1)).all()
     more = len(events) > AUDIT_PAGE
     events = events[:AUDIT_PAGE]
-    rows = [(e, json.loads(e.details or "{}")) for e in events]
+    rows = [(e, audit_details(json.loads(e.details or "{}"))) for e in events]
     problems = audit.verify(ctx.db, key=ctx.key) if ctx.query.get("verify") else None
     return ctx.render(
         "accounts/audit.html",

@@ -7,15 +7,14 @@ badges on an A4 sheet) and `a4-8` (eight 105 x 74 mm badges on an A4 sheet), bot
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from fpdf import FPDF
 
 from portal.checkin import qr
+from portal.web.fonts import add_unicode_font, latin1
 
 LAYOUTS = ("a6", "a4-4", "a4-8")
 
@@ -39,8 +38,6 @@ INK = (29, 38, 48)
 MUTED = (86, 97, 109)
 BRAND = (11, 92, 107)
 MARK = (120, 120, 120)
-
-_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 @dataclass(frozen=True)
@@ -83,13 +80,7 @@ class _Doc(FPDF):
         self.set_auto_page_break(False)
         self.set_margins(0, 0, 0)
         self.set_creator("IPT UK portal")
-        regular, bold = _FONT_DIR / "DejaVuSans.ttf", _FONT_DIR / "DejaVuSans-Bold.ttf"
-        if regular.exists() and bold.exists():
-            self.add_font("Body", "", str(regular))
-            self.add_font("Body", "B", str(bold))
-            self.has_unicode = True
-        else:
-            self.has_unicode = False
+        self.has_unicode = add_unicode_font(self, "Body")
 
     def use(self, size: float, *, bold: bool = False, colour: tuple[int, int, int] = INK) -> None:
         family = "Body" if self.has_unicode else "Helvetica"
@@ -99,17 +90,7 @@ class _Doc(FPDF):
     def text_ok(self, text: str) -> str:
         """Text the current font can draw: with a core font, accents are kept where Latin-1 has them and
         other letters fall back to their base letter."""
-        if self.has_unicode:
-            return text
-        out = []
-        for ch in text:
-            try:
-                ch.encode("latin-1")
-                out.append(ch)
-            except UnicodeEncodeError:
-                base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-                out.append(base or "?")
-        return "".join(out)
+        return text if self.has_unicode else latin1(text)
 
 
 def _fit_lines(
@@ -139,6 +120,30 @@ def _fit_lines(
                 text = text[:-1]
             return size, [text + ellipsis]
         size -= 1
+
+
+def _wrapped(doc: _Doc, text: str, width: float, *, start: float, smallest: float) -> tuple[float, list[str]]:
+    """The largest size (down to `smallest`) at which `text` fits `width` in two lines; at `smallest`, as many
+    lines as it needs (a word wider than the box is broken). Never cut short: an event's title is printed whole."""
+    text = doc.text_ok(" ".join(text.split()))
+    size = start
+    while True:
+        doc.use(size)
+        lines: list[str] = []
+        for word in text.split(" "):
+            while doc.get_string_width(word) > width and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and doc.get_string_width(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            if lines and doc.get_string_width(f"{lines[-1]} {word}") <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        if len(lines) <= 2 or size <= smallest:
+            return size, lines
+        size = max(smallest, size - 0.5)
 
 
 def _centred(doc: _Doc, lines: list[str], x: float, y: float, w: float, size: float) -> float:
@@ -175,11 +180,12 @@ def draw_badge(doc: _Doc, badge: Badge, x: float, y: float, w: float, h: float) 
     pad = 5.0
     if h >= w:
         ribbon_h = 14.0
-        doc.use(9, colour=BRAND)
-        _centred(doc, [doc.text_ok(badge.event)], x + pad, y + pad, w - 2 * pad, 9)
+        e_size, e_lines = _wrapped(doc, badge.event, w - 2 * pad, start=9, smallest=6.5)
+        doc.use(e_size, colour=BRAND)
+        below = _centred(doc, e_lines, x + pad, y + pad, w - 2 * pad, e_size)
         size, lines = _fit_lines(doc, badge.name, w - 2 * pad, start=30, smallest=14, bold=True)
         doc.use(size, bold=True)
-        cursor = _centred(doc, lines, x + pad, y + pad + 8, w - 2 * pad, size)
+        cursor = _centred(doc, lines, x + pad, max(y + pad + 8, below + 1.5), w - 2 * pad, size)
         if badge.affiliation:
             a_size, a_lines = _fit_lines(
                 doc, badge.affiliation, w - 2 * pad, start=13, smallest=8, bold=False
@@ -200,11 +206,12 @@ def draw_badge(doc: _Doc, badge: Badge, x: float, y: float, w: float, h: float) 
         ribbon_h = 9.0
         side = min(h - ribbon_h - 2, w * 0.45)
         text_w = w - side - pad - 2
-        doc.use(7.5, colour=BRAND)
-        _left(doc, [doc.text_ok(badge.event)], x + pad, y + pad - 1, text_w, 7.5)
+        e_size, e_lines = _wrapped(doc, badge.event, text_w, start=7.5, smallest=6)
+        doc.use(e_size, colour=BRAND)
+        below = _left(doc, e_lines, x + pad, y + pad - 1, text_w, e_size)
         size, lines = _fit_lines(doc, badge.name, text_w, start=22, smallest=11, bold=True)
         doc.use(size, bold=True)
-        cursor = _left(doc, lines, x + pad, y + pad + 5, text_w, size)
+        cursor = _left(doc, lines, x + pad, max(y + pad + 5, below + 1), text_w, size)
         if badge.affiliation:
             a_size, a_lines = _fit_lines(doc, badge.affiliation, text_w, start=10, smallest=7, bold=False)
             doc.use(a_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
@@ -261,10 +262,25 @@ def door(ctx: Ctx) -> Response:
 
 @page("door", "office")
 def index(ctx: Ctx) -> Response:
+    """The events door staff can check people into: today's first (in each event's own time zone), then the
+    ones coming up, soonest first, then past ones, latest first."""
     events = ctx.db.scalars(
-        select(Event).where(Event.status != "draft").order_by(Event.starts_at.desc()).limit(50)
+        select(Event).where(Event.status != "draft").order_by(Event.starts_at.desc()).limit(100)
     ).all()
-    return ctx.render("checkin/index.html", {"events": events})
+    groups: dict[str, list[Event]] = {"today": [], "coming": [], "past": []}
+    for event in events:
+        tz = ZoneInfo(event.timezone)
+        today = ctx.now.astimezone(tz).date()
+        first_day, last_day = event.starts_at.astimezone(tz).date(), event.ends_at.astimezone(tz).date()
+        if first_day <= today <= last_day:
+            groups["today"].append(event)
+        elif first_day > today:
+            groups["coming"].append(event)
+        else:
+            groups["past"].append(event)
+    groups["today"].sort(key=lambda e: e.starts_at)
+    groups["coming"].sort(key=lambda e: e.starts_at)
+    return ctx.render("checkin/index.html", {"events": events, "groups": groups})
 
 
 @page("door", "office")

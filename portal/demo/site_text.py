@@ -147,27 +147,6 @@ message *Safeguarding*.
 If a child or adult is in immediate danger, call **999**. Otherwise, report your concern to the local
 authority's safeguarding team, and tell the safeguarding lead if it involves a member or a society event.""",
     ),
-    "about-ipt/complaints": (
-        "How to complain about a member, a course, or the society.",
-        """We take every complaint seriously. You can complain about:
-
-- a member's professional conduct;
-- a training course run or accredited by the society;
-- the society itself.
-
-### How to complain
-
-Write to the office ([office@example.org](mailto:office@example.org)) with your name and contact details,
-what happened and when, and any documents that help explain it.
-
-### What happens next
-
-1. We acknowledge your complaint within **5 working days**.
-2. The Complaints Panel considers it and may ask you or the member for more information.
-3. We write to you with the outcome within **40 working days**, or tell you why it will take longer.
-
-If you are unhappy with the outcome you may ask for a review by an independent reviewer.""",
-    ),
     "about-ipt/meet-the-team/about-ipt-uk": (
         "The society's history and what it does for its members.",
         """IPT UK was founded in 2007 by practitioners and trainers who wanted a professional home for

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +22,19 @@ from portal.web.templating import local_time
 
 # --- the chart ---------------------------------------------------------------------------------------------------
 
-WIDTH = 640
-LABEL_RIGHT = 196
-BARS_LEFT = 204
-BARS_RIGHT = 560
-#: A generous width of one character of a label (12 px bold-ish sans), to make room for the longest name.
-LABEL_CHAR = 7.2
-TOP = 30
+#: Narrow enough to be read on a 390-px phone at its natural size; it scales up to the page on a laptop.
+#: Each candidate's name (never shortened) and final votes sit on a line above their bars, which run the
+#: chart's whole width.
+WIDTH = 400
+BARS_LEFT = 8
+BARS_RIGHT = 392
+TOP = 26
+LABEL_LINE = 18
+#: A generous width of one character of a label (13 px semi-bold sans), and the room kept for the votes.
+LABEL_CHAR = 7.4
+VALUE_ROOM = 64
+#: A label longer than this goes onto more lines (names are never cut short).
+LABEL_FITS = int((BARS_RIGHT - BARS_LEFT - VALUE_ROOM) // LABEL_CHAR)
 #: The first count in the lightest shade of the brand colour, the last in the brand colour itself.
 LIGHT = (169, 210, 216)
 DARK = (11, 92, 107)
@@ -52,6 +57,11 @@ class ChartRow:
     text_y: float
     value: str
     bars: list[Bar]
+    #: The label as drawn: one line, or more for a long name (the first beside the votes).
+    label_lines: list[str] = field(default_factory=list)
+    #: Where this candidate's bars start and end (the quota line is drawn across them, not over the name).
+    bars_top: float = 0.0
+    bars_end: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +97,24 @@ def _stage_name(number: int) -> str:
     return "First count" if number == 0 else f"Stage {number}"
 
 
+def _wrap(text: str, fits: int) -> list[str]:
+    """`text` in lines of at most `fits` characters, broken between words (a longer word on its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= fits:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            while len(word) > fits:
+                lines.append(word[:fits])
+                word = word[fits:]
+            lines.append(word)
+    return lines or [text]
+
+
 def chart(post: PostResult) -> Chart | None:
-    """Horizontal bars, a group per candidate (most votes at the end first), one bar per stage from the first
-    count (lightest) to the last (darkest), with the quota as a dashed line. None for a post with no count."""
+    """Horizontal bars, a group per candidate (most votes at the end first) under a line with the name and the
+    final votes, one bar per stage from the first count (lightest) to the last (darkest), with the quota as a
+    dashed line. None for a post with no count."""
     if not post.stages:
         return None
     stages = post.stages
@@ -101,11 +126,6 @@ def chart(post: PostResult) -> Chart | None:
     quota = Decimal(post.quota) if post.quota is not None else None
     top = max([*values, quota or Decimal(0), Decimal(1)])
     span = BARS_RIGHT - BARS_LEFT
-    labels = {name: f"{name} (elected)" if name in elected else name for name in order}
-    # Labels are never cut short: a long name widens the label column, and the drawing with it (the SVG
-    # scales to the page), so the bars keep their length.
-    left = max(BARS_LEFT, math.ceil(16 + LABEL_CHAR * max(map(len, labels.values()))))
-    width = WIDTH + (left - BARS_LEFT)
     bar_h = 18.0 if n == 1 else (8.0 if n <= 6 else max(3.0, 48.0 / n))
     gap = 0.0 if n == 1 else 1.5
     block = n * bar_h + (n - 1) * gap
@@ -113,12 +133,16 @@ def chart(post: PostResult) -> Chart | None:
     y = float(TOP)
     votes_at = [{row.name: row.votes for row in stage.rows} for stage in stages]
     for name in order:
+        label = f"{name} (elected)" if name in elected else name
+        lines = _wrap(label, LABEL_FITS)
+        label_y = y
+        y += LABEL_LINE + 16 * (len(lines) - 1)
         bars = []
         for i, stage in enumerate(stages):
             value = Decimal(votes_at[i][name])
             bars.append(
                 Bar(
-                    x=left,
+                    x=BARS_LEFT,
                     y=round(y + i * (bar_h + gap), 2),
                     width=round(float(value / top) * span, 2),
                     height=bar_h,
@@ -129,21 +153,24 @@ def chart(post: PostResult) -> Chart | None:
         rows.append(
             ChartRow(
                 name=name,
-                label=labels[name],
-                text_y=round(y + block / 2 + 4.5, 2),
+                label=label,
+                label_lines=lines,
+                text_y=round(label_y + 13, 2),
                 value=votes_at[-1][name],
                 bars=bars,
+                bars_top=round(y - 3, 2),
+                bars_end=round(y + block + 3, 2),
             )
         )
         y += block + 14
     bottom = y - 14 + 6
     legend: list[LegendItem] = []
     if n > 1:
-        per_row = 6
+        per_row = 4
         for i, stage in enumerate(stages):
             legend.append(
                 LegendItem(
-                    x=16 + (i % per_row) * 100,
+                    x=BARS_LEFT + (i % per_row) * 98,
                     y=round(bottom + 12 + (i // per_row) * 18, 2),
                     fill=_shade(i, n),
                     label=_stage_name(stage.number),
@@ -152,7 +179,7 @@ def chart(post: PostResult) -> Chart | None:
         height = bottom + 12 + ((n - 1) // per_row + 1) * 18 + 4
     else:
         height = bottom + 6
-    quota_x = round(left + float(quota / top) * span, 2) if quota is not None else None
+    quota_x = round(BARS_LEFT + float(quota / top) * span, 2) if quota is not None else None
     winners = ", ".join(post.winners) or "nobody"
     if n == 1:
         desc = f"One bar per candidate: the votes each received. Elected: {winners}."
@@ -167,13 +194,13 @@ def chart(post: PostResult) -> Chart | None:
     desc += " The tables below give every figure."
     return Chart(
         id=f"chart-{post.contest_id}",
-        width=width,
+        width=WIDTH,
         height=round(height, 2),
         title=f"How the votes moved: {post.title}" if n > 1 else f"Votes: {post.title}",
         desc=desc,
         rows=rows,
         legend=legend,
-        bars_left=left,
+        bars_left=BARS_LEFT,
         bars_bottom=round(bottom, 2),
         quota_x=quota_x,
         quota_label=f"Quota {post.quota}" if quota is not None else "",

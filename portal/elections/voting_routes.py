@@ -36,6 +36,8 @@ from portal.members.models import Member
 from portal.members.selfservice_routes import render_section
 from portal.web.context import Ctx
 from portal.web.errors import status_for
+from portal.web.hooks import ToDo
+from portal.web.templating import local_time
 
 # --- members: the elections and their candidates -----------------------------------------------------------------
 
@@ -280,6 +282,30 @@ def my_elections(ctx: Ctx) -> tuple[str, str] | None:
     return "My elections", render_section(
         ctx, "elections/_my_elections.html", {"rows": rows, "states": STATES}
     )
+
+
+def votes_to_cast(ctx: Ctx) -> list[ToDo]:
+    """For "Things to do": every open election the member may still vote in, with its close."""
+    if ctx.principal is None or ctx.principal.member_id is None:
+        return []
+    todo = []
+    for election in service.list_elections(ctx.db):
+        if election.state(ctx.now) != "voting":
+            continue
+        status = voting.voter_status(
+            ctx.db, election=election, member_id=ctx.principal.member_id, now=ctx.now
+        )
+        if status == "can_vote":
+            todo.append(
+                ToDo(
+                    title=f"Vote in the {election.title}",
+                    detail=f"Voting closes {local_time(election.voting_close_at, '%-d %B %Y, %H:%M')}",
+                    url=ctx.url_for("elections:ballot", election_id=election.id),
+                    action="Vote now",
+                    due=election.voting_close_at,
+                )
+            )
+    return todo
 
 
 routes = [

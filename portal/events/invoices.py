@@ -7,7 +7,6 @@ that row, and a booking that rolls back takes its number back with it, so the se
 from __future__ import annotations
 
 import json
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.events.models import Event, Invoice, NumberSequence, Registration
 from portal.society import service as society_service
+from portal.web.fonts import add_unicode_font, latin1
 from portal.web.templating import money
 
 INVOICE_SEQUENCE = "invoice"
@@ -98,19 +98,6 @@ def issue_invoice(
     return invoice
 
 
-def _latin1(text: str) -> str:
-    """The PDF's core fonts speak Latin-1: keep what fits, strip accents from the rest, '?' for others."""
-    out = []
-    for char in text:
-        try:
-            char.encode("latin-1")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-            out.append(base or "?")
-    return "".join(out)
-
-
 def amount_text(minor: int, currency: str) -> str:
     """Money for documents: `£0.00` rather than the pages' friendlier `Free`."""
     return money(minor, currency) if minor else money(1, currency).replace("0.01", "0.00")
@@ -122,21 +109,42 @@ def _rate(rate_bp: int) -> str:
 
 
 def render_pdf(invoice: Invoice) -> bytes:
+    """The invoice as an A4 PDF. It embeds DejaVu Sans where the system has it, so every name prints as
+    written ("Zoë Müller-Łukasz"); long lines wrap rather than run off the page."""
     seller: dict[str, Any] = json.loads(invoice.seller)
     buyer: dict[str, Any] = json.loads(invoice.buyer)
     lines: list[dict[str, Any]] = json.loads(invoice.lines)
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"Invoice {invoice.label}"))
-    pdf.set_author(_latin1(seller.get("name", "")))
+    unicode = add_unicode_font(pdf, "Body")
+    family = "Body" if unicode else "Helvetica"
+
+    def ok(value: str) -> str:
+        return value if unicode else latin1(value)
+
+    pdf.set_title(ok(f"Invoice {invoice.label}"))
+    pdf.set_author(ok(seller.get("name", "")))
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
     width = pdf.epw
 
     def text(value: str, *, size: int = 10, style: str = "", height: float = 5.5) -> None:
-        # One cell a line: the lines are short, and multi_cell's line breaking is slow for them.
-        pdf.set_font("Helvetica", style=style, size=size)
-        for line in _latin1(value).splitlines() or [""]:
-            pdf.cell(width, height, line[:110], new_x="LMARGIN", new_y="NEXT")
+        # One cell a line (multi_cell's line breaking is slow), wrapped only when a line is too long.
+        pdf.set_font(family, style=style, size=size)
+        for line in ok(value).splitlines() or [""]:
+            if pdf.get_string_width(line) <= width:
+                pdf.cell(width, height, line, new_x="LMARGIN", new_y="NEXT")
+            else:
+                pdf.multi_cell(width, height, line, new_x="LMARGIN", new_y="NEXT")
+
+    def row(label: str, amount: int, *, style: str = "", height: float = 7, align: str = "L") -> None:
+        """A description (wrapped when long) with its amount on its first line."""
+        pdf.set_font(family, style=style, size=10)
+        top = pdf.get_y()
+        pdf.multi_cell(width * 0.75, height, ok(label), align=align, new_x="LMARGIN", new_y="NEXT")
+        bottom = pdf.get_y()
+        pdf.set_xy(pdf.l_margin + width * 0.75, top)
+        pdf.cell(width * 0.25, height, ok(amount_text(amount, invoice.currency)), align="R")
+        pdf.set_xy(pdf.l_margin, bottom)
 
     text(seller.get("name", ""), size=16, style="B", height=8)
     if seller.get("address"):
@@ -157,21 +165,12 @@ def render_pdf(invoice: Invoice) -> bytes:
     text(buyer.get("email", ""))
     pdf.ln(6)
 
-    pdf.set_font("Helvetica", style="B", size=10)
+    pdf.set_font(family, style="B", size=10)
     pdf.set_fill_color(230, 236, 238)
     pdf.cell(width * 0.75, 8, "Description", border="B", fill=True)
     pdf.cell(width * 0.25, 8, "Amount", border="B", fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
     for line in lines:
-        pdf.cell(width * 0.75, 8, _latin1(str(line["description"]))[:90])
-        pdf.cell(
-            width * 0.25,
-            8,
-            _latin1(amount_text(int(line["amount"]), invoice.currency)),
-            align="R",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        row(str(line["description"]), int(line["amount"]))
     pdf.ln(2)
     totals = [
         ("Net", invoice.net),
@@ -179,17 +178,7 @@ def render_pdf(invoice: Invoice) -> bytes:
         ("Total", invoice.total),
     ]
     for label, amount in totals:
-        style = "B" if label == "Total" else ""
-        pdf.set_font("Helvetica", style=style, size=10)
-        pdf.cell(width * 0.75, 7, _latin1(label), align="R")
-        pdf.cell(
-            width * 0.25,
-            7,
-            _latin1(amount_text(amount, invoice.currency)),
-            align="R",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        row(label, amount, style="B" if label == "Total" else "", height=7, align="R")
     pdf.ln(8)
     if seller.get("payment_details"):
         text("How to pay", style="B")

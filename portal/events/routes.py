@@ -3,7 +3,7 @@ the office's pages for setting events up, following bookings and payments, and w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,8 @@ from portal.text import not_csv
 from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
+from portal.web.hooks import ToDo
+from portal.web.templating import local_time, long_date, money
 from portal.web.uploads import UploadRefused, UploadRule
 
 
@@ -501,6 +503,61 @@ def my_registrations_section(ctx: Ctx) -> tuple[str, str] | None:
     )
 
 
+def bookings_to_act_on(ctx: Ctx) -> list[ToDo]:
+    """For "Things to do": an offered place to accept before it lapses, a workshop seat offered, and what is
+    still owed on a confirmed booking."""
+    if ctx.principal is None or ctx.principal.account_id is None:
+        return []
+    member = _member(ctx)
+    todo = []
+    for r in changes.registrations_of(
+        ctx.db, member_id=member.id if member else None, account_id=acting.login(ctx).account_id
+    ):
+        token = manage_token(ctx.key, r.manage_seed)
+        url = ctx.url_for("events:booking", token=token)
+        tz = r.event.timezone
+        if waitlist.offer_is_live(r, ctx.now):
+            todo.append(
+                ToDo(
+                    title=f"Accept your place at {r.event.title}",
+                    detail=f"The offer ends {local_time(r.offer_expires_at, '%-d %B %Y, %H:%M', tz)}; "
+                    "after that it goes to the next person waiting",
+                    url=ctx.url_for("events:booking_accept", token=token),
+                    action="Accept the place",
+                    post=True,
+                    due=r.offer_expires_at,
+                )
+            )
+        if r.status != "confirmed":
+            continue
+        for place in workshops.places(ctx.db, r, now=ctx.now):
+            if place.offer_live:
+                todo.append(
+                    ToDo(
+                        title=f"Take up a seat in the workshop {place.workshop.title}",
+                        detail=f"The seat is held for you until "
+                        f"{local_time(place.offer_expires_at, '%-d %B %Y, %H:%M', tz)}",
+                        url=url + "#workshops-heading",
+                        action="Accept or decline the seat",
+                        due=place.offer_expires_at,
+                    )
+                )
+        if r.balance > 0 and r.invoice is not None:
+            due_on = r.invoice.due_on
+            overdue = " (overdue)" if due_on < ctx.now.date() else ""
+            todo.append(
+                ToDo(
+                    title=f"Pay for {r.event.title}",
+                    detail=f"{money(r.balance, r.invoice.currency)} due by {long_date(due_on)}{overdue}, "
+                    f"reference {r.invoice.reference}",
+                    url=url + "#pay",
+                    action="How to pay",
+                    due=datetime.combine(due_on, time(23, 59), tzinfo=UTC),
+                )
+            )
+    return todo
+
+
 # --- staff: events and their set-up -------------------------------------------------------------------------------
 
 
@@ -774,14 +831,14 @@ def dashboard(ctx: Ctx) -> Response:
 @page("office")
 def bookings(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
-    filters = staff.Filters.from_query(ctx.query)
-    rows = staff.search(ctx.db, event.id, filters)
+    result = staff.search_page(ctx.db, event.id, staff.Filters.from_query(ctx.query))
     return ctx.render(
         "events/bookings.html",
         {
             "event": event,
-            "rows": rows,
-            "filters": filters,
+            "result": result,
+            "rows": result.rows,
+            "filters": result.filters,
             "statuses": REGISTRATION_STATUSES,
             "payment_statuses": PAYMENT_STATUSES,
             "answer_options": staff.answer_options(event),

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
@@ -38,6 +40,10 @@ class Filters:
     workshop: int | None = None
     #: "<question id>:<answer>" — bookings that gave this answer.
     answer: str = ""
+    #: The list's order (a key of SORTS) and direction; newest bookings first unless told.
+    sort: str = "booked"
+    direction: str = "desc"
+    page: int = 1
 
     @classmethod
     def from_query(cls, query: object) -> Filters:
@@ -49,7 +55,14 @@ class Filters:
 
         status = str(get("status", "") or "")
         payment = str(get("payment", "") or "")
+        sort = str(get("sort", "") or "")
+        sort = sort if sort in SORTS else "booked"
+        direction = str(get("dir", "") or "")
+        default_direction = "desc" if sort == "booked" else "asc"
         return cls(
+            sort=sort,
+            direction=direction if direction in ("asc", "desc") else default_direction,
+            page=max(1, min(number("page") or 1, 100_000)),
             q=str(get("q", "") or "").strip()[:100],
             ticket=number("ticket"),
             status=status if status in REGISTRATION_STATUSES else "",
@@ -57,6 +70,52 @@ class Filters:
             workshop=number("workshop"),
             answer=str(get("answer", "") or "")[:300],
         )
+
+    def params(self, **changes: object) -> str:
+        """The query string of this list with some values changed (defaults left out)."""
+        query = replace(self, **changes)  # type: ignore[arg-type]
+        default_direction = "desc" if query.sort == "booked" else "asc"
+        pairs = {
+            "q": query.q,
+            "ticket": str(query.ticket or ""),
+            "status": query.status,
+            "payment": query.payment,
+            "workshop": str(query.workshop or ""),
+            "answer": query.answer,
+            "sort": "" if query.sort == "booked" else query.sort,
+            "dir": "" if query.direction == default_direction else query.direction,
+            "page": "" if query.page == 1 else str(query.page),
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    def sorted_by(self, column: str) -> str:
+        """The query string a column heading links to: sort by it (newest first for "Booked"), or flip the
+        direction when the list is already sorted by it."""
+        if self.sort == column:
+            direction = "asc" if self.direction == "desc" else "desc"
+        else:
+            direction = "desc" if column == "booked" else "asc"
+        return self.params(sort=column, direction=direction, page=1)
+
+
+#: The bookings list's orders: the column, then what breaks ties.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "booked": (Registration.created_at, Registration.id),
+    "id": (Registration.id,),
+    "name": (func.lower(Registration.last_name), func.lower(Registration.first_name), Registration.id),
+    "status": (Registration.status, Registration.created_at, Registration.id),
+    "payment": (Registration.payment_status, Registration.created_at, Registration.id),
+}
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    rows: list[Registration]
+    total: int
+    page: int
+    pages: int
+    filters: Filters
 
 
 def _filtered(event_id: int, filters: Filters) -> Select[Registration]:
@@ -100,6 +159,28 @@ def _filtered(event_id: int, filters: Filters) -> Select[Registration]:
         )
         query = query.where(Registration.id.in_(answered))
     return query
+
+
+def search_page(
+    session: Session, event_id: int, filters: Filters, *, per_page: int = PER_PAGE
+) -> BookingPage:
+    """One page of the bookings the filters match, in the filters' order (newest first by default)."""
+    statement = _filtered(event_id, filters)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(filters.page, pages)
+    columns = SORTS[filters.sort]
+    order = [c.desc() if filters.direction == "desc" else c.asc() for c in columns]
+    rows = session.scalars(
+        statement.options(
+            selectinload(Registration.ticket_type),
+            selectinload(Registration.workshop_places).selectinload(RegistrationWorkshop.workshop),
+        )
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return BookingPage(list(rows), total, page, pages, replace(filters, page=page))
 
 
 def search(session: Session, event_id: int, filters: Filters) -> list[Registration]:

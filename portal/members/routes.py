@@ -101,6 +101,10 @@ def _render_member(
             "good_standing": service.member_in_good_standing(member, on=ctx.now.astimezone(LONDON).date()),
             "errors": errors or {},
             "values": values if values is not None else _member_values(member),
+            # What other domains add to the page (complaints about the member, for the complaints role).
+            "panels": [
+                found for panel in ctx.hooks.member_staff if (found := panel(ctx, member)) is not None
+            ],
             **_labels(ctx),
         },
         status_code=422 if errors else 200,

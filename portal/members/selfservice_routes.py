@@ -3,8 +3,10 @@ the change of e-mail address. At the site's root, named `me:<name>` (app.py: `na
 
 "My account" sections
 ---------------------
-`/me` shows the member's details from the roll, then one panel per entry of the app's
-`hooks.my_account`, in the order `create_app` lists them. Another domain writes a section function, for
+`/me` shows first "Things to do" (every `ToDo` the app's `hooks.things_to_do` sources give, the soonest due
+first: a vote, an offered place, what is owed), then one panel per entry of the app's `hooks.my_account`, in
+the order `create_app` lists them, and last the member's details from the roll and the change of e-mail
+address. Another domain writes a section function, for
 example events::
 
     def my_registrations(ctx: Ctx) -> tuple[str, str] | None:
@@ -105,6 +107,10 @@ def _my_account(
     account = acting.actor(ctx)
     member = ctx.db.get(Member, acting.member_id(ctx))
     sections = [found for section in ctx.hooks.my_account if (found := section(ctx)) is not None]
+    todo = sorted(
+        (item for source in ctx.hooks.things_to_do for item in source(ctx)),
+        key=lambda item: (item.due is None, item.due or ctx.now),
+    )
     return ctx.render(
         "me/account.html",
         {
@@ -112,6 +118,7 @@ def _my_account(
             "member": member,
             "statuses": STATUSES,
             "sections": sections,
+            "todo": todo,
             "errors": errors or {},
             "values": values or {},
         },

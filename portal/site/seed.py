@@ -70,7 +70,7 @@ SITE: tuple[SeedPage, ...] = (
                 "The safeguarding policy: who the safeguarding lead is and how to raise a concern.",
             ),
         ),
-        _p("Complaints", "The complaints procedure: who may complain, how, and what happens at each stage."),
+        _link("Complaints", "complaints:page"),
         # The team room's pages (committees, people, photos) under the captured titles.
         SeedPage(
             "Meet the Team",
@@ -216,7 +216,7 @@ of Conduct.
 As a therapy that aims to bring about positive change in people's lives, we are also mindful of the potential
 risks of harm. All IPT UK members are expected to adhere to our policies and guidance to minimise these risks.
 Should any concerns arise, we strongly encourage the use of our
-[Complaints Procedure](/about-ipt/complaints).
+[Complaints Procedure](/complaints).
 
 ### The Guide to Interpersonal Psychotherapy
 

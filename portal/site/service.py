@@ -39,6 +39,7 @@ LINK_ROUTES: dict[str, str] = {
     "events:calendar?kind=regional": "Events calendar: regional events",
     "contact:form": "Contact Us (the form that reaches the office)",
     "team:index": "Meet the Team (the committees and their people)",
+    "complaints:page": "Complaints (the procedure and its form)",
     "accounts:login": "Members' login",
     "me:account": "My account (members)",
     "elections:index": "Elections (members nominate and vote)",

@@ -14,11 +14,35 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+
+@dataclass(frozen=True)
+class ToDo:
+    """One thing a member should do soon, for the "Things to do" panel at the top of "My account"."""
+
+    #: What to do, in the member's words: "Vote in the Executive Committee election 2026".
+    title: str
+    #: By when, or how much: "Voting closes 11 December 2026, 17:00".
+    detail: str
+    #: Where the action is done.
+    url: str
+    #: The button's words: "Vote now".
+    action: str
+    #: The action is a form posted (with the CSRF token) rather than a link to follow.
+    post: bool = False
+    #: When it must be done by (the panel shows the soonest first).
+    due: datetime | None = None
+
+
 #: A panel of "My account": `(ctx) -> (title, html) or None` (no panel).
 Section = Callable[[Any], "tuple[str, str] | None"]
+#: What a domain asks of the member now: `(ctx) -> [ToDo, ...]` (none: nothing to do).
+ToDoSource = Callable[[Any], "list[ToDo]"]
 #: Extra context and attachments for a booking's confirmation e-mail: `(session, registration) ->
 #: (context, attachments)` (the check-in domain puts the badge's QR code here).
 ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
+#: A panel of a member's staff page: `(ctx, member) -> (title, html) or None` (no panel, e.g. for someone
+#: the panel is not for).
+MemberPanel = Callable[[Any, Any], "tuple[str, str] | None"]
 #: Monitoring gauges: `(session, now) -> [(name, help, [(labels, value)])]`.
 GaugeSource = Callable[[Session, datetime], "list[Any]"]
 
@@ -26,5 +50,7 @@ GaugeSource = Callable[[Session, datetime], "list[Any]"]
 @dataclass(frozen=True)
 class Hooks:
     my_account: tuple[Section, ...] = ()
+    things_to_do: tuple[ToDoSource, ...] = ()
     confirmation: tuple[ConfirmationExtra, ...] = ()
     gauges: tuple[GaugeSource, ...] = ()
+    member_staff: tuple[MemberPanel, ...] = ()

@@ -482,19 +482,27 @@
       meta.className = "meta";
       meta.textContent = [p.ticket, p.affiliation, p.admitted_at ? "checked in " + clock(p.admitted_at) : ""].filter(Boolean).join(" · ");
       who.appendChild(meta);
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "button small";
-      button.textContent = "Admit";
-      button.setAttribute("aria-label", "Admit " + p.name);
-      button.addEventListener("click", function () {
-        ui.search.value = "";
-        renderResults([], "");
-        submit({ registration: p.id });
-        ui.code.focus({ preventScroll: true });
-      });
       item.appendChild(who);
-      item.appendChild(button);
+      if (p.admitted_at || state.local[p.id]) {
+        // Already in: nothing to admit (a second admission would only be a "checked in already" answer).
+        var done = document.createElement("span");
+        done.className = "badge ok";
+        done.textContent = "Already in";
+        item.appendChild(done);
+      } else {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button small";
+        button.textContent = "Admit";
+        button.setAttribute("aria-label", "Admit " + p.name);
+        button.addEventListener("click", function () {
+          ui.search.value = "";
+          renderResults([], "");
+          submit({ registration: p.id });
+          ui.code.focus({ preventScroll: true });
+        });
+        item.appendChild(button);
+      }
       ui.results.appendChild(item);
     });
   }

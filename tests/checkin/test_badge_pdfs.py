@@ -4,6 +4,7 @@ Read with poppler's pdftotext, pdfinfo and pdftoppm (Debian's poppler-utils, ins
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -155,3 +156,36 @@ def test_the_badges_pdf_command_writes_a_sheet(db_url, conference, tmp_path):
     assert "5 badges written" in by_slug.output
     missing = CliRunner().invoke(main, ["badges", "pdf", "no-such-event", "-o", str(out)], env=env)
     assert missing.exit_code != 0
+
+
+LONG_TITLE = "ISIPT Conference 2027: Interpersonal Psychotherapy across the lifespan, from perinatal care to later life"
+
+
+def words_of(path: Path) -> list[tuple[str, float, float, float, float]]:
+    """Every word pdftotext finds, with its box (xMin, yMin, xMax, yMax) in points."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html
+    )
+    return [(w, float(a), float(b), float(c), float(d)) for a, b, c, d, w in found]
+
+
+@pytest.mark.parametrize(("layout", "box_mm"), [("a6", 105.0), ("a4-8", 105.0)])
+def test_a_long_event_title_is_wrapped_on_the_badge_never_cut_or_run_off(tmp_path, layout, box_mm):
+    badge = pdf.Badge(
+        name="Zoë Łukasiewicz-Brown",
+        code=badges.issue(KEY, registration_id=1, event_id=3, serial=1),
+        event=LONG_TITLE,
+    )
+    path = write(tmp_path, pdf.badges_pdf([badge], layout=layout))
+    words = words_of(path)
+    text = " ".join(w for w, *_ in words)
+    assert LONG_TITLE in text  # every word, in order: nothing cut
+    right_edge = box_mm / 25.4 * 72 - 5 / 25.4 * 72  # the badge's inner margin
+    title = [w for w in words if w[0] in LONG_TITLE.split()]
+    assert all(x_max <= right_edge + 0.5 for _, _, _, x_max, _ in title)
+    assert len({round(y_min) for _, _, y_min, _, _ in title}) >= 2  # wrapped onto more lines
+    name_top = min(y_min for w, _, y_min, _, _ in words if w == "Zoë")
+    assert all(y_max <= name_top for _, _, _, _, y_max in title)  # above the name, not over it

@@ -78,6 +78,19 @@ def test_search_by_name_then_admit_without_javascript(door_client, conference):
     assert "Admitted" in page.text and "Alice Archer" in page.text
 
 
+def test_someone_already_admitted_is_found_without_an_admit_button(door_client, conference):
+    post(
+        door_client,
+        f"/door/{conference.event.id}",
+        {"registration": str(conference.people["alice"].id), "nonce": "s1", "door": "Desk"},
+    )
+    found = door_client.get(f"/door/{conference.event.id}", params={"q": "ar", "door": "Desk"}).text
+    assert "Alice Archer" in found and "Already in" in found
+    assert 'aria-label="Admit Alice Archer"' not in found
+    bob = door_client.get(f"/door/{conference.event.id}", params={"q": "baker", "door": "Desk"}).text
+    assert 'aria-label="Admit Bob Baker"' in bob and "Already in" not in bob
+
+
 def test_the_scanner_page_can_be_a_session_door(door_client, conference):
     page = door_client.get(f"/door/{conference.event.id}", params={"workshop": conference.workshop.id})
     assert "Grief and role transitions" in page.text
@@ -224,6 +237,21 @@ def test_the_check_in_index_lists_events_for_door_staff(door_client, conference)
     page = door_client.get("/checkin")
     assert "Annual Conference" in page.text and f"/door/{conference.event.id}" in page.text
     assert "Scanner devices" not in page.text  # an office link
+
+
+def test_the_check_in_index_shows_todays_events_first_then_coming_then_past(
+    door_client, conference, database, clock
+):
+    from bench import checkin_kit
+
+    with database.session() as s:
+        checkin_kit.make_event(s, now=clock(), title="Autumn Day", starts_at=clock() - timedelta(days=40))
+    page = door_client.get("/checkin").text
+    today, coming, past = (
+        page.index(h) for h in ('id="events-today"', 'id="events-coming"', 'id="events-past"')
+    )
+    assert today < page.index("Annual Conference") < coming < page.index("Spring Training") < past
+    assert past < page.index("Autumn Day")
 
 
 def test_my_account_shows_a_members_badges(client, conference, database, passwords, clock):

@@ -576,6 +576,24 @@ def test_my_account_lists_my_elections(client, admin, database, passwords, votin
     assert "My elections" in page.text and "Vote now" in page.text
 
 
+def test_things_to_do_asks_a_voter_to_vote_with_the_close_and_no_one_else(
+    client, admin, database, passwords, voting_world, kit
+):
+    world = voting_world
+    with database.session() as s:
+        late = kit.add_member(s, "LATE9", first="Lara")
+        title = s.get(Election, world.election_id).title
+    as_member(client, database, passwords, world.voters[2])
+    page = client.get("/me").text
+    todo = page[page.index("Things to do") : page.index("My elections")]
+    assert f"Vote in the {title}" in todo
+    assert re.search(r"Voting closes \d+ \w+ \d{4}, \d\d:\d\d", todo)
+    assert f'href="/elections/{world.election_id}/ballot"' in todo
+    client.cookies.clear()
+    as_member(client, database, passwords, late.id)
+    assert "Vote in the" not in client.get("/me").text
+
+
 def test_the_candidates_page_is_public_and_marks_uncontested_posts(
     client, admin, database, officer, clock, kit
 ):

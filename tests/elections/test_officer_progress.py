@@ -195,7 +195,7 @@ def test_who_was_left_when_every_place_was_filled_is_not_elected_not_excluded(wo
 
 
 def test_chart_labels_are_never_cut_short(world, as_who, database):
-    from portal.elections.results_export import chart
+    from portal.elections.results_export import LABEL_FITS, chart
 
     with as_who("officer") as client:
         assert post(client, f"/elections/manage/{world.election_id}/count").status_code == 303
@@ -219,6 +219,9 @@ def test_chart_labels_are_never_cut_short(world, as_who, database):
     drawn = chart(renamed)
     labels = [row.label for row in drawn.rows]
     assert f"{long_name} (elected)" in labels and not any("…" in label for label in labels)
-    # The label column is wide enough for the longest label, and the bars keep their length.
-    assert drawn.bars_left >= 16 + 7 * len(f"{long_name} (elected)")
-    assert drawn.width - drawn.bars_left == chart(committee).width - chart(committee).bars_left
+    # Names sit above the bars: a long one goes onto more lines, each short enough to fit beside the votes,
+    # and the bars keep their length.
+    row = next(r for r in drawn.rows if r.name == long_name)
+    assert len(row.label_lines) >= 2 and " ".join(row.label_lines) == row.label
+    assert all(len(line) <= LABEL_FITS for line in row.label_lines)
+    assert drawn.width == chart(committee).width

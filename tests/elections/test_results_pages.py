@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,8 +103,17 @@ def test_after_the_close_the_returning_officer_sees_the_sealed_ballot_box_and_co
     assert "The votes are counted" in page.text
     assert "Cand Adams" in page.text and "Publish the results" in page.text
     assert "Count the votes again" in page.text
-    # A table per stage, the chart with its title and description, the plain-language explanation.
-    assert page.text.count('<table class="table stage-table">') >= 2
+    # One grid per post (candidates down, stages across), the chart with its title and description, the
+    # plain-language explanation.
+    assert page.text.count('<table class="table stage-grid" aria-labelledby=') >= 1
+    grids = [
+        part.split("</table>")[0]
+        for part in page.text.split('<table class="table stage-grid" aria-labelledby=')[1:]
+    ]
+    ranked = next(g for g in grids if '<th scope="col" class="num">Stage 1</th>' in g)
+    assert '<th scope="col" class="num">First count</th><th scope="col" class="num">Stage 1</th>' in ranked
+    names = re.findall(r'<th scope="row" class="stage-name">([^<]+)</th>', ranked)
+    assert len(names) == len(set(names)) >= 3  # each candidate once, across every stage
     assert '<svg class="chart"' in page.text and "<desc id=" in page.text
     assert "This count used STV under the Electoral Reform Society" in page.text
     assert 'style="' not in page.text and "<script>" not in page.text

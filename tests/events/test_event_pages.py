@@ -312,6 +312,48 @@ def test_my_account_offers_the_national_meeting_in_one_click_and_lists_my_bookin
     assert "Check your booking" in review.text
 
 
+def test_things_to_do_asks_to_accept_an_offered_place_before_it_lapses_then_to_pay_what_is_owed(
+    client, make_event, make_member, member_account, book, database
+):
+    paid = make_event(
+        title="Annual Conference", tickets=[catalogue.TicketData(name="Non-member", price=24500)]
+    )
+    small = make_event(title="Skills Day", capacity=1)
+    member = make_member()
+    member_account(member)
+    owed = book(paid, 1, member=member)
+    first = book(small, 2)
+    book(small, 3, member=member)
+    post(client, f"/events/booking/{first.manage_token}/cancel")  # the member is offered the place
+    login(client, member.email)
+    page = client.get("/me").text
+    todo = page[page.index("Things to do") : page.index("My registrations")]
+    accept = todo.index("Accept your place at Skills Day")
+    pay = todo.index("Pay for Annual Conference")
+    assert accept < pay  # the offer lapses in 2 days, the invoice is due in 14
+    assert re.search(r"The offer ends \d+ \w+ \d{4}, \d\d:\d\d", todo)
+    with database.session(write=False) as s:
+        reference = s.get(Registration, owed.registration.id).invoice.reference
+    assert "£245.00 due by" in todo and f"reference {reference}" in todo
+    form = re.search(r'<form method="post" action="([^"]+)"', todo).group(1)
+    assert form.endswith("/accept") and 'name="csrf_token"' in todo
+    assert post(client, form).status_code == 303
+    after = client.get("/me").text
+    assert "Accept your place" not in after and "Pay for Annual Conference" in after
+
+
+def test_things_to_do_says_when_nothing_is_waiting(client, make_event, make_member, member_account, book):
+    member = make_member()
+    member_account(member)
+    book(make_event(title="Free Day"), 1, member=member)
+    login(client, member.email)
+    page = client.get("/me").text
+    assert "Nothing needs doing now" in page
+    assert (
+        page.index("Things to do") < page.index("My registrations") < page.index("Change my e-mail address")
+    )
+
+
 @pytest.fixture
 def full_workshop(make_event, book, admin, start):
     """A conference with places to spare and a workshop whose 2 seats are taken, 1 person already waiting."""

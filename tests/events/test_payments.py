@@ -4,6 +4,8 @@ payments and refunds recorded, bank statements matched on the reference, and unp
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import date, timedelta
 
 import pytest
@@ -57,6 +59,26 @@ def test_the_invoice_pdf_carries_the_society_the_reference_and_the_total(paid_ev
     assert pdf.startswith(b"%PDF")
     assert seller["charity_number"] == "1234567" and "12345678" in seller["payment_details"]
     assert invoice.reference == result.registration.payment_reference
+
+
+def pdf_text(pdf: bytes) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_the_invoice_prints_every_name_as_written_and_wraps_a_long_line(paid_event, book, database):
+    long_title = "Workshop: " + " ".join(["interpersonal"] * 14) + " the last words"
+    book(paid_event, first_name="Zoë", last_name="Müller-Łukasz")
+    with database.session() as s:
+        invoice = s.scalar(select(Invoice))
+        invoice.lines = json.dumps([{"description": long_title, "amount": PRICE}])
+        pdf = invoices.render_pdf(invoice)
+    assert b"DejaVuSans" in pdf  # the font is embedded
+    text = pdf_text(pdf)
+    assert "Zoë Müller-Łukasz" in text and "?" not in text
+    assert "the last words" in " ".join(text.split())  # wrapped onto more lines, not cut off
+    assert f"£{PRICE // 100}.00" in text
 
 
 def test_invoice_numbers_run_on_without_gaps_when_a_booking_rolls_back(

@@ -158,6 +158,33 @@ def test_the_bookings_list_filters_by_ticket_status_workshop_and_answer(office, 
     assert "1 booking" in live.text
 
 
+def test_the_bookings_list_shows_50_a_page_newest_first_and_sorts_by_a_heading(
+    office, make_event, book, clock
+):
+    event = make_event(title="Big Day", capacity=100)
+    for n in range(1, 54):
+        clock.advance(minutes=1)
+        book(event, n, first_name=f"Person{n:02d}", last_name=f"Z{54 - n:02d}")
+    url = f"/events/manage/{event.id}/bookings"
+
+    def names(page: str) -> list[str]:
+        return re.findall(r">(Person\d\d) Z\d\d</a>", page)
+
+    first = office.get(url).text
+    assert "53 bookings</strong> match · page 1 of 2" in first
+    assert names(first)[:2] == ["Person53", "Person52"] and len(names(first)) == 50
+    assert 'aria-sort="descending"' in first and 'rel="next"' in first
+    second = office.get(url, params={"page": 2}).text
+    assert names(second) == ["Person03", "Person02", "Person01"]
+    oldest = office.get(url, params={"sort": "booked", "dir": "asc"}).text
+    assert names(oldest)[0] == "Person01"
+    by_name = office.get(url, params={"sort": "name"}).text
+    assert names(by_name)[:2] == ["Person53", "Person52"]  # last names Z01, Z02
+    assert f'href="http://testserver{url}?sort=name&amp;dir=desc"' in by_name
+    filtered = office.get(url, params={"q": "person01", "sort": "name", "page": 5}).text
+    assert names(filtered) == ["Person01"] and "1 booking</strong> matches." in filtered
+
+
 def test_the_csv_export_cannot_run_formulas(office, conference, book):
     book(conference, 1, first_name='=HYPERLINK("http://evil")', last_name="+1", answers={})
     export = office.get(f"/events/manage/{conference.id}/bookings.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from markupsafe import Markup
@@ -17,7 +17,9 @@ from portal.errors import Kind
 from portal.mail import service as mail
 from portal.members.models import Member, MemberChange
 from portal.members.selfservice_routes import render_section
+from portal.web.hooks import ToDo
 
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 NEW_PASSWORD = "a different long passphrase"
 
 
@@ -280,6 +282,48 @@ def test_my_account_shows_each_registered_section_in_order(member_client, sectio
     assert '<a href="/">&lt;Conference 2027&gt;</a>' in page
     assert "<p>Executive Committee 2027</p>" in page
     assert page.count('<section class="panel"') == 4
+
+
+def test_my_account_puts_things_to_do_first_and_the_change_of_address_last(member_client, app, sections):
+    def registrations(ctx):
+        return "My registrations", Markup("<p>Conference 2027</p>")
+
+    late = ToDo(
+        "Pay for Conference", "£245.00 due by 1 March 2027", "/pay", "How to pay", due=NOW + timedelta(days=9)
+    )
+    soon = ToDo("Accept your place", "The offer ends soon", "/accept", "Accept the place", post=True, due=NOW)
+    sections(registrations)
+    app.state.hooks = dataclasses.replace(
+        app.state.hooks, things_to_do=(lambda ctx: [late], lambda ctx: [soon])
+    )
+    page = member_client.get("/me").text
+    order = [
+        page.index(s)
+        for s in (
+            "Things to do",
+            "Accept your place",
+            "Pay for Conference",
+            "My registrations",
+            "My details",
+            "Change my e-mail address",
+        )
+    ]
+    assert order == sorted(order)
+    assert (
+        '<form method="post" action="/accept"' in page
+        and '<a class="button small" href="/pay">How to pay' in page
+    )
+    app.state.hooks = dataclasses.replace(app.state.hooks, things_to_do=(lambda ctx: [],))
+    assert "Nothing needs doing now" in member_client.get("/me").text
+
+
+def test_the_name_in_the_header_leads_a_member_to_my_account_and_staff_to_their_security(
+    member_client, client, admin
+):
+    assert re.search(r'<a href="http://testserver/me" class="who">Mary', member_client.get("/").text)
+    member_client.cookies.clear()
+    login(client, "admin@example.org")
+    assert '<a href="http://testserver/account/security" class="who">' in client.get("/").text
 
 
 def test_staff_without_a_membership_have_no_my_account(client, admin):

@@ -74,10 +74,9 @@ def test_the_upgrade_places_the_captured_menu_once(empty_url: str) -> None:
             ]
             assert pages["members-area/members-login"].link == "accounts:login"
             assert pages["training-events/ipt-uk-national-meeting"].link == "events:calendar?kind=meeting"
-            assert (
-                "Staff who edit the website: write here the complaints procedure"
-                in pages["about-ipt/complaints"].body
-            )
+            assert pages["about-ipt/complaints"].link == "complaints:page"
+            mission = pages["about-ipt/mission-vision"].body
+            assert "Staff who edit the website: write here the society's mission and vision" in mission
             assert all(p.is_published for p in pages.values())
     finally:
         database.dispose()

@@ -13,7 +13,17 @@ from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
 
-PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "editor", "admin"]
+PERSONAS = [
+    "anonymous",
+    "member",
+    "door",
+    "office",
+    "returning_officer",
+    "scrutineer",
+    "complaints",
+    "editor",
+    "admin",
+]
 ALL = set(PERSONAS)
 LOGGED_IN = ALL - {"anonymous"}
 STAFF_ADMIN = {"admin"}
@@ -189,6 +199,18 @@ MATRIX: dict[str, set[str]] = {
     "site:attachment_remove": {"editor", "office", "admin"},
     "site:file": ALL,
     "site:page": ALL,
+    # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
+    # act on them and edit the procedure.
+    "complaints:page": ALL,
+    "complaints:thanks": ALL,
+    "complaints:procedure": {"complaints", "admin"},
+    "complaints:cases": {"complaints", "admin"},
+    "complaints:case": {"complaints", "admin"},
+    "complaints:entry": {"complaints", "admin"},
+    "complaints:stage": {"complaints", "admin"},
+    "complaints:letter": {"complaints", "admin"},
+    "complaints:member": {"complaints", "admin"},
+    "complaints:document": {"complaints", "admin"},
 }
 
 
