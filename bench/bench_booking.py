@@ -4,8 +4,9 @@ Usage: ``python bench/bench_booking.py [--bookings N] [--concurrency C] [--postg
 
 Each booking is the whole action a delegate's "Confirm" makes: the form-key check, the lapsed-offer sweep,
 the eligibility rules, the registration insert, the conditional counter updates, and the confirmation
-e-mail rendered into the outbox with its calendar file. A paid ticket adds the invoice number (a counter row
-every booking queues on), the PDF and its attachment. All bookings are for one event (the worst case: every
+e-mail rendered into the outbox. A paid ticket adds the invoice number (a counter row every booking queues on)
+and the invoice row. The calendar file, the invoice PDF and the badge are held by reference and drawn by the
+outbox sender when it sends, so they are not part of a booking's cost here. All bookings are for one event (the worst case: every
 one of them moves the same counters). SQLite runs in a temporary file; PostgreSQL in a scratch database
 created beside the one in the URL and dropped afterwards.
 """

@@ -8,7 +8,7 @@ import gc
 import hmac
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +42,10 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
+from portal.events import invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
+from portal.events.links import Links as EventLinks
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
@@ -62,7 +64,7 @@ from portal.web.errors import (
     portal_error_handler,
     server_error_handler,
 )
-from portal.web.hooks import Hooks
+from portal.web.hooks import AttachmentSource, Hooks
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
 from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
@@ -266,7 +268,13 @@ def create_app(
         gc.freeze()
         background = size_threads(settings)
         async with (
-            mail_sender.running(app.state.db, settings, clock=clock, limiter=background),
+            mail_sender.running(
+                app.state.db,
+                settings,
+                clock=clock,
+                limiter=background,
+                sources=app.state.hooks.attachments,
+            ),
             periodic.running(periodic_jobs(app) if settings.run_mail_worker else (), limiter=background),
         ):
             yield
@@ -316,12 +324,14 @@ def create_app(
         devices=device_loader,
     )
     app.state.touches = boundary.Touches()
-    app.state.hooks = build_hooks(settings)
+    app.state.hooks = build_hooks(settings, app.state.route_index.url_path_for)
     return app
 
 
-def build_hooks(settings: Settings) -> Hooks:
-    """What each domain adds to another's pages and e-mails, in the order shown."""
+def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
+    """What each domain adds to another's pages and e-mails, in the order shown, and what draws the attachments
+    the outbox holds by reference (`path_for` makes the links a calendar file carries)."""
+    key = settings.key_bytes()
     return Hooks(
         my_account=(
             events_routes.my_registrations_section,
@@ -329,10 +339,21 @@ def build_hooks(settings: Settings) -> Hooks:
             voting_routes.my_elections,
         ),
         things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
-        confirmation=(checkin_badging.confirmation_extra(settings.key_bytes()),),
+        confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
         member_staff=(complaints_routes.member_cases_section,),
+        attachments={
+            "invoice": invoices.draw_pdf,
+            "calendar": notify.calendar_source(EventLinks(settings.base_url, path_for, key=key)),
+            "badge": checkin_badging.badge_source(key),
+        },
     )
+
+
+def attachment_sources(settings: Settings) -> Mapping[str, AttachmentSource]:
+    """What draws the outbox's referenced attachments, for a sender outside the app (`portal mail
+    send-pending`): the links from the app's routes, without an app."""
+    return build_hooks(settings, RouteIndex(build_routes()).url_path_for).attachments
 
 
 def app_from_env() -> Starlette:

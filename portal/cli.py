@@ -346,13 +346,15 @@ def mail() -> None:
 @mail.command("send-pending")
 def mail_send_pending() -> None:
     """Send every e-mail that is due now, once (what fails is rescheduled), then stop."""
+    from portal.app import attachment_sources
     from portal.mail.sender import Sender
 
     settings = load_settings()
     configure_logging(settings.log_level)
     database = _database(settings)
     try:
-        outcomes = Sender(database, settings, clock=system_clock).drain()
+        sender = Sender(database, settings, clock=system_clock, sources=attachment_sources(settings))
+        outcomes = sender.drain()
     finally:
         database.dispose()
     summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()))

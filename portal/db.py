@@ -258,6 +258,10 @@ class Database:
         """Whether a write transaction of this process (a background job, a CLI step) holds SQLite now."""
         return self._queue is not None and self._queue.lock.locked()
 
+    def turn_taken(self) -> bool:
+        """Whether a request of this process holds (or is being handed) SQLite's writer turn now, on any loop."""
+        return any(lock.locked() for lock in list(self._turns.values()))
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name

@@ -132,13 +132,22 @@ def all_routes(app: Any) -> list[tuple[str, str, set[str], Any]]:
     return found
 
 
-def as_sent(email: Any) -> Any:
+def as_sent(email: Any, *, session: Any = None, sources: Any = None, now: Any = None) -> Any:
     """An outbox e-mail as its recipient gets it (`.text`, `.html`, `.attachments`): its sealed single-use links
     opened with the tests' secret key, exactly as the sender opens them. The plain columns hold placeholders;
-    tests that follow a link read it from here (or from the mail aiosmtpd received)."""
-    from portal.mail.service import opened
+    tests that follow a link read it from here (or from the mail aiosmtpd received). With a `session` and the
+    app's attachment `sources` (`app.state.hooks.attachments`), the attachments held by reference are drawn
+    too, as the sender draws them."""
+    from datetime import UTC, datetime
 
-    return opened(email, key=SECRET.encode())
+    from portal.mail.sealing import Opened
+    from portal.mail.service import draw, opened
+
+    found = opened(email, key=SECRET.encode())
+    if session is None:
+        return found
+    drawn = draw(session, email, sources=sources, now=now or datetime.now(UTC))
+    return Opened(found.text, found.html, {**found.attachments, **drawn})
 
 
 def secret_forms(link: str) -> set[str]:
@@ -185,6 +194,7 @@ def check_sealed_link_mail(
 
     from sqlalchemy import select
 
+    from portal.app import attachment_sources
     from portal.mail.models import OutboxEmail
     from portal.mail.sealing import PLACEHOLDER
     from portal.mail.sender import Sender
@@ -208,7 +218,7 @@ def check_sealed_link_mail(
     assert PLACEHOLDER in office.get(f"/outbox/{email_id}").text
     with smtp_server() as server:
         sending = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{server.port}")
-        Sender(database, sending, clock=clock).drain()
+        Sender(database, sending, clock=clock, sources=attachment_sources(settings)).drain()
         delivered = [m for m in server.messages if m["To"] == to and m["Subject"] == email.subject]
     assert delivered, f"{kind}: nothing delivered to {to}"
     assert link in SmtpServer.text(delivered[-1]) and PLACEHOLDER not in SmtpServer.text(delivered[-1])

@@ -23,7 +23,7 @@ from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
 from portal.society import service as society_service
-from portal.web.boundary import CatchUp, Wiring, cookie_name, endpoint
+from portal.web.boundary import CatchUp, Prepare, Wiring, cookie_name, endpoint
 from portal.web.context import Ctx
 from portal.web.context import Principal as WebPrincipal
 from portal.web.uploads import UploadRefused, UploadRule
@@ -85,14 +85,18 @@ def page(
     before_totp: bool = False,
     uploads: tuple[UploadRule, ...] = (),
     catch_up: tuple[CatchUp, ...] = (),
+    prepare: Prepare | None = None,
 ) -> Callable[[Handler], Endpoint]:
     """An HTML page. `uploads` names the route's file fields: the boundary checks and processes them before the
     transaction opens, and the handler reads the outcome from `ctx.uploads` (see portal/web/uploads.py).
-    `catch_up` names work the page owes the clock, done before its transaction (see `CatchUp`)."""
+    `catch_up` names work the page owes the clock, done before its transaction (see `CatchUp`); `prepare`
+    names CPU work done before it (argon2: see `Prepare`), whose result the handler reads from `ctx.prepared`."""
     spec = AccessSpec(allow, kind="page", before_setup=before_setup, before_totp=before_totp)
 
     def decorate(handler: Handler) -> Endpoint:
-        return endpoint(handler, access=spec, write=write, uploads=uploads, catch_up=catch_up)
+        return endpoint(
+            handler, access=spec, write=write, uploads=uploads, catch_up=catch_up, prepare=prepare
+        )
 
     return decorate
 

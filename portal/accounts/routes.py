@@ -21,6 +21,7 @@ from portal.audit import AuditEvent
 from portal.errors import NotFound
 from portal.society.service import is_set_up
 from portal.text import DEFAULT_SOCIETY_NAME
+from portal.web.boundary import Prepare
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
@@ -86,10 +87,56 @@ def _login_response(ctx: Ctx, account: Account, *, mfa_pending: bool) -> Respons
     return ctx.redirect("home")
 
 
+# --- argon2 before the transaction ---------------------------------------------------------------------------
+# Hashing and verifying passwords is the costliest CPU work of a request (tens of milliseconds): each of these
+# routes declares it as `Prepare` work, done by the boundary before the request's write transaction opens, so
+# the database writer is never held while argon2 runs. The handler reads the result from `ctx.prepared`.
+
+
+def _hash_new_password(ctx: Ctx, wanted: bool) -> str | None:
+    """The new password of a valid form, hashed (None when the form will be refused, or nothing is wanted)."""
+    form = FormReader(ctx.form)
+    password = form.password(new=True, confirm="password_confirm")
+    if not wanted or not form.ok:
+        return None
+    return str(ctx.request.app.state.passwords.hash(password))
+
+
+def _not_set_up(ctx: Ctx) -> bool:
+    return not service.is_set_up(ctx.db)
+
+
+def _live_link(ctx: Ctx) -> bool:
+    try:
+        service.peek_token(
+            ctx.db, token=ctx.params["token"], purposes=SET_PASSWORD_PURPOSES, now=ctx.now, key=ctx.key
+        )
+    except service.AccountError:
+        return False
+    return True
+
+
+def _login_look(ctx: Ctx) -> service.LoginLook | None:
+    form = FormReader(ctx.form)
+    email = form.email()
+    form.password()
+    return service.login_look(ctx.db, email=email, ip=ctx.client_ip, now=ctx.now) if form.ok else None
+
+
+def _check_password(ctx: Ctx, look: service.LoginLook | None) -> service.CheckedPassword | None:
+    if look is None:
+        return None
+    password = FormReader(ctx.form).password()
+    return service.check_password(look, password, ctx.request.app.state.passwords)
+
+
+SET_PASSWORD_PURPOSES = ("set_password", "reset_password", "activate")
+
+
 # --- first run ----------------------------------------------------------------------------------------------
 
 
-@page("public", before_setup=True)
+@page("public", before_setup=True, prepare=Prepare(look=_not_set_up, work=_hash_new_password))
 def setup(ctx: Ctx) -> Response:
     if is_set_up(ctx.db):
         raise NotFound("The portal is already set up.")
@@ -115,6 +162,7 @@ def setup(ctx: Ctx) -> Response:
                 password=password,
                 passwords=ctx.request.app.state.passwords,
                 now=ctx.now,
+                password_hash=ctx.prepared,
             )
             ctx.request.app.state.society_name = society_name
             ctx.request.app.state.setup_done.set()
@@ -133,7 +181,7 @@ def setup(ctx: Ctx) -> Response:
 # --- login ----------------------------------------------------------------------------------------------------
 
 
-@page("public")
+@page("public", prepare=Prepare(look=_login_look, work=_check_password))
 def login(ctx: Ctx) -> Response:
     if ctx.principal is not None:
         return ctx.redirect("home")
@@ -152,6 +200,7 @@ def login(ctx: Ctx) -> Response:
                     ip=ctx.client_ip,
                     now=ctx.now,
                     passwords=ctx.request.app.state.passwords,
+                    checked=ctx.prepared,
                 )
             except service.AccountError as exc:
                 # No attempt(): the failed attempt is stored although the answer is an error.
@@ -223,12 +272,10 @@ def logout_everywhere(ctx: Ctx) -> Response:
     return ctx.redirect("accounts:login")
 
 
-@page("public")
+@page("public", prepare=Prepare(look=_live_link, work=_hash_new_password))
 def set_password(ctx: Ctx) -> Response:
     token = ctx.params["token"]
-    row = service.peek_token(
-        ctx.db, token=token, purposes=("set_password", "reset_password", "activate"), now=ctx.now, key=ctx.key
-    )
+    row = service.peek_token(ctx.db, token=token, purposes=SET_PASSWORD_PURPOSES, now=ctx.now, key=ctx.key)
     account = ctx.db.get(Account, row.account_id)
     form = FormReader(ctx.form)
     if ctx.request.method == "POST":
@@ -241,6 +288,7 @@ def set_password(ctx: Ctx) -> Response:
                 passwords=ctx.request.app.state.passwords,
                 now=ctx.now,
                 key=ctx.key,
+                password_hash=ctx.prepared,
             )
             ctx.flash("Your password is set. You are logged in.")
             return _login_response(ctx, account, mfa_pending=account.totp_enabled)

@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -165,8 +166,11 @@ def setup_first_admin(
     password: str,
     passwords: Passwords,
     now: datetime,
+    password_hash: str | None = None,
 ) -> Account:
-    """Name the society and create the first administrator; possible once only."""
+    """Name the society and create the first administrator; possible once only. `password_hash` is the
+    password already hashed before the transaction opened (so argon2 holds no writer); without it, it
+    is hashed here."""
     if is_set_up(session):
         raise AccountError(Code.ALREADY_SET_UP, "The portal is already set up. Log in instead.")
     session.add(Society(id=1, name=society_name.strip(), contact_email=email.strip().lower()))
@@ -175,9 +179,8 @@ def setup_first_admin(
             session.flush()
     except IntegrityError:
         raise AccountError(Code.ALREADY_SET_UP, "The portal is already set up. Log in instead.") from None
-    account = _add_account(
-        session, name=name, email=email, roles="admin", password_hash=passwords.hash(password), now=now
-    )
+    hashed = password_hash if password_hash is not None else passwords.hash(password)
+    account = _add_account(session, name=name, email=email, roles="admin", password_hash=hashed, now=now)
     audit.record(session, actor=account, action="setup", subject=society_name, now=now)
     return account
 
@@ -402,8 +405,17 @@ def redeem_token(
 
 
 def set_password_with_token(
-    session: Session, *, token: str, password: str, passwords: Passwords, now: datetime, key: bytes
+    session: Session,
+    *,
+    token: str,
+    password: str,
+    passwords: Passwords,
+    now: datetime,
+    key: bytes,
+    password_hash: str | None = None,
 ) -> Account:
+    """Set the password a set-password, reset or activation link was sent for, and use the link up.
+    `password_hash` is the password already hashed before the transaction opened."""
     row = redeem_token(
         session, token=token, purposes=("set_password", "reset_password", "activate"), now=now, key=key
     )
@@ -411,7 +423,7 @@ def set_password_with_token(
     assert account is not None
     if not account.is_active:
         raise AccountError(Code.DISABLED, "This account has been disabled.")
-    account.password_hash = passwords.hash(password)
+    account.password_hash = password_hash if password_hash is not None else passwords.hash(password)
     # A new password ends every existing login.
     session.execute(delete(LoginSession).where(LoginSession.account_id == account.id))
     if account.is_staff:
@@ -430,24 +442,22 @@ def _growing_wait(failures: int, limit: int, last: datetime | None, now: datetim
     return max(last + wait - now, timedelta(0))
 
 
-def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> timedelta:
-    """How long this client must wait before trying `email` again. Counted per (account, address) pair and
-    per address, with growing waits; per account only as a ceiling that slows clients which have failed
-    against it. A client that has not failed is never held back, so no stranger can lock the owner out.
-    The same query runs for an unknown e-mail as for a known one."""
+def _throttle_query(*, email: str, ip: str, now: datetime) -> Any:
+    """One statement counts all three: the rows of this address or this e-mail, by which they match."""
     since = now - THROTTLE_WINDOW
     same_pair = and_(LoginAttempt.email == email, LoginAttempt.ip == ip)
     same_address = LoginAttempt.ip == ip
-    # One statement counts all three: the rows of this address or this e-mail, by which they match.
-    pair, pair_last, address, address_last, account = session.execute(
-        select(
-            func.count().filter(same_pair),
-            func.max(LoginAttempt.at).filter(same_pair),
-            func.count().filter(same_address),
-            func.max(LoginAttempt.at).filter(same_address),
-            func.count().filter(LoginAttempt.email == email),
-        ).where(LoginAttempt.at > since, or_(LoginAttempt.email == email, same_address))
-    ).one()
+    return select(
+        func.count().filter(same_pair),
+        func.max(LoginAttempt.at).filter(same_pair),
+        func.count().filter(same_address),
+        func.max(LoginAttempt.at).filter(same_address),
+        func.count().filter(LoginAttempt.email == email),
+    ).where(LoginAttempt.at > since, or_(LoginAttempt.email == email, same_address))
+
+
+def _wait_for(counts: Any, now: datetime) -> timedelta:
+    pair, pair_last, address, address_last, account = counts
     pair, address, account = int(pair), int(address), int(account)
     waits = [
         _growing_wait(pair, PAIR_LIMIT, pair_last, now),
@@ -456,6 +466,14 @@ def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> t
     if account >= ACCOUNT_CEILING and pair and pair_last is not None:
         waits.append(max(pair_last + ACCOUNT_SLOW - now, timedelta(0)))
     return max(waits)
+
+
+def _throttle_wait(session: Session, *, email: str, ip: str, now: datetime) -> timedelta:
+    """How long this client must wait before trying `email` again. Counted per (account, address) pair and
+    per address, with growing waits; per account only as a ceiling that slows clients which have failed
+    against it. A client that has not failed is never held back, so no stranger can lock the owner out.
+    The same query runs for an unknown e-mail as for a known one."""
+    return _wait_for(session.execute(_throttle_query(email=email, ip=ip, now=now)).one(), now)
 
 
 def _wait_message(wait: timedelta, now: datetime) -> tuple[str, int]:
@@ -468,24 +486,91 @@ def _wait_message(wait: timedelta, now: datetime) -> tuple[str, int]:
     )
 
 
+@dataclass(frozen=True)
+class LoginLook:
+    """What checking a login's password needs, read before the login's write transaction opens."""
+
+    email: str
+    #: The client must wait (the throttle): no password is checked, so no argon2 is spent on it.
+    waiting: bool
+    #: The account's stored hash; None for an unknown e-mail (or one without a password).
+    stored: str | None
+
+
+@dataclass(frozen=True)
+class CheckedPassword:
+    """A password checked against a stored hash, outside any transaction (argon2 holds no writer)."""
+
+    email: str
+    #: The hash it was checked against: the login's transaction uses the result only if it is still stored.
+    stored: str | None
+    ok: bool
+    #: The password hashed again with the current parameters, when it was right and the stored hash is old.
+    rehashed: str | None = None
+
+
+def login_look(session: Session, *, email: str, ip: str, now: datetime) -> LoginLook:
+    """Read, in a short read-only transaction, whether the client must wait and the hash to check against.
+    The same queries run for an unknown e-mail as for a known one."""
+    email = email.strip().lower()
+    # The throttle's counts and the stored hash in one statement.
+    stored_hash = select(Account.password_hash).where(Account.email == email).scalar_subquery()
+    row = session.execute(_throttle_query(email=email, ip=ip, now=now).add_columns(stored_hash)).one()
+    if _wait_for(row[:5], now) > timedelta(0):
+        return LoginLook(email=email, waiting=True, stored=None)
+    return LoginLook(email=email, waiting=False, stored=row[5])
+
+
+def check_password(look: LoginLook, password: str, passwords: Passwords) -> CheckedPassword | None:
+    """The argon2 part of a login, with no session open: None when the client must wait (nothing is
+    verified). An unknown e-mail is verified against a dummy hash, so it costs the same time."""
+    if look.waiting:
+        return None
+    ok = passwords.verify(look.stored, password)
+    rehashed = (
+        passwords.hash(password) if ok and look.stored and passwords.needs_rehash(look.stored) else None
+    )
+    return CheckedPassword(email=look.email, stored=look.stored, ok=ok, rehashed=rehashed)
+
+
 def authenticate(
-    session: Session, *, email: str, password: str, ip: str, now: datetime, passwords: Passwords
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    now: datetime,
+    passwords: Passwords,
+    checked: CheckedPassword | None = None,
 ) -> Account:
-    """Check a password, counting failures. Unknown e-mails cost the same time as known ones."""
+    """Check a password, counting failures. Unknown e-mails cost the same time as known ones.
+
+    The throttle is decided here, in the login's transaction, whatever `checked` says. `checked` is the
+    password already verified before the transaction opened (`login_look`, `check_password`), so argon2 does
+    not hold the database writer; it counts only if it was checked against the hash stored now. If that hash
+    changed in between (a reset at the same moment), the login is refused without counting a failure: the
+    password was not tried against the account's current one. Without `checked` (the CLI, tests) the
+    password is verified here."""
     email = email.strip().lower()
     wait = _throttle_wait(session, email=email, ip=ip, now=now)
     if wait > timedelta(0):
         message, minutes = _wait_message(wait, now)
         raise AccountError(Code.THROTTLED, message, minutes=minutes, kind=Kind.THROTTLED)
     account = session.scalar(select(Account).where(Account.email == email))
-    if not passwords.verify(account.password_hash if account else None, password) or account is None:
+    stored = account.password_hash if account else None
+    if checked is None:
+        checked = check_password(LoginLook(email=email, waiting=False, stored=stored), password, passwords)
+        assert checked is not None
+    elif checked.email != email or checked.stored != stored:
+        raise AccountError(Code.INVALID_LOGIN, "That e-mail address and password do not match an account.")
+    if not checked.ok or account is None:
         session.add(LoginAttempt(email=email, ip=ip, at=now))
         session.flush()
         raise AccountError(Code.INVALID_LOGIN, "That e-mail address and password do not match an account.")
     if not account.is_active:
         raise AccountError(Code.DISABLED, "This account has been disabled. Contact the society office.")
-    if account.password_hash and passwords.needs_rehash(account.password_hash):
-        account.password_hash = passwords.hash(password)
+    if checked.rehashed is not None:
+        account.password_hash = checked.rehashed
     # The owner got in from here: this address's failures against the account are forgiven.
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip))
     account.last_login_at = now

@@ -23,7 +23,7 @@ from portal.events.links import manage_digest
 from portal.events.models import Event, Registration, TicketType, Workshop
 from portal.mail.service import Attachment
 from portal.society.service import society_name
-from portal.web.hooks import ConfirmationExtra
+from portal.web.hooks import AttachmentSource, ConfirmationExtra
 
 #: Bookings that have a badge. Only a confirmed booking gets one in its e-mail and on its pages; staff may
 #: still print a sheet for other statuses (a filter on the badges page).
@@ -225,10 +225,10 @@ def single_badge_pdf(session: Session, *, registration: Registration, key: bytes
 
 
 def badge_attachments(key: bytes, registration: Registration) -> tuple[dict[str, Any], list[Attachment]]:
-    """The badge for an e-mail: shown inline (Content-ID) in the HTML part, and attached as a PNG file."""
+    """The badge for an e-mail: shown inline (Content-ID) in the HTML part, and attached as a PNG file. Both
+    are drawn by the outbox sender when it sends (`badge_source`), not in the booking's transaction."""
     if not has_badge(registration):
         return {}, []
-    image = qr.png(code_for(key, registration))
     cid = f"badge-{registration.id}-{registration.badge_serial}@portal"
     return (
         {
@@ -239,10 +239,25 @@ def badge_attachments(key: bytes, registration: Registration) -> tuple[dict[str,
             "inline_images": [{"cid": cid, "alt": f"Badge QR code for {registration.full_name}"}],
         },
         [
-            Attachment(filename="badge-qr.png", content_type="image/png", content=image, content_id=cid),
-            Attachment(filename="badge.png", content_type="image/png", content=image),
+            Attachment.drawn(
+                "badge-qr.png", "image/png", source="badge", source_id=registration.id, content_id=cid
+            ),
+            Attachment.drawn("badge.png", "image/png", source="badge", source_id=registration.id),
         ],
     )
+
+
+def badge_source(key: bytes) -> AttachmentSource:
+    """The badge's QR code, drawn by the outbox sender at send time with the app's key: the badge as it is
+    then (a reissue since counts), or None when the booking is gone or holds no badge any more (cancelled)."""
+
+    def draw(session: Session, registration_id: int, now: datetime) -> bytes | None:
+        registration = session.get(Registration, registration_id)
+        if registration is None or not has_badge(registration):
+            return None
+        return qr.png(code_for(key, registration))
+
+    return draw
 
 
 def confirmation_extra(key: bytes) -> ConfirmationExtra:

@@ -187,6 +187,13 @@ def render_pdf(invoice: Invoice) -> bytes:
     return bytes(pdf.output())
 
 
+def draw_pdf(session: Session, invoice_id: int, now: datetime) -> bytes | None:
+    """The invoice's PDF for the outbox sender, drawn at send time from the frozen invoice row (None when it is
+    gone with its booking): the booking's transaction only numbers and stores the invoice."""
+    invoice = session.get(Invoice, invoice_id)
+    return render_pdf(invoice) if invoice is not None else None
+
+
 def invoice_filename(invoice: Invoice) -> str:
     return f"invoice-{invoice.label}.pdf"
 

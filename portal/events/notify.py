@@ -1,6 +1,8 @@
 """The e-mails a booking sends: confirmation (with the .ics, the invoice and whatever the confirmation hooks
 add), waitlist, offer, lapsed offer, cancellation, and staff messages. All go through the outbox, in the
-transaction of the action that causes them."""
+transaction of the action that causes them. The confirmation's attachments are held by reference and drawn
+by the outbox sender when it sends (`calendar_source`, `invoices.draw_pdf`, the badge's source in checkin),
+so the booking's transaction, which holds the database writer, renders no PDF, image or calendar."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from portal.events.models import Event, Invoice, Registration, RegistrationWorks
 from portal.mail.service import Attachment, enqueue
 from portal.society import service as society_service
 from portal.society.service import payment_settings, society_name
+from portal.web.hooks import AttachmentSource
 from portal.web.templating import money
 
 
@@ -96,6 +99,20 @@ def registration_calendar(
     return ics.calendar(entries, name=event.title, now=now).encode()
 
 
+def calendar_source(links: Links) -> AttachmentSource:
+    """The confirmation's calendar file, drawn by the outbox sender at send time from the stored booking
+    (None when the booking is gone). It carries the booking link, so it is never stored: only drawn to send."""
+
+    def draw(session: Session, registration_id: int, now: datetime) -> bytes | None:
+        registration = session.get(Registration, registration_id)
+        event = session.get(Event, registration.event_id) if registration is not None else None
+        if registration is None or event is None:
+            return None
+        return registration_calendar(session, registration, event, links=links, now=now)
+
+    return draw
+
+
 def bank_details(session: Session, registration: Registration) -> list[tuple[str, str]]:
     """How to pay by bank transfer, one (label, value) a line: shown as a list, never a run-on sentence."""
     bank = payment_settings(session)
@@ -168,7 +185,6 @@ def send_confirmation(
     *,
     event: Event,
     invoice: Invoice | None,
-    invoice_pdf: bytes | None,
     payment_instructions: str,
     links: Links,
     now: datetime,
@@ -189,16 +205,18 @@ def send_confirmation(
         cancellation_cutoff=local(event, event.cancellation_cutoff or event.starts_at),
         bank_details=bank_details(session, registration) if invoice else [],
     )
+    # Drawn by the outbox sender when it sends, from what is stored then (see the module's docstring).
     attachments = [
-        Attachment(
-            "event.ics",
-            "text/calendar",
-            registration_calendar(session, registration, event, links=links, now=now, chosen=chosen),
-            secret=True,
+        Attachment.drawn(
+            "event.ics", "text/calendar", source="calendar", source_id=registration.id, secret=True
         )
     ]
-    if invoice is not None and invoice_pdf is not None:
-        attachments.append(Attachment(f"invoice-{invoice.label}.pdf", "application/pdf", invoice_pdf))
+    if invoice is not None:
+        attachments.append(
+            Attachment.drawn(
+                f"invoice-{invoice.label}.pdf", "application/pdf", source="invoice", source_id=invoice.id
+            )
+        )
     # What other domains add (the badge's QR code): each gives context and attachments; list values under
     # one key are joined (the templates show `notes`, and in HTML `inline_images`).
     for hook in links.extras:

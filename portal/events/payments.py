@@ -83,8 +83,8 @@ class PaymentRequest:
     currency: str
     reference: str
     instructions: str
+    #: Numbered and stored; its PDF is drawn when the e-mail is sent (`invoices.draw_pdf`), or downloaded.
     invoice: Invoice | None
-    invoice_pdf: bytes | None
 
 
 class PaymentProvider(Protocol):
@@ -121,7 +121,6 @@ class BankTransferProvider:
         invoice = invoices.issue_invoice(
             session, registration=registration, event=event, now=now, payment_details=details
         )
-        pdf = invoices.render_pdf(invoice)
         instructions = "\n".join(
             line
             for line in (
@@ -139,7 +138,6 @@ class BankTransferProvider:
             reference=registration.payment_reference,
             instructions=instructions,
             invoice=invoice,
-            invoice_pdf=pdf,
         )
 
     def signature(self, payload: bytes) -> str:

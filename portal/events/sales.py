@@ -356,7 +356,6 @@ def confirm(
         registration,
         event=event,
         invoice=payment.invoice if payment else None,
-        invoice_pdf=payment.invoice_pdf if payment else None,
         payment_instructions=payment.instructions if payment else "",
         links=links,
         now=now,

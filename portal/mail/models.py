@@ -57,6 +57,12 @@ class OutboxAttachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     #: Set for inline images referenced from the HTML part as cid:<content_id>.
     content_id: Mapped[str | None] = mapped_column(String(100))
+    #: An attachment drawn by the sender at send time (an invoice PDF, a badge's QR code, a calendar file),
+    #: from the row `source_id` of what `source` names ("invoice", "badge", "calendar"), so no request renders
+    #: it while it holds the database writer. `content` is then empty, or the note of an attachment that
+    #: carries a single-use link (`sealing.ATTACHMENT_PLACEHOLDER`): such a one is drawn only to be sent.
+    source: Mapped[str | None] = mapped_column(String(40))
+    source_id: Mapped[int | None] = mapped_column(Integer)
 
     email: Mapped[OutboxEmail] = relationship(back_populates="attachments")
 

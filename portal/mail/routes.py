@@ -11,6 +11,7 @@ from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.mail import service
 from portal.mail.models import MAIL_STATUSES, OutboxAttachment, OutboxEmail
+from portal.mail.sealing import ATTACHMENT_PLACEHOLDER
 from portal.web.context import Ctx
 from portal.web.forms import whole_number
 
@@ -81,9 +82,18 @@ def attachment(ctx: Ctx) -> Response:
     # An attachment that carries a single-use link is stored as a note saying so; the real one is sealed.
     if found is None or found.email_id != email.id:
         raise NotFound("No such attachment.")
+    content = found.content
+    if found.source is not None and content != ATTACHMENT_PLACEHOLDER:
+        # Held by reference: drawn now from the stored data, as the sender draws it (one that carries a
+        # single-use link keeps its note: it is drawn only to be sent).
+        draw = ctx.hooks.attachments.get(found.source) if ctx.hooks is not None else None
+        drawn = draw(ctx.db, found.source_id, ctx.now) if draw is not None and found.source_id else None
+        if drawn is None:
+            raise NotFound("This attachment can no longer be drawn: what it was made from is gone.")
+        content = drawn
     safe_name = "".join(c for c in found.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
     return Response(
-        found.content,
+        content,
         media_type=found.content_type or "application/octet-stream",
         # Always a download, never shown in the portal's own origin.
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},

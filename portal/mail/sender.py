@@ -17,7 +17,9 @@ Without a URL, every e-mail is logged as one line (id, kind, recipient; never th
 developer follows an activation or reset link without a mail server.
 
 An e-mail that carries single-use links is built from its sealed part (`portal.mail.sealing`), opened here
-just before sending; recording the outcome scrubs it.
+just before sending; recording the outcome scrubs it. Attachments held by reference (an invoice PDF, a
+badge's QR code, a calendar file) are drawn here too, from what is stored now, by the sources the app gives
+(`Hooks.attachments`); one that cannot be drawn (its booking was removed) fails the e-mail for good.
 """
 
 from __future__ import annotations
@@ -296,8 +298,10 @@ class Sender:
         transport: Transport | None = None,
         batch_size: int = BATCH_SIZE,
         worker: str | None = None,
+        sources: service.Sources | None = None,
     ) -> None:
         self.database = database
+        self.sources: service.Sources = sources or {}
         self.settings = settings
         self.clock = clock
         self.transport = transport or make_transport(settings)
@@ -322,13 +326,16 @@ class Sender:
             email = session.get(OutboxEmail, email_id, options=[selectinload(OutboxEmail.attachments)])
             if email is None or email.status != "sending" or email.claimed_by != self.worker:
                 return "lost"
-            unreadable: SealError | None = None
+            unreadable: SealError | service.DrawError | None = None
             try:
                 opened = service.opened(email, key=self.settings.key_bytes())
+                drawn = service.draw(session, email, sources=self.sources, now=self.clock())
+                if drawn:
+                    opened = Opened(opened.text, opened.html, {**opened.attachments, **drawn})
                 message = build_message(
                     email, mail_from=self.settings.mail_from, now=self.clock(), opened=opened
                 )
-            except SealError as exc:
+            except (SealError, service.DrawError) as exc:
                 unreadable = exc
         if unreadable is not None:
             return self._unsendable(email, unreadable)
@@ -366,17 +373,29 @@ class Sender:
             log.info("e-mail %s (%s) sent to %s", email_id, email.kind, email.to_addr)
         return "logged" if self.transport.logs else "sent"
 
-    def _unsendable(self, email: OutboxEmail, exc: SealError) -> str:
+    def _unsendable(self, email: OutboxEmail, exc: SealError | service.DrawError) -> str:
         """Its single-use links cannot be read (scrubbed, or sealed under another secret key): sending the
-        placeholder would help no one, so it fails for good and the person asks for a new link."""
-        error = (
-            f"Not sent: {exc} (was PORTAL_SECRET_KEY changed?). The person must ask for a new link."
-            if email.sealed is not None
-            else f"Not sent: {exc}. The person must ask for a new link."
-        )
+        placeholder would help no one, so it fails for good and the person asks for a new link. Or an
+        attachment it holds by reference cannot be drawn (the booking was removed): sending it without, or
+        with a stale copy, would be wrong, so it fails for good too (or, when this sender has nothing that
+        draws it, is tried again later)."""
+        permanent = True
+        if isinstance(exc, service.DrawError):
+            # Nothing to draw it with is this sender's wiring, not the e-mail's fault: tried again later.
+            permanent = exc.permanent
+            error = f"Not sent: {exc}."
+        elif email.sealed is not None:
+            error = f"Not sent: {exc} (was PORTAL_SECRET_KEY changed?). The person must ask for a new link."
+        else:
+            error = f"Not sent: {exc}. The person must ask for a new link."
         with self.database.session(write=True) as session:
             status = service.mark_failed_attempt(
-                session, email_id=email.id, worker=self.worker, now=self.clock(), error=error, permanent=True
+                session,
+                email_id=email.id,
+                worker=self.worker,
+                now=self.clock(),
+                error=error,
+                permanent=permanent,
             )
         log.warning("e-mail %s (%s) to %s: %s", email.id, email.kind, email.to_addr, error)
         return status or "lost"
@@ -454,6 +473,7 @@ async def running(
     *,
     clock: Callable[[], datetime],
     limiter: anyio.CapacityLimiter | None = None,
+    sources: service.Sources | None = None,
 ) -> AsyncIterator[None]:
     """For the app's lifespan: the sender runs while the app does (if `settings.run_mail_worker`)."""
     if not settings.run_mail_worker:
@@ -461,7 +481,8 @@ async def running(
         return
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_forever(Sender(database, settings, clock=clock), stop=stop, limiter=limiter), name="outbox-sender"
+        run_forever(Sender(database, settings, clock=clock, sources=sources), stop=stop, limiter=limiter),
+        name="outbox-sender",
     )
     try:
         yield

@@ -3,7 +3,10 @@ and the throttle on e-mails that anyone can make the portal send.
 
 Rendering happens in `enqueue`, in the caller's transaction, so what is sent is exactly what the action
 produced even if templates change before the sender runs, and an e-mail exists if, and only if, its action
-committed.
+committed. Costly attachments (an invoice PDF, a badge's QR code, a calendar file with the booking link) are
+the exception: the row holds them by reference (what to draw, from which row), and the sender draws them at
+send time from the stored data (`draw`), so no request renders them while it holds the database writer, and
+an attachment whose source is gone by then (the booking removed) is never sent stale: the e-mail fails.
 
 Claiming is safe with any number of senders in any number of processes and machines: a claim is a
 conditional `UPDATE ... SET status='sending' ... WHERE id=? AND status='pending'` whose row count says who
@@ -35,6 +38,7 @@ from portal.errors import Kind, NotFound, PortalError
 from portal.mail import sealing
 from portal.mail.errors import Code
 from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, OutboxEmail
+from portal.web.hooks import AttachmentSource
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
@@ -74,8 +78,39 @@ class Attachment:
     content: bytes
     content_id: str | None = None
     #: It carries a single-use link (a calendar file with the booking link): its content is sealed with the
-    #: body, and the row keeps only a note saying so.
+    #: body (or, drawn at send time, never stored), and the row keeps only a note saying so.
     secret: bool = False
+    #: Drawn by the sender at send time (`content` is then empty): the kind of source ("invoice", "badge",
+    #: "calendar": the app's `Hooks.attachments` say what draws each) and the id of the row it is drawn from.
+    source: str | None = None
+    source_id: int | None = None
+
+    @classmethod
+    def drawn(
+        cls,
+        filename: str,
+        content_type: str,
+        *,
+        source: str,
+        source_id: int,
+        content_id: str | None = None,
+        secret: bool = False,
+    ) -> Attachment:
+        """An attachment the sender draws when it sends the e-mail, from what is stored then."""
+        return cls(filename, content_type, b"", content_id, secret, source, source_id)
+
+
+class DrawError(Exception):
+    """An attachment held by reference cannot be drawn: what it is drawn from is gone (`permanent`: the e-mail
+    must never go), or this sender has nothing that draws it (its wiring: tried again later)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+#: What draws each kind of referenced attachment (the app's `Hooks.attachments`).
+Sources = Mapping[str, AttachmentSource]
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,7 @@ def enqueue(
     if "\n" in to or "\r" in to or not parseaddr(to)[1]:
         raise ValueError("an e-mail address is one line holding one address")
     secrets = dict(secrets or {})
-    needs_seal = bool(secrets) or any(a.secret for a in attachments)
+    needs_seal = bool(secrets) or any(a.secret and a.source is None for a in attachments)
     if needs_seal and key is None:
         raise ValueError("an e-mail with single-use links needs the secret key to seal them")
     shown = render(template, {**context, **{name: sealing.PLACEHOLDER for name in secrets}})
@@ -163,6 +198,8 @@ def enqueue(
             content_type=a.content_type,
             content=sealing.ATTACHMENT_PLACEHOLDER if a.secret else a.content,
             content_id=a.content_id,
+            source=a.source,
+            source_id=a.source_id,
         )
         for a in attachments
     ]
@@ -178,7 +215,9 @@ def enqueue(
             opened=sealing.Opened(
                 text=real.text,
                 html=real.html,
-                attachments={i: a.content for i, a in enumerate(attachments) if a.secret},
+                attachments={
+                    i: a.content for i, a in enumerate(attachments) if a.secret and a.source is None
+                },
             ),
         )
         session.flush()
@@ -193,6 +232,34 @@ def opened(email: OutboxEmail, *, key: bytes) -> sealing.Opened:
     if email.sealed is None:
         raise sealing.SealError("its personal link is no longer kept")
     return sealing.unseal(key, email_id=email.id, kind=email.kind, sealed=email.sealed)
+
+
+def draw(session: Session, email: OutboxEmail, *, sources: Sources, now: datetime) -> dict[int, bytes]:
+    """The content of each attachment the e-mail holds by reference (by its position among the e-mail's
+    attachments), drawn now from the stored data. `DrawError` when one cannot be: its source is gone (the
+    booking was removed before the e-mail went), so the e-mail must not go with a stale copy of it."""
+    drawn: dict[tuple[str, int], bytes] = {}
+    out: dict[int, bytes] = {}
+    for index, attachment in enumerate(email.attachments):
+        if attachment.source is None:
+            continue
+        if attachment.source_id is None or attachment.source not in sources:
+            raise DrawError(
+                f"this sender has nothing that draws its {attachment.filename} ({attachment.source})",
+                permanent=False,
+            )
+        key = (attachment.source, attachment.source_id)
+        if key not in drawn:  # the badge is both shown inline and attached: drawn once
+            content = sources[attachment.source](session, attachment.source_id, now)
+            if content is None:
+                raise DrawError(
+                    f"its {attachment.filename} can no longer be drawn (the booking it belongs to was removed "
+                    "or cancelled before the e-mail went)",
+                    permanent=True,
+                )
+            drawn[key] = content
+        out[index] = drawn[key]
+    return out
 
 
 # --- claiming and recording ---------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ endpoint that, in this order:
 2. reads the body (a form, multipart or JSON; bounded);
 3. for an unsafe method, checks the Origin and the CSRF token;
 4. checks and processes the route's declared uploads (see `web/uploads.py`), before any transaction;
-5. runs the route's declared catch-up steps, and records the login's activity when it is due, each in a short
+5. does the route's declared CPU work (`Prepare`: argon2 at login) before the request's transaction, so the
+   database writer is held for the writes alone; its result reaches the handler as `ctx.prepared`;
+6. runs the route's declared catch-up steps, and records the login's activity when it is due, each in a short
    transaction of its own, *before* the request's (never beside it: no request holds two connections);
-6. opens the request's one transaction (a write transaction for an unsafe method; on SQLite, writers queue
+7. opens the request's one transaction (a write transaction for an unsafe method; on SQLite, writers queue
    for their turn on the event loop, not on a thread lock), leads to first-run setup while the portal has
    none, loads the login through the injected loader, sends a login that still owes a second factor to set it
    up, checks the declared access, and calls the handler;
-7. commits when the handler returns, and rolls back when it raises (a `PortalError` becomes its page or JSON).
+8. commits when the handler returns, and rolls back when it raises (a `PortalError` becomes its page or JSON).
    A handler that shows an error itself runs the service call in `ctx.attempt()` (a savepoint), so what the
    call wrote before it failed is undone while the rest of the request (a failed login counted) is kept.
 
@@ -82,6 +84,24 @@ class CatchUp:
 
     due: Callable[[Ctx], bool]
     run: Callable[[Ctx], None]
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """CPU work a writing route does before its transaction opens, so the database writer (SQLite's turn and
+    lock; a PostgreSQL transaction and its row locks) is held for the writes alone: argon2 at login, or for a
+    new password.
+
+    `look` (optional) reads what the work needs in a read-only transaction of its own, closed before the work
+    starts; `work(ctx, looked)` then runs in a worker thread with no session at all (its `ctx.db` is bound to
+    nothing, so a query fails loudly). What it returns reaches the handler as `ctx.prepared`. It runs only for
+    a request that writes and carries a form, and only for a principal the route admits once setup is done
+    (or for a route reachable before setup); otherwise `ctx.prepared` is None. What it looked at may change
+    before the request's transaction opens, so the handler treats the result as a claim to check against what
+    it reads there (login: the stored hash it was verified against must still be the stored one)."""
+
+    work: Callable[[Ctx, Any], Any]
+    look: Callable[[Ctx], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +237,7 @@ def endpoint(
     inline: bool = False,
     uploads: tuple[UploadRule, ...] = (),
     catch_up: tuple[CatchUp, ...] = (),
+    prepare: Prepare | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for `handler` (see the module's docstring for what it does, in order).
 
@@ -276,6 +297,9 @@ def endpoint(
                 assert session_token is not None
                 async with db.write_turn():
                     await run_in_threadpool(_touch, request, session_token, now)
+            ready: Any = None
+            if prepare is not None and writes and form is not None:
+                ready = await run_in_threadpool(_prepare, request, access, prepare, form, bearer, now)
             call = _Call(
                 request=request,
                 handler=handler,
@@ -287,6 +311,7 @@ def endpoint(
                 new_csrf=new_csrf,
                 write=writes,
                 uploads=prepared,
+                prepared=ready,
                 now=now,
                 touch=session_token if (touch and writes) else None,
             )
@@ -312,7 +337,15 @@ async def _run_inline(call: Callable[[], Response]) -> Response:
 
 def _short_ctx(request: Request, db: Session, now: datetime, form: Any = None) -> Ctx:
     state = request.app.state
-    return Ctx(request=request, db=db, settings=state.settings, now=now, form=form, hooks=state.hooks)
+    return Ctx(
+        request=request,
+        db=db,
+        settings=state.settings,
+        now=now,
+        form=form,
+        client_ip=client_ip(request),
+        hooks=state.hooks,
+    )
 
 
 def _step_due(request: Request, step: CatchUp, now: datetime) -> bool:
@@ -325,6 +358,26 @@ def _step_run(request: Request, step: CatchUp, now: datetime) -> None:
         ctx = _short_ctx(request, db, now)
         if step.due(ctx):  # looked again under the writer's turn: another request may have done it
             step.run(ctx)
+
+
+def _prepare(
+    request: Request, access: Access, prepare: Prepare, form: FormData, bearer: str | None, now: datetime
+) -> Any:
+    """The route's CPU work before its transaction (see `Prepare`): the look in a short read-only transaction,
+    then the work with no session open."""
+    state = request.app.state
+    wiring: Wiring = state.wiring
+    with state.db.session(write=False) as db:
+        ctx = _short_ctx(request, db, now, form)
+        if not state.setup_done.is_set() and not access.before_setup and wiring.society_name(db) is None:
+            return None
+        # A route anyone may use (the login page) needs no look-up of who is asking.
+        anyone = access.allows(None) and not access.anonymous_only
+        if not anyone and not access.allows(wiring.load_principal(ctx, bearer)):
+            return None
+        looked = prepare.look(ctx) if prepare.look is not None else None
+    with Session() as unbound:  # bound to nothing: a query in the work fails loudly instead of opening one
+        return prepare.work(_short_ctx(request, unbound, now, form), looked)
 
 
 def _touch(request: Request, token: str, now: datetime) -> None:
@@ -432,6 +485,7 @@ class _Call:
     new_csrf: str | None
     write: bool
     uploads: dict[str, Upload]
+    prepared: Any
     now: datetime
     touch: str | None
 
@@ -451,6 +505,7 @@ class _Call:
             client_ip=client_ip(request),
             flash_messages=list(incoming_flash),
             uploads=self.uploads,
+            prepared=self.prepared,
             hooks=state.hooks,
         )
         try:

@@ -66,6 +66,8 @@ class Ctx:
     #: Uploaded files the route declared, already checked and processed by the guard (see web/uploads.py).
     uploads: dict[str, Upload] = field(default_factory=dict)
     flash_messages: list[str] = field(default_factory=list)
+    #: What the route's declared CPU work (`boundary.Prepare`) returned, done before the transaction opened.
+    prepared: Any = None
     #: The app's hooks (see `portal/hooks.py`), built once by `create_app`.
     hooks: Any = None
 

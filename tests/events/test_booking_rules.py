@@ -239,7 +239,7 @@ def test_a_member_holds_one_place_per_event(make_event, make_member, book):
     assert refused.value.code == "already_booked"
 
 
-def test_a_confirmed_booking_e_mails_a_confirmation_with_the_calendar_file(make_event, book, database):
+def test_a_confirmed_booking_e_mails_a_confirmation_with_the_calendar_file(make_event, book, database, app):
     event = make_event()
     result = book(event, 7)
     with database.session() as s:
@@ -247,7 +247,7 @@ def test_a_confirmed_booking_e_mails_a_confirmation_with_the_calendar_file(make_
         assert email.to_addr == "guest7@example.org"
         assert email.kind == "events/confirmation"
         assert event.title in email.subject
-        sent = as_sent(email)
+        sent = as_sent(email, session=s, sources=app.state.hooks.attachments)
         assert result.manage_token in sent.text
         [ics] = [i for i, a in enumerate(email.attachments) if a.filename == "event.ics"]
         calendar = sent.attachments[ics].decode()

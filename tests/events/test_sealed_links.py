@@ -29,7 +29,9 @@ def test_a_confirmation_and_its_calendar_file_keep_the_manage_link_sealed(
     result = book(make_event(), 7)
     with database.session(write=False) as s:
         ics = s.scalar(select(OutboxAttachment).where(OutboxAttachment.filename == "event.ics"))
+        # Drawn only to be sent (it carries the link): the row keeps the note and what to draw it from.
         assert ics.content == ATTACHMENT_PLACEHOLDER
+        assert (ics.source, ics.source_id) == ("calendar", result.registration.id)
     path = check_sealed_link_mail(
         database, settings, clock, office, kind="events/confirmation", to="guest7@example.org"
     )
