@@ -5,7 +5,7 @@ The placeholder pages of a fresh install are placed by `portal db upgrade` after
 not here: the migration only shapes tables.
 
 Revision ID: site_pages_0001
-Revises: complaints_0001
+Revises: writer_lean_0001
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import portal.db
 
 revision = "site_pages_0001"
-down_revision = "complaints_0001"
+down_revision = "writer_lean_0001"
 branch_labels = None
 depends_on = None
 
