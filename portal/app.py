@@ -51,6 +51,8 @@ from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.settings import Settings
+from portal.site import routes as site_routes
+from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.web import boundary, periodic
@@ -80,7 +82,8 @@ PURGE_INTERVAL_SECONDS = 3600.0
 
 @page("public")
 def home(ctx: Ctx) -> Response:
-    return ctx.render("home.html")
+    staff = ctx.principal is not None and ctx.principal.has(*site_routes.EDITORS)
+    return ctx.render("home.html", {"home_page": site_service.home_page(ctx.db, include_drafts=staff)})
 
 
 async def healthz(request: Request) -> Response:
@@ -161,6 +164,9 @@ NAV: list[NavItem] = [
     NavItem("Events", "events:calendar", ("authenticated",), "Conferences, meetings, training: book."),
     NavItem("Manage events", "events:manage", ("office",), "Set up events; bookings, payments, waitlists."),
     NavItem(
+        "Website", "site:pages", ("editor", "office"), "The site's pages and menu: edit, publish, restore."
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -209,6 +215,9 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("contact", contact_routes.routes),
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
+        *namespaced("site", site_routes.routes),
+        # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
+        *namespaced("site", site_routes.page_routes),
     ]
 
 
@@ -301,6 +310,7 @@ def create_app(
     app.state.route_index = RouteIndex(app.routes)
     app.state.templates = make_templates(TEMPLATES)
     app.state.templates.env.globals["nav"] = _nav_function(app)
+    app.state.templates.env.globals["site_chrome"] = site_routes.chrome
     app.state.passwords = Passwords(fast=settings.env == "test")
     app.state.metrics = ops.Metrics()
     app.state.setup_done = threading.Event()

@@ -155,12 +155,16 @@ def db_upgrade(revision: str) -> None:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     before, after = migrate.upgrade(settings.database_url, revision)
+    placed = 0
     if revision == "heads":
         # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
+        from portal.site.seed import seed_site
         from portal.team import service as team
 
         with transaction(settings) as session:
             team.ensure_defaults(session, now=system_clock())
+            # The captured site's menu of placeholder pages, while the site has none.
+            placed = seed_site(session, now=system_clock())
     where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
     if not before:
         click.echo(f"Created the database schema in {where} (revision {', '.join(sorted(after))}).")
@@ -171,6 +175,8 @@ def db_upgrade(revision: str) -> None:
         )
     else:
         click.echo(f"The database schema is already up to date (revision {', '.join(sorted(after))}).")
+    if revision == "heads" and placed:
+        click.echo(f"The website's menu is placed: {placed} pages, each saying what to write in it.")
 
 
 @main.group()

@@ -327,6 +327,28 @@ def test_the_skills_day_door_is_open_with_some_delegates_already_in(loaded: Load
     assert {"ok", "already_checked_in"} <= results_seen
 
 
+def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal(loaded: Loaded) -> None:
+    from portal.site import seed
+    from portal.site.models import Page, PageRevision
+
+    with loaded.session() as s:
+        pages = {p.path: p for p in s.scalars(select(Page))}
+        assert set(pages) == {path for path, _ in seed.walk()}
+        for path, page in pages.items():
+            if page.link:
+                continue
+            assert page.is_published and "waiting for its text" not in page.body, path
+            assert len(page.body) > 120 and page.summary, path
+        assert "What is Interpersonal Psychotherapy?" in pages[""].body
+        meeting = s.scalars(select(Event).where(Event.kind == "meeting")).one()
+        assert pages["training-events/ipt-uk-national-meeting"].link == f"/events/{meeting.slug}"
+        assert pages["training-events/events-calendar"].link == "events:calendar"
+        fees = pages["accreditation-membership/membership-options"]
+        assert fees.revision == 3 and "£48" in fees.body
+        authors = set(s.scalars(select(PageRevision.author).where(PageRevision.number > 1)))
+        assert authors == {"Priya Shah"}
+
+
 def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:
     with loaded.session() as s:
         last_audit = s.scalar(select(func.max(AuditEvent.at)))

@@ -16,6 +16,7 @@ ROLES: dict[str, str] = {
     "returning_officer": "Returning officer",
     "scrutineer": "Scrutineer",
     "door": "Door staff",
+    "editor": "Website editor",
     "complaints": "Complaints handler",
 }
 

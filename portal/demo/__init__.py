@@ -17,8 +17,8 @@ afterwards sends nothing to the demo's example.org addresses.
 
 The parts: `timeline` (the clock and UK time), `people` (names, words and the roll's members), `base` (what
 the steps share), `society` (logins, staff, settings, the roll, members' accounts), `events` (events and
-bookings), `checkin` (the skills day and its door), `elections`, `complaints` (cases at each stage) and
-`report` (the outbox and what the command prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` runs it.
+bookings), `checkin` (the skills day and its door), `elections`, `complaints` (cases at each stage), `site` (the website's pages)
+and `report` (the outbox and what the command prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` runs it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from portal.demo.checkin import CheckinSteps
 from portal.demo.complaints import ComplaintSteps
 from portal.demo.elections import ElectionSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
+from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
 from portal.demo.team import TeamSteps
 from portal.elections.models import Election
@@ -77,7 +78,7 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps):
+class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps, SiteSteps):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -90,6 +91,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps)
         self.plan_current_election()
         self.plan_team()
         self.plan_complaints()
+        self.plan_site()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

@@ -47,6 +47,7 @@ STAFF: tuple[tuple[DemoLogin, tuple[str, ...]], ...] = (
     (DemoLogin("Scrutineer", "David Okoye", "scrutineer@example.org"), ("scrutineer",)),
     (DemoLogin("Scrutineer", "Grace Lin", "scrutineer2@example.org"), ("scrutineer",)),
     (DemoLogin("Door staff", "Tom Reid", "door@example.org"), ("door",)),
+    (DemoLogin("Website editor", "Priya Shah", "editor@example.org"), ("editor",)),
     (DemoLogin("Complaints handler", "Nadia Rahman", "complaints@example.org"), ("complaints",)),
 )
 MEMBER = DemoLogin("Member", "Megan Hughes", "member@example.org")
@@ -211,6 +212,9 @@ class SocietySteps(DemoBase):
                 "address": "IPT UK\n12 Example Row\nManchester\nM1 1AA",
                 "charity_number": "1190000 (demo)",
                 "contact_email": "office@example.org",
+                "phone": "0161 496 0000",
+                "company_number": "09723196",
+                "registered_address": "IPT UK, 124 City Road, London, EC1V 2NX",
                 "account_name": "IPT UK",
                 "sort_code": "00-00-00",
                 "account_number": "12345678",

@@ -18,6 +18,10 @@ class Society(Base):
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     charity_number: Mapped[str] = mapped_column(String(50), default="")
+    #: Companies House: the number and the registered office, printed in the site's footer.
+    company_number: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    registered_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(50), default="", server_default="")
 
 
 class PaymentSettings(Base):

@@ -26,6 +26,13 @@ def _details_form(raw: Mapping[str, Any] | None) -> tuple[dict[str, str], Errors
             "charity_number", label="the charity number", required=False, max_length=50
         ),
         "contact_email": form.email("contact_email", label="a contact e-mail address", required=False),
+        "phone": form.text("phone", label="the telephone number", required=False, max_length=50),
+        "company_number": form.text(
+            "company_number", label="the company number", required=False, max_length=50
+        ),
+        "registered_address": form.text(
+            "registered_address", label="the registered address", required=False, max_length=500
+        ),
         "account_name": form.text("account_name", label="the account name", required=False),
         "sort_code": form.text("sort_code", label="the sort code", required=False, max_length=20),
         "account_number": form.text(

@@ -14,7 +14,15 @@ from portal.society.errors import Code
 from portal.society.models import PaymentSettings, Society
 from portal.text import DEFAULT_SOCIETY_NAME
 
-SOCIETY_FIELDS = ("name", "address", "charity_number", "contact_email")
+SOCIETY_FIELDS = (
+    "name",
+    "address",
+    "charity_number",
+    "contact_email",
+    "phone",
+    "company_number",
+    "registered_address",
+)
 BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,13 @@ def money(minor: int | None, currency: str = "GBP") -> str:
 
 def markdown(text: str | None) -> Markup:
     """Markdown rendered, then cleaned by an allow-list sanitiser: raw HTML never reaches the page."""
-    html = _markdown.render(text or "")
+    return _rendered(text or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered(text: str) -> Markup:
+    # The same text always renders the same: a page read again and again (the home page) costs one render.
+    html = _markdown.render(text)
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S704 - sanitised above
 
 

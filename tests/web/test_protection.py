@@ -13,7 +13,17 @@ from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
 
-PERSONAS = ["anonymous", "member", "door", "office", "returning_officer", "scrutineer", "complaints", "admin"]
+PERSONAS = [
+    "anonymous",
+    "member",
+    "door",
+    "office",
+    "returning_officer",
+    "scrutineer",
+    "complaints",
+    "editor",
+    "admin",
+]
 ALL = set(PERSONAS)
 LOGGED_IN = ALL - {"anonymous"}
 STAFF_ADMIN = {"admin"}
@@ -176,6 +186,19 @@ MATRIX: dict[str, set[str]] = {
     "events:registration_confirm": {"office", "admin"},
     "events:item_remove": {"office", "admin"},
     "events:email": {"office", "admin"},
+    # The website: editors, office staff and administrators edit pages; published pages and their files are
+    # public (a draft's page and files answer 404 to anyone else, which the handler decides).
+    "site:pages": {"editor", "office", "admin"},
+    "site:page_new": {"editor", "office", "admin"},
+    "site:page_edit": {"editor", "office", "admin"},
+    "site:page_delete": {"editor", "office", "admin"},
+    "site:history": {"editor", "office", "admin"},
+    "site:revision": {"editor", "office", "admin"},
+    "site:restore": {"editor", "office", "admin"},
+    "site:attachment_add": {"editor", "office", "admin"},
+    "site:attachment_remove": {"editor", "office", "admin"},
+    "site:file": ALL,
+    "site:page": ALL,
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
     "complaints:page": ALL,

@@ -1,0 +1,409 @@
+"""The demo website's words: a summary and a Markdown text for every page of the captured menu (the home page's
+introduction is the society's own, from `portal.site.seed`). Written for the demo; the people and numbers are
+made up."""
+
+from __future__ import annotations
+
+from portal.site.seed import HOME_INTRODUCTION
+
+#: path -> (summary, body)
+PAGES: dict[str, tuple[str, str]] = {
+    "": (
+        "The UK society for Interpersonal Psychotherapy: training, accreditation, and a community of practice.",
+        HOME_INTRODUCTION,
+    ),
+    "psa-website-projects": (
+        "Two projects the Executive Committee is leading this year, and how members can help.",
+        """This year the society is working on two projects that will change how members and the public meet us:
+a new website, and an application to the Professional Standards Authority's Accredited Registers programme.
+
+Both are led by members of the Executive Committee with the office, and both need members' views. The pages
+below say where each stands.""",
+    ),
+    "psa-website-projects/website-project": (
+        "The society's new website and members' portal.",
+        """The website you are reading is the society's new portal: one place for the public pages, event booking,
+the National Meeting, and Executive Committee elections.
+
+### What has changed
+
+- Booking for the conference and the National Meeting happens here, with confirmation by e-mail.
+- Elections are run here, with secret ballots that even the office cannot read.
+- The office edits every page itself, so information stays current.
+
+### Tell us what you think
+
+Please send comments to [office@example.org](mailto:office@example.org) with *Website* in the subject.""",
+    ),
+    "psa-website-projects/psa": (
+        "Working towards a Professional Standards Authority accredited register.",
+        """The Professional Standards Authority (PSA) accredits registers of health and care practitioners who are
+not regulated by law. An accredited register gives the public confidence that the practitioners on it meet
+agreed standards.
+
+The Executive Committee agreed in 2024 to prepare an application. The work so far:
+
+1. A review of our accreditation standards against the PSA's standards (done).
+2. A public register of accredited practitioners (in progress).
+3. A revised complaints procedure with an independent stage (out for consultation).
+
+Members will be consulted before the application is submitted.""",
+    ),
+    "about-ipt": (
+        "What Interpersonal Psychotherapy is, and where to learn more.",
+        """Interpersonal Psychotherapy (IPT) is a time-limited, structured psychological therapy. It was developed
+to treat depression, and it focuses on the link between a person's mood and what is happening in their
+relationships.
+
+IPT is recommended in NICE guidance for depression and is delivered in the NHS Talking Therapies programme.
+The pages in this section describe how IPT works, the evidence for it, and how to find a practitioner.""",
+    ),
+    "about-ipt/mission-vision": (
+        "Why the society exists and what it works towards.",
+        """### Our mission
+
+To promote the practice of Interpersonal Psychotherapy in the United Kingdom to a high standard, so that
+people who could benefit from IPT can receive it from a properly trained practitioner.
+
+### Our vision
+
+A UK where IPT is available to everyone who needs it, delivered by practitioners who are trained, supervised
+and supported by a thriving professional community.
+
+### What we do
+
+- Set and maintain standards for training and accreditation.
+- Run training, refresher and supervisor courses, and an annual National Meeting.
+- Keep a register of accredited practitioners.
+- Support research into IPT and its adaptations.""",
+    ),
+    "about-ipt/stages-of-ipt": (
+        "The three phases of a course of IPT.",
+        """A course of IPT for depression usually lasts **12 to 16 weekly sessions**, in three phases.
+
+### Initial phase (sessions 1 to 4)
+
+The therapist and client review symptoms, agree that depression is a treatable illness, and complete an
+*interpersonal inventory* of important relationships. Together they choose a focus: grief, a role dispute,
+a role transition, or interpersonal sensitivity.
+
+### Middle phase (sessions 5 to 12)
+
+Work on the chosen focus: understanding what is happening in the relationships involved, trying new ways of
+communicating, and linking changes in mood with changes in those relationships.
+
+### Ending phase (final sessions)
+
+Reviewing progress, recognising the client's own skills, planning for possible future difficulties and
+acknowledging the feelings that ending brings.""",
+    ),
+    "about-ipt/ipt-research": (
+        "The evidence behind IPT, with pointers to key studies.",
+        """IPT is one of the most studied psychological therapies. Randomised trials have shown it to be effective
+for depression in adults, adolescents and older people, and as a maintenance treatment to prevent relapse.
+
+### Key studies
+
+- Elkin et al (1989), the NIMH Treatment of Depression Collaborative Research Program.
+- Frank et al (1990), IPT as a maintenance treatment for recurrent depression.
+- Mufson et al (2004), IPT for depressed adolescents in school-based clinics.
+- Cuijpers et al (2016), a meta-analysis of IPT across mental health problems.
+
+Members who are researching IPT are welcome to present at the National Meeting; contact the office.""",
+    ),
+    "about-ipt/find-a-therapist": (
+        "How to find an accredited IPT practitioner.",
+        """Many NHS Talking Therapies services offer IPT: ask your GP or refer yourself to your local service.
+
+If you are looking for a practitioner privately, ask whether they are **accredited by IPT UK** and at which
+level (practitioner, supervisor or trainer), and whether they are in regular IPT supervision.
+
+The society is building a public register of accredited practitioners. Until it is published, the office can
+confirm whether a named practitioner is accredited: e-mail [office@example.org](mailto:office@example.org).""",
+    ),
+    "about-ipt/policies": (
+        "The policies every member is expected to follow.",
+        """The society's policies are agreed by the Executive Committee and reviewed every two years.
+
+- **Code of Conduct**: the standards of behaviour expected of every member.
+- **Safeguarding**: see the page below.
+- **Equality, Diversity and Inclusion**: how the society works to be open to all.
+- **Data Protection**: how personal data is handled (see the [Privacy Notice](/privacy-notice)).
+
+Copies of each policy are available from the office.""",
+    ),
+    "about-ipt/policies/safeguarding": (
+        "How the society protects children and adults at risk.",
+        """Everyone has the right to be safe. IPT UK members work with people who may be vulnerable, and the
+society expects every member to follow the safeguarding procedures of their employer and profession.
+
+### The society's safeguarding lead
+
+Dr Anika Rao (Executive Committee) is the safeguarding lead. Contact her through the office, marking your
+message *Safeguarding*.
+
+### Raising a concern
+
+If a child or adult is in immediate danger, call **999**. Otherwise, report your concern to the local
+authority's safeguarding team, and tell the safeguarding lead if it involves a member or a society event.""",
+    ),
+    "about-ipt/meet-the-team/about-ipt-uk": (
+        "The society's history and what it does for its members.",
+        """IPT UK was founded in 2007 by practitioners and trainers who wanted a professional home for
+Interpersonal Psychotherapy in the UK. It became a company limited by guarantee in 2015 and a registered
+charity soon after.
+
+Today the society has around 300 members: trainee and accredited practitioners, supervisors and trainers,
+working in the NHS, in universities and in private practice. Members receive reduced fees for training and the
+National Meeting, a vote in the Executive Committee elections, and access to the members' area.""",
+    ),
+    "accreditation-membership": (
+        "Join the society, and become accredited at the level you practise.",
+        """Membership is open to anyone with an interest in IPT. Accreditation recognises that a member has been
+trained and supervised to the society's standards, at the level of practitioner, supervisor or trainer.""",
+    ),
+    "accreditation-membership/accreditation-standards": (
+        "What each level of accreditation requires.",
+        """### Accredited practitioner
+
+- Completion of an IPT practitioner course approved by the society.
+- At least **eight supervised cases**, two of them recorded and rated at the required standard.
+- A core professional training (for example in psychology, nursing, psychiatry or counselling).
+
+### Accredited supervisor
+
+- Accredited practitioner for at least two years.
+- The supervisor course, and supervision of two practitioners' cases under the supervision of a trainer.
+
+### Accredited trainer
+
+- Accredited supervisor, with co-delivery of two practitioner courses with an accredited trainer.
+
+Accreditation is renewed every three years with evidence of continuing practice and CPD.""",
+    ),
+    "accreditation-membership/membership-options": (
+        "The categories of membership and their annual fees.",
+        """| Category | Who it is for | Annual fee |
+|---|---|---|
+| Trainee | Practitioners in IPT training | £30 |
+| Basic | Anyone with an interest in IPT | £45 |
+| Member Plus | Accredited practitioners, supervisors and trainers | £75 |
+| Organisation | NHS trusts and services (up to five named staff) | £250 |
+| Honorary | Awarded by the Executive Committee | none |
+
+Membership runs for a year from the day you join. All members receive the newsletter and reduced fees at the
+National Meeting; Member Plus and Organisation members also appear on the public register.""",
+    ),
+    "accreditation-membership/register-as-a-member": (
+        "How to join, step by step.",
+        """1. Choose the membership category that fits you (see [Membership Options](/accreditation-membership/membership-options)).
+2. E-mail the office with your name, your professional background and, for Trainee or Member Plus, your
+   training or accreditation details.
+3. The office sends you an invoice; membership starts when it is paid.
+4. You will receive an e-mail inviting you to activate your account on this portal.
+
+Questions? See the [Membership FAQs](/members-area/membership-faqs).""",
+    ),
+    "training-events": (
+        "The courses the society runs and the events where members meet.",
+        """The society runs the core IPT courses, a refresher day and a supervisor course, and approves courses by
+other providers. Members meet at the National Meeting each year, at regional events, and at the international
+conference when it comes to the UK.
+
+Upcoming dates are on the [Events Calendar](/events), where you can book.""",
+    ),
+    "training-events/ipt-practitioner-training": (
+        "The practitioner course in IPT for depression.",
+        """**Who it is for:** qualified mental health professionals who see clients with depression.
+
+**The course:** four days of teaching (two blocks of two days, usually online), followed by supervised
+practice of eight cases over about a year.
+
+**Prerequisites:** a core professional training and access to clients with depression in your work.
+
+**Fees:** £850 for members, £950 for non-members, including the teaching days; supervision is arranged
+separately. Dates are on the [Events Calendar](/events?kind=training).""",
+    ),
+    "training-events/ipt-a-practitioner-training": (
+        "IPT for adolescents with depression.",
+        """IPT-A adapts IPT for young people aged 12 to 18, with sessions that can involve parents or carers.
+
+**Who it is for:** professionals working in child and adolescent mental health services.
+
+**The course:** four days of teaching and supervised practice of four cases. Practitioners already accredited
+in IPT may take a shortened two-day conversion course.""",
+    ),
+    "training-events/ipt-supervisor-training": (
+        "Becoming an accredited IPT supervisor.",
+        """The two-day supervisor course covers the structure of IPT supervision, rating recorded sessions, giving
+feedback, and supporting practitioners towards accreditation.
+
+**Prerequisites:** accredited practitioner for at least two years, with a current caseload.""",
+    ),
+    "training-events/ipt-refresher-training": (
+        "A day for practitioners returning to IPT or renewing accreditation.",
+        """The refresher day revisits the IPT model, the four focal areas and the phases of treatment, with
+practice in small groups. It counts as six hours of CPD and is recommended for practitioners who have not
+delivered IPT in the last year.""",
+    ),
+    "training-events/ipc-training": (
+        "Interpersonal Counselling: a brief intervention based on IPT.",
+        """Interpersonal Counselling (IPC) is a brief, structured intervention of up to six sessions, based on IPT,
+for people with milder depression or distress. It suits practitioners in primary care and wellbeing services
+who are not psychotherapists.
+
+**The course:** two days of teaching and three supervised cases.""",
+    ),
+    "training-events/regional-meetings-events": (
+        "Regional groups where members meet for CPD and peer support.",
+        """Regional groups meet two or three times a year for case discussion, short talks and peer support.
+
+- **North West:** Manchester, contact Dr Helen Carter.
+- **London and South East:** online and in London, contact Tom Achebe.
+- **Scotland:** Glasgow and Edinburgh in turn, contact Siobhan Kelly.
+- **Midlands:** Birmingham, contact Priya Raman.
+
+Contact group leads through the office. Regional events open for booking appear on the
+[Events Calendar](/events?kind=regional).""",
+    ),
+    "training-events/other-courses": (
+        "Adaptations of IPT and courses by other providers.",
+        """Beyond the core trainings, the society runs courses in adaptations of IPT and keeps a list of CPD
+courses by other providers that members have found useful.""",
+    ),
+    "training-events/other-courses/ipt-for-bipolar": (
+        "Interpersonal and Social Rhythm Therapy (IPSRT) for bipolar disorder.",
+        """IPSRT combines IPT with work on the regularity of daily routines, which helps stabilise mood in bipolar
+disorder. The two-day course is for accredited IPT practitioners working with people with bipolar disorder,
+and runs once a year.""",
+    ),
+    "training-events/other-courses/external-cpd-courses": (
+        "CPD by other providers that members may find useful.",
+        """The society does not run these courses and lists them for information only.
+
+- *Working with grief and loss*, one-day workshop (various providers).
+- *Measurement-based care in psychological therapies*, online course.
+- *Group IPT*, offered by the International Society for IPT.
+
+Suggest a course to the office.""",
+    ),
+    "members-area": (
+        "The portal's pages for members: bookings, elections, your account.",
+        """Log in to see your bookings and badges, to nominate and vote in the Executive Committee elections, and
+to keep your contact details up to date. If you have not activated your account, use the link in the e-mail
+the office sent you, or ask the office for a new one.""",
+    ),
+    "members-area/membership-faqs": (
+        "Answers to the questions members ask most.",
+        """### When does my membership renew?
+
+A year from the day you joined. The office e-mails you a month before.
+
+### I have changed my e-mail address. What do I do?
+
+Log in and change it under **My account**. You will be asked to confirm the new address.
+
+### Can I pay by bank transfer?
+
+Yes. The bank details are on your invoice; please quote the invoice number as the reference.
+
+### How do I become accredited?
+
+See the [Accreditation Standards](/accreditation-membership/accreditation-standards).""",
+    ),
+    "members-area/training-faqs": (
+        "Answers to common questions about the society's courses.",
+        """### Do I need to be a member to book a course?
+
+No, but members pay less.
+
+### Will I get a certificate?
+
+Yes: a certificate of attendance after the teaching days, and an accreditation certificate once your
+supervised cases are approved.
+
+### Are courses online or in person?
+
+Most teaching is online; the refresher day and some supervisor courses are in person. Each event says which.""",
+    ),
+    "isipt-con-2024": (
+        "The International Society for IPT conference, hosted by IPT UK in 2024.",
+        """In June 2024 IPT UK hosted the international conference of the International Society for Interpersonal
+Psychotherapy, with 420 delegates from 31 countries.
+
+### Programme highlights
+
+- **Keynote:** IPT in low-resource settings: lessons from a decade of task-sharing.
+- **Symposium:** Adapting IPT for perinatal depression.
+- **Workshops:** Group IPT; IPT-A with families; rating fidelity from recordings.
+
+Slides from the keynotes are available to members from the office.""",
+    ),
+    "cookies": (
+        "The only cookies this site sets, and why.",
+        """This site sets only the cookies it needs to work. It sets no advertising or tracking cookies and uses
+no third-party analytics.
+
+| Cookie | What it is for | How long |
+|---|---|---|
+| `portal_session` | Keeps you logged in | Until you log out, or after a period of inactivity |
+| `portal_csrf` | Protects forms against forgery by other sites | For your browser session |
+
+Because these cookies are strictly necessary, the law does not require your consent for them.""",
+    ),
+    "terms": (
+        "The terms of using this site and booking events.",
+        """By using this site you agree to these terms.
+
+### Bookings
+
+A booking is confirmed when you receive a confirmation e-mail. Fees are payable within 30 days of the invoice
+or before the event, whichever is sooner. Cancellations more than 14 days before an event are refunded less a
+£20 administration fee; later cancellations are not refunded, but you may transfer your place to a colleague.
+
+### Content
+
+The content of this site is the society's. You may print or download pages for your own use.""",
+    ),
+    "privacy-notice": (
+        "What personal data the society holds, why, and your rights.",
+        """IPT UK is the data controller for the personal data it holds about members, delegates and visitors.
+
+### What we hold and why
+
+- **Members:** your name, contact details, membership and accreditation, to provide membership.
+- **Delegates:** your booking details, to run the event and issue invoices and certificates.
+- **Elections:** whether you voted, never how you voted.
+
+### How long
+
+Membership records are kept for six years after membership ends; booking records for six years for accounting.
+
+### Your rights
+
+You may ask for a copy of your data, to correct it, or to have it erased where the law allows. Contact the
+office. You may also complain to the Information Commissioner's Office.""",
+    ),
+    "accessibility": (
+        "How accessible this site is, and how to ask for another format.",
+        """We want everyone to be able to use this site. It is designed to meet the Web Content Accessibility
+Guidelines (WCAG) 2.2 at level AA:
+
+- every page works with a keyboard alone, and the menu opens by keyboard and touch;
+- pages work with screen readers and at 400% zoom;
+- colour is never the only way information is shown.
+
+### Known issues
+
+Some older PDFs attached to pages may not be fully accessible. Ask the office for another format.
+
+### Contact us
+
+If you find a problem, e-mail [office@example.org](mailto:office@example.org). We aim to reply within five
+working days.""",
+    ),
+}
+
+#: A later edit the demo makes (so a page has a history to read): the fees go up.
+FEES_UPDATE = ("accreditation-membership/membership-options", "| Basic | Anyone with an interest in IPT | £45 |",
+               "| Basic | Anyone with an interest in IPT | £48 |")  # fmt: skip

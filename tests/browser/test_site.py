@@ -1,0 +1,145 @@
+"""The website in a real browser, on the demo's site: the menu's sub-menus open by keyboard alone and by touch on
+a phone-sized window, an inner page is reached with its breadcrumbs, the links work without JavaScript, and axe
+finds no serious or critical violation. With PORTAL_TEST_SCREENSHOTS=<dir> it saves the home page and an inner
+page at 1280 and 390 pixels wide."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("demo-browser")
+
+INNER = "/about-ipt/mission-vision"
+
+
+def _tab_to(page, predicate: str, limit: int = 80) -> None:
+    """Press Tab until the focused element satisfies `predicate` (a JS expression over `el`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!el && ({predicate}); }})()"):
+            return
+    raise AssertionError(f"Tab never reached an element where {predicate}")
+
+
+def _shoot(page, name: str) -> None:
+    target = os.environ.get("PORTAL_TEST_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
+
+
+def test_the_menu_opens_by_keyboard_alone_and_leads_to_an_inner_page(demo_server, page, assert_accessible):
+    page.goto(demo_server.url + "/")
+    assert page.get_by_role("heading", name="What is Interpersonal Psychotherapy?").is_visible()
+    assert_accessible(page)
+    _shoot(page, "home-1280")
+    toggle = page.get_by_role("button", name="About IPT: show the pages under it")
+    sub = page.locator("#" + toggle.get_attribute("aria-controls"))
+    assert toggle.get_attribute("aria-expanded") == "false" and not sub.is_visible()
+
+    _tab_to(page, "el.getAttribute('aria-controls') === " + repr(toggle.get_attribute("aria-controls")))
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true" and sub.is_visible()
+    assert_accessible(page)
+    _shoot(page, "menu-open-1280")
+    # Escape closes it and leaves focus on its button; Space opens it again.
+    page.keyboard.press("Escape")
+    assert toggle.get_attribute("aria-expanded") == "false" and not sub.is_visible()
+    assert page.evaluate("document.activeElement.getAttribute('aria-expanded')") == "false"
+    page.keyboard.press(" ")
+    assert sub.is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Mission & Vision"
+    page.keyboard.press("Enter")
+    page.wait_for_url(demo_server.url + INNER)
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Mission & Vision"
+    # The whole top level fits one line on a laptop.
+    tops = page.locator(".site-menu-top > li").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().top)"
+    )
+    assert max(tops) - min(tops) < 5, tops
+    crumbs = page.get_by_role("navigation", name="Breadcrumb")
+    assert crumbs.get_by_role("link", name="About IPT").get_attribute("href") == "/about-ipt"
+    current = page.locator('nav[aria-label="Site"] a[aria-current="page"]')
+    assert current.get_attribute("href") == INNER
+    assert "Our mission" in page.content()
+    assert_accessible(page)
+    _shoot(page, "inner-1280")
+    assert page.js_errors == []
+
+
+def test_on_a_phone_the_site_menu_opens_by_touch(demo_server, browser, assert_accessible):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, locale="en-GB"
+    )
+    try:
+        phone = context.new_page()
+        phone.goto(demo_server.url + "/")
+        menu = phone.get_by_role("button", name="Site menu")
+        top = phone.locator("#site-menu-list")
+        assert menu.is_visible() and not top.is_visible()
+        _shoot(phone, "home-390")
+        menu.tap()
+        assert menu.get_attribute("aria-expanded") == "true" and top.is_visible()
+        assert_accessible(phone)
+        toggle = phone.get_by_role("button", name="Training & Events: show the pages under it")
+        toggle.tap()
+        calendar = phone.get_by_role("link", name="Events Calendar")
+        assert calendar.is_visible() and calendar.get_attribute("href") == "/events"
+        _shoot(phone, "menu-open-390")
+        phone.goto(demo_server.url + INNER)
+        assert phone.get_by_role("navigation", name="Breadcrumb").is_visible()
+        _shoot(phone, "inner-390")
+        assert_accessible(phone)
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_links_still_work_and_focus_shows_a_sub_menu(demo_server, browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    try:
+        plain = context.new_page()
+        plain.goto(demo_server.url + "/")
+        assert plain.locator("button.sub-toggle").first.is_hidden()
+        plain.locator('nav[aria-label="Site"] a[href="/about-ipt"]').focus()
+        assert plain.locator('nav[aria-label="Site"] a[href="/about-ipt/mission-vision"]').is_visible()
+        plain.locator('nav[aria-label="Site"] a[href="/about-ipt"]').click()
+        plain.wait_for_url(demo_server.url + "/about-ipt")
+        section = plain.get_by_role("region", name="In this section")
+        assert section.get_by_role("link", name="Meet the Team").is_visible()
+    finally:
+        context.close()
+
+
+def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_server, page, assert_accessible):
+    from portal.demo import LOGINS
+
+    editor = next(login for login in LOGINS if login.email == "editor@example.org")
+    page.goto(demo_server.url + "/login")
+    page.get_by_label("E-mail address").fill(editor.email)
+    page.get_by_label("Password").fill(editor.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(demo_server.url + "/")
+    page.get_by_role("link", name="Website").first.click()
+    page.wait_for_url(demo_server.url + "/site/pages")
+    assert_accessible(page)
+    page.get_by_role("link", name="History of Membership Options").click()
+    assert_accessible(page)
+    page.get_by_role("link", name="Version 3").click()
+    assert_accessible(page)
+    assert page.locator("table.diff del").inner_text() == "| Basic | Anyone with an interest in IPT | £45 |"
+    assert page.locator("table.diff ins").inner_text() == "| Basic | Anyone with an interest in IPT | £48 |"
+    assert page.get_by_role("button", name="Restore this version").count() == 0  # version 3 is the page now
+    page.goto(demo_server.url + "/accreditation-membership/membership-options")
+    page.get_by_role("link", name="Edit this page").click()
+    assert_accessible(page)
+    page.get_by_label("Summary").fill("A previewed summary, not saved.")
+    page.get_by_role("button", name="Preview").click()
+    assert page.get_by_role("heading", name="Preview (not saved yet)").is_visible()
+    assert_accessible(page)
+    _shoot(page, "editor-preview-1280")
+    assert page.js_errors == []
