@@ -152,6 +152,8 @@ class ParsedRoll:
     delimiter: str = ","
     #: Every usable membership number in the file, including those on rows with other problems.
     numbers: set[str] = field(default_factory=set)
+    #: Each row's e-mail address as the file has it (stored lower-case), for messages: line -> address.
+    typed_emails: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -330,6 +332,7 @@ def read_roll(content: bytes, *, categories: Mapping[str, str], levels: Mapping[
         else:
             parsed.rows.append((line, values))
     parsed.numbers = set(checker.numbers)
+    parsed.typed_emails = checker.typed
     return parsed
 
 
@@ -340,6 +343,7 @@ class _RowChecker:
         self.levels = levels
         self.numbers: dict[str, int] = {}
         self.emails: dict[str, int] = {}
+        self.typed: dict[int, str] = {}
 
     def check(self, line: int, record: list[str]) -> tuple[dict[str, Any], list[Problem]]:
         cells = {name: _clean(record[i]) if i < len(record) else "" for name, i in self.columns.items()}
@@ -362,6 +366,7 @@ class _RowChecker:
 
         typed = cells["email"]
         email = typed.lower()
+        self.typed[line] = typed
         if not email:
             bad("missing_email", "The e-mail address is empty.")
         elif len(email) > MAX_LENGTHS["email"] or not EMAIL_RE.match(email):
@@ -468,7 +473,8 @@ def plan_import(session: Session, *, content: bytes, filename: str = "") -> Impo
                 Problem(
                     line,
                     "email_taken",
-                    f"The e-mail address {values['email']} belongs to member {holder.membership_number}, "
+                    f"The e-mail address {parsed.typed_emails.get(line, values['email'])} belongs to member "
+                    f"{holder.membership_number}, "
                     "who is not in this file.",
                 )
             )

@@ -77,3 +77,16 @@ def test_a_file_that_is_not_a_csv_is_told_so(office_client, content, said):
     shown = preview(office_client, content, "roll.csv")
     assert heading(shown) == "Nothing can be imported until this problem is fixed"
     assert said in shown.replace("&#34;", '"')
+
+
+def test_an_address_of_a_member_missing_from_the_file_is_named_as_the_file_has_it(db, make_roll, add_member):
+    add_member("0999", "zoe@example.org", "Zoë", "Müller")
+    plan = importer.plan_import(
+        db, content=make_roll([GOOD, ["1002", "Zoe@Example.ORG", "Zoe", "Muller", "Basic", "active", "", ""]])
+    )
+    assert [(p.code, p.message) for p in plan.problems] == [
+        (
+            "email_taken",
+            "The e-mail address Zoe@Example.ORG belongs to member 0999, who is not in this file.",
+        )
+    ]
