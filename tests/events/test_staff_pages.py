@@ -181,6 +181,11 @@ def test_the_bookings_list_shows_50_a_page_newest_first_and_sorts_by_a_heading(
     by_name = office.get(url, params={"sort": "name"}).text
     assert names(by_name)[:2] == ["Person53", "Person52"]  # last names Z01, Z02
     assert f'href="http://testserver{url}?sort=name&amp;dir=desc"' in by_name
+    # A phone hides the table's headings, so the same sort links stand above the rows there.
+    choices = by_name[by_name.index('<nav class="sort-choices phone-only"') :].split("</nav>")[0]
+    links = re.findall(r'<a href="[^"]*/bookings\?[^"]*"[^>]*>([a-z ]+)', choices)
+    assert links == ["booking number", "name", "status", "payment", "when booked"]
+    assert 'aria-current="true">name' in choices
     filtered = office.get(url, params={"q": "person01", "sort": "name", "page": 5}).text
     assert names(filtered) == ["Person01"] and "1 booking</strong> matches." in filtered
 
