@@ -32,17 +32,19 @@ from portal.society import service as society_service
 #: Statements per request: (SQLite, PostgreSQL). SQLite's count includes each write transaction's
 #: `BEGIN IMMEDIATE` (and every engine's count its savepoints); PostgreSQL begins implicitly.
 BUDGETS: dict[str, tuple[int, int]] = {
-    # Anonymous: the society's name and the setup flag are the app's; nothing to read.
-    "home": (0, 0),
-    # The login's session row (SQLite: and its BEGIN).
-    "home, logged in": (2, 1),
+    # Every page the site's chrome is on also reads the menu's freshness (one aggregate over the pages: the tree
+    # itself is re-read only when it changed, by any worker) and the society's row for the footer: 2 statements.
+    # Anonymous home: the home page (a site page), then the chrome (SQLite: and its BEGIN).
+    "home": (4, 3),
+    # The login's session row, the home page and the chrome.
+    "home, logged in": (5, 4),
     # The catch-up's look for lapsed offers (one statement, the slug as a subquery), then the event, its
     # tickets, the waitlist count and its workshops.
-    "event page": (7, 5),
-    "booking: start": (4, 3),
-    "booking: details": (5, 4),
+    "event page": (9, 7),
+    "booking: start": (6, 5),
+    "booking: details": (7, 6),
     # The event's tickets, questions and workshops once each; the address's live booking.
-    "booking: review": (6, 5),
+    "booking: review": (8, 7),
     # The form key, the lapsed-offer look, the event's columns afresh, the live booking; the registration with
     # its answer and workshop (a savepoint), the counters (a savepoint), the workshop seat; the invoice (its
     # number, the society and the bank details, each read once); the delegate's workshops once for the
@@ -53,9 +55,10 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # again (decided there), the account, the attempts cleared, the login.
     "login": (8, 6),
     "door scan": (4, 3),
-    "ballot review": (7, 6),
-    # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot.
-    "ballot cast": (13, 12),
+    "ballot review": (9, 8),
+    # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot;
+    # the receipt page with the chrome.
+    "ballot cast": (15, 14),
 }
 
 

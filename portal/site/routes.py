@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from portal.accounts.access import page
 from portal.accounts.acting import actor
@@ -168,11 +168,27 @@ def _crumbs(ctx: Ctx, found: Page) -> list[dict[str, str]]:
     return trail
 
 
+def _served_with_a_slash(ctx: Ctx, path: str) -> bool:
+    """Whether one of the portal's own routes serves `/<path>/` (a mounted room's index, like /elections/).
+    Starlette would redirect there itself, but the site's catch-all is reached first."""
+    if path.split("/", 1)[0] not in _reserved(ctx):
+        return False
+    scope = {**ctx.request.scope, "path": f"/{path}/"}
+    return any(
+        route.matches(scope)[0] != Match.NONE
+        for route in ctx.request.app.router.routes
+        if getattr(route, "name", None) != "site:page"
+    )
+
+
 @page("public")
 def public_page(ctx: Ctx) -> Response:
     path = ctx.params["path"]
     if path.endswith("/") and path.strip("/"):
         return RedirectResponse("/" + path.strip("/"), status_code=301)
+    if _served_with_a_slash(ctx, path):
+        query = ctx.request.url.query
+        return RedirectResponse(f"/{path}/" + (f"?{query}" if query else ""), status_code=307)
     found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
     if found.is_home:
         return RedirectResponse("/", status_code=301)

@@ -66,7 +66,8 @@ def payment_settings(session: Session) -> PaymentSettings:
 def save_details(
     session: Session, *, values: Mapping[str, str], actor: audit.Actor | None, now: datetime
 ) -> None:
-    """The society's name, address, charity number and contact, and the bank details invoices print."""
+    """The society's name, address, charity number and contact, and the bank details invoices print. A field
+    `values` does not name is kept as it is."""
     found = society(session)
     if found is None:
         raise Conflict(Code.NOT_SET_UP, "The portal is not set up yet.")
@@ -76,11 +77,11 @@ def save_details(
         session.add(settings)
     changed = {}
     for name in SOCIETY_FIELDS:
-        if getattr(found, name) != values[name]:
+        if name in values and getattr(found, name) != values[name]:
             changed[name] = values[name]
             setattr(found, name, values[name])
     for name in BANK_FIELDS:
-        if getattr(settings, name, "") != values[name]:
+        if name in values and getattr(settings, name, "") != values[name]:
             changed[name] = values[name]
             setattr(settings, name, values[name])
     session.flush()

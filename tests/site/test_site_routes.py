@@ -72,6 +72,12 @@ def test_the_catch_all_hides_none_of_the_portal_s_own_pages(client, site):
     assert client.get("/events").status_code == 200
     assert "Log in" in client.get("/login").text
     assert client.get("/healthz").json()["status"] == "ok"
+    # A mounted room's index without its slash goes to it, as Starlette's own redirect would (the catch-all is
+    # reached first), keeping the query; an address no route serves is still the site's 404.
+    for bare in ("/elections", "/members"):
+        moved = client.get(bare + "?q=x")
+        assert (moved.status_code, moved.headers["location"]) == (307, bare + "/?q=x")
+    assert client.get("/no-such-page").status_code == 404
 
 
 def test_the_footer_has_the_society_s_standing_and_its_pages(client, database, site):
