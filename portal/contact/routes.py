@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from starlette.responses import Response
@@ -16,13 +14,14 @@ from portal.contact.models import STATUSES, TOPICS
 from portal.errors import PortalError
 from portal.web.context import Ctx
 from portal.web.forms import FormReader, whole_number
+from portal.web.tokens import same, token_digest
 
 MESSAGE_LIMIT = 5000
 NOTE_LIMIT = 5000
 
 
 def _sent_signature(ctx: Ctx, reference: str) -> str:
-    return hmac.new(ctx.key, f"contact-sent:{reference}".encode(), hashlib.sha256).hexdigest()[:24]
+    return token_digest(ctx.key, reference, purpose="contact-sent")[:24]
 
 
 def _form_page(
@@ -80,7 +79,7 @@ def contact(ctx: Ctx) -> Response:
 def sent(ctx: Ctx) -> Response:
     reference = ctx.query.get("ref", "")
     signature = ctx.query.get("sig", "")
-    known = bool(reference) and hmac.compare_digest(signature, _sent_signature(ctx, reference))
+    known = bool(reference) and same(signature, _sent_signature(ctx, reference))
     return ctx.render("contact/sent.html", {"reference": reference if known else ""})
 
 
