@@ -50,6 +50,7 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
+from portal.membership import routes as membership_routes
 from portal.settings import Settings
 from portal.site import routes as site_routes
 from portal.site import service as site_service
@@ -208,6 +209,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("me", selfservice_routes.routes),
         *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
+        Mount("/membership", routes=membership_routes.routes, name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
