@@ -235,7 +235,7 @@ def test_the_membership_year_refuses_a_day_not_every_year_has(office_client, dat
             "first_fee": "pro_rata",
             "conduct_version": "2",
             "privacy_version": "1",
-        },  # fmt: skip
+        },
     )
     assert page.status_code == 422 and 'id="f-year_start_day-error"' in page.text
     saved = post(
@@ -248,7 +248,7 @@ def test_the_membership_year_refuses_a_day_not_every_year_has(office_client, dat
             "first_fee": "pro_rata",
             "conduct_version": "2",
             "privacy_version": "1",
-        },  # fmt: skip
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303
