@@ -150,6 +150,12 @@ NAV: list[NavItem] = [
     NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
+    NavItem(
+        "Applications",
+        "membership:applications",
+        ("office",),
+        "People applying to join: ask for more, approve, reject; first fees.",
+    ),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
     NavItem("Committees", "team:manage", ("office",), "Meet the Team: committees, people, posts, photos."),
     NavItem(

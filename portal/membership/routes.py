@@ -133,6 +133,8 @@ def _read_application(
         ),
         "training": form.raw("training"),
     }
+    # The lists' choices are checked by the rules (`check_draft`); the form shows them again as chosen.
+    form.data.update(registration_body=values["registration_body"], training=values["training"])
     for field, message in service.check_draft(values).items():
         form.error(field, message)
     if not form.checkbox("conduct"):

@@ -78,6 +78,10 @@ def test_a_registration_body_without_a_number_is_asked_for_the_number(client, ad
     page = _apply(client, {"registration_number": ""})
     assert page.status_code == 422
     assert "Enter your registration number with that body." in page.text
+    # What was chosen is kept, so only the number needs typing.
+    assert (
+        '<option value="NMC" selected>' in page.text and '<option value="foundation" selected>' in page.text
+    )
 
 
 def test_htmx_gets_the_form_alone_with_its_messages(client, admin):
