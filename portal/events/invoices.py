@@ -87,9 +87,8 @@ def issue_invoice(
         reference=registration.payment_reference or "",
         payment_details=payment_details,
         now=now,
+        registration_id=registration.id,
     )
-    invoice.registration_id = registration.id
-    session.flush()
     return invoice
 
 
@@ -105,6 +104,7 @@ def issue_numbered(
     reference: str,
     payment_details: str,
     now: datetime,
+    registration_id: int | None = None,
 ) -> Invoice:
     """Number and freeze an invoice in the one series (a booking's, or a membership fee's): the number is
     taken in the caller's transaction, so a rolled-back action gives it back and the series has no gap."""
@@ -112,6 +112,7 @@ def issue_numbered(
     net, tax = split_tax(gross, tax_rate_bp)
     invoice = Invoice(
         number=next_number(session),
+        registration_id=registration_id,
         issued_at=now,
         due_on=due_on,
         currency=currency,

@@ -115,6 +115,8 @@ def test_a_visitor_applies_the_office_asks_for_more_the_applicant_answers_and_is
 
     page.reload()
     assert "It expires in March 2028." in page.inner_text("main")
+    assert_accessible(page)
+    _shoot(page, "membership-application")
     page.get_by_role("button", name="Approve").click()
     assert page.get_by_text("Approved: the applicant is on the roll").is_visible()
     welcome = _mail_to(smtp, "nadia@example.org", "activate your member account")
