@@ -213,7 +213,7 @@ def test_a_new_question_makes_the_last_link_stop_working(db, clock, key, links, 
 
 
 def test_approving_a_paid_category_puts_them_on_the_roll_awaiting_the_fee_with_an_invoice_in_the_one_series(
-    db, clock, key, links, draft, admin
+    db, clock, key, links, draft, admin, app
 ):
     before = invoices.next_number(db)  # a booking's invoice, say: the membership fee's comes next
     application = _apply(db, clock, key, links, draft)
