@@ -301,10 +301,13 @@ def ask_for_more(
         now=now,
         answer_digest=token_digest(key, token, purpose=ANSWER_PURPOSE),
     )
-    name = audit.actor_label(actor)
     session.add(
         ApplicationMessage(
-            application_id=application.id, at=now, author="office", author_name=name, body=question
+            application_id=application.id,
+            at=now,
+            author="office",
+            author_name=actor.name[:300],
+            body=question,
         )
     )
     session.flush()
