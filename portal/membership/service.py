@@ -502,7 +502,7 @@ def approve(
         "renewal_on": first.renewal_on,
     }
     if first.fee == 0:
-        selfservice.send_activation(
+        _welcome(
             session,
             member=member,
             now=now,
@@ -511,7 +511,6 @@ def approve(
             template="membership/welcome",
             context=context,
         )
-        session.flush()
         return application
     request = (provider or BankTransferFees()).request_fee(
         session, application=application, member=member, category=category, amount=first.fee, now=now
@@ -643,7 +642,7 @@ def record_first_fee(
         },
         now=now,
     )
-    selfservice.send_activation(
+    _welcome(
         session,
         member=member,
         now=now,
@@ -656,6 +655,37 @@ def record_first_fee(
         },
     )
     return member
+
+
+def _welcome(
+    session: Session,
+    *,
+    member: Member,
+    now: datetime,
+    key: bytes,
+    links: Links,
+    template: str,
+    context: dict[str, Any],
+) -> None:
+    """The new member's activation link; when their address already belongs to another login (a member of
+    staff's), which activation never takes over, they are told their membership is active and the office will
+    link the two."""
+    if selfservice.send_activation(
+        session, member=member, now=now, key=key, links=links, template=template, context=context
+    ):
+        return
+    assert member.email is not None
+    mail.enqueue(
+        session,
+        to=member.email,
+        template="membership/joined_existing_login",
+        context={
+            "society_name": society_name(session),
+            "name": member.first_name,
+            "membership_number": member.membership_number,
+        },
+        now=now,
+    )
 
 
 # --- the office's queue ---------------------------------------------------------------------------------------

@@ -316,3 +316,14 @@ def test_membership_numbers_follow_the_highest_on_the_roll_and_pass_over_a_numbe
     )
     db.flush()
     assert service.next_membership_number(db) == "1046"
+
+
+def test_a_new_member_whose_address_already_has_a_staff_login_is_told_their_membership_is_active(
+    db, clock, key, links, draft, admin
+):
+    application = _apply(db, clock, key, links, draft, category="student", email="admin@example.org")
+    assert application is not None and application.status == "approved"
+    assert _emails(db, "membership/welcome") == []
+    [email] = _emails(db, "membership/joined_existing_login")
+    assert email.to_addr == "admin@example.org"
+    assert db.scalar(select(Account.member_id).where(Account.email == "admin@example.org")) is None
