@@ -12,9 +12,8 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,7 +90,7 @@ def post_at(session: Session, slug: str, *, include_drafts: bool) -> NewsPost:
     return found
 
 
-def _published() -> Any:
+def _published() -> Select[NewsPost]:
     return (
         select(NewsPost)
         .where(NewsPost.status == "published")

@@ -56,7 +56,7 @@ def _entry_id(ctx: Ctx, post: NewsPost) -> str:
     return f"tag:{host},{day}:news/{post.id}"
 
 
-def atom_feed(ctx: Ctx, posts: list[NewsPost], title: str) -> bytes:
+def atom_feed(ctx: Ctx, posts: list[NewsPost], society: str) -> bytes:
     """An Atom 1.0 feed (RFC 4287) of `posts`: ids, titles, links and summaries; the text itself is the post
     page's, rendered by the site's sanitising Markdown."""
     ET.register_namespace("", ATOM)
@@ -69,12 +69,12 @@ def atom_feed(ctx: Ctx, posts: list[NewsPost], title: str) -> bytes:
 
     feed = ET.Element(f"{{{ATOM}}}feed")
     sub(feed, "id", ctx.absolute_url("site:news"))
-    sub(feed, "title", title)
+    sub(feed, "title", f"{society}: news")
     sub(feed, "updated", _iso(max((p.updated_at for p in posts), default=ctx.now)))
     sub(feed, "link", rel="self", type=ATOM_TYPE, href=ctx.absolute_url("site:news_feed"))
     sub(feed, "link", rel="alternate", type="text/html", href=ctx.absolute_url("site:news"))
     author = sub(feed, "author")
-    sub(author, "name", title.removesuffix(": news"))
+    sub(author, "name", society)
     for post in posts:
         entry = sub(feed, "entry")
         sub(entry, "id", _entry_id(ctx, post))
@@ -101,7 +101,7 @@ def atom_feed(ctx: Ctx, posts: list[NewsPost], title: str) -> bytes:
 @page("public")
 def news_feed(ctx: Ctx) -> Response:
     posts = news.latest(ctx.db, limit=news.FEED_SIZE)
-    body = atom_feed(ctx, posts, f"{society_name(ctx.request)}: news")
+    body = atom_feed(ctx, posts, society_name(ctx.request))
     return Response(body, media_type=f"{ATOM_TYPE}; charset=utf-8")
 
 
