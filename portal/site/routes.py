@@ -98,7 +98,7 @@ def _items(request: Request, nodes: list[service.Node], here: str) -> list[MenuI
     items = []
     for node in nodes:
         url = link_url(request, node.link) if node.link else page_url(node.path)
-        item = MenuItem(node.id, node.title, url, current=url == here)
+        item = MenuItem(node.id, node.title, url, current=(url.rstrip("/") or "/") == here)
         item.children = _items(request, node.children, here)
         item.in_path = item.current or any(c.in_path for c in item.children)
         items.append(item)

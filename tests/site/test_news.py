@@ -13,7 +13,7 @@ from support import login, make_account, post
 
 from portal.audit import AuditEvent
 from portal.errors import Conflict, Invalid, NotFound
-from portal.site import news, service
+from portal.site import news, seed, service
 from portal.site.models import NewsPost
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -185,6 +185,7 @@ def test_a_post_without_its_csrf_token_is_refused(client, editor):
 
 def test_visitors_read_the_list_and_a_post(client, database, admin, clock):
     with database.session() as s:
+        seed.seed_site(s, now=clock())
         for n in range(12):
             _post(s, admin, clock, f"News {n}", summary=f"Summary {n}.", body=f"Body **{n}**.")
             clock.advance(hours=1)
@@ -193,6 +194,8 @@ def test_visitors_read_the_list_and_a_post(client, database, admin, clock):
     assert page.status_code == 200
     assert page.text.index("News 11") < page.text.index("News 10") and "Secret draft" not in page.text
     assert '<link rel="alternate" type="application/atom+xml"' in page.text
+    # The menu's News entry (under Home) is marked as the page a visitor is on.
+    assert 'href="/news/" aria-current="page">News</a>' in page.text
     assert "?page=2" in page.text and "News 1<" not in page.text
     second = client.get("/news/?page=2")
     assert "News 1<" in second.text and "News 0<" in second.text
