@@ -2,7 +2,7 @@
 menu's two FAQ pages, where a fresh install placed them, become question-and-answer pages.
 
 Revision ID: news_0001
-Revises: site_pages_0001
+Revises: membership_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "news_0001"
-down_revision = "site_pages_0001"
+down_revision = "membership_0001"
 branch_labels = None
 depends_on = None
 
