@@ -29,7 +29,7 @@ import portal.models  # noqa: F401 - registers every table, so foreign keys acro
 from portal import audit, ops
 from portal.accounts import access
 from portal.accounts import routes as accounts_routes
-from portal.accounts.access import AccessSpec, page, system_clock
+from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.checkin import badging as checkin_badging
@@ -46,18 +46,18 @@ from portal.events import invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.events.links import Links as EventLinks
+from portal.home import routes as home_routes
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import routes as membership_routes
 from portal.settings import Settings
+from portal.site import news_routes
 from portal.site import routes as site_routes
-from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.web import boundary, periodic
-from portal.web.context import Ctx
 from portal.web.errors import (
     PortalError,
     database_unavailable_handler,
@@ -79,12 +79,6 @@ log = logging.getLogger("portal")
 MAX_BODY_BYTES = 12 * 1024 * 1024
 #: Deleting what has passed its retention is due by the day; once an hour is plenty.
 PURGE_INTERVAL_SECONDS = 3600.0
-
-
-@page("public")
-def home(ctx: Ctx) -> Response:
-    staff = ctx.principal is not None and ctx.principal.has(*site_routes.EDITORS)
-    return ctx.render("home.html", {"home_page": site_service.home_page(ctx.db, include_drafts=staff)})
 
 
 async def healthz(request: Request) -> Response:
@@ -207,7 +201,7 @@ def _nav_function(app: Starlette) -> Callable[..., list[dict[str, Any]]]:
 
 def build_routes() -> list[BaseRoute]:
     return [
-        Route("/", home, name="home"),
+        *home_routes.routes,
         Route("/healthz", healthz, name="healthz"),
         Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -224,6 +218,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
         *namespaced("site", site_routes.routes),
+        *namespaced("site", news_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"members", "contact", "site"},
     {"events", "elections", "complaints"},
-    {"checkin", "team", "membership"},
+    {"checkin", "team", "membership", "home"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}

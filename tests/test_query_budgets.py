@@ -34,10 +34,12 @@ from portal.society import service as society_service
 BUDGETS: dict[str, tuple[int, int]] = {
     # Every page the site's chrome is on also reads the menu's freshness (one aggregate over the pages: the tree
     # itself is re-read only when it changed, by any worker) and the society's row for the footer: 2 statements.
-    # Anonymous home: the home page (a site page), then the chrome (SQLite: and its BEGIN).
-    "home": (4, 3),
-    # The login's session row, the home page and the chrome.
-    "home, logged in": (5, 4),
+    # Anonymous home, one statement a block: the introduction (the site's home page), the next three events with
+    # places, the election under way, the latest news, the society's standing (the row the footer then reuses);
+    # then the chrome's freshness (SQLite: and its BEGIN).
+    "home": (7, 6),
+    # The login's session row, then the same.
+    "home, logged in": (8, 7),
     # The catch-up's look for lapsed offers (one statement, the slug as a subquery), then the event, its
     # tickets, the waitlist count and its workshops.
     "event page": (9, 7),

@@ -272,34 +272,34 @@ the office sent you, or ask the office for a new one.""",
     ),
     "members-area/membership-faqs": (
         "Answers to the questions members ask most.",
-        """### When does my membership renew?
+        """## When does my membership renew?
 
 A year from the day you joined. The office e-mails you a month before.
 
-### I have changed my e-mail address. What do I do?
+## I have changed my e-mail address. What do I do?
 
 Log in and change it under **My account**. You will be asked to confirm the new address.
 
-### Can I pay by bank transfer?
+## Can I pay by bank transfer?
 
 Yes. The bank details are on your invoice; please quote the invoice number as the reference.
 
-### How do I become accredited?
+## How do I become accredited?
 
 See the [Accreditation Standards](/accreditation-membership/accreditation-standards).""",
     ),
     "members-area/training-faqs": (
         "Answers to common questions about the society's courses.",
-        """### Do I need to be a member to book a course?
+        """## Do I need to be a member to book a course?
 
 No, but members pay less.
 
-### Will I get a certificate?
+## Will I get a certificate?
 
 Yes: a certificate of attendance after the teaching days, and an accreditation certificate once your
 supervised cases are approved.
 
-### Are courses online or in person?
+## Are courses online or in person?
 
 Most teaching is online; the refresher day and some supervisor courses are in person. Each event says which.""",
     ),
@@ -400,3 +400,80 @@ CATEGORY_TERMS: dict[str, tuple[int, str, str, bool]] = {
     "organisation": (25000, "NHS trusts and services, with up to five named staff.", "", False),
     "honorary": (0, "Awarded by the Executive Committee.", "", False),
 }
+
+#: The news of the past months: (days before today, title, slug, summary, Markdown text, status).
+NEWS: list[tuple[int, str, str, str, str, str]] = [
+    (
+        150,
+        "Our new website and members' portal",
+        "new-website-and-members-portal",
+        "The society's website, event booking and elections now live in one place, edited by the office.",
+        """The society's website has moved to its new home. Everything the old site had is here, and more:
+
+- **booking** for the conference, the National Meeting and training, with confirmation by e-mail;
+- **elections** to the Executive Committee, with secret ballots;
+- **My account**, where members keep their details up to date.
+
+Members will receive an e-mail inviting them to activate their account. Please tell us what you think
+through [Contact Us](/contact).""",
+        "published",
+    ),
+    (
+        90,
+        "Booking is open for the ISIPT conference",
+        "isipt-conference-booking-open",
+        "Early-bird tickets, workshops and the programme: book your place now.",
+        """Booking is open for this year's ISIPT conference, hosted by IPT UK. Members pay the member rate;
+students and trainees have reduced tickets, and each delegate chooses one workshop.
+
+See the [events calendar](/events) for the programme, the venue and the ticket prices.""",
+        "published",
+    ),
+    (
+        50,
+        "Nominations open for the Executive Committee",
+        "executive-committee-nominations-open",
+        "Stand for a trustee post, or nominate a colleague: every member in good standing may.",
+        """The Executive Committee has posts to fill this year. Any member in good standing may stand, with a
+proposer and a seconder who are members too. Candidates write a short statement, which every voter reads
+beside the ballot.
+
+Log in and open **Elections** to nominate. The returning officer answers questions at
+[office@example.org](mailto:office@example.org).""",
+        "published",
+    ),
+    (
+        21,
+        "National Meeting: every place is taken",
+        "national-meeting-full",
+        "Join the waitlist: places freed by cancellations are offered in turn.",
+        """All the free places at this year's National Meeting are taken. Members who would like to come can still
+join the waitlist from the meeting's page: when someone gives back a place, it is offered to the next person on
+the list by e-mail, and held for them for two days.
+
+If you have a place and can no longer come, please give it back from your booking so a colleague can have it.""",
+        "published",
+    ),
+    (
+        6,
+        "Voting is open in the Executive Committee election",
+        "executive-committee-voting-open",
+        "Every eligible member has been e-mailed a ballot link. Your vote is secret.",
+        """Voting has opened in the Executive Committee election. Each eligible member has been sent a personal
+ballot link by e-mail; you can also log in and open **Elections**.
+
+Ballots are sealed as they are cast and opened only after the close, by the election's trustees together.
+After voting you are shown a tracker code: keep it, and check after the count that your ballot was counted as
+cast.""",
+        "published",
+    ),
+    (
+        2,
+        "Refresher training dates for next year",
+        "refresher-training-dates",
+        "Four refresher days across the UK, one of them online.",
+        """The Training Committee has set next year's refresher days: London, Manchester, Edinburgh and one online.
+Dates and booking will follow once the venues confirm.""",
+        "draft",
+    ),
+]

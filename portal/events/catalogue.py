@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -376,3 +376,20 @@ def upcoming_events(session: Session, *, now: datetime, kind: str | None = None)
     if kind:
         query = query.where(Event.kind == kind)
     return list(session.scalars(query.order_by(Event.starts_at)))
+
+
+def next_with_places(session: Session, *, now: datetime, limit: int = 3) -> list[Event]:
+    """The next published events still taking bookings with a place left (no capacity, or fewer taken than it),
+    soonest first: what the home page offers. One statement; no tickets or workshops loaded."""
+    query = (
+        select(Event)
+        .where(
+            Event.status == "published",
+            Event.starts_at > now,
+            Event.registration_closes_at > now,
+            or_(Event.capacity.is_(None), Event.places_taken < Event.capacity),
+        )
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -28,6 +28,8 @@ class SeedPage:
     link: str = ""
     in_menu: bool = True
     slug: str = ""
+    #: "faq" for a question-and-answer page (see portal/site/faq.py).
+    kind: str = "page"
 
     @property
     def the_slug(self) -> str:
@@ -48,6 +50,7 @@ SITE: tuple[SeedPage, ...] = (
         "Home",
         "A short introduction to IPT and to the society, for a visitor who has never heard of either.",
         _link("Contact Us", "contact:form"),
+        _link("News", "site:news"),
     ),
     _p(
         "PSA & Website Projects",
@@ -132,8 +135,16 @@ SITE: tuple[SeedPage, ...] = (
         "Members' Area",
         "What members find here, and how to log in.",
         _link("Members' Login", "accounts:login", slug="members-login"),
-        _p("Membership FAQs", "Questions members ask about joining, renewing and their accreditation."),
-        _p("Training FAQs", "Questions about the trainings: places, prerequisites, certificates."),
+        SeedPage(
+            "Membership FAQs",
+            "the questions members ask about joining, renewing and their accreditation",
+            kind="faq",
+        ),
+        SeedPage(
+            "Training FAQs",
+            "the questions asked about the trainings: places, prerequisites, certificates",
+            kind="faq",
+        ),
     ),
     _p(
         "ISIPT Con 2024",
@@ -230,6 +241,13 @@ validated IPT and led to its listing in treatment guidelines.
 
 
 def placeholder(page: SeedPage) -> str:
+    if page.kind == "faq":
+        return (
+            f"*This page is waiting for its questions.* Staff who edit the website: write here {page.brief}, "
+            f"each question on a line of its own starting with ## and its answer below it.\n\n"
+            f"## How do I edit this page?\n\n"
+            f"Log in, open **Website** and choose **{page.title}**."
+        )
     brief = page.brief[0].lower() + page.brief[1:] if page.brief[1:2].islower() else page.brief
     return (
         f"*This page is waiting for its text.* Staff who edit the website: write here {brief}\n\n"
@@ -271,6 +289,7 @@ def seed_site(session: Session, *, now: datetime) -> int:
                     link=item.link,
                     status="published",
                     in_menu=item.in_menu,
+                    kind=item.kind,
                 ),
                 actor=None,
                 now=now,

@@ -183,3 +183,27 @@ def test_a_visitor_walks_the_whole_menu_and_every_page_is_accessible(demo_server
         assert not problems, f"axe at {width} px:\n" + "\n".join(f"{k}: {v}" for k, v in problems.items())
     finally:
         context.close()
+
+
+def test_on_a_phone_the_home_page_leads_to_the_news_and_a_faq_answer_has_its_own_link(
+    demo_server, browser, assert_accessible
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, locale="en-GB")
+    try:
+        phone = context.new_page()
+        phone.goto(demo_server.url + "/")
+        assert phone.get_by_role("heading", name="Upcoming events").is_visible()
+        assert phone.locator(".home-block").first.evaluate("el => el.scrollWidth <= el.clientWidth")
+        assert_accessible(phone)
+        phone.get_by_role("region", name="Latest news").get_by_role("link").first.click()
+        assert "/news/" in phone.url and phone.get_by_role("heading", level=1).is_visible()
+        assert_accessible(phone)
+        phone.goto(demo_server.url + "/members-area/membership-faqs")
+        phone.get_by_role("navigation", name="Questions on this page").get_by_role("link").nth(1).click()
+        question = phone.locator(".faq-question:target")
+        assert question.count() == 1 and question.is_visible()
+        link = question.locator("xpath=..").get_by_role("link", name="Link to this question")
+        assert phone.url.endswith(link.get_attribute("href"))
+        assert_accessible(phone)
+    finally:
+        context.close()

@@ -215,6 +215,15 @@ MATRIX: dict[str, set[str]] = {
     "site:attachment_add": {"editor", "office", "admin"},
     "site:attachment_remove": {"editor", "office", "admin"},
     "site:file": ALL,
+    # News: the same editors write, publish and delete posts; the list, each post and the feed are public.
+    "site:news": ALL,
+    "site:news_feed": ALL,
+    "site:news_post": ALL,
+    "site:news_manage": {"editor", "office", "admin"},
+    "site:news_new": {"editor", "office", "admin"},
+    "site:news_edit": {"editor", "office", "admin"},
+    "site:news_publish": {"editor", "office", "admin"},
+    "site:news_delete": {"editor", "office", "admin"},
     "site:page": ALL,
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
