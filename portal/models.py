@@ -16,6 +16,7 @@ from portal.members import models as members_models
 from portal.site import models as site_models
 from portal.society import models as society_models
 from portal.team import models as team_models
+from portal.training import models as training_models
 
 metadata = Base.metadata
 
@@ -34,4 +35,5 @@ __all__ = [
     "site_models",
     "society_models",
     "team_models",
+    "training_models",
 ]
