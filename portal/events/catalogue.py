@@ -5,7 +5,7 @@ flush, never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -409,7 +409,10 @@ def upcoming_events(session: Session, *, now: datetime, kind: str | None = None)
 def course_dates(session: Session, *, course_id: int, now: datetime) -> list[Event]:
     """A course's upcoming dates: its published training events that have not ended, soonest first."""
     query = select(Event).where(
-        Event.status == "published", Event.kind == "training", Event.course_id == course_id, Event.ends_at >= now
+        Event.status == "published",
+        Event.kind == "training",
+        Event.course_id == course_id,
+        Event.ends_at >= now,
     )
     return list(session.scalars(query.order_by(Event.starts_at, Event.id)))
 
@@ -443,7 +446,9 @@ def archive_years(session: Session, *, now: datetime) -> list[tuple[int, int]]:
 
 def archive_year(session: Session, *, year: int, now: datetime) -> list[Event]:
     """That year's finished events, in the order they happened. The query takes a day either side of the
-    year (an event is filed by its local year), the rule picks exactly."""
+    year (an event is filed by its local year), the rule picks exactly. A year no calendar reaches has none."""
+    if not MINYEAR < year < MAXYEAR:
+        return []
     start = datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1)
     end = datetime(year + 1, 1, 1, tzinfo=UTC) + timedelta(days=1)
     query = select(Event).where(

@@ -63,9 +63,14 @@ def event_form(
     if kind == "regional" and not region and "region" not in form.errors:
         form.error("region", "Choose the region this regional event is for.")
     elif region and kind != "regional":
-        form.error("region", "Only a regional event has a region: choose Regional event as the kind, or no region.")
+        form.error(
+            "region", "Only a regional event has a region: choose Regional event as the kind, or no region."
+        )
     if course and kind != "training":
-        form.error("course_id", "Only a training event is a date of a course: choose Training as the kind, or no course.")
+        form.error(
+            "course_id",
+            "Only a training event is a date of a course: choose Training as the kind, or no course.",
+        )
     status = form.choice("status", EVENT_STATUSES, label="a status")
     # Read in the order the form shows the fields, so its error summary follows them.
     venue = form.text("venue", label="the venue", required=False)

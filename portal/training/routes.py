@@ -101,7 +101,9 @@ def _course_form(raw: Mapping[str, Any] | None) -> tuple[service.CourseData | No
     summary = form.text("summary", label="the summary", required=False, max_length=300)
     about = form.text("about", label="what the course is", max_length=TEXT_LIMIT)
     audience = form.text("audience", label="who it is for", required=False, max_length=TEXT_LIMIT)
-    prerequisites = form.text("prerequisites", label="the prerequisites", required=False, max_length=TEXT_LIMIT)
+    prerequisites = form.text(
+        "prerequisites", label="the prerequisites", required=False, max_length=TEXT_LIMIT
+    )
     raw_position = form.raw("position")
     form.data["position"] = raw_position
     position = whole_number(raw_position, maximum=10_000) if raw_position else None
@@ -170,7 +172,9 @@ def course_edit(ctx: Ctx) -> Response:
 # --- staff: the external CPD courses ---------------------------------------------------------------------------
 
 
-def _external_form(raw: Mapping[str, Any] | None) -> tuple[service.ExternalData | None, Errors, dict[str, Any]]:
+def _external_form(
+    raw: Mapping[str, Any] | None,
+) -> tuple[service.ExternalData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     title = form.text("title", label="the course's title")
     provider = form.text("provider", label="who runs it")
@@ -260,9 +264,13 @@ routes = [
     Route("/training/external-cpd-courses", cpd, name="cpd"),
     Route("/training/manage", manage, name="manage"),
     Route("/training/manage/courses/new", course_new, methods=["GET", "POST"], name="course_new"),
-    Route("/training/manage/courses/{course_id:int}", course_edit, methods=["GET", "POST"], name="course_edit"),
+    Route(
+        "/training/manage/courses/{course_id:int}", course_edit, methods=["GET", "POST"], name="course_edit"
+    ),
     Route("/training/manage/cpd/new", cpd_new, methods=["GET", "POST"], name="cpd_new"),
     Route("/training/manage/cpd/{item_id:int}", cpd_edit, methods=["GET", "POST"], name="cpd_edit"),
-    Route("/training/manage/cpd/{item_id:int}/remove", cpd_remove, methods=["GET", "POST"], name="cpd_remove"),
+    Route(
+        "/training/manage/cpd/{item_id:int}/remove", cpd_remove, methods=["GET", "POST"], name="cpd_remove"
+    ),
     Route("/training/{slug}", course, name="course"),
 ]

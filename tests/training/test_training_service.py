@@ -59,7 +59,12 @@ def test_a_course_keeps_its_id_when_its_address_changes_and_the_change_is_audite
 
 @pytest.mark.parametrize(
     ("slug", "code"),
-    [("ipt-practitioner", "slug_taken"), ("manage", "bad_slug"), ("Bad Slug", "bad_slug"), ("a--b", "bad_slug")],
+    [
+        ("ipt-practitioner", "slug_taken"),
+        ("manage", "bad_slug"),
+        ("Bad Slug", "bad_slug"),
+        ("a--b", "bad_slug"),
+    ],
 )
 def test_a_course_address_must_be_free_well_formed_and_not_the_rooms_own(db, clock, admin, slug, code):
     service.ensure_courses(db, now=clock())
