@@ -219,7 +219,7 @@ def current_external(session: Session, *, today: date) -> list[ExternalCourse]:
     return list(session.scalars(_ordered(query)))
 
 
-def _ordered(query: Select[tuple[ExternalCourse]]) -> Select[tuple[ExternalCourse]]:
+def _ordered(query: Select[ExternalCourse]) -> Select[ExternalCourse]:
     first_day = func.coalesce(ExternalCourse.starts_on, ExternalCourse.ends_on)
     return query.order_by(first_day.is_(None), first_day, ExternalCourse.title, ExternalCourse.id)
 

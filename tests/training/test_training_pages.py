@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from support import csrf_token, login, make_account, post
+from support import login, make_account, post
 
 from portal.events.models import Event
 from portal.training.models import Course, ExternalCourse
