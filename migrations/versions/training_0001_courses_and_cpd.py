@@ -1,7 +1,7 @@
 """Training: the society's courses and the external CPD courses; an event's region and course.
 
 Revision ID: training_0001
-Revises: site_pages_0001
+Revises: membership_0001
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import portal.db
 
 revision = "training_0001"
-down_revision = "site_pages_0001"
+down_revision = "membership_0001"
 branch_labels = None
 depends_on = None
 
