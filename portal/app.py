@@ -57,6 +57,7 @@ from portal.site import news_routes
 from portal.site import routes as site_routes
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
+from portal.training import routes as training_routes
 from portal.web import boundary, periodic
 from portal.web.errors import (
     PortalError,
@@ -168,6 +169,12 @@ NAV: list[NavItem] = [
         "Website", "site:pages", ("editor", "office"), "The site's pages and menu: edit, publish, restore."
     ),
     NavItem(
+        "Training courses",
+        "training:manage",
+        ("editor", "office"),
+        "The courses' pages and the list of external CPD courses.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -217,6 +224,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("contact", contact_routes.routes),
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
+        *namespaced("training", training_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
@@ -345,6 +353,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
         member_staff=(complaints_routes.member_cases_section,),
+        course_page=(events_routes.course_dates_section,),
         attachments={
             "invoice": invoices.draw_pdf,
             "calendar": notify.calendar_source(EventLinks(settings.base_url, path_for, key=key)),

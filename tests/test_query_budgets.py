@@ -61,6 +61,8 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot;
     # the receipt page with the chrome.
     "ballot cast": (15, 14),
+    # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
+    "course page": (5, 4),
 }
 
 
@@ -291,3 +293,28 @@ def test_ballot_review_and_cast(client, database, engine_name, admin, passwords,
         database, engine_name, "ballot cast", lambda: post(client, f"{base}/ballot/cast", choices)
     )
     assert cast.status_code == 200
+
+
+def test_a_course_page_with_its_dates(client, database, engine_name, admin, clock):
+    from portal.training import service as training
+
+    with database.session() as s:
+        training.ensure_courses(s, now=clock())
+        course = training.course_by_slug(s, "ipt-practitioner", include_drafts=False)
+        for number in range(3):
+            starts = clock() + timedelta(days=30 + 60 * number)
+            data = event_data(
+                title=f"Practitioner block {number}",
+                kind="training",
+                course_id=course.id,
+                starts_at=starts,
+                ends_at=starts + timedelta(days=1),
+                registration_opens_at=clock() - timedelta(days=1),
+                registration_closes_at=starts - timedelta(days=7),
+            )
+            catalogue.create_event(s, data=data, actor=None, now=clock())
+    client.get("/training/ipt-practitioner")
+    response = within_budget(
+        database, engine_name, "course page", lambda: client.get("/training/ipt-practitioner")
+    )
+    assert response.status_code == 200 and "Practitioner block 2" in response.text

@@ -183,86 +183,14 @@ Accreditation is renewed every three years with evidence of continuing practice 
     ),
     "training-events": (
         "The courses the society runs and the events where members meet.",
-        """The society runs the core IPT courses, a refresher day and a supervisor course, and approves courses by
-other providers. Members meet at the National Meeting each year, at regional events, and at the international
-conference when it comes to the UK.
+        """The society runs the core IPT courses, a refresher day and a supervisor course, and keeps a list of
+CPD courses by other providers. Members meet at the National Meeting each year, at their regional groups'
+meetings, and at the international conference when it comes to the UK.
 
-Upcoming dates are on the [Events Calendar](/events), where you can book.""",
-    ),
-    "training-events/ipt-practitioner-training": (
-        "The practitioner course in IPT for depression.",
-        """**Who it is for:** qualified mental health professionals who see clients with depression.
-
-**The course:** four days of teaching (two blocks of two days, usually online), followed by supervised
-practice of eight cases over about a year.
-
-**Prerequisites:** a core professional training and access to clients with depression in your work.
-
-**Fees:** £850 for members, £950 for non-members, including the teaching days; supervision is arranged
-separately. Dates are on the [Events Calendar](/events?kind=training).""",
-    ),
-    "training-events/ipt-a-practitioner-training": (
-        "IPT for adolescents with depression.",
-        """IPT-A adapts IPT for young people aged 12 to 18, with sessions that can involve parents or carers.
-
-**Who it is for:** professionals working in child and adolescent mental health services.
-
-**The course:** four days of teaching and supervised practice of four cases. Practitioners already accredited
-in IPT may take a shortened two-day conversion course.""",
-    ),
-    "training-events/ipt-supervisor-training": (
-        "Becoming an accredited IPT supervisor.",
-        """The two-day supervisor course covers the structure of IPT supervision, rating recorded sessions, giving
-feedback, and supporting practitioners towards accreditation.
-
-**Prerequisites:** accredited practitioner for at least two years, with a current caseload.""",
-    ),
-    "training-events/ipt-refresher-training": (
-        "A day for practitioners returning to IPT or renewing accreditation.",
-        """The refresher day revisits the IPT model, the four focal areas and the phases of treatment, with
-practice in small groups. It counts as six hours of CPD and is recommended for practitioners who have not
-delivered IPT in the last year.""",
-    ),
-    "training-events/ipc-training": (
-        "Interpersonal Counselling: a brief intervention based on IPT.",
-        """Interpersonal Counselling (IPC) is a brief, structured intervention of up to six sessions, based on IPT,
-for people with milder depression or distress. It suits practitioners in primary care and wellbeing services
-who are not psychotherapists.
-
-**The course:** two days of teaching and three supervised cases.""",
-    ),
-    "training-events/regional-meetings-events": (
-        "Regional groups where members meet for CPD and peer support.",
-        """Regional groups meet two or three times a year for case discussion, short talks and peer support.
-
-- **North West:** Manchester, contact Dr Helen Carter.
-- **London and South East:** online and in London, contact Tom Achebe.
-- **Scotland:** Glasgow and Edinburgh in turn, contact Siobhan Kelly.
-- **Midlands:** Birmingham, contact Priya Raman.
-
-Contact group leads through the office. Regional events open for booking appear on the
-[Events Calendar](/events?kind=regional).""",
-    ),
-    "training-events/other-courses": (
-        "Adaptations of IPT and courses by other providers.",
-        """Beyond the core trainings, the society runs courses in adaptations of IPT and keeps a list of CPD
-courses by other providers that members have found useful.""",
-    ),
-    "training-events/other-courses/ipt-for-bipolar": (
-        "Interpersonal and Social Rhythm Therapy (IPSRT) for bipolar disorder.",
-        """IPSRT combines IPT with work on the regularity of daily routines, which helps stabilise mood in bipolar
-disorder. The two-day course is for accredited IPT practitioners working with people with bipolar disorder,
-and runs once a year.""",
-    ),
-    "training-events/other-courses/external-cpd-courses": (
-        "CPD by other providers that members may find useful.",
-        """The society does not run these courses and lists them for information only.
-
-- *Working with grief and loss*, one-day workshop (various providers).
-- *Measurement-based care in psychological therapies*, online course.
-- *Group IPT*, offered by the International Society for IPT.
-
-Suggest a course to the office.""",
+- [Our courses](/training), each with its upcoming dates to book.
+- Upcoming events of every kind are on the [Events Calendar](/events).
+- [Regional meetings](/events/regional), region by region.
+- [Past events](/events/archive), year by year, with their programmes.""",
     ),
     "members-area": (
         "The portal's pages for members: bookings, elections, your account.",
@@ -314,7 +242,9 @@ Psychotherapy, with 420 delegates from 31 countries.
 - **Symposium:** Adapting IPT for perinatal depression.
 - **Workshops:** Group IPT; IPT-A with families; rating fidelity from recordings.
 
-Slides from the keynotes are available to members from the office.""",
+Its full programme is on the conference's page, [ISIPT Conference 2024](/events/isipt-conference-2024), in
+the [archive of past events](/events/archive). Slides from the keynotes are available to members from the
+office.""",
     ),
     "cookies": (
         "The only cookies this site sets, and why.",

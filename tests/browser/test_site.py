@@ -207,3 +207,31 @@ def test_on_a_phone_the_home_page_leads_to_the_news_and_a_faq_answer_has_its_own
         assert_accessible(phone)
     finally:
         context.close()
+
+
+def test_a_visitor_finds_a_courses_dates_and_a_past_conference_from_the_menu(
+    demo_server, page, assert_accessible
+):
+    """Training & Events leads to a course with its upcoming dates (each booked on its event page) and to the
+    archive, where the 2024 conference's page says it has finished and shows its programme."""
+    page.goto(demo_server.url + "/")
+    page.get_by_role("button", name="Training & Events: show the pages under it").click()
+    page.get_by_role("link", name="IPT Practitioner Training", exact=True).click()
+    page.wait_for_url(demo_server.url + "/training/ipt-practitioner")
+    dates = page.get_by_role("region", name="Upcoming dates")
+    assert dates.get_by_role("link", name="Book").count() >= 1
+    assert_accessible(page)
+    _shoot(page, "course-1280")
+    dates.get_by_role("link", name="Book").first.click()
+    assert page.get_by_role("heading", name="Booking").is_visible()
+
+    page.get_by_role("button", name="Training & Events: show the pages under it").click()
+    page.get_by_role("link", name="Past Events", exact=True).click()
+    page.get_by_role("link", name="2024", exact=True).click()
+    page.get_by_role("link", name="ISIPT Conference 2024").click()
+    assert page.get_by_role("heading", name="This event has finished").is_visible()
+    assert page.get_by_role("heading", name="Programme").is_visible()
+    assert page.get_by_role("link", name="Book a place").count() == 0
+    assert_accessible(page)
+    _shoot(page, "finished-event-1280")
+    assert page.js_errors == []
