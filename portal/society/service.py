@@ -114,6 +114,7 @@ def membership_settings(session: Session) -> MembershipSettings:
         first_fee="full",
         conduct_version="1",
         privacy_version="1",
+        grace_days=30,
     )
 
 
