@@ -177,3 +177,21 @@ def test_the_office_changes_a_members_category(office_on, database, member_id):
 def test_the_members_staff_page_links_to_their_renewals(office_on, member_id):
     page = office_on.get(f"/members/{member_id}").text
     assert f"/membership/members/{member_id}/renewals" in page
+
+
+def test_the_grace_period_is_set_with_the_membership_year_and_refused_beside_its_field(office_on, database):
+    from portal.society.models import MembershipSettings
+
+    form = {
+        "year_kind": "rolling",
+        "year_start_month": "4",
+        "year_start_day": "1",
+        "first_fee": "full",
+        "conduct_version": "1",
+        "privacy_version": "1",
+    }
+    refused = post(office_on, "/membership/settings", {**form, "grace_days": "400"})
+    assert refused.status_code == 422 and 'id="f-grace_days-error"' in refused.text
+    assert post(office_on, "/membership/settings", {**form, "grace_days": "14"}).status_code == 303
+    with database.session(write=False) as s:
+        assert s.get(MembershipSettings, 1).grace_days == 14
