@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -218,7 +219,13 @@ def event_ics(ctx: Ctx) -> Response:
     )
 
 
-@page("public")
+def _books(form: FormData | None) -> bool:
+    """Of the booking form's steps only "confirm" writes: the others check the booking and show the next step
+    in a read-only transaction, so a rush's details and review steps never queue for the writer."""
+    return form is not None and form.get("action") == "confirm"
+
+
+@page("public", write=_books)
 def book(ctx: Ctx) -> Response:
     event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     journey = Journey(ctx, event, _member(ctx))
