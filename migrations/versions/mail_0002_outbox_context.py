@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "mail_0002"
-down_revision = "site_pages_0001"
+down_revision = "training_0001"
 branch_labels = None
 depends_on = None
 
