@@ -42,6 +42,7 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
+from portal.events import catalogue as events_catalogue
 from portal.events import invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
@@ -50,12 +51,15 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
+from portal.search import routes as search_routes
+from portal.search import service as search_service
 from portal.settings import Settings
 from portal.site import routes as site_routes
 from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.web import boundary, periodic
+from portal.web.caching import revalidated
 from portal.web.context import Ctx
 from portal.web.errors import (
     PortalError,
@@ -65,6 +69,7 @@ from portal.web.errors import (
     server_error_handler,
 )
 from portal.web.hooks import AttachmentSource, Hooks
+from portal.web.meta import share
 from portal.web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
 from portal.web.routing import RouteIndex, namespaced
 from portal.web.templating import make_templates
@@ -83,7 +88,24 @@ PURGE_INTERVAL_SECONDS = 3600.0
 @page("public")
 def home(ctx: Ctx) -> Response:
     staff = ctx.principal is not None and ctx.principal.has(*site_routes.EDITORS)
-    return ctx.render("home.html", {"home_page": site_service.home_page(ctx.db, include_drafts=staff)})
+    found = site_service.home_page(ctx.db, include_drafts=staff)
+    about = found.summary if found else ""
+    return revalidated(
+        ctx,
+        ctx.render(
+            "home.html",
+            {"home_page": found, "share": share(ctx, title="Home", description=about, kind="website")},
+        ),
+    )
+
+
+def search_sources() -> dict[str, search_service.Source]:
+    """Every room's public documents, by kind: what `portal search rebuild` makes the index from. A room that
+    adds documents to the index (news posts, courses) adds its source here."""
+    return {
+        "page": site_service.search_documents,
+        "event": events_catalogue.search_documents,
+    }
 
 
 async def healthz(request: Request) -> Response:
@@ -216,6 +238,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
         *namespaced("site", site_routes.routes),
+        *namespaced("search", search_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]

@@ -13,6 +13,7 @@ from portal.elections import models as elections_models
 from portal.events import models as events_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
+from portal.search import models as search_models
 from portal.site import models as site_models
 from portal.society import models as society_models
 from portal.team import models as team_models
@@ -31,6 +32,7 @@ __all__ = [
     "mail_models",
     "members_models",
     "metadata",
+    "search_models",
     "site_models",
     "society_models",
     "team_models",

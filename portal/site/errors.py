@@ -18,3 +18,5 @@ class Code(StrEnum):
     NO_SUCH_REVISION = "no_such_revision"
     UNCHANGED = "unchanged"
     BAD_STATUS = "bad_status"
+    BAD_OLD_PATH = "bad_old_path"
+    BAD_TARGET = "bad_target"

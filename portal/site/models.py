@@ -86,3 +86,18 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Redirect(Base):
+    """An address of the old site (`/find-a-therapist.html`) and where it leads now: a visitor who follows an
+    old link or bookmark gets a permanent redirect instead of a 404. Editors keep the list."""
+
+    __tablename__ = "site_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The old address as a path, lower-case, starting with `/`.
+    old_path: Mapped[str] = mapped_column(String(400), unique=True)
+    #: Where it leads: an address on this site (`/about-ipt/find-a-therapist`) or a full https:// one.
+    target: Mapped[str] = mapped_column(String(400))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")

@@ -23,8 +23,10 @@ from portal.errors import NotFound, PortalError
 from portal.site import files, seed, service
 from portal.site.models import STATUSES, Page
 from portal.society import service as society_service
+from portal.web.caching import revalidated
 from portal.web.context import Ctx
 from portal.web.forms import FormReader, whole_number
+from portal.web.meta import share
 
 EDITORS = ("editor", "office")
 Errors = dict[str, str]
@@ -189,13 +191,21 @@ def public_page(ctx: Ctx) -> Response:
     if _served_with_a_slash(ctx, path):
         query = ctx.request.url.query
         return RedirectResponse(f"/{path}/" + (f"?{query}" if query else ""), status_code=307)
-    found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
+    try:
+        found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
+    except NotFound:
+        # An address of the old site (its list is kept by editors) leads to where the page is now.
+        target = service.redirect_for(ctx.db, "/" + path)
+        if target is None:
+            raise
+        return RedirectResponse(target, status_code=301)
     if found.is_home:
         return RedirectResponse("/", status_code=301)
     below = service.children(ctx.db, found, include_drafts=is_editor(ctx))
-    return ctx.render(
+    response = ctx.render(
         "site/page.html",
         {
+            "share": share(ctx, title=found.title, description=found.summary),
             "page": found,
             "crumbs": _crumbs(ctx, found),
             "below": [
@@ -209,6 +219,7 @@ def public_page(ctx: Ctx) -> Response:
             "editor": is_editor(ctx),
         },
     )
+    return revalidated(ctx, response)
 
 
 # --- staff: the editor --------------------------------------------------------------------------------------
@@ -464,8 +475,59 @@ def file(ctx: Ctx) -> Response:
     )
 
 
+# --- staff: the old site's addresses --------------------------------------------------------------------------
+
+
+@page(*EDITORS)
+def redirects(ctx: Ctx) -> Response:
+    values = {"old_path": "", "target": ""}
+    errors: Errors = {}
+    status = 200
+    if ctx.request.method == "POST":
+        form = FormReader(ctx.form)
+        values = {
+            "old_path": form.text("old_path", label="the old address", max_length=400),
+            "target": form.text("target", label="where it leads", max_length=400),
+        }
+        errors = form.errors
+        if not errors:
+            try:
+                with ctx.attempt():
+                    saved = service.save_redirect(
+                        ctx.db,
+                        old_path=values["old_path"],
+                        target=values["target"],
+                        actor=actor(ctx),
+                        now=ctx.now,
+                    )
+            except PortalError as exc:
+                errors = {"old_path" if exc.code == "bad_old_path" else "target": exc.message}
+            else:
+                ctx.flash(f"{saved.old_path} now leads to {saved.target}.")
+                return ctx.redirect("site:redirects")
+        status = 422
+    return ctx.render(
+        "site/redirects.html",
+        {"redirects": service.redirects(ctx.db), "values": values, "errors": errors},
+        status_code=status,
+    )
+
+
+@page(*EDITORS)
+def redirect_delete(ctx: Ctx) -> Response:
+    old = service.delete_redirect(
+        ctx.db, redirect_id=ctx.params["redirect_id"], actor=actor(ctx), now=ctx.now
+    )
+    ctx.flash(f"{old} is no longer in the list: it answers \u201cnot found\u201d again.")
+    return ctx.redirect("site:redirects")
+
+
 routes = [
     Route("/site/pages", pages, name="pages"),
+    Route("/site/redirects", redirects, methods=["GET", "POST"], name="redirects"),
+    Route(
+        "/site/redirects/{redirect_id:int}/delete", redirect_delete, methods=["POST"], name="redirect_delete"
+    ),
     Route("/site/pages/new", page_new, methods=["GET", "POST"], name="page_new"),
     Route("/site/pages/{page_id:int}", page_edit, methods=["GET", "POST"], name="page_edit"),
     Route("/site/pages/{page_id:int}/delete", page_delete, methods=["POST"], name="page_delete"),
