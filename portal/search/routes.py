@@ -74,6 +74,7 @@ def results(ctx: Ctx) -> Response:
         ctx.render(
             "search/results.html",
             {
+                "search_page": True,
                 "q": raw[: service.MAX_QUERY],
                 "found": found,
                 "number": number,
@@ -116,7 +117,7 @@ def sitemap(ctx: Ctx) -> Response:
     return Response("\n".join(lines) + "\n", media_type="application/xml")
 
 
-@page("public")
+@page("public", before_setup=True)
 def robots(ctx: Ctx) -> Response:
     lines = ["User-agent: *", *(f"Disallow: {prefix}" for prefix in PRIVATE_PREFIXES)]
     lines += ["", f"Sitemap: {ctx.settings.base_url.rstrip('/')}{ctx.url_for('search:sitemap')}"]

@@ -252,4 +252,6 @@ def test_parse_keeps_words_phrases_and_left_out_words():
 
 
 def test_plain_text_drops_markdown_and_keeps_escaped_html_as_text():
-    assert search.plain_text("## Aims\n\n**Bold** [link](/x) <b>raw</b> &amp;") == "Aims Bold link <b>raw</b> &"
+    assert (
+        search.plain_text("## Aims\n\n**Bold** [link](/x) <b>raw</b> &amp;") == "Aims Bold link <b>raw</b> &"
+    )

@@ -198,6 +198,13 @@ MATRIX: dict[str, set[str]] = {
     "site:attachment_add": {"editor", "office", "admin"},
     "site:attachment_remove": {"editor", "office", "admin"},
     "site:file": ALL,
+    # The old site's addresses and where they lead: the site's editors keep the list.
+    "site:redirects": {"editor", "office", "admin"},
+    "site:redirect_delete": {"editor", "office", "admin"},
+    # Search and the files robots read are for everyone.
+    "search:results": ALL,
+    "search:sitemap": ALL,
+    "search:robots": ALL,
     "site:page": ALL,
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
