@@ -8,9 +8,13 @@ administrators.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from markupsafe import Markup
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -24,7 +28,7 @@ from portal.site import files, seed, service
 from portal.site.models import STATUSES, Page
 from portal.society import service as society_service
 from portal.web.caching import revalidated
-from portal.web.context import Ctx
+from portal.web.context import Ctx, path_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.meta import share
 
@@ -82,6 +86,8 @@ class Chrome:
     footer: list[dict[str, str]]
     #: The society's details (SOCIETY_FIELDS), None before first-run setup.
     society: dict[str, str] | None
+    #: The header menu already rendered (`site/_menu.html`), when it came from the cache.
+    menu_html: Markup | None = None
 
 
 def link_url(request: Request, link: str) -> str:
@@ -89,7 +95,33 @@ def link_url(request: Request, link: str) -> str:
     if target is None:
         return link
     name, query = target
-    return str(request.app.url_path_for(name)) + (f"?{query}" if query else "")
+    return path_for(request, name) + (f"?{query}" if query else "")
+
+
+class MenuCache:
+    """The header menu rendered once per tree version and page: it is the same HTML for every visitor of one
+    address until the tree changes (drafts are never in it), and building and rendering it was most of a
+    page's time. Bounded, oldest out first: a 404 page's address is a key too."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._html: OrderedDict[Hashable, Markup] = OrderedDict()
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self._lock:
+            found = self._html.get(key)
+            if found is not None:
+                self._html.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, html: Markup) -> None:
+        with self._lock:
+            self._html[key] = html
+            self._html.move_to_end(key)
+            while len(self._html) > self.SIZE:
+                self._html.popitem(last=False)
 
 
 def page_url(path: str) -> str:
@@ -122,9 +154,13 @@ def _society(session: Session) -> dict[str, str] | None:
     return {name: getattr(found, name) or "" for name in society_service.SOCIETY_FIELDS}
 
 
-def _build(request: Request, known: _Known) -> Chrome:
-    here = request.url.path.rstrip("/") or "/"
-    menu = _items(request, [n for n in known.nodes if n.in_menu], here)
+def _here(request: Request) -> str:
+    return request.url.path.rstrip("/") or "/"
+
+
+def _build(request: Request, known: _Known, *, with_menu: bool = True) -> Chrome:
+    here = _here(request)
+    menu = _items(request, [n for n in known.nodes if n.in_menu], here) if with_menu else []
     by_path = {n.path: n for n in service.flatten(known.nodes)}
     footer = [
         {"title": node.title, "url": link_url(request, node.link) if node.link else page_url(node.path)}
@@ -150,7 +186,19 @@ def chrome(ctx: Ctx | None, request: Request) -> Chrome:
         state.site_tree = cached
     known = _Known(nodes=cached[1], society=_society(ctx.db))
     state.site_known = known
-    return _build(request, known)
+    menus: MenuCache | None = getattr(state, "site_menus", None)
+    if menus is None:
+        menus = state.site_menus = MenuCache()
+    # The address (its current entry) and the base URL (the script tag is absolute) are in the key.
+    key = (version, _here(request), str(request.base_url))
+    html = menus.get(key)
+    if html is not None:
+        return Chrome(**{**vars(_build(request, known, with_menu=False)), "menu_html": html})
+    built = _build(request, known)
+    template = state.templates.env.get_template("site/_menu.html")
+    built.menu_html = Markup(template.render(chrome=built, request=request))  # noqa: S704 - autoescaped template
+    menus.put(key, built.menu_html)
+    return built
 
 
 # --- the published pages ------------------------------------------------------------------------------------
