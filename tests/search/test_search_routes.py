@@ -77,7 +77,7 @@ def test_an_empty_search_asks_for_words(client, site_pages):
 def test_hostile_queries_never_fail(client, site_pages, query):
     response = client.get("/search", params={"q": query, "page": "oops"})
     assert response.status_code == 200
-    assert "<b>" not in response.text.split("<main", 1)[1] or query != "<b>"
+    assert "<b>" not in response.text  # what was typed comes back escaped
 
 
 def test_the_results_page_pages_through_many_hits(client, site_pages):
