@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
-
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
