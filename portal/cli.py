@@ -199,7 +199,9 @@ def search_rebuild() -> None:
     with transaction(load_settings()) as session:
         counts = service.rebuild(session, search_sources())
     click.echo(
-        "The search index is rebuilt: " + ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items()) + "."
+        "The search index is rebuilt: "
+        + ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+        + "."
     )
 
 
