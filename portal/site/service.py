@@ -538,6 +538,7 @@ def update_page(
     if "status" in changed and len(changed) == 1:
         note = "Published" if values.status == "published" else "Made a draft"
     old_path = page.path
+    branch_before = _branch_paths(session, old_path) if path != old_path else {}
     with _one_address(path):
         session.flush()
         with session.begin_nested():
@@ -554,8 +555,10 @@ def update_page(
                 _move_branch(session, page, reserved)
     _record_revision(session, page, note=note, actor=actor, now=now)
     session.flush()
-    # A new address moves the pages below it too: their entries follow.
+    # A new address moves the pages below it too: their entries follow, and so do the old addresses.
     _index(session, page, branch=path != old_path)
+    if branch_before:
+        _follow_move(session, branch_before, actor=actor, now=now)
     details: dict[str, Any] = {
         k: (v if k not in ("body", "summary") else f"{len(str(v))} characters") for k, v in changed.items()
     }
@@ -702,6 +705,43 @@ def normalise_old_path(raw: str) -> str:
     value = re.sub(r"^https?://[^/]+", "", value, flags=re.IGNORECASE)
     value = value.split("#", 1)[0].split("?", 1)[0]
     return value.lower()
+
+
+def _branch_paths(session: Session, path: str) -> dict[int, str]:
+    """{id: path} of the page at `path` and every page under it (the home page's branch is not one)."""
+    if path == "":
+        return {}
+    rows = session.execute(
+        select(Page.id, Page.path).where(
+            (Page.path == path) | Page.path.startswith(path + "/", autoescape=True)
+        )
+    )
+    return {row.id: row.path for row in rows}
+
+
+def _follow_move(
+    session: Session, before: dict[int, str], *, actor: audit.Actor | None, now: datetime
+) -> None:
+    """After a branch moved: each old address of its pages leads to the new one (a link or bookmark to the
+    old address keeps working), and every redirect that led to an old address leads to the new one."""
+    after = {
+        row.id: row.path for row in session.execute(select(Page.id, Page.path).where(Page.id.in_(before)))
+    }
+    moves = {"/" + before[i]: "/" + after[i] for i in before if i in after and before[i] != after[i]}
+    who = actor.name if actor else ""
+    for found in session.scalars(select(Redirect).where(Redirect.target.in_(moves))):
+        found.target, found.updated_at, found.updated_by = moves[found.target], now, who
+    for old, new in moves.items():
+        found = session.scalar(select(Redirect).where(Redirect.old_path == old))
+        if found is None:
+            session.add(Redirect(old_path=old, target=new, updated_at=now, updated_by=who))
+        else:
+            found.target, found.updated_at, found.updated_by = new, now, who
+    # A page moved back to where it was leaves no redirect pointing at itself.
+    session.flush()
+    for found in session.scalars(select(Redirect).where(Redirect.old_path == Redirect.target)):
+        session.delete(found)
+    session.flush()
 
 
 def redirects(session: Session) -> list[Redirect]:

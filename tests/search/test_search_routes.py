@@ -196,3 +196,31 @@ def test_a_logged_in_page_is_never_stored(client, site_pages, editor):
     response = client.get("/about-ipt/mission-vision")
     assert response.headers["cache-control"] == "no-store"
     assert "etag" not in response.headers
+
+
+def test_a_moved_page_leaves_its_old_address_behind_and_the_old_site_s_follows(
+    client, site_pages, database, clock
+):
+    with database.session() as s:
+        found = s.query(Page).filter_by(path="about-ipt/find-a-therapist").one()
+        site.update_page(
+            s,
+            page_id=found.id,
+            values=site.PageValues(title=found.title, slug="find-a-practitioner", parent_id=found.parent_id,
+                                   position=found.position, body=found.body, status="published"),
+            base_revision=None, actor=None, now=clock(), reserved=(),
+        )  # fmt: skip
+    assert client.get("/find-a-therapist.html").headers["location"] == "/about-ipt/find-a-practitioner"
+    assert client.get("/about-ipt/find-a-therapist").headers["location"] == "/about-ipt/find-a-practitioner"
+    with database.session() as s:
+        found = s.query(Page).filter_by(path="about-ipt/find-a-practitioner").one()
+        site.update_page(
+            s,
+            page_id=found.id,
+            values=site.PageValues(title=found.title, slug="find-a-therapist", parent_id=found.parent_id,
+                                   position=found.position, body=found.body, status="published"),
+            base_revision=None, actor=None, now=clock(), reserved=(),
+        )  # fmt: skip
+        assert s.query(Redirect).filter_by(old_path="/about-ipt/find-a-therapist").count() == 0
+    assert client.get("/about-ipt/find-a-therapist").status_code == 200
+    assert client.get("/find-a-therapist.html").headers["location"] == "/about-ipt/find-a-therapist"
