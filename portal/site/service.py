@@ -729,18 +729,18 @@ def _follow_move(
     }
     moves = {"/" + before[i]: "/" + after[i] for i in before if i in after and before[i] != after[i]}
     who = actor.name if actor else ""
-    for found in session.scalars(select(Redirect).where(Redirect.target.in_(moves))):
-        found.target, found.updated_at, found.updated_by = moves[found.target], now, who
+    for following in session.scalars(select(Redirect).where(Redirect.target.in_(moves))):
+        following.target, following.updated_at, following.updated_by = moves[following.target], now, who
     for old, new in moves.items():
-        found = session.scalar(select(Redirect).where(Redirect.old_path == old))
-        if found is None:
+        left = session.scalar(select(Redirect).where(Redirect.old_path == old))
+        if left is None:
             session.add(Redirect(old_path=old, target=new, updated_at=now, updated_by=who))
         else:
-            found.target, found.updated_at, found.updated_by = new, now, who
+            left.target, left.updated_at, left.updated_by = new, now, who
     # A page moved back to where it was leaves no redirect pointing at itself.
     session.flush()
-    for found in session.scalars(select(Redirect).where(Redirect.old_path == Redirect.target)):
-        session.delete(found)
+    for itself in session.scalars(select(Redirect).where(Redirect.old_path == Redirect.target)):
+        session.delete(itself)
     session.flush()
 
 
