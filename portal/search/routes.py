@@ -75,6 +75,8 @@ def results(ctx: Ctx) -> Response:
             "search/results.html",
             {
                 "search_page": True,
+                "max_words": service.MAX_WORDS,
+                "max_query": service.MAX_QUERY,
                 "q": raw[: service.MAX_QUERY],
                 "found": found,
                 "number": number,

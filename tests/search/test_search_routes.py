@@ -224,3 +224,9 @@ def test_a_moved_page_leaves_its_old_address_behind_and_the_old_site_s_follows(
         assert s.query(Redirect).filter_by(old_path="/about-ipt/find-a-therapist").count() == 0
     assert client.get("/about-ipt/find-a-therapist").status_code == 200
     assert client.get("/find-a-therapist.html").headers["location"] == "/about-ipt/find-a-therapist"
+
+
+def test_a_long_query_is_searched_in_part_and_says_so(client, site_pages):
+    response = client.get("/search", params={"q": "mission " * 30})
+    assert response.status_code == 200
+    assert "Only the first 10 words (or 200 characters) were searched for." in response.text
