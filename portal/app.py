@@ -51,6 +51,7 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
+from portal.membership import routes as membership_routes
 from portal.search import routes as search_routes
 from portal.search import service as search_service
 from portal.settings import Settings
@@ -171,6 +172,12 @@ NAV: list[NavItem] = [
     NavItem("Audit log", "accounts:audit", ("admin",), "Every staff action, hash-chained."),
     NavItem("My account", "me:account", ("member",), "Your details from the roll, your e-mail address."),
     NavItem("Members", "members:list", ("office",), "The membership roll: search, import, export, history."),
+    NavItem(
+        "Applications",
+        "membership:applications",
+        ("office",),
+        "People applying to join: ask for more, approve, reject; first fees.",
+    ),
     NavItem("Outbox", "mail:outbox", ("office",), "Every e-mail the portal sends, and its delivery."),
     NavItem("Committees", "team:manage", ("office",), "Meet the Team: committees, people, posts, photos."),
     NavItem(
@@ -230,6 +237,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("me", selfservice_routes.routes),
         *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
+        Mount("/membership", routes=membership_routes.routes, name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("checkin", checkin_routes.routes),

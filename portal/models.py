@@ -13,6 +13,7 @@ from portal.elections import models as elections_models
 from portal.events import models as events_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
+from portal.membership import models as membership_models
 from portal.search import models as search_models
 from portal.site import models as site_models
 from portal.society import models as society_models
@@ -31,6 +32,7 @@ __all__ = [
     "events_models",
     "mail_models",
     "members_models",
+    "membership_models",
     "metadata",
     "search_models",
     "site_models",

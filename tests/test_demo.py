@@ -328,6 +328,7 @@ def test_the_skills_day_door_is_open_with_some_delegates_already_in(loaded: Load
 
 
 def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal(loaded: Loaded) -> None:
+    from portal.members.models import MemberCategory
     from portal.site import seed
     from portal.site.models import Page, PageRevision
 
@@ -343,8 +344,11 @@ def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal
         meeting = s.scalars(select(Event).where(Event.kind == "meeting")).one()
         assert pages["training-events/ipt-uk-national-meeting"].link == f"/events/{meeting.slug}"
         assert pages["training-events/events-calendar"].link == "events:calendar"
-        fees = pages["accreditation-membership/membership-options"]
-        assert fees.revision == 3 and "£48" in fees.body
+        standards = pages["accreditation-membership/accreditation-standards"]
+        assert standards.revision == 3 and "at least three years" in standards.body
+        assert pages["accreditation-membership/membership-options"].link == "membership:options"
+        fees = dict(s.execute(select(MemberCategory.code, MemberCategory.annual_fee)).all())
+        assert fees["basic"] == 4500 and fees["honorary"] == 0
         authors = set(s.scalars(select(PageRevision.author).where(PageRevision.number > 1)))
         assert authors == {"Priya Shah"}
 

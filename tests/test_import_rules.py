@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"members", "contact", "site"},
     {"events", "elections", "complaints"},
-    {"checkin", "team"},
+    {"checkin", "team", "membership"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}

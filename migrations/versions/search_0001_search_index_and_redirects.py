@@ -6,7 +6,7 @@ The index is filled by `portal db upgrade` after the schema (while it is empty) 
 the documents' text comes from the rooms' own rules (Markdown turned into words), not from SQL here.
 
 Revision ID: search_0001
-Revises: site_pages_0001
+Revises: membership_0001
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 import portal.db
 
 revision = "search_0001"
-down_revision = "site_pages_0001"
+down_revision = "membership_0001"
 branch_labels = None
 depends_on = None
 

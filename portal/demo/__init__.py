@@ -34,6 +34,7 @@ from portal.accounts.passwords import Passwords
 from portal.demo.checkin import CheckinSteps
 from portal.demo.complaints import ComplaintSteps
 from portal.demo.elections import ElectionSteps
+from portal.demo.membership import MembershipSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
@@ -78,7 +79,7 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps, SiteSteps):
+class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps, SiteSteps, MembershipSteps):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -92,6 +93,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps,
         self.plan_team()
         self.plan_complaints()
         self.plan_site()
+        self.plan_membership()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

@@ -181,29 +181,6 @@ trained and supervised to the society's standards, at the level of practitioner,
 
 Accreditation is renewed every three years with evidence of continuing practice and CPD.""",
     ),
-    "accreditation-membership/membership-options": (
-        "The categories of membership and their annual fees.",
-        """| Category | Who it is for | Annual fee |
-|---|---|---|
-| Trainee | Practitioners in IPT training | £30 |
-| Basic | Anyone with an interest in IPT | £45 |
-| Member Plus | Accredited practitioners, supervisors and trainers | £75 |
-| Organisation | NHS trusts and services (up to five named staff) | £250 |
-| Honorary | Awarded by the Executive Committee | none |
-
-Membership runs for a year from the day you join. All members receive the newsletter and reduced fees at the
-National Meeting; Member Plus and Organisation members also appear on the public register.""",
-    ),
-    "accreditation-membership/register-as-a-member": (
-        "How to join, step by step.",
-        """1. Choose the membership category that fits you (see [Membership Options](/accreditation-membership/membership-options)).
-2. E-mail the office with your name, your professional background and, for Trainee or Member Plus, your
-   training or accreditation details.
-3. The office sends you an invoice; membership starts when it is paid.
-4. You will receive an e-mail inviting you to activate your account on this portal.
-
-Questions? See the [Membership FAQs](/members-area/membership-faqs).""",
-    ),
     "training-events": (
         "The courses the society runs and the events where members meet.",
         """The society runs the core IPT courses, a refresher day and a supervisor course, and approves courses by
@@ -404,6 +381,22 @@ working days.""",
     ),
 }
 
-#: A later edit the demo makes (so a page has a history to read): the fees go up.
-FEES_UPDATE = ("accreditation-membership/membership-options", "| Basic | Anyone with an interest in IPT | £45 |",
-               "| Basic | Anyone with an interest in IPT | £48 |")  # fmt: skip
+#: A later edit the demo makes (so a page has a history to read): supervisors need longer as practitioners.
+STANDARDS_UPDATE = ("accreditation-membership/accreditation-standards",
+                    "- Accredited practitioner for at least two years.",
+                    "- Accredited practitioner for at least three years.")  # fmt: skip
+
+#: The categories' terms, as the office sets them (the Membership Options page is drawn from them):
+#: code → (annual fee in pence, who is eligible, evidence needed, a file asked for).
+CATEGORY_TERMS: dict[str, tuple[int, str, str, bool]] = {
+    "trainee": (3000, "Practitioners in IPT training.", "A letter from your course or supervisor.", True),
+    "basic": (4500, "Anyone with an interest in IPT.", "", False),
+    "member_plus": (
+        7500,
+        "Accredited practitioners, supervisors and trainers; listed on the public register.",
+        "Your accreditation certificate.",
+        True,
+    ),
+    "organisation": (25000, "NHS trusts and services, with up to five named staff.", "", False),
+    "honorary": (0, "Awarded by the Executive Committee.", "", False),
+}

@@ -24,8 +24,9 @@ from portal.web.templating import money
 INVOICE_SEQUENCE = "invoice"
 
 
-def next_number(session: Session, name: str = INVOICE_SEQUENCE) -> int:
-    """The next number of a sequence, taken in the caller's transaction (the row stays locked until it ends)."""
+def next_number(session: Session, name: str = INVOICE_SEQUENCE, *, start: int = 0) -> int:
+    """The next number of a sequence, taken in the caller's transaction (the row stays locked until it ends).
+    A sequence used for the first time counts on from `start` (its first number is `start + 1`)."""
     stmt = (
         update(NumberSequence)
         .where(NumberSequence.name == name)
@@ -38,7 +39,7 @@ def next_number(session: Session, name: str = INVOICE_SEQUENCE) -> int:
         # First use: create the row; if another transaction created it meanwhile, ours waits, then bumps it.
         try:
             with session.begin_nested():
-                session.execute(insert(NumberSequence).values(name=name, last_value=0))
+                session.execute(insert(NumberSequence).values(name=name, last_value=start))
         except IntegrityError:
             pass
         value = session.execute(stmt).scalar_one()
@@ -73,25 +74,57 @@ def issue_invoice(
     existing = session.scalar(select(Invoice).where(Invoice.registration_id == registration.id))
     if existing is not None:
         return existing
-    gross = registration.amount_due
-    net, tax = split_tax(gross, event.tax_rate_bp)
     today = now.astimezone(ZoneInfo(event.timezone)).date()
     ticket = registration.ticket_type
+    invoice = issue_numbered(
+        session,
+        lines=[{"description": f"{event.title}: {ticket.name}", "amount": registration.amount_due}],
+        currency=registration.currency,
+        tax_label=event.tax_label,
+        tax_rate_bp=event.tax_rate_bp,
+        due_on=today + timedelta(days=event.payment_due_days),
+        buyer={"name": registration.full_name, "email": registration.email},
+        reference=registration.payment_reference or "",
+        payment_details=payment_details,
+        now=now,
+        registration_id=registration.id,
+    )
+    return invoice
+
+
+def issue_numbered(
+    session: Session,
+    *,
+    lines: list[dict[str, Any]],
+    currency: str,
+    tax_label: str,
+    tax_rate_bp: int,
+    due_on: date,
+    buyer: dict[str, str],
+    reference: str,
+    payment_details: str,
+    now: datetime,
+    registration_id: int | None = None,
+) -> Invoice:
+    """Number and freeze an invoice in the one series (a booking's, or a membership fee's): the number is
+    taken in the caller's transaction, so a rolled-back action gives it back and the series has no gap."""
+    gross = sum(int(line["amount"]) for line in lines)
+    net, tax = split_tax(gross, tax_rate_bp)
     invoice = Invoice(
         number=next_number(session),
-        registration_id=registration.id,
+        registration_id=registration_id,
         issued_at=now,
-        due_on=today + timedelta(days=event.payment_due_days),
-        currency=registration.currency,
-        lines=json.dumps([{"description": f"{event.title}: {ticket.name}", "amount": gross}]),
+        due_on=due_on,
+        currency=currency,
+        lines=json.dumps(lines),
         net=net,
         tax=tax,
         total=gross,
-        tax_label=event.tax_label,
-        tax_rate_bp=event.tax_rate_bp,
+        tax_label=tax_label,
+        tax_rate_bp=tax_rate_bp,
         seller=json.dumps({**society_snapshot(session), "payment_details": payment_details}),
-        buyer=json.dumps({"name": registration.full_name, "email": registration.email}),
-        reference=registration.payment_reference or "",
+        buyer=json.dumps(buyer),
+        reference=reference,
     )
     session.add(invoice)
     session.flush()

@@ -364,7 +364,9 @@ class Invoice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
-    registration_id: Mapped[int] = mapped_column(
+    #: The booking invoiced; None for an invoice of something else in the one series (a membership fee,
+    #: portal/membership, which points at its invoice).
+    registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registrations.id", ondelete="CASCADE"), unique=True
     )
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -382,7 +384,7 @@ class Invoice(Base):
     buyer: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(String(20))
 
-    registration: Mapped[Registration] = relationship(back_populates="invoice")
+    registration: Mapped[Registration | None] = relationship(back_populates="invoice")
 
     @property
     def label(self) -> str:

@@ -55,9 +55,11 @@ def _check_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def reference_for(registration_id: int) -> str:
+def reference_for(registration_id: int, *, prefix: str = REFERENCE_PREFIX) -> str:
+    """A payment reference: the prefix, six digits and a check digit (`IPT0000127`). Another kind of payment
+    (a membership fee) has a prefix of its own, so a bank line names which it pays."""
     digits = f"{registration_id:06d}"
-    return f"{REFERENCE_PREFIX}{digits}{_check_digit(digits)}"
+    return f"{prefix}{digits}{_check_digit(digits)}"
 
 
 def find_references(text: str) -> list[str]:

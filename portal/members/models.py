@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
 
-STATUSES: dict[str, str] = {"active": "Active", "lapsed": "Lapsed", "resigned": "Resigned"}
+STATUSES: dict[str, str] = {
+    "active": "Active",
+    # Approved and on the roll, the first fee not yet paid (portal/membership): active once it is.
+    "pending": "Awaiting first fee",
+    "lapsed": "Lapsed",
+    "resigned": "Resigned",
+}
 
 
 class Member(Base):
@@ -63,7 +69,9 @@ class MemberChange(Base):
 
 class MemberCategory(Base):
     """A membership category (trainee, basic, ...), configurable by staff. `code` is what members store and
-    never changes once made; `label` is what people see and may be renamed."""
+    never changes once made; `label` is what people see and may be renamed. Its terms (fee, who may join,
+    the evidence asked for, approval, the vote) are what the public Membership Options page prints and what
+    an application to it follows (portal/membership)."""
 
     __tablename__ = "member_categories"
 
@@ -71,6 +79,18 @@ class MemberCategory(Base):
     code: Mapped[str] = mapped_column(String(50), unique=True)
     label: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: The annual fee in pence (GBP); 0 for a free category.
+    annual_fee: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Who may join, in the society's words (Markdown-free plain text; shown on the options page).
+    eligibility: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: What an applicant must show, and whether the application form asks for a file of it.
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
+    evidence_upload: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Staff look at each application before it is approved (otherwise it is approved as it is sent).
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    can_vote: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: People may apply for it on the website (an honorary membership is given, not applied for).
+    open_to_applicants: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class AccreditationLevel(Base):

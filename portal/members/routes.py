@@ -314,6 +314,53 @@ def option_edit(ctx: Ctx) -> Response:
     return ctx.redirect("members:options")
 
 
+def _render_category(
+    ctx: Ctx, category: Any, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
+) -> Response:
+    return ctx.render(
+        "members/category.html",
+        {
+            "category": category,
+            "errors": errors or {},
+            "values": values
+            if values is not None
+            else {
+                **vars(service.terms_of(category)),
+                "annual_fee": f"{category.annual_fee // 100}.{category.annual_fee % 100:02d}",
+            },
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@page("office")
+def category_terms(ctx: Ctx) -> Response:
+    """A category's terms: its fee, who may join, the evidence asked for, approval, the vote."""
+    category = service.get_category(ctx.db, int(ctx.params["option_id"]))
+    if ctx.request.method != "POST":
+        return _render_category(ctx, category)
+    form = FormReader(ctx.form)
+    fee = form.money("annual_fee", label="the annual fee", maximum=service.MAX_FEE)
+    terms = service.CategoryTerms(
+        annual_fee=fee if fee is not None else 0,
+        eligibility=form.text("eligibility", label="who is eligible", required=False, max_length=2000),
+        evidence=form.text("evidence", label="the evidence needed", required=False, max_length=2000),
+        evidence_upload=form.checkbox("evidence_upload"),
+        needs_approval=form.checkbox("needs_approval"),
+        can_vote=form.checkbox("can_vote"),
+        open_to_applicants=form.checkbox("open_to_applicants"),
+    )
+    for field, message in service.check_terms(terms).items():
+        form.error(field, message)
+    if form.ok:
+        service.update_category_terms(
+            ctx.db, option_id=category.id, terms=terms, actor=acting.actor(ctx), now=ctx.now
+        )
+        ctx.flash(f"Saved the terms of “{category.label}”.")
+        return ctx.redirect("members:options")
+    return _render_category(ctx, category, errors=form.errors, values=form.data)
+
+
 routes = [
     Route("/", member_list, name="list"),
     Route("/export.csv", export_csv, name="export"),
@@ -322,6 +369,7 @@ routes = [
     Route("/import/{sha256}/apply", import_apply, methods=["POST"], name="import_apply"),
     Route("/lists", options_page, methods=["GET", "POST"], name="options"),
     Route("/lists/{kind}/{option_id:int}", option_edit, methods=["POST"], name="option_edit"),
+    Route("/lists/category/{option_id:int}/terms", category_terms, methods=["GET", "POST"], name="category"),
     Route("/{member_id:int}", member_detail, methods=["GET", "POST"], name="detail"),
     Route("/{member_id:int}/export", member_export, methods=["POST"], name="export_json"),
     Route("/{member_id:int}/erase", member_erase, methods=["POST"], name="erase"),

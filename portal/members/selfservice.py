@@ -16,6 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -89,13 +90,32 @@ def request_activation(
     member = session.scalar(query)
     if member is None or member.email is None:
         return
+    send_activation(session, member=member, now=now, key=key, links=links)
+
+
+def send_activation(
+    session: Session,
+    *,
+    member: Member,
+    now: datetime,
+    key: bytes,
+    links: Links,
+    template: str = "accounts/activate",
+    context: dict[str, Any] | None = None,
+) -> bool:
+    """E-mail an active member on the roll the link that chooses their password, making their login (linked to
+    the member) if there is none yet; a member who already has a password is told how to log in instead.
+    Whether it was asked for (`request_activation`) or follows from joining (`template` then welcomes the new
+    member, with `context`). False when nothing was sent (the address belongs to another login)."""
+    if member.email is None:
+        return False
     account = session.scalar(select(Account).where(Account.member_id == member.id))
     if account is None:
         if session.scalar(select(Account.id).where(Account.email == member.email)) is not None:
             # Activation never attaches a member to a login that already exists (staff or anyone's): the roll
             # is edited by staff, so an address put on the roll must not hand over the login it belongs to.
             log.info("activation for member %s: the address already has a login; nothing linked", member.id)
-            return
+            return False
         account = Account(
             name=member.full_name,
             email=member.email,
@@ -111,15 +131,19 @@ def request_activation(
                 session.flush()
         except IntegrityError:
             log.warning("activation for member %s met a concurrent change; nothing sent", member.id)
-            return
+            return False
     if account.is_staff or account.email != member.email:
         # A staff login, or one whose own address differs from the roll's: activation links go only to the
         # login's own address, and only for a member's login; anything else is a change of address (/me/email).
         log.info("activation for member %s: the login is not the roll address's to activate", member.id)
-        return
+        return False
     if not account.is_active:
-        return
-    context = {"society_name": society_name(session), "name": member.first_name or member.full_name}
+        return False
+    context = {
+        "society_name": society_name(session),
+        "name": member.first_name or member.full_name,
+        **(context or {}),
+    }
     if account.password_hash:
         mail.enqueue(
             session,
@@ -128,19 +152,20 @@ def request_activation(
             context={**context, "login_url": links.login(), "forgot_url": links.forgot_password()},
             now=now,
         )
-        return
+        return True
     token = service.issue_token(
         session, account=account, purpose="activate", valid=ACTIVATE_VALID, now=now, key=key
     )
     mail.enqueue(
         session,
         to=member.email,
-        template="accounts/activate",
+        template=template,
         context={**context, "membership_number": member.membership_number},
         now=now,
         secrets={"link": links.activate(token)},
         key=key,
     )
+    return True
 
 
 # --- forgotten password -------------------------------------------------------------------------------------

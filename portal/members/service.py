@@ -40,7 +40,12 @@ from portal.text import csv_safe
 from portal.web.forms import EMAIL_RE
 
 #: Where a change came from (MemberChange.source).
-SOURCES: dict[str, str] = {"import": "Roll import", "staff": "Staff edit", "self-service": "The member"}
+SOURCES: dict[str, str] = {
+    "import": "Roll import",
+    "staff": "Staff edit",
+    "self-service": "The member",
+    "application": "Membership application",
+}
 
 #: Every field a member has that history tracks, with the label people see.
 FIELDS: dict[str, str] = {
@@ -347,6 +352,90 @@ def remove_option(
     audit.record(session, actor=actor, action=f"members.{kind}_remove", subject=option.code, now=now)
     session.expunge(option)
     return option.label
+
+
+@dataclass(frozen=True)
+class CategoryTerms:
+    """A category's terms of membership: what the Membership Options page prints and applications follow."""
+
+    annual_fee: int
+    eligibility: str
+    evidence: str
+    evidence_upload: bool
+    needs_approval: bool
+    can_vote: bool
+    open_to_applicants: bool
+
+
+#: The largest annual fee a category may have, in pence (£100,000): anything above is a typing slip.
+MAX_FEE = 10_000_000
+
+
+def check_terms(terms: CategoryTerms) -> dict[str, str]:
+    """Messages by field for terms a category may not have."""
+    errors: dict[str, str] = {}
+    if terms.annual_fee < 0:
+        errors["annual_fee"] = "The annual fee cannot be less than £0. Enter 0 for a free category."
+    elif terms.annual_fee > MAX_FEE:
+        errors["annual_fee"] = f"The annual fee must be at most £{MAX_FEE // 100:,}."
+    if len(terms.eligibility) > 2000:
+        errors["eligibility"] = "Who is eligible must be at most 2000 characters."
+    if len(terms.evidence) > 2000:
+        errors["evidence"] = "The evidence needed must be at most 2000 characters."
+    if terms.evidence_upload and not terms.evidence.strip():
+        errors["evidence"] = "Say what evidence to upload, since the form will ask for a file."
+    return errors
+
+
+def update_category_terms(
+    session: Session, *, option_id: int, terms: CategoryTerms, actor: Account | None, now: datetime
+) -> MemberCategory:
+    """Change a category's fee, eligibility, evidence, approval and vote; audited with the fields changed."""
+    category = session.get(MemberCategory, option_id)
+    if category is None:
+        raise MemberError(Code.NOT_FOUND, "There is no such category.", kind=Kind.NOT_FOUND)
+    errors = check_terms(terms)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise MemberError(Code.BAD_VALUE, message, field=field, errors=errors)
+    changed = {}
+    for name, value in vars(terms).items():
+        if getattr(category, name) != value:
+            changed[name] = value
+            setattr(category, name, value)
+    session.flush()
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="members.category_terms",
+            subject=category.code,
+            details={
+                "fields": sorted(changed),
+                **({"annual_fee": terms.annual_fee} if "annual_fee" in changed else {}),
+            },
+            now=now,
+        )
+    return category
+
+
+def get_category(session: Session, category_id: int) -> MemberCategory:
+    category = session.get(MemberCategory, category_id)
+    if category is None:
+        raise MemberError(Code.NOT_FOUND, "There is no such category.", kind=Kind.NOT_FOUND)
+    return category
+
+
+def terms_of(category: MemberCategory) -> CategoryTerms:
+    return CategoryTerms(
+        annual_fee=category.annual_fee,
+        eligibility=category.eligibility,
+        evidence=category.evidence,
+        evidence_upload=category.evidence_upload,
+        needs_approval=category.needs_approval,
+        can_vote=category.can_vote,
+        open_to_applicants=category.open_to_applicants,
+    )
 
 
 def seed_default_options(session: Session) -> None:

@@ -100,8 +100,8 @@ SITE: tuple[SeedPage, ...] = (
             "Accreditation Standards",
             "The standards for each level of accreditation and how they are assessed.",
         ),
-        _p("Membership Options", "Each category of membership, what it includes and what it costs."),
-        _p("Register as a Member", "How to apply for membership, step by step, and what to have ready."),
+        _link("Membership Options", "membership:options", slug="membership-options"),
+        _link("Register as a Member", "membership:apply", slug="register-as-a-member"),
     ),
     _p(
         "Training & Events",

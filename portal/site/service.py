@@ -41,6 +41,8 @@ LINK_ROUTES: dict[str, str] = {
     "contact:form": "Contact Us (the form that reaches the office)",
     "team:index": "Meet the Team (the committees and their people)",
     "complaints:page": "Complaints (the procedure and its form)",
+    "membership:options": "Membership Options (drawn from the categories and their fees)",
+    "membership:apply": "Register as a Member (the application form)",
     "accounts:login": "Members' login",
     "me:account": "My account (members)",
     "elections:index": "Elections (members nominate and vote)",

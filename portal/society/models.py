@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -53,3 +53,26 @@ class PaymentSettings(Base):
         if self.notes:
             lines.append(self.notes)
         return "\n".join(lines)
+
+
+#: How a membership year runs: a year from the day each member joins, or the society's fixed year.
+YEAR_KINDS: dict[str, str] = {"rolling": "A year from the day the member joins", "fixed": "A fixed year"}
+#: In a fixed year, what someone joining part-way through pays first.
+FIRST_FEES: dict[str, str] = {"full": "The full annual fee", "pro_rata": "A share for the months left"}
+
+
+class MembershipSettings(Base):
+    """The membership year and the versions of the documents applicants accept (one row, id 1)."""
+
+    __tablename__ = "membership_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_kind: Mapped[str] = mapped_column(String(20), default="rolling")
+    #: The first day of a fixed year (1 April: month 4, day 1).
+    year_start_month: Mapped[int] = mapped_column(Integer, default=4)
+    year_start_day: Mapped[int] = mapped_column(Integer, default=1)
+    first_fee: Mapped[str] = mapped_column(String(20), default="full")
+    #: The versions an applicant accepts (recorded with the application): changing one asks new applicants
+    #: to accept the new text.
+    conduct_version: Mapped[str] = mapped_column(String(40), default="1")
+    privacy_version: Mapped[str] = mapped_column(String(40), default="1")

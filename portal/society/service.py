@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.errors import Conflict
+from portal.errors import Conflict, Invalid
 from portal.society.errors import Code
-from portal.society.models import PaymentSettings, Society
+from portal.society.models import FIRST_FEES, YEAR_KINDS, MembershipSettings, PaymentSettings, Society
 from portal.text import DEFAULT_SOCIETY_NAME
 
 SOCIETY_FIELDS = (
@@ -89,3 +89,70 @@ def save_details(
         audit.record(
             session, actor=actor, action="society.details", subject="society", details=changed, now=now
         )
+
+
+# --- the membership year ------------------------------------------------------------------------------------
+
+MEMBERSHIP_FIELDS = (
+    "year_kind",
+    "year_start_month",
+    "year_start_day",
+    "first_fee",
+    "conduct_version",
+    "privacy_version",
+)
+
+
+def membership_settings(session: Session) -> MembershipSettings:
+    """How the membership year runs (the defaults, unsaved, until the office saves them)."""
+    found = session.get(MembershipSettings, 1)
+    return found or MembershipSettings(
+        id=1,
+        year_kind="rolling",
+        year_start_month=4,
+        year_start_day=1,
+        first_fee="full",
+        conduct_version="1",
+        privacy_version="1",
+    )
+
+
+def save_membership_settings(
+    session: Session, *, values: Mapping[str, Any], actor: audit.Actor | None, now: datetime
+) -> MembershipSettings:
+    """Save the membership year (checked again here: a fixed year starts on a day every year has)."""
+    if values.get("year_kind") not in YEAR_KINDS or values.get("first_fee") not in FIRST_FEES:
+        raise Invalid(Code.BAD_VALUE, "Choose how the membership year runs.", field="year_kind")
+    month, day = values.get("year_start_month"), values.get("year_start_day")
+    if not isinstance(month, int) or not 1 <= month <= 12:
+        raise Invalid(Code.BAD_VALUE, "Choose the month the year starts.", field="year_start_month")
+    if not isinstance(day, int) or not 1 <= day <= DAYS_IN_MONTH[month - 1]:
+        raise Invalid(
+            Code.BAD_VALUE,
+            f"Enter a day from 1 to {DAYS_IN_MONTH[month - 1]} (a day every year has).",
+            field="year_start_day",
+        )
+    found = session.get(MembershipSettings, 1)
+    if found is None:
+        found = membership_settings(session)
+        session.add(found)
+    changed = {}
+    for name in MEMBERSHIP_FIELDS:
+        if name in values and getattr(found, name) != values[name]:
+            changed[name] = values[name]
+            setattr(found, name, values[name])
+    session.flush()
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="society.membership_year",
+            subject="society",
+            details=changed,
+            now=now,
+        )
+    return found
+
+
+#: The days of each month in every year (February's 29th is not in every year, so a year cannot start on it).
+DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

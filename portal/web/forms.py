@@ -61,6 +61,10 @@ class FieldErrors(dict[str, str]):
         return self[name]
 
 
+#: An amount of money as typed, once the pound sign, commas and spaces are gone: pounds, and 1 or 2 pence digits.
+MONEY_RE = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
+
+
 class FormReader:
     """Reads fields from a submitted form, collecting one message per bad field (in the order they were read)."""
 
@@ -133,6 +137,29 @@ class FormReader:
         if minimum is not None and value < minimum:
             self.errors[name] = f"{label[0].upper() + label[1:]} must be at least {minimum}."
         self.data[name] = value
+        return value
+
+    def money(self, name: str, *, label: str, required: bool = True, maximum: int = MAX_INT) -> int | None:
+        """Pounds and pence as typed (`45`, `45.50`, `£1,200`) into pence; None with a message otherwise."""
+        raw = self.raw(name)
+        self.data[name] = raw
+        typed = raw.replace("£", "").replace(",", "").replace(" ", "")
+        if not typed:
+            if required:
+                self.errors[name] = f"Enter {label}."
+            return None
+        if typed.startswith("-") and MONEY_RE.fullmatch(typed[1:]):
+            self.errors[name] = f"{label[0].upper() + label[1:]} cannot be less than £0."
+            return None
+        match = MONEY_RE.fullmatch(typed)
+        if match is None:
+            self.errors[name] = f"Enter {label} in pounds and whole pence, in digits, like 45 or 45.50."
+            return None
+        pounds, pence = match.group(1), (match.group(2) or "").ljust(2, "0")
+        value = int(pounds) * 100 + int(pence)
+        if value > maximum:
+            self.errors[name] = f"{label[0].upper() + label[1:]} must be at most £{maximum // 100:,}."
+            return None
         return value
 
     def choice(

@@ -127,14 +127,16 @@ def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_serve
     page.get_by_role("link", name="Website").first.click()
     page.wait_for_url(demo_server.url + "/site/pages")
     assert_accessible(page)
-    page.get_by_role("link", name="History of Membership Options").click()
+    page.get_by_role("link", name="History of Accreditation Standards").click()
     assert_accessible(page)
     page.get_by_role("link", name="Version 3").click()
     assert_accessible(page)
-    assert page.locator("table.diff del").inner_text() == "| Basic | Anyone with an interest in IPT | £45 |"
-    assert page.locator("table.diff ins").inner_text() == "| Basic | Anyone with an interest in IPT | £48 |"
+    assert page.locator("table.diff del").inner_text() == "- Accredited practitioner for at least two years."
+    assert (
+        page.locator("table.diff ins").inner_text() == "- Accredited practitioner for at least three years."
+    )
     assert page.get_by_role("button", name="Restore this version").count() == 0  # version 3 is the page now
-    page.goto(demo_server.url + "/accreditation-membership/membership-options")
+    page.goto(demo_server.url + "/accreditation-membership/accreditation-standards")
     page.get_by_role("link", name="Edit this page").click()
     assert_accessible(page)
     page.get_by_label("Summary").fill("A previewed summary, not saved.")
@@ -143,3 +145,41 @@ def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_serve
     assert_accessible(page)
     _shoot(page, "editor-preview-1280")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_a_visitor_walks_the_whole_menu_and_every_page_is_accessible(demo_server, browser, width, height):
+    """Every entry of the site menu (top level and sub-menus) as a visitor, at a laptop's and a phone's width:
+    each page answers 200 with its own heading, marks itself current in the menu, and axe finds no serious or
+    critical violation on it."""
+    from browser_kit import axe_violations
+
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(demo_server.url + "/")
+        links = page.eval_on_selector_all(
+            "nav.site-nav a[href]", "els => els.map(e => [e.getAttribute('href'), e.textContent.trim()])"
+        )
+        assert len(links) >= 30, f"the demo's menu has {len(links)} entries"
+        problems: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        unmarked: list[str] = []
+        for href, title in links:
+            if href in seen or not href.startswith("/"):
+                continue
+            seen.add(href)
+            response = page.goto(demo_server.url + href)
+            assert response is not None and response.status == 200, (
+                f"{title} ({href}): {response and response.status}"
+            )
+            assert page.locator("h1").count() >= 1, f"{title} ({href}) has no heading"
+            if not page.locator("nav.site-nav a[aria-current=page]").count():
+                unmarked.append(href)
+            found = axe_violations(page)
+            if found:
+                problems[href] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in found]
+        assert not unmarked, f"not marked current in the menu: {unmarked}"
+        assert not problems, f"axe at {width} px:\n" + "\n".join(f"{k}: {v}" for k, v in problems.items())
+    finally:
+        context.close()

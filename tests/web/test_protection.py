@@ -12,6 +12,7 @@ from portal.accounts import service
 from portal.accounts.access import SESSION_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
+from portal.web.boundary import CSRF_COOKIE
 
 PERSONAS = [
     "anonymous",
@@ -63,6 +64,22 @@ MATRIX: dict[str, set[str]] = {
     "members:detail": {"office", "admin"},
     "members:export_json": {"office", "admin"},
     "members:erase": {"office", "admin"},
+    "members:category": {"office", "admin"},
+    # Joining: the public pages and the applicant's private link (the token decides); the office's queue.
+    "membership:options": ALL,
+    "membership:apply": ALL,
+    "membership:apply_form": ALL,
+    "membership:applied": ALL,
+    "membership:answer": ALL,
+    "membership:answered": ALL,
+    "membership:applications": {"office", "admin"},
+    "membership:application": {"office", "admin"},
+    "membership:ask": {"office", "admin"},
+    "membership:approve": {"office", "admin"},
+    "membership:reject": {"office", "admin"},
+    "membership:fee_paid": {"office", "admin"},
+    "membership:file": {"office", "admin"},
+    "membership:settings": {"office", "admin"},
     # Check-in: the scanner API also takes a scanner device's bearer token (tested in tests/checkin).
     "checkin:api_checkin": {"door", "admin"},
     "checkin:api_sync": {"door", "admin"},
@@ -233,7 +250,9 @@ def test_the_matrix_covers_every_route(app):
 
 @pytest.fixture
 def persona_client(app, admin, database, passwords, key, clock):
-    """A fresh client logged in as the persona (the session made directly, so no login throttle applies)."""
+    """A client logged in as the persona (the session made directly, so no login throttle applies), holding a
+    CSRF cookie set directly (no page is rendered to get one). `fresh=True` gives a new client and a new session:
+    an unsafe request may end the session it is called with (log out), so each one gets its own."""
     accounts = {"admin": admin}
     for persona in PERSONAS[1:-1]:
         roles = "" if persona == "member" else persona
@@ -253,17 +272,28 @@ def persona_client(app, admin, database, passwords, key, clock):
         s.add(member)
         s.flush()
         s.get(Account, accounts["member"].id).member_id = member.id
-    clients = []
+    clients: list[TestClient] = []
+    kept: dict[str, tuple[TestClient, str | None]] = {}
 
-    def make(persona: str) -> TestClient:
+    def new(persona: str) -> tuple[TestClient, str | None]:
         client = TestClient(app, base_url="http://testserver", follow_redirects=False)
         clients.append(client)
-        client.get("/login")
+        token = None
         if persona != "anonymous":
             with database.session() as s:
                 token = service.start_session(
                     s, account=accounts[persona], now=clock(), max_age=timedelta(hours=1), key=key
                 )
+        return client, token
+
+    def make(persona: str, *, fresh: bool = False) -> TestClient:
+        if fresh or persona not in kept:
+            kept[persona] = new(persona)
+        client, token = kept[persona]
+        # Set before every request, whatever the last response did to the jar.
+        client.cookies.clear()
+        client.cookies.set(CSRF_COOKIE, f"matrix-{persona}", domain="testserver.local")
+        if token is not None:
             client.cookies.set(SESSION_COOKIE, token, domain="testserver.local")
         return client
 
@@ -284,8 +314,8 @@ def test_role_by_route_matrix(app, persona_client):
         for name, path, methods, _endpoint in all_routes(app):
             url = fill_path(path)
             for method in sorted(methods):
-                # A fresh login for every request: some routes (log out) end the session they are called with.
-                client = persona_client(persona)
+                # Reads share the persona's session; every unsafe request gets a fresh one (some end theirs).
+                client = persona_client(persona, fresh=method not in ("GET", "HEAD"))
                 headers = {"X-CSRF-Token": csrf_token(client)}
                 response = client.request(
                     method, url, headers=headers, data={"x": "1"} if method != "GET" else None
@@ -297,6 +327,17 @@ def test_role_by_route_matrix(app, persona_client):
                         f"{method} {url} as {persona}: got {response.status_code}, expected {expected}"
                     )
     assert not failures, "\n".join(failures)
+
+
+def test_a_shared_read_session_is_still_the_persona_after_every_read(app, persona_client):
+    """The matrix reuses one session per persona for reads: no read may end it (or the matrix would see
+    "denied" for the wrong reason)."""
+    client = persona_client("office")
+    for _name, path, methods, _endpoint in all_routes(app):
+        if "GET" in methods:
+            persona_client("office").get(fill_path(path))
+    assert persona_client("office").get("/members/").status_code == 200
+    assert client is persona_client("office")
 
 
 def test_every_unsafe_route_refuses_a_request_without_a_valid_csrf_token(app, client, admin):

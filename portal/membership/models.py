@@ -1,0 +1,126 @@
+"""Applications to join: what the applicant sent, the files of evidence, the conversation with the office,
+and, once approved, the member it made and the invoice for the first fee."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime
+
+#: Where an application stands, in the order the queue shows them.
+APPLICATION_STATUSES: dict[str, str] = {
+    "new": "New",
+    "waiting": "Waiting for the applicant",
+    "approved": "Approved",
+    "rejected": "Rejected",
+}
+#: The bodies a practitioner may be registered with (the form also takes "other", named in the number field).
+REGISTRATION_BODIES: dict[str, str] = {
+    "HCPC": "HCPC (Health and Care Professions Council)",
+    "NMC": "NMC (Nursing and Midwifery Council)",
+    "GMC": "GMC (General Medical Council)",
+    "BACP": "BACP (British Association for Counselling and Psychotherapy)",
+    "UKCP": "UKCP (UK Council for Psychotherapy)",
+    "BPS": "BPS (British Psychological Society)",
+    "other": "Another body",
+    "none": "Not registered",
+}
+#: The IPT training an applicant has completed.
+TRAINING: dict[str, str] = {
+    "none": "None yet",
+    "introductory": "An introductory course (2 days)",
+    "foundation": "Foundation training (5 days)",
+    "practitioner": "Practitioner training, with supervised cases",
+    "supervisor": "Supervisor or trainer training",
+}
+
+
+class Application(Base):
+    """One application to join. Its personal data goes with it: a rejected application is purged with the
+    retention of the roll (see the README's Privacy section)."""
+
+    __tablename__ = "membership_applications"
+    __table_args__ = (Index("ix_membership_applications_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    category: Mapped[str] = mapped_column(String(50))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    #: Lower-case, as the roll stores it.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(Text)
+    profession: Mapped[str] = mapped_column(String(200))
+    registration_body: Mapped[str] = mapped_column(String(20))
+    registration_number: Mapped[str] = mapped_column(String(60))
+    training: Mapped[str] = mapped_column(String(30))
+    #: The versions of the code of conduct and privacy notice the applicant accepted, and when.
+    conduct_version: Mapped[str] = mapped_column(String(40))
+    privacy_version: Mapped[str] = mapped_column(String(40))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The keyed digest of the private link that answers the office's question (None when none is open).
+    answer_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str] = mapped_column(String(300), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: Made on approval: the member on the roll, the first fee asked and its invoice (None for a free one).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    fee_amount: Mapped[int] = mapped_column(Integer, default=0)
+    fee_reference: Mapped[str] = mapped_column(String(20), default="")
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    fee_paid_on: Mapped[date | None] = mapped_column(Date)
+
+    files: Mapped[list[ApplicationFile]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationFile.id"
+    )
+    messages: Mapped[list[ApplicationMessage]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationMessage.id"
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def reference(self) -> str:
+        return f"APP-{self.id:05d}"
+
+
+class ApplicationFile(Base):
+    """A file of evidence (a certificate, a registration), checked and cleaned before it was stored."""
+
+    __tablename__ = "membership_application_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("membership_applications.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    application: Mapped[Application] = relationship(back_populates="files")
+
+
+class ApplicationMessage(Base):
+    """One turn of the conversation: the office asking for more, the applicant answering, a decision."""
+
+    __tablename__ = "membership_application_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("membership_applications.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: "office" or "applicant".
+    author: Mapped[str] = mapped_column(String(20))
+    author_name: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship(back_populates="messages")
