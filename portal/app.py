@@ -56,12 +56,13 @@ from portal.membership import routes as membership_routes
 from portal.search import routes as search_routes
 from portal.search import service as search_service
 from portal.settings import Settings
-from portal.site import news_routes
+from portal.site import news, news_routes
 from portal.site import routes as site_routes
 from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.training import routes as training_routes
+from portal.training import service as training_service
 from portal.web import boundary, periodic
 from portal.web.errors import (
     PortalError,
@@ -92,6 +93,8 @@ def search_sources() -> dict[str, search_service.Source]:
     return {
         "page": site_service.search_documents,
         "event": events_catalogue.search_documents,
+        "news": news.search_documents,
+        "course": training_service.search_documents,
     }
 
 

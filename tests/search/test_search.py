@@ -255,3 +255,60 @@ def test_plain_text_drops_markdown_and_keeps_escaped_html_as_text():
     assert (
         search.plain_text("## Aims\n\n**Bold** [link](/x) <b>raw</b> &amp;") == "Aims Bold link <b>raw</b> &"
     )
+
+
+def test_news_posts_are_found_once_published_and_gone_once_deleted(db, admin, clock):
+    from portal.site import news
+
+    post = news.create_post(
+        db,
+        values=news.PostValues(title="Conference bursaries", slug="bursaries", body="Apply for a *bursary*."),
+        actor=admin,
+        now=clock(),
+    )
+    assert search.search(db, "bursary").total == 0  # a draft
+    news.publish_post(db, post_id=post.id, actor=admin, now=clock())
+    found = search.search(db, "bursary")
+    assert [(hit.kind, hit.url) for hit in found.hits] == [("news", "/news/bursaries")]
+    news.delete_post(db, post_id=post.id, actor=admin, now=clock())
+    assert search.search(db, "bursary").total == 0
+
+
+def test_courses_are_found_by_their_text_and_a_draft_course_is_not(db, admin, clock):
+    from portal.training import service as training
+
+    training.ensure_courses(db, now=clock())
+    assert "/training/ipc" in _urls(search.search(db, "interpersonal counselling"))
+    course = training.save_course(
+        db,
+        course_id=None,
+        data=training.CourseData(title="Group IPT", slug="group-ipt", about="Therapy in small groups."),
+        actor=admin,
+        now=clock(),
+    )
+    assert search.search(db, "groups").total == 0  # a draft
+    training.save_course(
+        db,
+        course_id=course.id,
+        data=training.CourseData(
+            title="Group IPT", slug="group-ipt", about="Therapy in small groups.", status="published"
+        ),
+        actor=admin,
+        now=clock(),
+    )
+    assert _urls(search.search(db, "groups")) == ["/training/group-ipt"]
+
+
+def test_rebuild_covers_news_and_courses(db, admin, clock):
+    from portal.site import news
+    from portal.training import service as training
+
+    training.ensure_courses(db, now=clock())
+    news.create_post(
+        db,
+        values=news.PostValues(title="Bursaries", slug="bursaries", body="Apply.", status="published"),
+        actor=admin,
+        now=clock(),
+    )
+    counts = search.rebuild(db, search_sources())
+    assert counts["course"] == 6 and counts["news"] == 1
