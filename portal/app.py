@@ -42,7 +42,7 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
-from portal.events import invoices, notify
+from portal.events import card_routes, invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.events.links import Links as EventLinks
@@ -218,6 +218,7 @@ def build_routes() -> list[BaseRoute]:
         Mount("/membership", routes=membership_routes.routes, name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
+        *namespaced("payments", card_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),

@@ -16,6 +16,7 @@ from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.events import (
     bulk,
+    cards,
     catalogue,
     catch_up,
     changes,
@@ -261,6 +262,7 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "cutoff": changes.cancellation_cutoff(event),
         "invoice": invoice,
         "bank": society_service.payment_settings(ctx.db),
+        "card_offered": registration.status == "confirmed" and cards.offered(ctx.db, ctx.settings, event),
         "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
         "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
         "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,

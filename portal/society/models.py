@@ -37,6 +37,9 @@ class PaymentSettings(Base):
     bic: Mapped[str] = mapped_column(String(20), default="")
     #: Anything else to print under "How to pay" (e.g. "Cheques payable to ...").
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: How bookings and membership fees are paid unless an event says otherwise: "bank_transfer" or "card"
+    #: (card is offered only while the Stripe settings are set; the invoice is always issued).
+    provider: Mapped[str] = mapped_column(String(20), default="card", server_default="card")
 
     def as_text(self) -> str:
         lines = []

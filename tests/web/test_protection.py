@@ -10,9 +10,9 @@ from support import all_routes, csrf_token, fill_path, make_account
 
 from portal.accounts import service
 from portal.accounts.access import SESSION_COOKIE
-from portal.web.boundary import CSRF_COOKIE
 from portal.accounts.models import Account
 from portal.members.models import Member
+from portal.web.boundary import CSRF_COOKIE
 
 PERSONAS = [
     "anonymous",
