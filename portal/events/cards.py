@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
-from portal.db import rowcount
+from portal.db import Database, rowcount
 from portal.errors import Kind
 from portal.events import payments
 from portal.events.errors import Code
@@ -41,6 +41,8 @@ from portal.society.service import payment_settings
 log = logging.getLogger("portal.cards")
 
 PROVIDER = "card"
+#: How often the periodic job asks Stripe about sessions still open.
+RECONCILE_SECONDS = 300.0
 #: A Checkout Session lasts this long (Stripe allows 30 minutes to 24 hours).
 SESSION_MINUTES = 60
 #: Stripe's documented tolerance for a webhook's timestamp: an older signature is a replay.
@@ -364,26 +366,41 @@ def handle_webhook(
 # --- reconciling and refunding -------------------------------------------------------------------------------------
 
 
-def reconcile(session: Session, *, config: StripeConfig, now: datetime, app: Any, limit: int = 50) -> int:
-    """Ask Stripe about sessions still open (a webhook lost, a browser that never came back); settle what has
-    moved. How many were settled."""
-    open_ones = list(
-        session.scalars(
-            select(CardCheckout)
-            .where(CardCheckout.status == "open", CardCheckout.created_at <= now - timedelta(minutes=2))
-            .order_by(CardCheckout.expires_at)
-            .limit(limit)
+def reconcile(database: Database, *, config: StripeConfig, now: datetime, app: Any, limit: int = 50) -> int:
+    """Ask Stripe about sessions still open a while (a webhook lost, a browser that never came back) and settle
+    what has moved: the open ones read in a short transaction, Stripe asked with none open, each settled in a
+    short write transaction of its own (safe beside the webhook and other workers: `settle` moves a checkout
+    once). How many were settled."""
+    with database.session(write=False) as session:
+        open_ids = list(
+            session.scalars(
+                select(CardCheckout.session_id)
+                .where(CardCheckout.status == "open", CardCheckout.created_at <= now - timedelta(minutes=2))
+                .order_by(CardCheckout.expires_at)
+                .limit(limit)
+            )
         )
-    )
     settled = 0
-    for checkout in open_ones:
+    for session_id in open_ids:
         try:
-            found = client(config).v1.checkout.sessions.retrieve(checkout.session_id)
+            found = client(config).v1.checkout.sessions.retrieve(session_id)
         except stripe.StripeError as exc:
             log.warning("cards: reconciliation could not read a session: %s", type(exc).__name__)
             continue
-        if settle(session, found, now=now, app=app) != "unchanged":
-            settled += 1
+        with database.session(write=True) as session:
+            if settle(session, found, now=now, app=app) != "unchanged":
+                settled += 1
+    return settled
+
+
+def run_once(app: Any) -> int:
+    """The app's periodic job (see `create_app`): one reconciliation, when card payment is on."""
+    config = StripeConfig.of(app.state.settings)
+    if config is None:
+        return 0
+    settled = reconcile(app.state.db, config=config, now=app.state.clock(), app=app)
+    if settled:
+        log.info("cards: %s Checkout Session(s) settled by reconciliation", settled)
     return settled
 
 
