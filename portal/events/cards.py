@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import stripe
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -253,31 +253,24 @@ def settle(session: Session, stripe_session: Any, *, now: datetime, app: Any) ->
     session_id = str(stripe_session.get("id") or "")
     status = stripe_session.get("status")
     if status == "complete" and stripe_session.get("payment_status") in ("paid", "no_payment_required"):
-        moved = rowcount(
-            session.execute(
-                update(CardCheckout)
-                .where(CardCheckout.session_id == session_id, CardCheckout.status == "open")
-                .values(
-                    status="complete",
-                    completed_at=now,
-                    payment_intent=str(stripe_session.get("payment_intent") or "")[:255],
-                )
-                .execution_options(synchronize_session=False)
+        # One conditional update decides: whoever moves the checkout out of "open" records the payment.
+        moved = session.execute(
+            update(CardCheckout)
+            .where(CardCheckout.session_id == session_id, CardCheckout.status == "open")
+            .values(
+                status="complete",
+                completed_at=now,
+                payment_intent=str(stripe_session.get("payment_intent") or "")[:255],
             )
-        )
-        if moved != 1:
+            .returning(CardCheckout.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if moved is None:
             return "unchanged"
-        checkout = session.scalars(select(CardCheckout).where(CardCheckout.session_id == session_id)).one()
-        session.refresh(checkout)
+        checkout = session.get(CardCheckout, moved, populate_existing=True)
+        assert checkout is not None
+        # Recorded and audited by its purpose: the booking's payment, or the member's first fee.
         _CONFIRMERS[checkout.purpose](session, checkout, now=now, app=app)
-        audit.record(
-            session,
-            actor=None,
-            action="payments.card_paid",
-            subject=f"{checkout.purpose} {checkout.target_id}",
-            details={"amount": checkout.amount, "currency": checkout.currency, "session": session_id},
-            now=now,
-        )
         return "confirmed"
     if status == "expired":
         moved = rowcount(
@@ -334,6 +327,11 @@ def verify(config: StripeConfig, payload: bytes, signature: str) -> stripe.Event
         raise payments.PaymentError(Code.BAD_NOTIFICATION, "The webhook could not be read.") from None
 
 
+_INSERT_EVENT = {
+    "sqlite": sqlite.insert(CardEvent).on_conflict_do_nothing().returning(CardEvent.event_id),
+    "postgresql": postgresql.insert(CardEvent).on_conflict_do_nothing().returning(CardEvent.event_id),
+}
+
 HANDLED = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
@@ -345,11 +343,11 @@ def handle_event(session: Session, event: stripe.Event, *, now: datetime, app: A
     """A verified event, once: its id is stored in the same transaction as what it changed."""
     event_id = str(event.id)
     kind = str(event.type)
-    try:
-        with session.begin_nested():
-            session.add(CardEvent(event_id=event_id[:255], kind=kind[:80], received_at=now))
-            session.flush()
-    except IntegrityError:
+    stored = session.execute(
+        _INSERT_EVENT[session.get_bind().dialect.name],
+        {"event_id": event_id[:255], "kind": kind[:80], "received_at": now},
+    ).scalar()
+    if stored is None:  # delivered before (or by another worker a moment ago: its insert decided)
         return WebhookOutcome(event_id, kind, "duplicate")
     if kind not in HANDLED:
         return WebhookOutcome(event_id, kind, "ignored")

@@ -103,7 +103,7 @@ def test_a_guest_pays_a_booking_by_card_end_to_end(
         assert (payment.method, payment.source) == ("card", "provider")
         assert (
             s.scalar(
-                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "payments.card_paid")
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "events.payment")
             )
             == 1
         )
