@@ -72,6 +72,8 @@ class EventData:
     cancellation_cutoff: datetime | None = None
     cancellation_policy: str = ""
     payment_due_days: int = 14
+    #: "" follows the society's choice; else a key of `models.PROVIDERS`.
+    payment_provider: str = ""
 
 
 def _check_event(data: EventData) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
+from portal.society.models import PAYMENT_PROVIDERS
 
 KINDS: dict[str, str] = {
     "conference": "Conference",
@@ -419,10 +420,7 @@ class Payment(Base):
 
 
 #: How a booking or a membership fee may be paid: always by invoice, and by card too where chosen.
-PROVIDERS: dict[str, str] = {
-    "bank_transfer": "Invoice and bank transfer",
-    "card": "Card (Stripe Checkout), or invoice and bank transfer",
-}
+PROVIDERS: dict[str, str] = PAYMENT_PROVIDERS
 #: A Checkout Session's state as Stripe reports it.
 CHECKOUT_STATUSES = ("open", "complete", "expired")
 

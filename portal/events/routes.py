@@ -38,6 +38,7 @@ from portal.events.models import (
     KINDS,
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
+    PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
     REGISTRATION_STATUSES,
@@ -610,6 +611,7 @@ def _event_form_values(event: Event) -> dict[str, Any]:
             "waitlist_enabled",
             "offer_hours",
             "payment_due_days",
+            "payment_provider",
             "tax_label",
             "cancellation_policy",
         )
@@ -631,7 +633,14 @@ def _event_form_page(
 ) -> Response:
     return ctx.render(
         "events/event_form.html",
-        {"event": event, "values": values, "errors": errors, "kinds": KINDS, "statuses": EVENT_STATUSES},
+        {
+            "event": event,
+            "values": values,
+            "errors": errors,
+            "kinds": KINDS,
+            "statuses": EVENT_STATUSES,
+            "providers": PROVIDERS,
+        },
         status_code=422 if errors else 200,
     )
 
@@ -916,6 +925,14 @@ def registration(ctx: Ctx) -> Response:
             "errors": errors,
             "values": values,
             "today": invoices.today_in(event, ctx.now),
+            # Card payments (only looked up while card payment is on), each refundable in full once.
+            "card_checkouts": [
+                c
+                for c in cards.checkouts_for(ctx.db, purpose="booking", target_id=found.id)
+                if c.status == "complete"
+            ]
+            if ctx.settings.card_payments
+            else [],
         },
         status_code=422 if errors else 200,
     )

@@ -24,6 +24,13 @@ class Society(Base):
     phone: Mapped[str] = mapped_column(String(50), default="", server_default="")
 
 
+#: How bookings and membership fees may be paid: always by invoice, and by card too where chosen.
+PAYMENT_PROVIDERS: dict[str, str] = {
+    "bank_transfer": "Invoice and bank transfer",
+    "card": "Card (Stripe Checkout), or invoice and bank transfer",
+}
+
+
 class PaymentSettings(Base):
     """How delegates pay by bank transfer (one row, id 1): printed on invoices and confirmation e-mails."""
 

@@ -333,6 +333,8 @@ def test_the_office_refunds_a_card_payment(
     with database.session() as s:
         checkout_id = s.scalars(select(CardCheckout.id)).one()
     login(client, "admin@example.org")
+    staff_page = client.get(f"/events/manage/{paid_booking.event_id}/bookings/{paid_booking.id}")
+    assert f"/payments/card/{checkout_id}/refund" in staff_page.text
     response = client.post(f"/payments/card/{checkout_id}/refund", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 303, response.text
     assert standin.refunds[-1]["amount"] == PRICE
@@ -398,3 +400,27 @@ def test_the_webhook_needs_no_csrf_token_and_sets_no_cookie(
 def test_the_secrets_never_show_in_a_repr(settings):
     shown = repr(settings) + repr(cards.StripeConfig.of(settings))
     assert "sk_test_standin" not in shown and "whsec_standin" not in shown
+
+
+def test_an_event_or_the_society_may_choose_invoice_only(client, standin, make_event, book, database, links):
+    invoice_only = make_event(
+        tickets=[catalogue.TicketData(name="Standard", price=PRICE)], payment_provider="bank_transfer"
+    )
+    registration = book(invoice_only).registration
+    page = client.get(_manage_path(client, registration, links))
+    assert page.status_code == 200 and "by card" not in page.text
+    token = links.manage(registration).rsplit("/", 1)[-1]
+    refused = client.post(f"/payments/card/booking/{token}", data={"csrf_token": csrf_token(client)})
+    assert refused.status_code == 404
+    with database.session() as s:
+        from portal.society.service import payment_settings
+
+        settings = payment_settings(s)
+        settings.provider = "bank_transfer"
+        s.merge(settings)
+    follows = book(make_event(tickets=[catalogue.TicketData(name="Standard", price=PRICE)])).registration
+    assert "by card" not in client.get(_manage_path(client, follows, links)).text
+    chooses = book(
+        make_event(tickets=[catalogue.TicketData(name="Standard", price=PRICE)], payment_provider="card")
+    ).registration
+    assert "by card" in client.get(_manage_path(client, chooses, links)).text
