@@ -4,6 +4,8 @@ refund."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -14,10 +16,25 @@ from portal.events import cards, catalogue, changes
 from portal.events.links import manage_token
 from portal.events.models import Registration
 from portal.events.payments import PaymentError
+from portal.settings import Settings
 from portal.web.context import Ctx
 from portal.web.errors import status_for
+from portal.web.middleware import CSP
 
 STAFF = ("office", "admin")
+#: Where Stripe's hosted Checkout pages are (a test stand-in serves its own on its API address).
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
+
+
+def allow_checkout(settings: Settings, response: Response) -> Response:
+    """A page whose form sends the browser on to Stripe: the browser enforces `form-action` on the redirect
+    too, so the page's policy names Stripe's Checkout address beside 'self' (every other page keeps 'self')."""
+    base = urlsplit(settings.stripe_api_base)
+    origin = STRIPE_CHECKOUT if base.hostname == "api.stripe.com" else f"{base.scheme}://{base.netloc}"
+    response.headers["content-security-policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    )
+    return response
 
 
 def _config(ctx: Ctx) -> cards.StripeConfig:

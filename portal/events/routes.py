@@ -16,6 +16,7 @@ from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.events import (
     bulk,
+    card_routes,
     cards,
     catalogue,
     catch_up,
@@ -284,7 +285,8 @@ def booking(ctx: Ctx) -> Response:
             "last_name": registration.last_name,
             "email": registration.email,
         }
-        return ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        response = ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        return card_routes.allow_checkout(ctx.settings, response) if context["card_offered"] else response
     event = catalogue.get_event(ctx.db, registration.event_id)
     values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
     if not errors:

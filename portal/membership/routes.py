@@ -13,7 +13,7 @@ from starlette.routing import Route
 from portal.accounts import acting
 from portal.accounts.access import page
 from portal.errors import Invalid, NotFound
-from portal.events import cards
+from portal.events import card_routes, cards
 from portal.events.payments import PaymentError
 from portal.mail.service import MailError
 from portal.membership import fees, service
@@ -429,7 +429,9 @@ def pay(ctx: Ctx) -> Response:
             return ctx.redirect("membership:pay", application_id=application.id, token=ctx.params["token"])
         return RedirectResponse(checkout.url, status_code=303)
     owed = application.status == "approved" and application.fee_amount > 0 and application.fee_paid_on is None
-    return ctx.render("membership/pay.html", {"application": application, "owed": owed})
+    return card_routes.allow_checkout(
+        ctx.settings, ctx.render("membership/pay.html", {"application": application, "owed": owed})
+    )
 
 
 @page(*STAFF)
