@@ -29,7 +29,7 @@ import portal.models  # noqa: F401 - registers every table, so foreign keys acro
 from portal import audit, ops
 from portal.accounts import access
 from portal.accounts import routes as accounts_routes
-from portal.accounts.access import AccessSpec, page, system_clock
+from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
 from portal.checkin import badging as checkin_badging
@@ -46,18 +46,19 @@ from portal.events import card_routes, cards, invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.events.links import Links as EventLinks
+from portal.home import routes as home_routes
 from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import routes as membership_routes
 from portal.settings import Settings
+from portal.site import news_routes
 from portal.site import routes as site_routes
-from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
+from portal.training import routes as training_routes
 from portal.web import boundary, periodic
-from portal.web.context import Ctx
 from portal.web.errors import (
     PortalError,
     database_unavailable_handler,
@@ -81,26 +82,19 @@ MAX_BODY_BYTES = 12 * 1024 * 1024
 PURGE_INTERVAL_SECONDS = 3600.0
 
 
-@page("public")
-def home(ctx: Ctx) -> Response:
-    staff = ctx.principal is not None and ctx.principal.has(*site_routes.EDITORS)
-    return ctx.render("home.html", {"home_page": site_service.home_page(ctx.db, include_drafts=staff)})
-
-
 async def healthz(request: Request) -> Response:
-    """For load balancers: 200 when the database answers, 503 when it does not. Public and cheap."""
+    """For load balancers: 200 when the database answers, 503 when it does not. Public and cheap.
+
+    Answered on the event loop, never behind the request threads: in a rush all of them may be busy, and a
+    check that queues for one says the process is down when it is only full. Its `SELECT 1` is a read (it
+    never waits for SQLite's writer) over the connection the pool keeps for the loop's own work
+    (`db.EXTRA_CONNECTIONS`, shared with the door's inline scan: the loop runs one of them at a time)."""
     try:
-        await _ping(request)
+        request.app.state.db.ping()
     except Exception:
         log.warning("health check failed", exc_info=True)
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "up"})
-
-
-async def _ping(request: Request) -> None:
-    from starlette.concurrency import run_in_threadpool
-
-    await run_in_threadpool(request.app.state.db.ping)
 
 
 healthz.access = AccessSpec(("public",), kind="api", before_setup=True)  # type: ignore[attr-defined]
@@ -174,6 +168,12 @@ NAV: list[NavItem] = [
         "Website", "site:pages", ("editor", "office"), "The site's pages and menu: edit, publish, restore."
     ),
     NavItem(
+        "Training courses",
+        "training:manage",
+        ("editor", "office"),
+        "The courses' pages and the list of external CPD courses.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -207,7 +207,7 @@ def _nav_function(app: Starlette) -> Callable[..., list[dict[str, Any]]]:
 
 def build_routes() -> list[BaseRoute]:
     return [
-        Route("/", home, name="home"),
+        *home_routes.routes,
         Route("/healthz", healthz, name="healthz"),
         Route("/metrics", metrics, name="metrics"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -224,7 +224,9 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("contact", contact_routes.routes),
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
+        *namespaced("training", training_routes.routes),
         *namespaced("site", site_routes.routes),
+        *namespaced("site", news_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]
@@ -352,6 +354,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
         member_staff=(complaints_routes.member_cases_section,),
+        course_page=(events_routes.course_dates_section,),
         attachments={
             "invoice": invoices.draw_pdf,
             "calendar": notify.calendar_source(EventLinks(settings.base_url, path_for, key=key)),

@@ -160,9 +160,12 @@ def db_upgrade(revision: str) -> None:
         # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
         from portal.site.seed import seed_site
         from portal.team import service as team
+        from portal.training import service as training
 
         with transaction(settings) as session:
             team.ensure_defaults(session, now=system_clock())
+            # The society's six courses, which the menu's training entries lead to, while there are none.
+            training.ensure_courses(session, now=system_clock())
             # The captured site's menu of placeholder pages, while the site has none.
             placed = seed_site(session, now=system_clock())
     where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"

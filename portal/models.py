@@ -17,6 +17,7 @@ from portal.membership import models as membership_models
 from portal.site import models as site_models
 from portal.society import models as society_models
 from portal.team import models as team_models
+from portal.training import models as training_models
 
 metadata = Base.metadata
 
@@ -36,4 +37,5 @@ __all__ = [
     "site_models",
     "society_models",
     "team_models",
+    "training_models",
 ]

@@ -126,7 +126,16 @@ def statuses(session: Session, slug: str) -> Counter[str]:
 
 
 def event_of(session: Session, kind: str) -> Event:
-    return session.scalars(select(Event).where(Event.kind == kind)).one()
+    """The demo's one current event of a kind that has bookings (the skills day, the National Meeting, the
+    conference); the courses' dates, the regional meetings and the 2024 conference are the training part's."""
+    return session.scalars(
+        select(Event).where(
+            Event.kind == kind,
+            Event.course_id.is_(None),
+            Event.region == "",
+            Event.ends_at > NOW - timedelta(days=2),
+        )
+    ).one()
 
 
 def test_the_demo_loads_and_prints_every_login_with_its_password(loaded: Loaded) -> None:
@@ -351,6 +360,28 @@ def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal
         assert fees["basic"] == 4500 and fees["honorary"] == 0
         authors = set(s.scalars(select(PageRevision.author).where(PageRevision.number > 1)))
         assert authors == {"Priya Shah"}
+
+
+def test_the_demo_has_its_courses_with_dates_regional_meetings_cpd_courses_and_an_archive(
+    loaded: Loaded,
+) -> None:
+    from portal.training import service as training
+
+    with loaded.session() as s:
+        courses = training.list_courses(s)
+        assert len(courses) == 6 and all(c.summary and c.prerequisites and c.audience for c in courses)
+        assert not any("waiting for its text" in c.about for c in courses)
+        for course in courses:
+            assert catalogue.course_dates(s, course_id=course.id, now=NOW), course.slug
+        past = s.scalars(select(Event).where(Event.course_id.is_not(None), Event.ends_at < NOW)).all()
+        assert len(past) == 1
+        regions = [label for label, _ in catalogue.upcoming_regional(s, now=NOW)]
+        assert len(regions) >= 4 and "Other regional events" not in regions
+        current = training.current_external(s, today=NOW.date())
+        assert 0 < len(current) < len(training.external_courses(s))
+        assert (2024, 1) in catalogue.archive_years(s, now=NOW)
+        (isipt,) = catalogue.archive_year(s, year=2024, now=NOW)
+        assert isipt.title == "ISIPT Conference 2024" and "Opening keynote" in isipt.description
 
 
 def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:

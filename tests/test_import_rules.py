@@ -14,9 +14,9 @@ LAYERS: list[set[str]] = [
     {"web"},
     {"mail", "society"},
     {"accounts"},
-    {"members", "contact", "site"},
+    {"members", "contact", "site", "training"},
     {"events", "elections", "complaints"},
-    {"checkin", "team", "membership"},
+    {"checkin", "team", "membership", "home"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}
@@ -25,6 +25,8 @@ SIBLINGS_APART = {
     frozenset({"events", "elections"}),
     frozenset({"members", "site"}),
     frozenset({"contact", "site"}),
+    frozenset({"training", "site"}),
+    frozenset({"training", "contact"}),
 }
 #: Where Starlette may be imported: the web layer, the app, and each room's routes (the handlers).
 STARLETTE_OK = ("web", "app", "cli", "demo")

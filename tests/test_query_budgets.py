@@ -34,10 +34,12 @@ from portal.society import service as society_service
 BUDGETS: dict[str, tuple[int, int]] = {
     # Every page the site's chrome is on also reads the menu's freshness (one aggregate over the pages: the tree
     # itself is re-read only when it changed, by any worker) and the society's row for the footer: 2 statements.
-    # Anonymous home: the home page (a site page), then the chrome (SQLite: and its BEGIN).
-    "home": (4, 3),
-    # The login's session row, the home page and the chrome.
-    "home, logged in": (5, 4),
+    # Anonymous home, one statement a block: the introduction (the site's home page), the next three events with
+    # places, the election under way, the latest news, the society's standing (the row the footer then reuses);
+    # then the chrome's freshness (SQLite: and its BEGIN).
+    "home": (7, 6),
+    # The login's session row, then the same.
+    "home, logged in": (8, 7),
     # The catch-up's look for lapsed offers (one statement, the slug as a subquery), then the event, its
     # tickets, the waitlist count and its workshops.
     "event page": (9, 7),
@@ -59,6 +61,8 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot;
     # the receipt page with the chrome.
     "ballot cast": (15, 14),
+    # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
+    "course page": (5, 4),
 }
 
 
@@ -289,3 +293,28 @@ def test_ballot_review_and_cast(client, database, engine_name, admin, passwords,
         database, engine_name, "ballot cast", lambda: post(client, f"{base}/ballot/cast", choices)
     )
     assert cast.status_code == 200
+
+
+def test_a_course_page_with_its_dates(client, database, engine_name, admin, clock):
+    from portal.training import service as training
+
+    with database.session() as s:
+        training.ensure_courses(s, now=clock())
+        course = training.course_by_slug(s, "ipt-practitioner", include_drafts=False)
+        for number in range(3):
+            starts = clock() + timedelta(days=30 + 60 * number)
+            data = event_data(
+                title=f"Practitioner block {number}",
+                kind="training",
+                course_id=course.id,
+                starts_at=starts,
+                ends_at=starts + timedelta(days=1),
+                registration_opens_at=clock() - timedelta(days=1),
+                registration_closes_at=starts - timedelta(days=7),
+            )
+            catalogue.create_event(s, data=data, actor=None, now=clock())
+    client.get("/training/ipt-practitioner")
+    response = within_budget(
+        database, engine_name, "course page", lambda: client.get("/training/ipt-practitioner")
+    )
+    assert response.status_code == 200 and "Practitioner block 2" in response.text

@@ -23,7 +23,7 @@ from portal.accounts.models import ROLES
 from portal.accounts.service import Principal
 from portal.accounts.uploads import claim_upload
 from portal.society import service as society_service
-from portal.web.boundary import CatchUp, Prepare, Wiring, cookie_name, endpoint
+from portal.web.boundary import CatchUp, Prepare, Wiring, Writes, cookie_name, endpoint
 from portal.web.context import Ctx
 from portal.web.context import Principal as WebPrincipal
 from portal.web.uploads import UploadRefused, UploadRule
@@ -83,7 +83,7 @@ class AccessSpec:
 
 def page(
     *allow: str,
-    write: bool | None = None,
+    write: Writes = None,
     before_setup: bool = False,
     before_totp: bool = False,
     uploads: tuple[UploadRule, ...] = (),
@@ -93,7 +93,8 @@ def page(
     """An HTML page. `uploads` names the route's file fields: the boundary checks and processes them before the
     transaction opens, and the handler reads the outcome from `ctx.uploads` (see portal/web/uploads.py).
     `catch_up` names work the page owes the clock, done before its transaction (see `CatchUp`); `prepare`
-    names CPU work done before it (argon2: see `Prepare`), whose result the handler reads from `ctx.prepared`."""
+    names CPU work done before it (argon2: see `Prepare`), whose result the handler reads from `ctx.prepared`.
+    `write` may be a function of the form, for a form whose steps before the last only read (`Writes`)."""
     spec = AccessSpec(allow, kind="page", before_setup=before_setup, before_totp=before_totp)
 
     def decorate(handler: Handler) -> Endpoint:

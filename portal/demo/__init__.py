@@ -17,7 +17,8 @@ afterwards sends nothing to the demo's example.org addresses.
 
 The parts: `timeline` (the clock and UK time), `people` (names, words and the roll's members), `base` (what
 the steps share), `society` (logins, staff, settings, the roll, members' accounts), `events` (events and
-bookings), `checkin` (the skills day and its door), `elections`, `complaints` (cases at each stage), `site` (the website's pages)
+bookings), `checkin` (the skills day and its door), `elections`, `complaints` (cases at each stage), `site` (the website's pages), `training`
+(the courses, their dates, regional meetings, the CPD list and the 2024 conference for the archive)
 and `report` (the outbox and what the command prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` runs it.
 """
 
@@ -39,6 +40,7 @@ from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
 from portal.demo.team import TeamSteps
+from portal.demo.training import TrainingSteps
 from portal.elections.models import Election
 from portal.errors import PortalError
 from portal.events.models import Event
@@ -79,7 +81,16 @@ def is_empty(session: Session) -> bool:
     )
 
 
-class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps, SiteSteps, MembershipSteps):
+class Demo(
+    SocietySteps,
+    CheckinSteps,
+    ElectionSteps,
+    TeamSteps,
+    ComplaintSteps,
+    SiteSteps,
+    MembershipSteps,
+    TrainingSteps,
+):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
 
@@ -94,6 +105,7 @@ class Demo(SocietySteps, CheckinSteps, ElectionSteps, TeamSteps, ComplaintSteps,
         self.plan_complaints()
         self.plan_site()
         self.plan_membership()
+        self.plan_training()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

@@ -1,7 +1,9 @@
 """The website: the captured menu's pages written by the website editor a few days after the portal is set up,
 the National Meeting's menu entry pointed at this year's meeting once it is announced, and a change to the
 accreditation standards last month (so a page has a history to read); the office sets the categories' fees and
-terms, which the Membership Options page is drawn from."""
+terms, which the Membership Options page is drawn from; the news posts of the past months (one still a draft),
+and two regional meetings coming up with places left (so the home page has events to offer besides the
+conference)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.demo.events import EventSteps
-from portal.demo.site_text import CATEGORY_TERMS, PAGES, STANDARDS_UPDATE
-from portal.demo.timeline import london
+from portal.demo.site_text import CATEGORY_TERMS, NEWS, PAGES, STANDARDS_UPDATE
+from portal.demo.timeline import london, next_weekday
+from portal.events import catalogue
 from portal.members import service as members
 from portal.members.models import MemberCategory
-from portal.site import seed
+from portal.site import news, seed
 from portal.site import service as site
 from portal.site.models import Page
 
@@ -29,6 +32,59 @@ class SiteSteps(EventSteps):
         self.at(london(self.today - timedelta(days=45), 11), self.link_national_meeting)
         self.at(self.origin + timedelta(days=3, hours=1), self.set_membership_terms)
         self.at(london(self.today - timedelta(days=30), 15), self.update_standards)
+        for days_ago, title, slug, summary, body, status in NEWS:
+            self.at(
+                london(self.today - timedelta(days=days_ago), 10),
+                self.post_news,
+                title,
+                slug,
+                summary,
+                body,
+                status,
+            )
+        self.plan_regional_meetings()
+
+    def post_news(self, title: str, slug: str, summary: str, body: str, status: str, t: datetime) -> None:
+        news.create_post(
+            self.s,
+            values=news.PostValues(title=title, slug=slug, summary=summary, body=body, status=status),
+            actor=self.staff["editor"],
+            now=t,
+        )
+
+    def plan_regional_meetings(self) -> None:
+        """Two regional groups' next meetings, free and open to members and non-members alike."""
+        for name, title, venue, address, weeks in (
+            ("regional_nw", "North West regional IPT group", "The Friends Meeting House",
+             "6 Mount Street, Manchester M2 5NS", 3),
+            ("regional_sw", "South West regional IPT group", "Bristol Central Library",
+             "College Green, Bristol BS1 5TL", 6),
+        ):  # fmt: skip
+            starts = london(next_weekday(self.today + timedelta(weeks=weeks), 2), 14)
+            self.set_up_event(
+                name,
+                london(self.today - timedelta(days=20), 11),
+                catalogue.EventData(
+                    title=title,
+                    slug=f"{name.replace('_', '-')}-{starts.date().isoformat()}",
+                    kind="regional",
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=2, minutes=30),
+                    registration_opens_at=london(self.today - timedelta(days=19), 9),
+                    registration_closes_at=starts - timedelta(days=1),
+                    venue=venue,
+                    address=address,
+                    description=(
+                        "An afternoon for practitioners of the region: a short talk, then case discussion in "
+                        "small groups. Free, and open to members and non-members alike."
+                    ),
+                    capacity=30,
+                    contact_email="office@example.org",
+                    status="published",
+                ),
+                tickets=[catalogue.TicketData("Place", price=0)],
+                questions=[],
+            )
 
     def _save(self, page: Page, t: datetime, **changes: str) -> None:
         values: dict[str, Any] = {
@@ -41,6 +97,7 @@ class SiteSteps(EventSteps):
             "link": page.link,
             "status": page.status,
             "in_menu": page.in_menu,
+            "kind": page.kind,
             **changes,
         }
         site.update_page(

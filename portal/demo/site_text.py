@@ -183,86 +183,14 @@ Accreditation is renewed every three years with evidence of continuing practice 
     ),
     "training-events": (
         "The courses the society runs and the events where members meet.",
-        """The society runs the core IPT courses, a refresher day and a supervisor course, and approves courses by
-other providers. Members meet at the National Meeting each year, at regional events, and at the international
-conference when it comes to the UK.
+        """The society runs the core IPT courses, a refresher day and a supervisor course, and keeps a list of
+CPD courses by other providers. Members meet at the National Meeting each year, at their regional groups'
+meetings, and at the international conference when it comes to the UK.
 
-Upcoming dates are on the [Events Calendar](/events), where you can book.""",
-    ),
-    "training-events/ipt-practitioner-training": (
-        "The practitioner course in IPT for depression.",
-        """**Who it is for:** qualified mental health professionals who see clients with depression.
-
-**The course:** four days of teaching (two blocks of two days, usually online), followed by supervised
-practice of eight cases over about a year.
-
-**Prerequisites:** a core professional training and access to clients with depression in your work.
-
-**Fees:** £850 for members, £950 for non-members, including the teaching days; supervision is arranged
-separately. Dates are on the [Events Calendar](/events?kind=training).""",
-    ),
-    "training-events/ipt-a-practitioner-training": (
-        "IPT for adolescents with depression.",
-        """IPT-A adapts IPT for young people aged 12 to 18, with sessions that can involve parents or carers.
-
-**Who it is for:** professionals working in child and adolescent mental health services.
-
-**The course:** four days of teaching and supervised practice of four cases. Practitioners already accredited
-in IPT may take a shortened two-day conversion course.""",
-    ),
-    "training-events/ipt-supervisor-training": (
-        "Becoming an accredited IPT supervisor.",
-        """The two-day supervisor course covers the structure of IPT supervision, rating recorded sessions, giving
-feedback, and supporting practitioners towards accreditation.
-
-**Prerequisites:** accredited practitioner for at least two years, with a current caseload.""",
-    ),
-    "training-events/ipt-refresher-training": (
-        "A day for practitioners returning to IPT or renewing accreditation.",
-        """The refresher day revisits the IPT model, the four focal areas and the phases of treatment, with
-practice in small groups. It counts as six hours of CPD and is recommended for practitioners who have not
-delivered IPT in the last year.""",
-    ),
-    "training-events/ipc-training": (
-        "Interpersonal Counselling: a brief intervention based on IPT.",
-        """Interpersonal Counselling (IPC) is a brief, structured intervention of up to six sessions, based on IPT,
-for people with milder depression or distress. It suits practitioners in primary care and wellbeing services
-who are not psychotherapists.
-
-**The course:** two days of teaching and three supervised cases.""",
-    ),
-    "training-events/regional-meetings-events": (
-        "Regional groups where members meet for CPD and peer support.",
-        """Regional groups meet two or three times a year for case discussion, short talks and peer support.
-
-- **North West:** Manchester, contact Dr Helen Carter.
-- **London and South East:** online and in London, contact Tom Achebe.
-- **Scotland:** Glasgow and Edinburgh in turn, contact Siobhan Kelly.
-- **Midlands:** Birmingham, contact Priya Raman.
-
-Contact group leads through the office. Regional events open for booking appear on the
-[Events Calendar](/events?kind=regional).""",
-    ),
-    "training-events/other-courses": (
-        "Adaptations of IPT and courses by other providers.",
-        """Beyond the core trainings, the society runs courses in adaptations of IPT and keeps a list of CPD
-courses by other providers that members have found useful.""",
-    ),
-    "training-events/other-courses/ipt-for-bipolar": (
-        "Interpersonal and Social Rhythm Therapy (IPSRT) for bipolar disorder.",
-        """IPSRT combines IPT with work on the regularity of daily routines, which helps stabilise mood in bipolar
-disorder. The two-day course is for accredited IPT practitioners working with people with bipolar disorder,
-and runs once a year.""",
-    ),
-    "training-events/other-courses/external-cpd-courses": (
-        "CPD by other providers that members may find useful.",
-        """The society does not run these courses and lists them for information only.
-
-- *Working with grief and loss*, one-day workshop (various providers).
-- *Measurement-based care in psychological therapies*, online course.
-- *Group IPT*, offered by the International Society for IPT.
-
-Suggest a course to the office.""",
+- [Our courses](/training), each with its upcoming dates to book.
+- Upcoming events of every kind are on the [Events Calendar](/events).
+- [Regional meetings](/events/regional), region by region.
+- [Past events](/events/archive), year by year, with their programmes.""",
     ),
     "members-area": (
         "The portal's pages for members: bookings, elections, your account.",
@@ -272,34 +200,34 @@ the office sent you, or ask the office for a new one.""",
     ),
     "members-area/membership-faqs": (
         "Answers to the questions members ask most.",
-        """### When does my membership renew?
+        """## When does my membership renew?
 
 A year from the day you joined. The office e-mails you a month before.
 
-### I have changed my e-mail address. What do I do?
+## I have changed my e-mail address. What do I do?
 
 Log in and change it under **My account**. You will be asked to confirm the new address.
 
-### Can I pay by bank transfer?
+## Can I pay by bank transfer?
 
 Yes. The bank details are on your invoice; please quote the invoice number as the reference.
 
-### How do I become accredited?
+## How do I become accredited?
 
 See the [Accreditation Standards](/accreditation-membership/accreditation-standards).""",
     ),
     "members-area/training-faqs": (
         "Answers to common questions about the society's courses.",
-        """### Do I need to be a member to book a course?
+        """## Do I need to be a member to book a course?
 
 No, but members pay less.
 
-### Will I get a certificate?
+## Will I get a certificate?
 
 Yes: a certificate of attendance after the teaching days, and an accreditation certificate once your
 supervised cases are approved.
 
-### Are courses online or in person?
+## Are courses online or in person?
 
 Most teaching is online; the refresher day and some supervisor courses are in person. Each event says which.""",
     ),
@@ -314,7 +242,9 @@ Psychotherapy, with 420 delegates from 31 countries.
 - **Symposium:** Adapting IPT for perinatal depression.
 - **Workshops:** Group IPT; IPT-A with families; rating fidelity from recordings.
 
-Slides from the keynotes are available to members from the office.""",
+Its full programme is on the conference's page, [ISIPT Conference 2024](/events/isipt-conference-2024), in
+the [archive of past events](/events/archive). Slides from the keynotes are available to members from the
+office.""",
     ),
     "cookies": (
         "The only cookies this site sets, and why.",
@@ -400,3 +330,80 @@ CATEGORY_TERMS: dict[str, tuple[int, str, str, bool]] = {
     "organisation": (25000, "NHS trusts and services, with up to five named staff.", "", False),
     "honorary": (0, "Awarded by the Executive Committee.", "", False),
 }
+
+#: The news of the past months: (days before today, title, slug, summary, Markdown text, status).
+NEWS: list[tuple[int, str, str, str, str, str]] = [
+    (
+        150,
+        "Our new website and members' portal",
+        "new-website-and-members-portal",
+        "The society's website, event booking and elections now live in one place, edited by the office.",
+        """The society's website has moved to its new home. Everything the old site had is here, and more:
+
+- **booking** for the conference, the National Meeting and training, with confirmation by e-mail;
+- **elections** to the Executive Committee, with secret ballots;
+- **My account**, where members keep their details up to date.
+
+Members will receive an e-mail inviting them to activate their account. Please tell us what you think
+through [Contact Us](/contact).""",
+        "published",
+    ),
+    (
+        90,
+        "Booking is open for the ISIPT conference",
+        "isipt-conference-booking-open",
+        "Early-bird tickets, workshops and the programme: book your place now.",
+        """Booking is open for this year's ISIPT conference, hosted by IPT UK. Members pay the member rate;
+students and trainees have reduced tickets, and each delegate chooses one workshop.
+
+See the [events calendar](/events) for the programme, the venue and the ticket prices.""",
+        "published",
+    ),
+    (
+        50,
+        "Nominations open for the Executive Committee",
+        "executive-committee-nominations-open",
+        "Stand for a trustee post, or nominate a colleague: every member in good standing may.",
+        """The Executive Committee has posts to fill this year. Any member in good standing may stand, with a
+proposer and a seconder who are members too. Candidates write a short statement, which every voter reads
+beside the ballot.
+
+Log in and open **Elections** to nominate. The returning officer answers questions at
+[office@example.org](mailto:office@example.org).""",
+        "published",
+    ),
+    (
+        21,
+        "National Meeting: every place is taken",
+        "national-meeting-full",
+        "Join the waitlist: places freed by cancellations are offered in turn.",
+        """All the free places at this year's National Meeting are taken. Members who would like to come can still
+join the waitlist from the meeting's page: when someone gives back a place, it is offered to the next person on
+the list by e-mail, and held for them for two days.
+
+If you have a place and can no longer come, please give it back from your booking so a colleague can have it.""",
+        "published",
+    ),
+    (
+        6,
+        "Voting is open in the Executive Committee election",
+        "executive-committee-voting-open",
+        "Every eligible member has been e-mailed a ballot link. Your vote is secret.",
+        """Voting has opened in the Executive Committee election. Each eligible member has been sent a personal
+ballot link by e-mail; you can also log in and open **Elections**.
+
+Ballots are sealed as they are cast and opened only after the close, by the election's trustees together.
+After voting you are shown a tracker code: keep it, and check after the count that your ballot was counted as
+cast.""",
+        "published",
+    ),
+    (
+        2,
+        "Refresher training dates for next year",
+        "refresher-training-dates",
+        "Four refresher days across the UK, one of them online.",
+        """The Training Committee has set next year's refresher days: London, Manchester, Edinburgh and one online.
+Dates and booking will follow once the venues confirm.""",
+        "draft",
+    ),
+]

@@ -251,6 +251,17 @@ def list_elections(session: Session) -> list[Election]:
     return list(session.scalars(select(Election).order_by(Election.voting_close_at.desc(), Election.id)))
 
 
+def current_election(session: Session, *, now: datetime) -> Election | None:
+    """The election under way at `now` (nominations opened, voting not yet closed), for the home page's notice:
+    the one whose voting closes first when two overlap. One statement; its contests are not loaded."""
+    return session.scalar(
+        select(Election)
+        .where(Election.nominations_open_at <= now, Election.voting_close_at > now)
+        .order_by(Election.voting_close_at, Election.id)
+        .limit(1)
+    )
+
+
 # --- contests -------------------------------------------------------------------------------------------------
 
 

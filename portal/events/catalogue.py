@@ -5,10 +5,11 @@ flush, never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from portal.events.models import (
     KINDS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
+    REGIONS,
     Event,
     Question,
     Registration,
@@ -31,8 +33,19 @@ from portal.events.models import (
     Workshop,
 )
 from portal.members.models import Member
+from portal.training.models import Course
 
-RESERVED_SLUGS = {"manage", "mine", "booking", "new", "calendar", "payments", "society"}
+RESERVED_SLUGS = {
+    "manage",
+    "mine",
+    "booking",
+    "new",
+    "calendar",
+    "payments",
+    "society",
+    "archive",
+    "regional",
+}
 SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 STATE_LABELS = {
     "draft": "Draft",
@@ -74,6 +87,10 @@ class EventData:
     payment_due_days: int = 14
     #: "" follows the society's choice; else a key of `models.PROVIDERS`.
     payment_provider: str = ""
+    #: A regional meeting's region (a key of REGIONS), "" otherwise.
+    region: str = ""
+    #: The course a training event is a date of (training's course id), None otherwise.
+    course_id: int | None = None
 
 
 def _check_event(data: EventData) -> None:
@@ -87,10 +104,20 @@ def _check_event(data: EventData) -> None:
         raise EventError(Code.BAD_INPUT, "Registration must close after it opens.")
     if data.capacity is not None and data.capacity < 0:
         raise EventError(Code.BAD_INPUT, "Capacity cannot be negative.")
+    if data.region and (data.region not in REGIONS or data.kind != "regional"):
+        raise EventError(Code.BAD_REGION, "Only a regional event has a region: choose one from the list.")
+    if data.course_id is not None and data.kind != "training":
+        raise EventError(Code.BAD_COURSE, "Only a training event is a date of a course.")
+
+
+def _check_course(session: Session, data: EventData) -> None:
+    if data.course_id is not None and session.get(Course, data.course_id) is None:
+        raise EventError(Code.BAD_COURSE, "Choose a course from the list.")
 
 
 def create_event(session: Session, *, data: EventData, actor: Account | None, now: datetime) -> Event:
     _check_event(data)
+    _check_course(session, data)
     if session.scalar(select(Event.id).where(Event.slug == data.slug)) is not None:
         raise EventError(Code.SLUG_TAKEN, "Another event already uses this web address.")
     event = Event(**vars(data), places_taken=0, created_at=now, updated_at=now)
@@ -116,6 +143,7 @@ def update_event(
 ) -> Event:
     """Save an event; raising its capacity offers the new places to the waitlist at once."""
     _check_event(data)
+    _check_course(session, data)
     capacity.lock_event(session, event_id)
     event = get_event(session, event_id)
     clash = session.scalar(select(Event.id).where(Event.slug == data.slug, Event.id != event_id))
@@ -378,3 +406,72 @@ def upcoming_events(session: Session, *, now: datetime, kind: str | None = None)
     if kind:
         query = query.where(Event.kind == kind)
     return list(session.scalars(query.order_by(Event.starts_at)))
+
+
+def next_with_places(session: Session, *, now: datetime, limit: int = 3) -> list[Event]:
+    """The next published events still taking bookings with a place left (no capacity, or fewer taken than it),
+    soonest first: what the home page offers. One statement; no tickets or workshops loaded."""
+    query = (
+        select(Event)
+        .where(
+            Event.status == "published",
+            Event.starts_at > now,
+            Event.registration_closes_at > now,
+            or_(Event.capacity.is_(None), Event.places_taken < Event.capacity),
+        )
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def course_dates(session: Session, *, course_id: int, now: datetime) -> list[Event]:
+    """A course's upcoming dates: its published training events that have not ended, soonest first."""
+    query = select(Event).where(
+        Event.status == "published",
+        Event.kind == "training",
+        Event.course_id == course_id,
+        Event.ends_at >= now,
+    )
+    return list(session.scalars(query.order_by(Event.starts_at, Event.id)))
+
+
+def upcoming_regional(session: Session, *, now: datetime) -> list[tuple[str, list[Event]]]:
+    """The upcoming regional meetings by region, in the order of REGIONS (regions with none are left out);
+    those with no region last, under "Other regional events"."""
+    found = upcoming_events(session, now=now, kind="regional")
+    groups = [(label, [e for e in found if e.region == key]) for key, label in REGIONS.items()]
+    groups.append(("Other regional events", [e for e in found if e.region not in REGIONS]))
+    return [(label, events) for label, events in groups if events]
+
+
+#: The statuses an event the public may find has: a past event stays findable in the archive.
+SHOWN = ("published", "archived")
+
+
+def event_year(event: Event) -> int:
+    """The year an event is filed under: the year it started, where it was held."""
+    return event.starts_at.astimezone(ZoneInfo(event.timezone)).year
+
+
+def archive_years(session: Session, *, now: datetime) -> list[tuple[int, int]]:
+    """(year, how many events) of every year with a finished event, the latest first."""
+    counts: dict[int, int] = {}
+    for event in session.scalars(select(Event).where(Event.status.in_(SHOWN), Event.ends_at < now)):
+        year = event_year(event)
+        counts[year] = counts.get(year, 0) + 1
+    return sorted(counts.items(), reverse=True)
+
+
+def archive_year(session: Session, *, year: int, now: datetime) -> list[Event]:
+    """That year's finished events, in the order they happened. The query takes a day either side of the
+    year (an event is filed by its local year), the rule picks exactly. A year no calendar reaches has none."""
+    if not MINYEAR < year < MAXYEAR:
+        return []
+    start = datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC) + timedelta(days=1)
+    query = select(Event).where(
+        Event.status.in_(SHOWN), Event.ends_at < now, Event.starts_at >= start, Event.starts_at < end
+    )
+    found = session.scalars(query.order_by(Event.starts_at, Event.id))
+    return [e for e in found if event_year(e) == year]

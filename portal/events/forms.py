@@ -15,6 +15,7 @@ from portal.events.models import (
     PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
+    REGIONS,
     Question,
 )
 from portal.web.forms import Errors, FormReader, whole_number
@@ -50,11 +51,27 @@ def _zone(form: FormReader) -> str:
     return zone
 
 
-def event_form(raw: Mapping[str, Any] | None) -> tuple[catalogue.EventData | None, Errors, dict[str, Any]]:
+def event_form(
+    raw: Mapping[str, Any] | None, *, courses: Mapping[str, str] | None = None
+) -> tuple[catalogue.EventData | None, Errors, dict[str, Any]]:
+    """`courses`: the courses a training event may be a date of, by id (as text), with their titles."""
     form = FormReader(raw)
     title = form.text("title", label="a title")
     slug = form.text("slug", label="a web address", max_length=80).lower()
     kind = form.choice("kind", KINDS, label="the kind of event")
+    region = form.choice("region", REGIONS, label="a region from the list", required=False)
+    course = form.choice("course_id", courses or {}, label="a course from the list", required=False)
+    if kind == "regional" and not region and "region" not in form.errors:
+        form.error("region", "Choose the region this regional event is for.")
+    elif region and kind != "regional":
+        form.error(
+            "region", "Only a regional event has a region: choose Regional event as the kind, or no region."
+        )
+    if course and kind != "training":
+        form.error(
+            "course_id",
+            "Only a training event is a date of a course: choose Training as the kind, or no course.",
+        )
     status = form.choice("status", EVENT_STATUSES, label="a status")
     # Read in the order the form shows the fields, so its error summary follows them.
     venue = form.text("venue", label="the venue", required=False)
@@ -122,6 +139,8 @@ def event_form(raw: Mapping[str, Any] | None) -> tuple[catalogue.EventData | Non
         tax_label=tax_label,
         tax_rate_bp=tax_bp,
         cancellation_policy=policy,
+        region=region,
+        course_id=int(course) if course else None,
     )
     return data, {}, form.data
 

@@ -36,6 +36,22 @@ KINDS: dict[str, str] = {
     "regional": "Regional event",
 }
 EVENT_STATUSES: dict[str, str] = {"draft": "Draft", "published": "Published", "archived": "Archived"}
+#: The regions a regional meeting is listed under: the nations and the regions of England, in the order the
+#: regional meetings page shows them.
+REGIONS: dict[str, str] = {
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+    "wales": "Wales",
+    "north-east": "North East",
+    "north-west": "North West",
+    "yorkshire": "Yorkshire and the Humber",
+    "east-midlands": "East Midlands",
+    "west-midlands": "West Midlands",
+    "east-of-england": "East of England",
+    "london": "London",
+    "south-east": "South East",
+    "south-west": "South West",
+}
 
 #: confirmed: holds a place. offered: a place is held for them until `offer_expires_at`.
 #: waitlisted: waiting in line (order of arrival). cancelled: gave the place back, was cancelled, or let an
@@ -101,6 +117,12 @@ class Event(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="conference")
+    #: A regional meeting's region (a key of REGIONS); "" for every other kind.
+    region: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: The course a training event is a date of (training's `Course`); None for every other kind.
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_courses.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="draft")
     venue: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(Text, default="")

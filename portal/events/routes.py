@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -42,6 +43,7 @@ from portal.events.models import (
     PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
+    REGIONS,
     REGISTRATION_STATUSES,
     Answer,
     Event,
@@ -55,6 +57,7 @@ from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
 from portal.society import service as society_service
 from portal.text import not_csv
+from portal.training import service as training
 from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
@@ -111,6 +114,46 @@ def calendar_feed(ctx: Ctx) -> Response:
     )
 
 
+@page("public")
+def regional(ctx: Ctx) -> Response:
+    """The upcoming regional meetings, region by region."""
+    groups = catalogue.upcoming_regional(ctx.db, now=ctx.now)
+    return ctx.render(
+        "events/regional.html",
+        {
+            "groups": groups,
+            "states": {e.id: catalogue.event_state(e, ctx.now) for _, events in groups for e in events},
+        },
+    )
+
+
+@page("public")
+def archive(ctx: Ctx) -> Response:
+    """Past events, by year: every finished event stays findable."""
+    return ctx.render("events/archive.html", {"years": catalogue.archive_years(ctx.db, now=ctx.now)})
+
+
+@page("public")
+def archive_year(ctx: Ctx) -> Response:
+    year = ctx.params["year"]
+    events = catalogue.archive_year(ctx.db, year=year, now=ctx.now)
+    if not events:
+        raise NotFound(f"There are no past events from {year} in the archive.")
+    years = [y for y, _ in catalogue.archive_years(ctx.db, now=ctx.now)]
+    return ctx.render("events/archive_year.html", {"year": year, "events": events, "years": years})
+
+
+def course_dates_section(ctx: Ctx, course: Any) -> tuple[str, str] | None:
+    """A course's upcoming dates, on the course's page (the training room's `course_page` hook): each links
+    to its event page, where it is booked as any event is."""
+    events = catalogue.course_dates(ctx.db, course_id=course.id, now=ctx.now)
+    return "Upcoming dates", render_section(
+        ctx,
+        "events/_course_dates.html",
+        {"events": events, "states": {e.id: catalogue.event_state(e, ctx.now) for e in events}},
+    )
+
+
 def _public_event(ctx: Ctx) -> Event:
     staff_view = ctx.principal is not None and ctx.principal.has("office")
     return catalogue.event_by_slug(ctx.db, ctx.params["slug"], include_drafts=staff_view)
@@ -139,6 +182,8 @@ def event_page(ctx: Ctx) -> Response:
         "events/event.html",
         {
             "event": event,
+            # A finished event keeps its page (found from the archive): its programme, never a booking form.
+            "finished": event.ends_at <= ctx.now,
             "state": catalogue.event_state(event, ctx.now),
             "left": catalogue.places_left(event),
             "choices": choices,
@@ -177,7 +222,13 @@ def event_ics(ctx: Ctx) -> Response:
     )
 
 
-@page("public")
+def _books(form: FormData | None) -> bool:
+    """Of the booking form's steps only "confirm" writes: the others check the booking and show the next step
+    in a read-only transaction, so a rush's details and review steps never queue for the writer."""
+    return form is not None and form.get("action") == "confirm"
+
+
+@page("public", write=_books)
 def book(ctx: Ctx) -> Response:
     event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     journey = Journey(ctx, event, _member(ctx))
@@ -616,8 +667,10 @@ def _event_form_values(event: Event) -> dict[str, Any]:
             "payment_provider",
             "tax_label",
             "cancellation_policy",
+            "region",
         )
     }
+    values["course_id"] = str(event.course_id) if event.course_id is not None else ""
     for name in (
         "starts_at",
         "ends_at",
@@ -642,8 +695,26 @@ def _event_form_page(
             "kinds": KINDS,
             "statuses": EVENT_STATUSES,
             "providers": PROVIDERS,
+            "regions": REGIONS,
+            "courses": _course_choices(ctx),
         },
         status_code=422 if errors else 200,
+    )
+
+
+def _course_choices(ctx: Ctx) -> dict[str, str]:
+    """The courses a training event may be a date of (drafts too: a course's first dates are often set up
+    before its page is published)."""
+    return {
+        str(c.id): c.title + ("" if c.is_published else " (draft)")
+        for c in training.list_courses(ctx.db, include_drafts=True)
+    }
+
+
+def _refusal_field(exc: EventError) -> str:
+    """Which field of the event form a refusal belongs beside."""
+    return {"bad_slug": "slug", "slug_taken": "slug", "bad_region": "region", "bad_course": "course_id"}.get(
+        exc.code, "title"
     )
 
 
@@ -678,7 +749,7 @@ def create(ctx: Ctx) -> Response:
             "waitlist_enabled": True,
         }
         return _event_form_page(ctx, None, defaults, {})
-    data, errors, values = forms.event_form(ctx.form)
+    data, errors, values = forms.event_form(ctx.form, courses=_course_choices(ctx))
     if data is not None:
         errors = _past_unconfirmed(ctx, data, values, None)
     if data is not None and not errors:
@@ -686,7 +757,7 @@ def create(ctx: Ctx) -> Response:
             with ctx.attempt():
                 event = catalogue.create_event(ctx.db, data=data, actor=acting.actor(ctx), now=ctx.now)
         except EventError as exc:
-            errors = {"slug" if "slug" in exc.code else "title": exc.message}
+            errors = {_refusal_field(exc): exc.message}
         else:
             ctx.flash(f"{event.title} is created. Now add its tickets.")
             return ctx.redirect("events:items", event_id=event.id)
@@ -698,7 +769,7 @@ def edit(ctx: Ctx) -> Response:
     event = _staff_event(ctx)
     if ctx.request.method == "GET":
         return _event_form_page(ctx, event, _event_form_values(event), {})
-    data, errors, values = forms.event_form(ctx.form)
+    data, errors, values = forms.event_form(ctx.form, courses=_course_choices(ctx))
     if data is not None:
         errors = _past_unconfirmed(ctx, data, values, event)
     if data is not None and not errors:
@@ -713,7 +784,7 @@ def edit(ctx: Ctx) -> Response:
                     links=_links(ctx),
                 )
         except EventError as exc:
-            errors = {"slug" if "slug" in exc.code else "title": exc.message}
+            errors = {_refusal_field(exc): exc.message}
         else:
             ctx.flash("Saved.")
             return ctx.redirect("events:dashboard", event_id=event.id)
@@ -1221,6 +1292,9 @@ def payments_import(ctx: Ctx) -> Response:
 routes = [
     Route("/events", calendar, name="calendar"),
     Route("/events.ics", calendar_feed, name="feed"),
+    Route("/events/regional", regional, name="regional"),
+    Route("/events/archive", archive, name="archive"),
+    Route("/events/archive/{year:int}", archive_year, name="archive_year"),
     Route("/events/manage", manage, name="manage"),
     Route("/events/manage/new", create, methods=["GET", "POST"], name="create"),
     Route("/events/manage/payments", payments_import, methods=["GET", "POST"], name="payments_import"),

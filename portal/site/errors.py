@@ -18,3 +18,6 @@ class Code(StrEnum):
     NO_SUCH_REVISION = "no_such_revision"
     UNCHANGED = "unchanged"
     BAD_STATUS = "bad_status"
+    BAD_KIND = "bad_kind"
+    SLUG_TAKEN = "slug_taken"
+    NO_TITLE = "no_title"

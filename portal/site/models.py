@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.db import Base, UTCDateTime
 
 STATUSES = {"draft": "Draft (staff only)", "published": "Published"}
+#: What a page's text is: ordinary Markdown, or questions and answers (each question a `##` heading line).
+KINDS = {"page": "An ordinary page", "faq": "Questions and answers (each question a line starting with ##)"}
 
 
 class Page(Base):
@@ -32,6 +34,8 @@ class Page(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(300), default="")
+    #: One of KINDS: how the body is shown (a FAQ page gets an anchor per question).
+    kind: Mapped[str] = mapped_column(String(20), default="page", server_default="page")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     #: The number of the latest revision: a save names the one it was based on, and loses if another came first.
     revision: Mapped[int] = mapped_column(Integer, default=0)
@@ -86,3 +90,30 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class NewsPost(Base):
+    """A news item, at `/news/<slug>`: listed newest first, in the Atom feed and on the home page once
+    published. `published_at` is set the first time it is published and kept (a correction does not move it)."""
+
+    __tablename__ = "site_news"
+    __table_args__ = (Index("ix_site_news_status_published_at", "status", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: No foreign keys: the names stay readable when an account goes (the audit log holds the rest).
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == "published"

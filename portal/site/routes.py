@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from portal.accounts.access import page
 from portal.accounts.acting import actor
 from portal.errors import NotFound, PortalError
-from portal.site import files, seed, service
-from portal.site.models import STATUSES, Page
+from portal.site import faq, files, seed, service
+from portal.site.models import KINDS, STATUSES, Page
 from portal.society import service as society_service
 from portal.web.context import Ctx
 from portal.web.forms import FormReader, whole_number
@@ -98,7 +98,7 @@ def _items(request: Request, nodes: list[service.Node], here: str) -> list[MenuI
     items = []
     for node in nodes:
         url = link_url(request, node.link) if node.link else page_url(node.path)
-        item = MenuItem(node.id, node.title, url, current=url == here)
+        item = MenuItem(node.id, node.title, url, current=(url.rstrip("/") or "/") == here)
         item.children = _items(request, node.children, here)
         item.in_path = item.current or any(c.in_path for c in item.children)
         items.append(item)
@@ -197,6 +197,7 @@ def public_page(ctx: Ctx) -> Response:
         "site/page.html",
         {
             "page": found,
+            "faq": faq.parse(found.body) if found.kind == "faq" else None,
             "crumbs": _crumbs(ctx, found),
             "below": [
                 {
@@ -247,6 +248,7 @@ def _read_page_form(
         "link": form.text("link", label="the link", required=False, max_length=300),
         "status": form.choice("status", list(STATUSES), label="draft or published"),
         "in_menu": form.checkbox("in_menu"),
+        "kind": form.choice("kind", list(KINDS), label="what kind of page", required=False) or "page",
         "base_revision": form.raw("base_revision"),
     }
     if not values["slug"] and values["title"]:
@@ -267,6 +269,7 @@ def _page_values(values: Mapping[str, Any]) -> service.PageValues:
         link=values["link"],
         status=values["status"],
         in_menu=bool(values["in_menu"]),
+        kind=values["kind"],
     )
 
 
@@ -278,6 +281,7 @@ _FIELD = {
     "bad_parent": "parent_id",
     "bad_link": "link",
     "bad_status": "status",
+    "bad_kind": "kind",
 }
 
 
@@ -286,6 +290,7 @@ def _editor_context(ctx: Ctx, found: Page | None) -> dict[str, Any]:
         "page": found,
         "parents": _parent_options(ctx, found.id if found else None),
         "statuses": STATUSES,
+        "kinds": KINDS,
         "link_routes": service.LINK_ROUTES,
         "attachments": service.attachments(ctx.db, found.id) if found else [],
         "accept": files.ACCEPT,
@@ -344,7 +349,13 @@ def _save(ctx: Ctx, found: Page | None) -> Response:
             return ctx.redirect("site:page_edit", page_id=found.id)
     return ctx.render(
         "site/edit.html",
-        {**context, "values": values, "errors": errors, "preview": preview and not errors},
+        {
+            **context,
+            "values": values,
+            "errors": errors,
+            "preview": preview and not errors,
+            "preview_faq": faq.parse(values["body"]) if preview and values["kind"] == "faq" else None,
+        },
         status_code=422 if errors else 200,
     )
 
@@ -365,7 +376,7 @@ def page_edit(ctx: Ctx) -> Response:
         return _save(ctx, found)
     values = {
         name: getattr(found, name)
-        for name in ("title", "slug", "summary", "body", "link", "status", "in_menu", "position")
+        for name in ("title", "slug", "summary", "body", "link", "status", "in_menu", "position", "kind")
     }
     values["parent_id"] = str(found.parent_id or "")
     values["base_revision"] = found.revision
@@ -418,7 +429,7 @@ def attachment_add(ctx: Ctx) -> Response:
         context = _editor_context(ctx, found)
         values = {
             name: getattr(found, name)
-            for name in ("title", "slug", "summary", "body", "link", "status", "in_menu", "position")
+            for name in ("title", "slug", "summary", "body", "link", "status", "in_menu", "position", "kind")
         }
         values["parent_id"] = str(found.parent_id or "")
         values["base_revision"] = found.revision

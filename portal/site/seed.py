@@ -1,6 +1,7 @@
 """The site a fresh install starts with: the society's current website's menu (captured from it), each page a
 short placeholder telling staff what to write, and the entries that lead to the portal's own pages (the events
-calendar, the National Meeting, the members' login, the elections and their results).
+calendar, the National Meeting, the training courses, regional meetings and past events, the members' login, the
+elections and their results).
 
 `portal db upgrade` runs `seed_site` after the schema: it places the tree only while the site has no pages at
 all, so running the upgrade again never duplicates a page nor brings back one staff deleted.
@@ -28,6 +29,8 @@ class SeedPage:
     link: str = ""
     in_menu: bool = True
     slug: str = ""
+    #: "faq" for a question-and-answer page (see portal/site/faq.py).
+    kind: str = "page"
 
     @property
     def the_slug(self) -> str:
@@ -48,6 +51,7 @@ SITE: tuple[SeedPage, ...] = (
         "Home",
         "A short introduction to IPT and to the society, for a visitor who has never heard of either.",
         _link("Contact Us", "contact:form"),
+        _link("News", "site:news"),
     ),
     _p(
         "PSA & Website Projects",
@@ -108,32 +112,39 @@ SITE: tuple[SeedPage, ...] = (
         "The training the society runs and recognises, and its meetings and events.",
         _link("Events Calendar", "events:calendar"),
         _link("IPT UK National Meeting", "events:calendar?kind=meeting", slug="ipt-uk-national-meeting"),
-        _p(
-            "IPT Practitioner Training",
-            "The practitioner course: who it is for, prerequisites, dates and fees.",
-        ),
-        _p(
-            "IPT-A Practitioner Training",
-            "IPT for adolescents: who it is for, prerequisites, dates and fees.",
-        ),
-        _p("IPT Supervisor Training", "Becoming an IPT supervisor: requirements and the course."),
-        _p("IPT Refresher Training", "The refresher day for practitioners returning to IPT."),
-        _p("IPC Training", "Interpersonal Counselling training: who it is for and how it differs from IPT."),
-        _p("Regional Meetings & Events", "The regional groups, where they meet and who to contact."),
-        _p(
+        # The training room's course pages (the six courses a fresh install places), its list of external
+        # CPD courses, and the events room's regional meetings and archive.
+        _link("IPT Practitioner Training", "/training/ipt-practitioner"),
+        _link("IPT-A Practitioner Training", "/training/ipt-a-practitioner"),
+        _link("IPT Supervisor Training", "/training/ipt-supervisor"),
+        _link("IPT Refresher Training", "/training/ipt-refresher"),
+        _link("IPC Training", "/training/ipc"),
+        _link("Regional Meetings & Events", "events:regional", slug="regional-meetings-events"),
+        SeedPage(
             "Other Courses",
-            "Courses beyond the core trainings.",
-            _p("IPT for Bipolar", "The IPSRT course for bipolar disorder: who it is for and when it runs."),
-            _p("External CPD Courses", "CPD courses by other providers that members may find useful."),
-            _link("IPC Training", "/training-events/ipc-training", slug="ipc-training"),
+            link="training:index",
+            children=(
+                _link("IPT for Bipolar", "/training/ipt-for-bipolar"),
+                _link("External CPD Courses", "training:cpd"),
+                _link("IPC Training", "/training/ipc", slug="ipc-training"),
+            ),
         ),
+        _link("Past Events", "events:archive"),
     ),
     _p(
         "Members' Area",
         "What members find here, and how to log in.",
         _link("Members' Login", "accounts:login", slug="members-login"),
-        _p("Membership FAQs", "Questions members ask about joining, renewing and their accreditation."),
-        _p("Training FAQs", "Questions about the trainings: places, prerequisites, certificates."),
+        SeedPage(
+            "Membership FAQs",
+            "the questions members ask about joining, renewing and their accreditation",
+            kind="faq",
+        ),
+        SeedPage(
+            "Training FAQs",
+            "the questions asked about the trainings: places, prerequisites, certificates",
+            kind="faq",
+        ),
     ),
     _p(
         "ISIPT Con 2024",
@@ -230,6 +241,13 @@ validated IPT and led to its listing in treatment guidelines.
 
 
 def placeholder(page: SeedPage) -> str:
+    if page.kind == "faq":
+        return (
+            f"*This page is waiting for its questions.* Staff who edit the website: write here {page.brief}, "
+            f"each question on a line of its own starting with ## and its answer below it.\n\n"
+            f"## How do I edit this page?\n\n"
+            f"Log in, open **Website** and choose **{page.title}**."
+        )
     brief = page.brief[0].lower() + page.brief[1:] if page.brief[1:2].islower() else page.brief
     return (
         f"*This page is waiting for its text.* Staff who edit the website: write here {brief}\n\n"
@@ -271,6 +289,7 @@ def seed_site(session: Session, *, now: datetime) -> int:
                     link=item.link,
                     status="published",
                     in_menu=item.in_menu,
+                    kind=item.kind,
                 ),
                 actor=None,
                 now=now,

@@ -25,7 +25,7 @@ from portal import audit
 from portal.db import rowcount
 from portal.errors import Conflict, Invalid, NotFound
 from portal.site.errors import Code
-from portal.site.models import STATUSES, Attachment, Page, PageRevision
+from portal.site.models import KINDS, STATUSES, Attachment, Page, PageRevision
 
 HOME_SLUG = "home"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -37,7 +37,12 @@ LINK_ROUTES: dict[str, str] = {
     "events:calendar?kind=meeting": "Events calendar: meetings (the National Meeting)",
     "events:calendar?kind=training": "Events calendar: training",
     "events:calendar?kind=regional": "Events calendar: regional events",
+    "events:regional": "Regional meetings (upcoming, by region)",
+    "events:archive": "Past events (the archive, by year)",
+    "training:index": "Training (the society's courses)",
+    "training:cpd": "External CPD courses",
     "contact:form": "Contact Us (the form that reaches the office)",
+    "site:news": "News (the society's news posts)",
     "team:index": "Meet the Team (the committees and their people)",
     "complaints:page": "Complaints (the procedure and its form)",
     "membership:options": "Membership Options (drawn from the categories and their fees)",
@@ -67,6 +72,7 @@ class PageValues:
     link: str = ""
     status: str = "draft"
     in_menu: bool = True
+    kind: str = "page"
 
 
 def slugify(title: str) -> str:
@@ -356,6 +362,8 @@ def _check_parent(session: Session, parent_id: int | None, *, page_id: int | Non
 def _check(values: PageValues) -> None:
     if values.status not in STATUSES:
         raise Invalid(Code.BAD_STATUS, "Choose draft or published.")
+    if values.kind not in KINDS:
+        raise Invalid(Code.BAD_KIND, "Choose an ordinary page or questions and answers.")
     _check_slug(values.slug)
     check_link(values.link)
 
@@ -410,6 +418,7 @@ def create_page(
         if values.position is not None
         else _next_position(session, values.parent_id),
         in_menu=values.in_menu,
+        kind=values.kind,
         title=values.title,
         slug=values.slug,
         path=path,
@@ -488,7 +497,11 @@ def update_page(
     _check_parent(session, values.parent_id, page_id=page.id)
     path = _path_for(session, slug=values.slug, parent_id=values.parent_id)
     content = {name: getattr(values, name) for name in REVISION_FIELDS}
-    structure = {"parent_id": values.parent_id, "in_menu": values.in_menu}
+    structure: dict[str, Any] = {
+        "parent_id": values.parent_id,
+        "in_menu": values.in_menu,
+        "kind": values.kind,
+    }
     if values.position is not None:
         structure["position"] = values.position
     changed = {k: v for k, v in {**content, **structure}.items() if getattr(page, k) != v}
@@ -550,6 +563,7 @@ def restore_revision(
         link=old.link,
         status=old.status,
         in_menu=page.in_menu,
+        kind=page.kind,
     )
     if all(getattr(page, name) == getattr(old, name) for name in REVISION_FIELDS):
         raise Conflict(Code.UNCHANGED, f"The page is already as version {number} left it.")

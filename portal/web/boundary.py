@@ -107,6 +107,10 @@ class Prepare:
     look: Callable[[Ctx], Any] | None = None
 
 
+#: Whether a route's request writes: None (unsafe methods do), a fixed answer, or a function of the form.
+Writes = bool | Callable[[FormData | None], bool] | None
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What the boundary needs from the domains, given by `create_app` (never imported)."""
@@ -241,7 +245,7 @@ def endpoint(
     handler: Handler,
     *,
     access: Access,
-    write: bool | None = None,
+    write: Writes = None,
     inline: bool = False,
     uploads: tuple[UploadRule, ...] = (),
     catch_up: tuple[CatchUp, ...] = (),
@@ -249,7 +253,9 @@ def endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for `handler` (see the module's docstring for what it does, in order).
 
-    `write` overrides the method's default (unsafe methods write). `inline=True` runs the handler on the event
+    `write` overrides the method's default (unsafe methods write); a function of the form decides per request
+    (a multi-step form whose steps before the last only check and show: they read, and leave SQLite's writer
+    and PostgreSQL's write path to the step that writes). `inline=True` runs the handler on the event
     loop, without the hop to a worker thread: for a hot path whose work is a millisecond of CPU and one short
     transaction (the door scanner); it still never waits on the loop for SQLite's writer (when another writer
     holds it, the handler goes to a thread after all)."""
@@ -261,7 +267,6 @@ def endpoint(
         wiring: Wiring = state.wiring
         key = settings.key_bytes()
         unsafe = request.method in UNSAFE
-        writes = unsafe if write is None else write
         bearer = _bearer(request) if access.devices else None
         if any(isinstance(v, int) and not 0 <= v <= MAX_INT for v in request.path_params.values()):
             # `{id:int}` takes any run of digits; past what a column holds SQLite's driver would raise.
@@ -270,6 +275,7 @@ def endpoint(
             form, body = await _read_body(request, raw=access.signed)
         except PortalError as exc:
             return error_response(request, status_for(exc), exc.code, exc.message)
+        writes = unsafe if write is None else write(form) if callable(write) else write
         if unsafe and bearer is None and not access.signed:
             if not _origin_ok(request):
                 return error_response(request, 403, "bad_origin", "This request came from another site.")

@@ -44,6 +44,9 @@ ConfirmationExtra = Callable[[Session, Any], "tuple[dict[str, Any], list[Any]]"]
 #: A panel of a member's staff page: `(ctx, member) -> (title, html) or None` (no panel, e.g. for someone
 #: the panel is not for).
 MemberPanel = Callable[[Any, Any], "tuple[str, str] | None"]
+#: A panel of a course's public page: `(ctx, course) -> (title, html) or None` (the events room adds the
+#: course's upcoming dates).
+CoursePanel = Callable[[Any, Any], "tuple[str, str] | None"]
 #: An attachment the outbox sender draws at send time from stored data: `(session, source_id, now) -> bytes`,
 #: or None when what it is drawn from is gone (the booking was removed) or no longer valid.
 AttachmentSource = Callable[[Session, int, datetime], "bytes | None"]
@@ -58,5 +61,6 @@ class Hooks:
     confirmation: tuple[ConfirmationExtra, ...] = ()
     gauges: tuple[GaugeSource, ...] = ()
     member_staff: tuple[MemberPanel, ...] = ()
+    course_page: tuple[CoursePanel, ...] = ()
     #: What draws each kind of attachment an outbox e-mail holds by reference ("invoice", "badge" ...).
     attachments: Mapping[str, AttachmentSource] = field(default_factory=dict)

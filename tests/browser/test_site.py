@@ -145,3 +145,93 @@ def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_serve
     assert_accessible(page)
     _shoot(page, "editor-preview-1280")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_a_visitor_walks_the_whole_menu_and_every_page_is_accessible(demo_server, browser, width, height):
+    """Every entry of the site menu (top level and sub-menus) as a visitor, at a laptop's and a phone's width:
+    each page answers 200 with its own heading, marks itself current in the menu, and axe finds no serious or
+    critical violation on it."""
+    from browser_kit import axe_violations
+
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(demo_server.url + "/")
+        links = page.eval_on_selector_all(
+            "nav.site-nav a[href]", "els => els.map(e => [e.getAttribute('href'), e.textContent.trim()])"
+        )
+        assert len(links) >= 30, f"the demo's menu has {len(links)} entries"
+        problems: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        unmarked: list[str] = []
+        for href, title in links:
+            if href in seen or not href.startswith("/"):
+                continue
+            seen.add(href)
+            response = page.goto(demo_server.url + href)
+            assert response is not None and response.status == 200, (
+                f"{title} ({href}): {response and response.status}"
+            )
+            assert page.locator("h1").count() >= 1, f"{title} ({href}) has no heading"
+            if not page.locator("nav.site-nav a[aria-current=page]").count():
+                unmarked.append(href)
+            found = axe_violations(page)
+            if found:
+                problems[href] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in found]
+        assert not unmarked, f"not marked current in the menu: {unmarked}"
+        assert not problems, f"axe at {width} px:\n" + "\n".join(f"{k}: {v}" for k, v in problems.items())
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_home_page_leads_to_the_news_and_a_faq_answer_has_its_own_link(
+    demo_server, browser, assert_accessible
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, locale="en-GB")
+    try:
+        phone = context.new_page()
+        phone.goto(demo_server.url + "/")
+        assert phone.get_by_role("heading", name="Upcoming events").is_visible()
+        assert phone.locator(".home-block").first.evaluate("el => el.scrollWidth <= el.clientWidth")
+        assert_accessible(phone)
+        phone.get_by_role("region", name="Latest news").get_by_role("link").first.click()
+        assert "/news/" in phone.url and phone.get_by_role("heading", level=1).is_visible()
+        assert_accessible(phone)
+        phone.goto(demo_server.url + "/members-area/membership-faqs")
+        phone.get_by_role("navigation", name="Questions on this page").get_by_role("link").nth(1).click()
+        question = phone.locator(".faq-question:target")
+        assert question.count() == 1 and question.is_visible()
+        link = question.locator("xpath=..").get_by_role("link", name="Link to this question")
+        assert phone.url.endswith(link.get_attribute("href"))
+        assert_accessible(phone)
+    finally:
+        context.close()
+
+
+def test_a_visitor_finds_a_courses_dates_and_a_past_conference_from_the_menu(
+    demo_server, page, assert_accessible
+):
+    """Training & Events leads to a course with its upcoming dates (each booked on its event page) and to the
+    archive, where the 2024 conference's page says it has finished and shows its programme."""
+    page.goto(demo_server.url + "/")
+    page.get_by_role("button", name="Training & Events: show the pages under it").click()
+    page.get_by_role("link", name="IPT Practitioner Training", exact=True).click()
+    page.wait_for_url(demo_server.url + "/training/ipt-practitioner")
+    dates = page.get_by_role("region", name="Upcoming dates")
+    assert dates.get_by_role("link", name="Book").count() >= 1
+    assert_accessible(page)
+    _shoot(page, "course-1280")
+    dates.get_by_role("link", name="Book").first.click()
+    assert page.get_by_role("heading", name="Booking").is_visible()
+
+    page.get_by_role("button", name="Training & Events: show the pages under it").click()
+    page.get_by_role("link", name="Past Events", exact=True).click()
+    page.get_by_role("link", name="2024", exact=True).click()
+    page.get_by_role("link", name="ISIPT Conference 2024").click()
+    assert page.get_by_role("heading", name="This event has finished").is_visible()
+    assert page.get_by_role("heading", name="Programme").is_visible()
+    assert page.get_by_role("link", name="Book a place").count() == 0
+    assert_accessible(page)
+    _shoot(page, "finished-event-1280")
+    assert page.js_errors == []

@@ -17,6 +17,7 @@ from portal.cli import main
 from portal.db import Database
 from portal.site import seed
 from portal.site.models import Page, PageRevision
+from portal.training.models import Course
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "").strip()
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
@@ -75,6 +76,15 @@ def test_the_upgrade_places_the_captured_menu_once(empty_url: str) -> None:
             assert pages["members-area/members-login"].link == "accounts:login"
             assert pages["training-events/ipt-uk-national-meeting"].link == "events:calendar?kind=meeting"
             assert pages["about-ipt/complaints"].link == "complaints:page"
+            # The training entries lead to the six courses the upgrade places, the rest to the portal's pages.
+            slugs = set(s.scalars(select(Course.slug).where(Course.status == "published")))
+            course_links = {
+                p.link.removeprefix("/training/") for p in pages.values() if p.link.startswith("/training/")
+            }
+            assert course_links == slugs and len(slugs) == 6
+            assert pages["training-events/regional-meetings-events"].link == "events:regional"
+            assert pages["training-events/other-courses/external-cpd-courses"].link == "training:cpd"
+            assert pages["training-events/past-events"].link == "events:archive"
             mission = pages["about-ipt/mission-vision"].body
             assert "Staff who edit the website: write here the society's mission and vision" in mission
             assert all(p.is_published for p in pages.values())

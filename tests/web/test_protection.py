@@ -172,6 +172,9 @@ MATRIX: dict[str, set[str]] = {
     "events:booking_workshops": ALL,
     "events:booking_invoice": ALL,
     "events:resend_link": ALL,  # the same answer for every address; throttled per address and client
+    "events:regional": ALL,
+    "events:archive": ALL,
+    "events:archive_year": ALL,
     "events:mine": LOGGED_IN,
     "events:manage": {"office", "admin"},
     "events:create": {"office", "admin"},
@@ -222,7 +225,27 @@ MATRIX: dict[str, set[str]] = {
     "site:attachment_add": {"editor", "office", "admin"},
     "site:attachment_remove": {"editor", "office", "admin"},
     "site:file": ALL,
+    # News: the same editors write, publish and delete posts; the list, each post and the feed are public.
+    "site:news": ALL,
+    "site:news_feed": ALL,
+    "site:news_post": ALL,
+    "site:news_manage": {"editor", "office", "admin"},
+    "site:news_new": {"editor", "office", "admin"},
+    "site:news_edit": {"editor", "office", "admin"},
+    "site:news_publish": {"editor", "office", "admin"},
+    "site:news_delete": {"editor", "office", "admin"},
     "site:page": ALL,
+    # Training: the courses, their dates and the external CPD list are public (a draft course answers 404 to
+    # anyone but its editors, which the handler decides); editors, office staff and administrators edit them.
+    "training:index": ALL,
+    "training:course": ALL,
+    "training:cpd": ALL,
+    "training:manage": {"editor", "office", "admin"},
+    "training:course_new": {"editor", "office", "admin"},
+    "training:course_edit": {"editor", "office", "admin"},
+    "training:cpd_new": {"editor", "office", "admin"},
+    "training:cpd_edit": {"editor", "office", "admin"},
+    "training:cpd_remove": {"editor", "office", "admin"},
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
     "complaints:page": ALL,
