@@ -2,7 +2,7 @@
 the payment provider chosen by the society and per event.
 
 Revision ID: card_payments_0001
-Revises: mail_0002
+Revises: search_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "card_payments_0001"
-down_revision = "mail_0002"
+down_revision = "search_0001"
 branch_labels = None
 depends_on = None
 
