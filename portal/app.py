@@ -42,7 +42,8 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
-from portal.events import invoices, notify
+from portal.events import card_routes, cards, invoices, notify
+from portal.events import catalogue as events_catalogue
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.events.links import Links as EventLinks
@@ -53,12 +54,16 @@ from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import renewal_routes, renewals
 from portal.membership import routes as membership_routes
+from portal.search import routes as search_routes
+from portal.search import service as search_service
 from portal.settings import Settings
-from portal.site import news_routes
+from portal.site import news, news_routes
 from portal.site import routes as site_routes
+from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.training import routes as training_routes
+from portal.training import service as training_service
 from portal.web import boundary, periodic
 from portal.web.errors import (
     PortalError,
@@ -83,20 +88,30 @@ MAX_BODY_BYTES = 12 * 1024 * 1024
 PURGE_INTERVAL_SECONDS = 3600.0
 
 
+def search_sources() -> dict[str, search_service.Source]:
+    """Every room's public documents, by kind: what `portal search rebuild` makes the index from. A room that
+    adds documents to the index (news posts, courses) adds its source here."""
+    return {
+        "page": site_service.search_documents,
+        "event": events_catalogue.search_documents,
+        "news": news.search_documents,
+        "course": training_service.search_documents,
+    }
+
+
 async def healthz(request: Request) -> Response:
-    """For load balancers: 200 when the database answers, 503 when it does not. Public and cheap."""
+    """For load balancers: 200 when the database answers, 503 when it does not. Public and cheap.
+
+    Answered on the event loop, never behind the request threads: in a rush all of them may be busy, and a
+    check that queues for one says the process is down when it is only full. Its `SELECT 1` is a read (it
+    never waits for SQLite's writer) over the connection the pool keeps for the loop's own work
+    (`db.EXTRA_CONNECTIONS`, shared with the door's inline scan: the loop runs one of them at a time)."""
     try:
-        await _ping(request)
+        request.app.state.db.ping()
     except Exception:
         log.warning("health check failed", exc_info=True)
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "up"})
-
-
-async def _ping(request: Request) -> None:
-    from starlette.concurrency import run_in_threadpool
-
-    await run_in_threadpool(request.app.state.db.ping)
 
 
 healthz.access = AccessSpec(("public",), kind="api", before_setup=True)  # type: ignore[attr-defined]
@@ -220,6 +235,7 @@ def build_routes() -> list[BaseRoute]:
         Mount("/membership", routes=[*membership_routes.routes, *renewal_routes.routes], name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
+        *namespaced("payments", card_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
@@ -228,6 +244,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("training", training_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
+        *namespaced("search", search_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]
@@ -252,6 +269,7 @@ def periodic_jobs(app: Starlette) -> list[periodic.Job]:
         ),
         periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
         periodic.Job("renewals", renewals.INTERVAL_SECONDS, functools.partial(renewals.run_once, app)),
+        periodic.Job("cards", cards.RECONCILE_SECONDS, functools.partial(cards.run_once, app)),
         periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
     ]
 

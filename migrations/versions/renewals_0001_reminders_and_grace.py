@@ -2,7 +2,7 @@
 members who joined before the portal kept them.
 
 Revision ID: renewals_0001
-Revises: training_0001
+Revises: card_payments_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "renewals_0001"
-down_revision = "training_0001"
+down_revision = "card_payments_0001"
 branch_labels = None
 depends_on = None
 

@@ -112,17 +112,33 @@ def _voter_rng(key: bytes, election_id: int, voter: int, contest_id: int) -> ran
     return random.Random(int.from_bytes(seed, "big"))
 
 
+def _ballot_names(session: Session, election: Election) -> dict[int, list[tuple[int, str]]]:
+    """The valid candidates of each contest as the ballot shows them, (nomination id, name), in
+    `valid_candidates`' order: plain columns, not a Nomination and a Member row for each (the ballot, its
+    review and its cast each read them, for every voter)."""
+    rows = session.execute(
+        select(Nomination.contest_id, Nomination.id, Member.first_name, Member.last_name)
+        .join(Member, Member.id == Nomination.member_id)
+        .where(Nomination.election_id == election.id, Nomination.status == "accepted")
+        .order_by(Member.last_name, Member.first_name, Nomination.id)
+    ).all()
+    found: dict[int, list[tuple[int, str]]] = {}
+    for contest_id, nomination_id, first_name, last_name in rows:
+        found.setdefault(contest_id, []).append((nomination_id, f"{first_name} {last_name}".strip()))
+    return found
+
+
 def ballot_contests(
     session: Session, election: Election, *, key: bytes, voter: int | None = None
 ) -> list[BallotContest]:
     """The contests this voter sees, in the election's order, each with its options in ballot order."""
-    candidates = valid_candidates(session, election)
+    candidates = _ballot_names(session, election)
     result = []
     for contest in election.contests:
-        rows = candidates.of(contest)
+        rows = candidates.get(contest.id, [])
         if not on_ballot(contest, len(rows)):
             continue
-        options = [Option(str(n.id), m.full_name) for n, m in rows]
+        options = [Option(str(nomination_id), name) for nomination_id, name in rows]
         if election.ballot_order == "shuffled" and voter is not None:
             _voter_rng(key, election.id, voter, contest.id).shuffle(options)
         if contest.ron:

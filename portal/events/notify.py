@@ -139,7 +139,6 @@ def _base(session: Session, registration: Registration, event: Event, links: Lin
         "location": event_location(event),
         "event_url": links.event(event),
         "contact_email": event.contact_email or (society.contact_email if society else ""),
-        "money": money,
         "notes": [],
         "inline_images": [],
     }
@@ -192,12 +191,10 @@ def send_confirmation(
     from portal.events import workshops  # workshops sends e-mails through this module
 
     context = _base(session, registration, event, links)
-    # One read of the delegate's workshops gives both the lines of the e-mail and the calendar's entries (the
-    # seats held, in the order `chosen_workshops` gives them).
+    # The lines of the e-mail: each workshop the delegate asked for, and where they stand (the calendar's
+    # entries are drawn by the sender).
     places = workshops.places(session, registration, now=now)
-    chosen = [p.workshop for p in places if p.status == "confirmed"]
     context.update(
-        workshops=chosen,
         workshop_lines=[(p.workshop.title, p.summary) for p in places],
         invoice=invoice,
         payment_instructions=payment_instructions,

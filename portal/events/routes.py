@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -16,6 +17,8 @@ from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.events import (
     bulk,
+    card_routes,
+    cards,
     catalogue,
     catch_up,
     changes,
@@ -37,6 +40,7 @@ from portal.events.models import (
     KINDS,
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
+    PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
     REGIONS,
@@ -51,13 +55,16 @@ from portal.events.models import (
 )
 from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
+from portal.search import service as search
 from portal.society import service as society_service
 from portal.text import not_csv
 from portal.training import service as training
+from portal.web.caching import revalidated
 from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.hooks import ToDo
+from portal.web.meta import share
 from portal.web.templating import local_time, long_date, money
 from portal.web.uploads import UploadRefused, UploadRule
 
@@ -78,16 +85,18 @@ def calendar(ctx: Ctx) -> Response:
     kind = ctx.query.get("kind", "")
     kind = kind if kind in KINDS else ""
     events = catalogue.upcoming_events(ctx.db, now=ctx.now, kind=kind or None)
-    return ctx.render(
+    response = ctx.render(
         "events/calendar.html",
         {
             "events": events,
             "kind": kind,
             "kinds": KINDS,
             "states": {e.id: catalogue.event_state(e, ctx.now) for e in events},
+            "share": share(ctx, title="Events", description="Conferences, meetings and training to book."),
         },
         partial="events/_calendar_list.html",
     )
+    return revalidated(ctx, response)
 
 
 @page("public")
@@ -174,12 +183,13 @@ def event_page(ctx: Ctx) -> Response:
         )
     choices = catalogue.ticket_choices(event, now=ctx.now, member_active=member is not None)
     quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None) if member else None
-    return ctx.render(
+    response = ctx.render(
         "events/event.html",
         {
             "event": event,
             # A finished event keeps its page (found from the archive): its programme, never a booking form.
             "finished": event.ends_at <= ctx.now,
+            "share": share(ctx, title=event.title, description=search.plain_text(event.description)),
             "state": catalogue.event_state(event, ctx.now),
             "left": catalogue.places_left(event),
             "choices": choices,
@@ -197,6 +207,7 @@ def event_page(ctx: Ctx) -> Response:
             "when": notify.when(event),
         },
     )
+    return revalidated(ctx, response)
 
 
 @page("public")
@@ -218,7 +229,13 @@ def event_ics(ctx: Ctx) -> Response:
     )
 
 
-@page("public")
+def _books(form: FormData | None) -> bool:
+    """Of the booking form's steps only "confirm" writes: the others check the booking and show the next step
+    in a read-only transaction, so a rush's details and review steps never queue for the writer."""
+    return form is not None and form.get("action") == "confirm"
+
+
+@page("public", write=_books)
 def book(ctx: Ctx) -> Response:
     event = catalogue.event_by_slug(ctx.db, ctx.params["slug"])
     journey = Journey(ctx, event, _member(ctx))
@@ -305,6 +322,7 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "cutoff": changes.cancellation_cutoff(event),
         "invoice": invoice,
         "bank": society_service.payment_settings(ctx.db),
+        "card_offered": registration.status == "confirmed" and cards.offered(ctx.db, ctx.settings, event),
         "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
         "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
         "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,
@@ -325,7 +343,8 @@ def booking(ctx: Ctx) -> Response:
             "last_name": registration.last_name,
             "email": registration.email,
         }
-        return ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        response = ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        return card_routes.allow_checkout(ctx.settings, response) if context["card_offered"] else response
     event = catalogue.get_event(ctx.db, registration.event_id)
     values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
     if not errors:
@@ -652,6 +671,7 @@ def _event_form_values(event: Event) -> dict[str, Any]:
             "waitlist_enabled",
             "offer_hours",
             "payment_due_days",
+            "payment_provider",
             "tax_label",
             "cancellation_policy",
             "region",
@@ -681,6 +701,7 @@ def _event_form_page(
             "errors": errors,
             "kinds": KINDS,
             "statuses": EVENT_STATUSES,
+            "providers": PROVIDERS,
             "regions": REGIONS,
             "courses": _course_choices(ctx),
         },
@@ -984,6 +1005,14 @@ def registration(ctx: Ctx) -> Response:
             "errors": errors,
             "values": values,
             "today": invoices.today_in(event, ctx.now),
+            # Card payments (only looked up while card payment is on), each refundable in full once.
+            "card_checkouts": [
+                c
+                for c in cards.checkouts_for(ctx.db, purpose="booking", target_id=found.id)
+                if c.status == "complete"
+            ]
+            if ctx.settings.card_payments
+            else [],
         },
         status_code=422 if errors else 200,
     )

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
+from portal.mail import rendering
 
 #: pending → sending (claimed by one sender) → sent; or back to pending with a later attempt; or failed.
 #: `logged`: no SMTP server is configured, so the e-mail was written to the log (and the outbox page) instead.
@@ -23,9 +24,15 @@ class OutboxEmail(Base):
     #: What caused it (the template name): "accounts/reset_password", "events/confirmation" ...
     kind: Mapped[str] = mapped_column(String(100), index=True)
     to_addr: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str | None] = mapped_column(Text)
+    #: The template's context as JSON of plain values (`rendering.freeze`), with a placeholder for each
+    #: single-use link: the subject and bodies are rendered from it outside the action's transaction (by the
+    #: sender, and by the outbox page). NULL for an e-mail written before, whose rendered parts are stored.
+    context: Mapped[str | None] = mapped_column(Text)
+    #: The parts as rendered when the e-mail was written, for e-mails written before `context` (see the
+    #: `subject`, `text_body` and `html_body` properties, which render the others on first use).
+    stored_subject: Mapped[str | None] = mapped_column("subject", String(300))
+    stored_text: Mapped[str | None] = mapped_column("text_body", Text)
+    stored_html: Mapped[str | None] = mapped_column("html_body", Text)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -45,6 +52,41 @@ class OutboxEmail(Base):
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="email", cascade="all, delete-orphan", order_by="OutboxAttachment.id"
     )
+
+    def shown(self) -> rendering.Rendered:
+        """The e-mail as staff see it (a placeholder where each single-use link is): rendered from its
+        stored context once per loaded row, or its stored parts when it was written rendered."""
+        if self.context is None:
+            return rendering.Rendered(self.stored_subject or "", self.stored_text or "", self.stored_html)
+        cached: tuple[str, rendering.Rendered] | None = self.__dict__.get("_shown")
+        if cached is None or cached[0] != self.context:
+            cached = (self.context, rendering.render(self.kind, rendering.thaw(self.context)))
+            self.__dict__["_shown"] = cached
+        return cached[1]
+
+    @property
+    def subject(self) -> str:
+        return self.shown().subject
+
+    @subject.setter
+    def subject(self, value: str) -> None:
+        self.stored_subject = value
+
+    @property
+    def text_body(self) -> str:
+        return self.shown().text
+
+    @text_body.setter
+    def text_body(self, value: str) -> None:
+        self.stored_text = value
+
+    @property
+    def html_body(self) -> str | None:
+        return self.shown().html
+
+    @html_body.setter
+    def html_body(self, value: str | None) -> None:
+        self.stored_html = value
 
 
 class OutboxAttachment(Base):

@@ -1,8 +1,9 @@
 """The sealed part of an e-mail that carries a single-use link: the body as sent, encrypted at rest.
 
-The outbox row keeps, in plain columns, the body with each single-use link replaced by `PLACEHOLDER`: that is
-what staff see on the outbox page. What the recipient gets (the body with the real links, and any attachment
-that holds one) is kept only in `OutboxEmail.sealed`, encrypted with AES-GCM under a key derived by HKDF from
+The outbox row keeps, in plain columns, the template's context with each single-use link replaced by
+`PLACEHOLDER` (and e-mails written before that, the rendered body so): that is what staff see on the outbox
+page. What the recipient gets (the real links, by the name the template prints them under, and any attachment
+that holds one; for e-mails written before, the body with the real links) is kept only in `OutboxEmail.sealed`, encrypted with AES-GCM under a key derived by HKDF from
 the portal's secret key for this purpose alone. The e-mail's id and kind are authenticated as associated
 data, so a sealed part copied onto another row (say, an e-mail to the attacker's own address) does not open.
 The sender opens it at send time and the row is scrubbed (`sealed` set NULL) in the transaction that records
@@ -14,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -39,11 +40,13 @@ class SealError(Exception):
 @dataclass(frozen=True)
 class Opened:
     """The e-mail as it is sent: its parts with the real links, and the real content of the attachments that
-    carry one (by their position among the e-mail's attachments)."""
+    carry one (by their position among the e-mail's attachments). What is sealed holds `secrets` (the real
+    links by template name) and empty parts when the e-mail is rendered from its stored context."""
 
     text: str
     html: str | None
     attachments: dict[int, bytes]
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 def _key(secret_key: bytes) -> bytes:
@@ -61,6 +64,7 @@ def seal(secret_key: bytes, *, email_id: int, kind: str, opened: Opened) -> byte
         {
             "text": opened.text,
             "html": opened.html,
+            "secrets": opened.secrets,
             "attachments": {
                 str(i): base64.b64encode(content).decode() for i, content in opened.attachments.items()
             },
@@ -83,4 +87,5 @@ def unseal(secret_key: bytes, *, email_id: int, kind: str, sealed: bytes) -> Ope
         text=data["text"],
         html=data["html"],
         attachments={int(i): base64.b64decode(v) for i, v in data["attachments"].items()},
+        secrets=data.get("secrets") or {},
     )

@@ -1,9 +1,11 @@
 """The outbox's rules: putting e-mails in it, claiming them for sending, recording what happened, retrying,
 and the throttle on e-mails that anyone can make the portal send.
 
-Rendering happens in `enqueue`, in the caller's transaction, so what is sent is exactly what the action
-produced even if templates change before the sender runs, and an e-mail exists if, and only if, its action
-committed. Costly attachments (an invoice PDF, a badge's QR code, a calendar file with the booking link) are
+`enqueue` writes the e-mail in the caller's transaction, so an e-mail exists if, and only if, its action
+committed, and what it says is fixed by what the action stored: the template's name and its context as JSON
+of plain values (`rendering.freeze`). The subject and bodies are rendered from those outside the action's
+transaction: by the sender when it sends, and by the outbox page when staff look (a template changed by a
+deploy in between is the one used). Costly attachments (an invoice PDF, a badge's QR code, a calendar file with the booking link) are
 the exception: the row holds them by reference (what to draw, from which row), and the sender draws them at
 send time from the stored data (`draw`), so no request renders them while it holds the database writer, and
 an attachment whose source is gone by then (the booking removed) is never sent stale: the e-mail fails.
@@ -24,23 +26,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jinja2
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.db import is_postgres, rowcount
 from portal.errors import Kind, NotFound, PortalError
-from portal.mail import sealing
+from portal.mail import rendering, sealing
 from portal.mail.errors import Code
 from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, OutboxEmail
+from portal.mail.rendering import EMAIL_TEMPLATES as EMAIL_TEMPLATES
+from portal.mail.rendering import render
 from portal.web.hooks import AttachmentSource
-
-EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
 #: A sender that has held a claim this long is taken to have died; its e-mail may be claimed again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -56,15 +56,6 @@ ERROR_LENGTH = 500
 REQUEST_WINDOW = timedelta(hours=1)
 REQUESTS_PER_ADDRESS = 5
 REQUESTS_PER_CLIENT = 20
-
-_text_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(EMAIL_TEMPLATES)),
-    autoescape=False,  # noqa: S701 - the text part is plain text, never shown as HTML
-    keep_trailing_newline=True,
-)
-_html_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(EMAIL_TEMPLATES)), autoescape=True, keep_trailing_newline=True
-)
 
 
 class MailError(PortalError):
@@ -113,27 +104,6 @@ class DrawError(Exception):
 Sources = Mapping[str, AttachmentSource]
 
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str | None
-
-
-def render(template: str, context: dict[str, Any]) -> Rendered:
-    """`templates/emails/<template>.txt` (first line `Subject: ...`, a blank line, the text) and, if present,
-    `templates/emails/<template>.html` for the HTML part."""
-    raw = _text_env.get_template(f"{template}.txt").render(**context)
-    head, _, text = raw.partition("\n")
-    if not head.startswith("Subject:"):
-        raise ValueError(f"mail template {template}.txt must start with a 'Subject:' line")
-    subject = " ".join(head[len("Subject:") :].split())
-    html = None
-    if (EMAIL_TEMPLATES / f"{template}.html").exists():
-        html = _html_env.get_template(f"{template}.html").render(subject=subject, **context)
-    return Rendered(subject=subject, text=text.lstrip("\n"), html=html)
-
-
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
 
 
@@ -144,14 +114,14 @@ def secret_forms(value: str) -> set[str]:
     return {value, *_TOKEN_LIKE.findall(f"{parts.path}?{parts.query}#{parts.fragment}")}
 
 
-def _refuse_leaks(secrets: dict[str, str], shown: Rendered, attachments: Sequence[Attachment]) -> None:
-    """A template or attachment that prints a single-use value outside its named slot would store it readable:
-    that is a programming error, refused before anything is written."""
-    stored = [shown.subject, shown.text, shown.html or ""]
+def _refuse_leaks(secrets: dict[str, str], stored: str, attachments: Sequence[Attachment]) -> None:
+    """A context or attachment that holds a single-use value outside its named slot would store it readable
+    (the stored context is all a template can print besides the slots): that is a programming error, refused
+    before anything is written."""
     stored_bytes = [a.content.replace(b"\r\n ", b"") for a in attachments if not a.secret]
     for name, value in secrets.items():
         for form in secret_forms(value):
-            if any(form in part for part in stored) or any(form.encode() in part for part in stored_bytes):
+            if form in stored or any(form.encode() in part for part in stored_bytes):
                 raise ValueError(f"the single-use value {name!r} would be stored readable in the outbox")
 
 
@@ -169,24 +139,25 @@ def enqueue(
     """Add an e-mail to the outbox in the caller's transaction: it is sent if, and only if, the action commits.
 
     `secrets` holds the single-use links (a password reset, an activation, a ballot, a booking) for the
-    recipient alone, by the template variable that prints them: `secrets={"link": url}`. The plain columns
-    then hold the body with each one replaced by `sealing.PLACEHOLDER` (what staff see), and the body as sent
-    is sealed with `key` (the portal's secret key) until the sender has sent it."""
+    recipient alone, by the template variable that prints them: `secrets={"link": url}`. The stored context
+    then holds `sealing.PLACEHOLDER` under each of those names (what staff see), and the links themselves are
+    sealed with `key` (the portal's secret key) until the sender has sent the e-mail.
+
+    Nothing is rendered here: the context is stored (`rendering.freeze`: plain values, and of a row only what
+    the template reads), and the subject and bodies are rendered at send time or when staff look."""
     if "\n" in to or "\r" in to or not parseaddr(to)[1]:
         raise ValueError("an e-mail address is one line holding one address")
     secrets = dict(secrets or {})
     needs_seal = bool(secrets) or any(a.secret and a.source is None for a in attachments)
     if needs_seal and key is None:
         raise ValueError("an e-mail with single-use links needs the secret key to seal them")
-    shown = render(template, {**context, **{name: sealing.PLACEHOLDER for name in secrets}})
-    _refuse_leaks(secrets, shown, attachments)
+    stored = rendering.freeze(template, {**context, **{name: sealing.PLACEHOLDER for name in secrets}})
+    _refuse_leaks(secrets, stored, attachments)
     email = OutboxEmail(
         created_at=now,
         kind=template,
         to_addr=to,
-        subject=shown.subject,
-        text_body=shown.text,
-        html_body=shown.html,
+        context=stored,
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -207,14 +178,14 @@ def enqueue(
     session.flush()
     if needs_seal:
         assert key is not None
-        real = render(template, {**context, **secrets})
         email.sealed = sealing.seal(
             key,
             email_id=email.id,
             kind=email.kind,
             opened=sealing.Opened(
-                text=real.text,
-                html=real.html,
+                text="",
+                html=None,
+                secrets=secrets,
                 attachments={
                     i: a.content for i, a in enumerate(attachments) if a.secret and a.source is None
                 },
@@ -225,13 +196,18 @@ def enqueue(
 
 
 def opened(email: OutboxEmail, *, key: bytes) -> sealing.Opened:
-    """The e-mail as it is to be sent: its sealed part opened, or its plain columns when it has none.
-    `SealError` when it carries single-use links that are no longer kept (or do not open)."""
+    """The e-mail as it is to be sent: rendered from its stored context with its sealed single-use links (or,
+    written before contexts were stored, its sealed part or its plain columns). `SealError` when it carries
+    single-use links that are no longer kept (or do not open)."""
     if not email.secret:
         return sealing.Opened(text=email.text_body, html=email.html_body, attachments={})
     if email.sealed is None:
         raise sealing.SealError("its personal link is no longer kept")
-    return sealing.unseal(key, email_id=email.id, kind=email.kind, sealed=email.sealed)
+    unsealed = sealing.unseal(key, email_id=email.id, kind=email.kind, sealed=email.sealed)
+    if email.context is None:
+        return unsealed
+    real = render(email.kind, {**rendering.thaw(email.context), **unsealed.secrets})
+    return sealing.Opened(text=real.text, html=real.html, attachments=unsealed.attachments)
 
 
 def draw(session: Session, email: OutboxEmail, *, sources: Sources, now: datetime) -> dict[int, bytes]:

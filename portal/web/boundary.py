@@ -6,7 +6,9 @@ endpoint that, in this order:
 
 1. refuses a path number no column could hold;
 2. reads the body (a form, multipart or JSON; bounded);
-3. for an unsafe method, checks the Origin and the CSRF token;
+3. for an unsafe method, checks the Origin and the CSRF token — except on a route declared `signed` (a
+   provider's webhook: no browser sends it, and the handler verifies its signature over the raw body, which
+   it gets as `ctx.json`, bytes unparsed); these routes are the one exemption, listed in the CSRF walk;
 4. checks and processes the route's declared uploads (see `web/uploads.py`), before any transaction;
 5. does the route's declared CPU work (`Prepare`: argon2 at login) before the request's transaction, so the
    database writer is held for the writes alone; its result reaches the handler as `ctx.prepared`;
@@ -72,6 +74,7 @@ class Access(Protocol):
     before_setup: bool  # reachable before first-run setup (the setup page itself)
     before_totp: bool  # reachable by a login that still owes its second factor
     anonymous_only: bool  # only when not logged in (the login page)
+    signed: bool  # verified by the handler's signature check instead of Origin and CSRF (a webhook)
 
     def allows(self, principal: Principal | None) -> bool: ...
 
@@ -102,6 +105,10 @@ class Prepare:
 
     work: Callable[[Ctx, Any], Any]
     look: Callable[[Ctx], Any] | None = None
+
+
+#: Whether a route's request writes: None (unsafe methods do), a fixed answer, or a function of the form.
+Writes = bool | Callable[[FormData | None], bool] | None
 
 
 @dataclass(frozen=True)
@@ -177,10 +184,15 @@ def _origin_ok(request: Request) -> bool:
     return origin in (f"{base.scheme}://{base.netloc}", own)
 
 
-async def _read_body(request: Request) -> tuple[FormData | None, Any]:
+async def _read_body(request: Request, *, raw: bool = False) -> tuple[FormData | None, Any]:
     ctype = request.headers.get("content-type", "")
     if request.method not in UNSAFE:
         return None, None
+    if raw:
+        body = await request.body()
+        if len(body) > MAX_JSON_BYTES:
+            raise TooLarge(Code.TOO_LARGE, "The request body is too large.")
+        return None, body
     if ctype.startswith("application/json"):
         body = await request.body()
         if len(body) > MAX_JSON_BYTES:
@@ -233,7 +245,7 @@ def endpoint(
     handler: Handler,
     *,
     access: Access,
-    write: bool | None = None,
+    write: Writes = None,
     inline: bool = False,
     uploads: tuple[UploadRule, ...] = (),
     catch_up: tuple[CatchUp, ...] = (),
@@ -241,7 +253,9 @@ def endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for `handler` (see the module's docstring for what it does, in order).
 
-    `write` overrides the method's default (unsafe methods write). `inline=True` runs the handler on the event
+    `write` overrides the method's default (unsafe methods write); a function of the form decides per request
+    (a multi-step form whose steps before the last only check and show: they read, and leave SQLite's writer
+    and PostgreSQL's write path to the step that writes). `inline=True` runs the handler on the event
     loop, without the hop to a worker thread: for a hot path whose work is a millisecond of CPU and one short
     transaction (the door scanner); it still never waits on the loop for SQLite's writer (when another writer
     holds it, the handler goes to a thread after all)."""
@@ -253,16 +267,16 @@ def endpoint(
         wiring: Wiring = state.wiring
         key = settings.key_bytes()
         unsafe = request.method in UNSAFE
-        writes = unsafe if write is None else write
         bearer = _bearer(request) if access.devices else None
         if any(isinstance(v, int) and not 0 <= v <= MAX_INT for v in request.path_params.values()):
             # `{id:int}` takes any run of digits; past what a column holds SQLite's driver would raise.
             return error_response(request, 404, "not_found")
         try:
-            form, body = await _read_body(request)
+            form, body = await _read_body(request, raw=access.signed)
         except PortalError as exc:
             return error_response(request, status_for(exc), exc.code, exc.message)
-        if unsafe and bearer is None:
+        writes = unsafe if write is None else write(form) if callable(write) else write
+        if unsafe and bearer is None and not access.signed:
             if not _origin_ok(request):
                 return error_response(request, 403, "bad_origin", "This request came from another site.")
             if not _csrf_ok(request, form, key):
@@ -274,7 +288,7 @@ def endpoint(
                 )
         csrf_cookie = request.cookies.get(cookie_name(request, CSRF_COOKIE))
         new_csrf = None
-        if not csrf_cookie and bearer is None:
+        if not csrf_cookie and bearer is None and not access.signed:
             # A browser gets its CSRF secret on its first page; a scanner device with a token needs none.
             csrf_cookie = new_csrf = new_token(24)
         now = state.clock()

@@ -88,6 +88,36 @@ def test_healthz_says_503_when_the_database_is_gone(app, client, database):
     assert response.json()["database"] == "down"
 
 
+def test_healthz_answers_while_every_request_thread_is_busy(app, database):
+    """In a rush every request thread may be taken: the health check answers on the loop, without one."""
+    import asyncio
+
+    import anyio
+    import httpx2 as httpx
+    from support import run_on_own_loop
+
+    async def scenario():
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        holders = [object() for _ in range(int(limiter.total_tokens))]
+        for holder in holders:
+            await limiter.acquire_on_behalf_of(holder)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                page = asyncio.create_task(client.get("/login"))
+                health = await asyncio.wait_for(client.get("/healthz"), timeout=5)
+                queued = not page.done()
+        finally:
+            for holder in holders:
+                limiter.release_on_behalf_of(holder)
+        return health, queued, await page
+
+    health, queued, page = run_on_own_loop(scenario)
+    assert health.status_code == 200 and health.json()["database"] == "up"
+    assert queued, "the page should still be waiting for a thread when /healthz answered"
+    assert page.status_code < 400  # answered once the threads were free (a redirect to set-up here)
+
+
 def test_request_log_names_the_route_not_the_path(client, admin, caplog):
     caplog.set_level("INFO", logger="portal.access")
     client.get("/password/SECRET-TOKEN-VALUE-123")
