@@ -35,8 +35,8 @@ from portal.events.models import (
 )
 from portal.members.models import Member
 from portal.members.standing import counts_as_member, standing
-from portal.society.service import membership_settings
 from portal.search import service as search
+from portal.society.service import membership_settings
 from portal.training.models import Course
 
 RESERVED_SLUGS = {
