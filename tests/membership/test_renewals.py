@@ -97,12 +97,10 @@ def test_the_grace_period_is_the_societys_setting(db):
 
 
 def _reminders(session: Any) -> list[tuple[str, str]]:
-    rows = session.execute(
-        select(OutboxEmail.to_addr, OutboxEmail.subject)
-        .where(OutboxEmail.kind == "membership/renewal_reminder")
-        .order_by(OutboxEmail.id)
+    rows = session.scalars(
+        select(OutboxEmail).where(OutboxEmail.kind == "membership/renewal_reminder").order_by(OutboxEmail.id)
     ).all()
-    return [(r[0], r[1]) for r in rows]
+    return [(r.to_addr, r.subject) for r in rows]
 
 
 @pytest.mark.parametrize(
