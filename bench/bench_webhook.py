@@ -102,15 +102,13 @@ def setup(database: Database, settings: Settings, standin: StandIn, payments: in
             )
             registration = s.get(Registration, result.registration.id)
             assert registration is not None
-            checkout = cards.booking_checkout(
-                s,
-                config=config,
-                registration=registration,
-                event=registration.event,
+            plan = cards.booking_plan(
+                registration,
+                registration.event,
                 success_url="http://testserver/payments/card/return",
                 cancel_url="http://testserver/",
-                now=NOW,
             )
+            checkout = cards.start_checkout(s, plan, cards.create_session(config, plan, now=NOW), now=NOW)
             ids.append(checkout.session_id)
         standin.complete(ids[-1])
     return ids

@@ -15,6 +15,7 @@ import hmac
 import itertools
 import json
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,9 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+import sqlalchemy
 import uvicorn
+from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -70,6 +73,10 @@ class StandIn:
     send_on_pay: bool = True
     #: How a webhook reaches the portal: `(payload, headers) -> response`; None posts to `webhook_url`.
     sender: Callable[[bytes, dict[str, str]], Any] | None = None
+    #: Asked at each API call (`writer_probe`): True when the portal's database is free of its transactions.
+    probe: Callable[[], bool] | None = None
+    #: `(API call, what the probe said)` for each call made while a probe was set.
+    writer_free: list[tuple[str, bool]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +87,8 @@ class StandIn:
     # --- the API -------------------------------------------------------------------------------------------------
 
     def _authorised(self, request: Request) -> bool:
+        if self.probe is not None:
+            self.writer_free.append((f"{request.method} {request.url.path}", self.probe()))
         return request.headers.get("authorization", "") == f"Bearer {SECRET_KEY}"
 
     async def create_session(self, request: Request) -> Response:
@@ -133,6 +142,10 @@ class StandIn:
         if not self._authorised(request):
             return JSONResponse({"error": {"type": "invalid_request_error", "message": "bad key"}}, 401)
         form = dict((await request.form()).items())
+        key = request.headers.get("idempotency-key")
+        again = next((r for r in self.refunds if key and r["_key"] == key), None)
+        if again is not None:  # as Stripe does: the same key gets the first answer back
+            return JSONResponse({k: v for k, v in again.items() if k != "_key"})
         refund = {
             "id": self._id("re"),
             "object": "refund",
@@ -141,7 +154,7 @@ class StandIn:
             "status": "succeeded",
             "currency": "gbp",
         }
-        self.refunds.append(refund)
+        self.refunds.append({**refund, "_key": key})
         return JSONResponse(refund)
 
     # --- the hosted page ---------------------------------------------------------------------------------------
@@ -206,6 +219,8 @@ class StandIn:
         self.delivered.clear()
         self.send_on_pay = True
         self.sender = None
+        self.probe = None
+        self.writer_free.clear()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -266,6 +281,43 @@ def standin(stripe_server: Running) -> StandIn:
     """The stand-in, emptied for the test."""
     stripe_server.standin.reset()
     return stripe_server.standin
+
+
+def writer_probe(db_url: str) -> Callable[[], bool]:
+    """Whether the portal holds the database while Stripe is being called. SQLite: another connection can
+    take the writer at once (`BEGIN IMMEDIATE` with no wait). PostgreSQL: no other connection to the test's
+    database is inside a transaction (a request's transaction waiting on Stripe shows as "idle in
+    transaction", holding its snapshot and any row locks)."""
+    if db_url.startswith("sqlite"):
+        path = db_url.removeprefix("sqlite:///")
+
+        def free() -> bool:
+            conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                return True
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                conn.close()
+
+        return free
+    engine = sqlalchemy.create_engine(
+        db_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool
+    )
+
+    def idle() -> bool:
+        with engine.connect() as conn:
+            busy = conn.scalar(
+                sqlalchemy.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                )
+            )
+        return busy == 0
+
+    return idle
 
 
 def card_settings(db_url: str, api_base: str) -> Settings:

@@ -1,12 +1,17 @@
 """Card payments through Stripe Checkout, for bookings and membership fees, with the official `stripe` client.
 
 The invoice is always issued first (one series, see `invoices`): card is a second way to pay it. Paying
-starts a Checkout Session (`start_checkout`), the browser goes to Stripe's page, and the payment is
-confirmed by whichever of three arrives first: the browser's return (`settle_returned`, which asks Stripe
-for the session), the signed webhook (`handle_webhook`), or the periodic reconciliation of sessions still
-open (`reconcile`). Each moves the checkout out of "open" by one conditional update, so between them the
-payment is recorded exactly once; the loser sees nothing to move. A webhook event is handled once (its id is
+starts a Checkout Session (`create_session`; `start_checkout` stores it), the browser goes to Stripe's page,
+and the payment is confirmed by whichever of three arrives first: the browser's return (`read_session`, then
+`settle`), the signed webhook (`handle_webhook`), or the periodic reconciliation of sessions still open
+(`reconcile`). Each moves the checkout out of "open" by one conditional update, so between them the payment
+is recorded exactly once; the loser sees nothing to move. A webhook event is handled once (its id is
 stored), and a late `checkout.session.expired` after `completed` finds the checkout no longer open.
+
+Every call to Stripe (an HTTP round trip) is made with no transaction open, so the database writer holds
+only writes (issue 13): starting a session and refunding are a route's `Prepare` work, between its read-only
+look and its short write, which checks what the look read; the return page reads the session in its
+catch-up step, before that step's short write; the reconciliation reads first and settles each in its own.
 
 What a confirmed checkout does belongs to its purpose: a booking records a card payment here; a membership
 fee is handed to the membership room, which registers its confirmer (`register`) — it sits above events.
@@ -125,43 +130,66 @@ register("booking", _confirm_booking)
 # --- starting a payment ---------------------------------------------------------------------------------------
 
 
-def start_checkout(
-    session: Session,
-    *,
-    config: StripeConfig,
-    purpose: str,
-    target_id: int,
-    amount: int,
-    currency: str,
-    description: str,
-    reference: str,
-    invoice_id: int | None,
-    email: str,
-    success_url: str,
-    cancel_url: str,
-    now: datetime,
-) -> CardCheckout:
-    """A Checkout Session for what is owed (or the one still open for it), stored before the browser leaves."""
-    if amount <= 0:
-        raise payments.PaymentError(Code.NOT_PAYABLE, "Nothing is owed.", kind=Kind.CONFLICT)
-    open_one = session.scalar(
+@dataclass(frozen=True)
+class CheckoutPlan:
+    """What a Checkout Session is asked for: read in the look's short read-only transaction, and built again
+    from what the write transaction reads (a plan that differs means the booking or fee changed meanwhile)."""
+
+    purpose: str
+    target_id: int
+    amount: int
+    currency: str
+    description: str
+    reference: str
+    invoice_id: int | None
+    email: str
+    success_url: str
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class Created:
+    """The Checkout Session Stripe made for a plan (`create_session`, with no transaction open)."""
+
+    plan: CheckoutPlan
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+def open_checkout(session: Session, plan: CheckoutPlan, *, now: datetime) -> CardCheckout | None:
+    """The checkout still open for the plan's target and amount, with time left to pay: reused, not remade."""
+    return session.scalar(
         select(CardCheckout)
         .where(
-            CardCheckout.purpose == purpose,
-            CardCheckout.target_id == target_id,
+            CardCheckout.purpose == plan.purpose,
+            CardCheckout.target_id == plan.target_id,
             CardCheckout.status == "open",
-            CardCheckout.amount == amount,
+            CardCheckout.amount == plan.amount,
             CardCheckout.expires_at > now + timedelta(minutes=5),
         )
         .order_by(CardCheckout.id.desc())
         .limit(1)
     )
-    if open_one is not None:
-        return open_one
+
+
+def needs_session(session: Session, plan: CheckoutPlan, *, now: datetime) -> CheckoutPlan | None:
+    """The look of a route that starts a payment: the plan, when Stripe must be asked for a new session (the
+    work); None when one is open to reuse or nothing is owed (the handler then says which)."""
+    if plan.amount <= 0 or open_checkout(session, plan, now=now) is not None:
+        return None
+    return plan
+
+
+def create_session(
+    config: StripeConfig, plan: CheckoutPlan, *, now: datetime
+) -> Created | payments.PaymentError:
+    """Ask Stripe for a Checkout Session (an HTTP round trip: run with no transaction open, as a route's
+    `Prepare` work). A refusal comes back as the error, for the handler to show."""
     expires_at = now + timedelta(minutes=SESSION_MINUTES)
-    metadata = {"purpose": purpose, "target_id": str(target_id), "reference": reference}
-    if invoice_id is not None:
-        metadata["invoice_id"] = str(invoice_id)
+    metadata = {"purpose": plan.purpose, "target_id": str(plan.target_id), "reference": plan.reference}
+    if plan.invoice_id is not None:
+        metadata["invoice_id"] = str(plan.invoice_id)
     try:
         created = client(config).v1.checkout.sessions.create(
             params={
@@ -170,38 +198,62 @@ def start_checkout(
                     {
                         "quantity": 1,
                         "price_data": {
-                            "currency": currency.lower(),
-                            "unit_amount": amount,
-                            "product_data": {"name": description[:250]},
+                            "currency": plan.currency.lower(),
+                            "unit_amount": plan.amount,
+                            "product_data": {"name": plan.description[:250]},
                         },
                     }
                 ],
-                "client_reference_id": f"{purpose}:{target_id}",
+                "client_reference_id": f"{plan.purpose}:{plan.target_id}",
                 "metadata": metadata,
-                "customer_email": email,
-                "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
-                "cancel_url": cancel_url,
+                "customer_email": plan.email,
+                "success_url": plan.success_url + "?session_id={CHECKOUT_SESSION_ID}",
+                "cancel_url": plan.cancel_url,
                 "expires_at": int(expires_at.timestamp()),
             },
-            options={"idempotency_key": f"{purpose}-{target_id}-{amount}-{int(now.timestamp()) // 60}"},
+            options={
+                "idempotency_key": f"{plan.purpose}-{plan.target_id}-{plan.amount}-{int(now.timestamp()) // 60}"
+            },
         )
     except stripe.StripeError as exc:
         log.warning("cards: Stripe refused a Checkout Session: %s", type(exc).__name__)
-        raise payments.PaymentError(
-            Code.NOT_PAYABLE, "Card payment is not available just now. Please try again, or pay by invoice."
-        ) from None
+        return payments.PaymentError(Code.NOT_PAYABLE, UNAVAILABLE)
+    return Created(plan, str(created.id), created.url or "", expires_at)
+
+
+#: What the payer is told when no session could be had (Stripe refused, or the booking changed meanwhile).
+UNAVAILABLE = "Card payment is not available just now. Please try again, or pay by invoice."
+
+
+def start_checkout(session: Session, plan: CheckoutPlan, created: Any, *, now: datetime) -> CardCheckout:
+    """The checkout for what is owed, in the request's short write transaction: the one still open for it
+    (another request may have stored one since the look), else the session `created` asked Stripe for
+    (the route's `ctx.prepared`), stored before the browser leaves. `created` must be for this very plan;
+    anything else (a refusal, no session asked, a plan changed meanwhile) is a PaymentError."""
+    if plan.amount <= 0:
+        raise payments.PaymentError(Code.NOT_PAYABLE, "Nothing is owed.", kind=Kind.CONFLICT)
+    open_one = open_checkout(session, plan, now=now)
+    if open_one is not None:
+        return open_one
+    if isinstance(created, payments.PaymentError):
+        raise created
+    if not isinstance(created, Created) or created.plan != plan:
+        raise payments.PaymentError(Code.NOT_PAYABLE, UNAVAILABLE)
+    same = session.scalar(select(CardCheckout).where(CardCheckout.session_id == created.session_id))
+    if same is not None:  # Stripe's idempotency gave another request's session back, stored since
+        return same
     checkout = CardCheckout(
-        session_id=created.id,
-        purpose=purpose,
-        target_id=target_id,
-        invoice_id=invoice_id,
-        amount=amount,
-        currency=currency.upper(),
-        url=created.url or "",
+        session_id=created.session_id,
+        purpose=plan.purpose,
+        target_id=plan.target_id,
+        invoice_id=plan.invoice_id,
+        amount=plan.amount,
+        currency=plan.currency.upper(),
+        url=created.url,
         status="open",
         payment_intent="",
         created_at=now,
-        expires_at=expires_at,
+        expires_at=created.expires_at,
         refunded=0,
         refund_id="",
     )
@@ -210,24 +262,15 @@ def start_checkout(
     return checkout
 
 
-def booking_checkout(
-    session: Session,
-    *,
-    config: StripeConfig,
-    registration: Registration,
-    event: Event,
-    success_url: str,
-    cancel_url: str,
-    now: datetime,
-) -> CardCheckout:
-    """A Checkout Session for what a confirmed booking still owes (its invoice issued already)."""
+def booking_plan(
+    registration: Registration, event: Event, *, success_url: str, cancel_url: str
+) -> CheckoutPlan:
+    """The Checkout Session for what a confirmed booking still owes (its invoice issued already)."""
     owed = registration.amount_due - registration.amount_paid
     if registration.status != "confirmed" or registration.payment_status != "unpaid" or owed <= 0:
         raise payments.PaymentError(Code.NOT_PAYABLE, "This booking owes nothing.", kind=Kind.CONFLICT)
     invoice = registration.invoice
-    return start_checkout(
-        session,
-        config=config,
+    return CheckoutPlan(
         purpose="booking",
         target_id=registration.id,
         amount=owed,
@@ -238,7 +281,6 @@ def booking_checkout(
         email=registration.email,
         success_url=success_url,
         cancel_url=cancel_url,
-        now=now,
     )
 
 
@@ -285,23 +327,22 @@ def settle(session: Session, stripe_session: Any, *, now: datetime, app: Any) ->
     return "unchanged"
 
 
-def settle_returned(
-    session: Session, *, config: StripeConfig, session_id: str, now: datetime, app: Any
-) -> CardCheckout:
-    """The browser came back from Stripe: ask Stripe for the session (the query string proves nothing) and
-    settle it. Returns the checkout, whatever settled it."""
+def find_checkout(session: Session, session_id: str) -> CardCheckout:
+    """The checkout of a Stripe session id (the return page's query string), or NotFound."""
     checkout = session.scalar(select(CardCheckout).where(CardCheckout.session_id == session_id[:255]))
     if checkout is None:
         raise payments.PaymentError(Code.NOT_FOUND, "There is no such card payment.", kind=Kind.NOT_FOUND)
-    if checkout.status == "open":
-        try:
-            found = client(config).v1.checkout.sessions.retrieve(session_id)
-        except stripe.StripeError as exc:
-            log.warning("cards: could not read a Checkout Session: %s", type(exc).__name__)
-            return checkout
-        settle(session, found, now=now, app=app)
-        session.refresh(checkout)
     return checkout
+
+
+def read_session(config: StripeConfig, session_id: str) -> dict[str, Any] | None:
+    """What Stripe says of a Checkout Session (an HTTP round trip: called with no transaction open), or None
+    when Stripe cannot be read just now (the webhook or the reconciliation settles it later)."""
+    try:
+        return client(config).v1.checkout.sessions.retrieve(session_id).to_dict()
+    except stripe.StripeError as exc:
+        log.warning("cards: could not read a Checkout Session: %s", type(exc).__name__)
+        return None
 
 
 @dataclass(frozen=True)
@@ -402,27 +443,90 @@ def run_once(app: Any) -> int:
     return settled
 
 
-def refund(
-    session: Session, *, config: StripeConfig, checkout_id: int, actor: Account, now: datetime
-) -> CardCheckout:
-    """Pay back a card payment in full through Stripe; recorded against the booking, and audited."""
-    checkout = session.get(CardCheckout, checkout_id, with_for_update=True)
+@dataclass(frozen=True)
+class Refundable:
+    """A complete, unrefunded card payment as the refund's look read it."""
+
+    checkout_id: int
+    session_id: str
+    payment_intent: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """The refund Stripe made for a `Refundable` (`ask_refund`, with no transaction open)."""
+
+    of: Refundable
+    refund_id: str
+
+
+def _refundable(checkout: CardCheckout | None) -> Refundable:
     if checkout is None:
         raise payments.PaymentError(Code.NOT_FOUND, "There is no such card payment.", kind=Kind.NOT_FOUND)
     if checkout.status != "complete" or checkout.refunded > 0 or not checkout.payment_intent:
         raise payments.PaymentError(
             Code.NOTHING_TO_REFUND, "This card payment cannot be refunded.", kind=Kind.CONFLICT
         )
+    return Refundable(checkout.id, checkout.session_id, checkout.payment_intent, checkout.amount)
+
+
+def refund_look(session: Session, checkout_id: int) -> Refundable | None:
+    """The refund's look (read-only): what Stripe is to be asked to pay back, or None when nothing can be
+    (the handler then says why)."""
+    try:
+        return _refundable(session.get(CardCheckout, checkout_id))
+    except payments.PaymentError:
+        return None
+
+
+def ask_refund(config: StripeConfig, refundable: Refundable) -> Refunded | payments.PaymentError:
+    """Ask Stripe to pay the payment back (an HTTP round trip: run with no transaction open). The idempotency
+    key is the checkout's: a request retried after its write failed gets the same refund back from Stripe,
+    never a second one."""
     try:
         made = client(config).v1.refunds.create(
-            params={"payment_intent": checkout.payment_intent, "amount": checkout.amount},
-            options={"idempotency_key": f"refund-{checkout.session_id}"},
+            params={"payment_intent": refundable.payment_intent, "amount": refundable.amount},
+            options={"idempotency_key": f"refund-{refundable.session_id}"},
         )
     except stripe.StripeError as exc:
         log.warning("cards: Stripe refused a refund: %s", type(exc).__name__)
-        raise payments.PaymentError(Code.NOTHING_TO_REFUND, "Stripe refused the refund.") from None
-    checkout.refunded = checkout.amount
-    checkout.refund_id = str(made.id)[:255]
+        return payments.PaymentError(Code.NOTHING_TO_REFUND, "Stripe refused the refund.")
+    return Refunded(refundable, str(made.id))
+
+
+def refund(
+    session: Session, *, checkout_id: int, refunded: Any, actor: Account, now: datetime
+) -> CardCheckout:
+    """Record the refund Stripe made (`refunded`, the route's `ctx.prepared`) in the request's short write
+    transaction: re-checked against the checkout as it is now, and moved by one conditional update, so a
+    refund is recorded once however many requests race; recorded against the booking, and audited."""
+    expected = _refundable(session.get(CardCheckout, checkout_id))
+    if isinstance(refunded, payments.PaymentError):
+        raise refunded
+    if not isinstance(refunded, Refunded) or refunded.of != expected:
+        raise payments.PaymentError(
+            Code.NOTHING_TO_REFUND,
+            "The card payment changed meanwhile. Please try again.",
+            kind=Kind.CONFLICT,
+        )
+    refund_id = refunded.refund_id
+    moved = rowcount(
+        session.execute(
+            update(CardCheckout)
+            .where(
+                CardCheckout.id == checkout_id, CardCheckout.status == "complete", CardCheckout.refunded == 0
+            )
+            .values(refunded=expected.amount, refund_id=refund_id[:255])
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if moved != 1:
+        raise payments.PaymentError(
+            Code.NOTHING_TO_REFUND, "This card payment cannot be refunded.", kind=Kind.CONFLICT
+        )
+    checkout = session.get(CardCheckout, checkout_id, populate_existing=True)
+    assert checkout is not None
     if checkout.purpose == "booking":
         payments.record_payment(
             session,
@@ -430,19 +534,19 @@ def refund(
             amount=checkout.amount,
             method="card",
             received_on=now.astimezone(LONDON).date(),
-            note=f"Stripe refund {made.id}",
+            note=f"Stripe refund {refund_id}",
             kind="refund",
             actor=actor,
             now=now,
             source="provider",
-            external_id=f"stripe-refund:{made.id}"[:100],
+            external_id=f"stripe-refund:{refund_id}"[:100],
         )
     audit.record(
         session,
         actor=actor,
         action="payments.card_refund",
         subject=f"{checkout.purpose} {checkout.target_id}",
-        details={"amount": checkout.amount, "refund": str(made.id), "session": checkout.session_id},
+        details={"amount": checkout.amount, "refund": refund_id, "session": checkout.session_id},
         now=now,
     )
     session.flush()

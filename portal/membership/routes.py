@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.errors import Invalid, NotFound
+from portal.errors import Invalid, NotFound, PortalError
 from portal.events import card_routes, cards
 from portal.events.payments import PaymentError
 from portal.mail.service import MailError
@@ -23,6 +23,7 @@ from portal.membership.models import APPLICATION_STATUSES, REGISTRATION_BODIES, 
 from portal.site import files
 from portal.society import service as society
 from portal.society.models import FIRST_FEES, YEAR_KINDS
+from portal.web.boundary import Prepare
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader
@@ -406,23 +407,37 @@ def _payable(ctx: Ctx) -> tuple[Application, cards.StripeConfig]:
     return service.get_application(ctx.db, application_id), config
 
 
-@page("public")
+def _fee_urls(ctx: Ctx) -> dict[str, str]:
+    return {
+        "success_url": ctx.absolute_url("payments:returned"),
+        "cancel_url": ctx.absolute_url(
+            "membership:pay", application_id=int(ctx.params["application_id"]), token=ctx.params["token"]
+        ),
+    }
+
+
+def _fee_look(ctx: Ctx) -> cards.CheckoutPlan | None:
+    """The fee's plan, when Stripe must be asked for a new session (None: nothing to ask; the handler says
+    why, from its own reads)."""
+    try:
+        application, _config = _payable(ctx)
+        plan = service.fee_plan(ctx.db, application_id=application.id, **_fee_urls(ctx))
+        return cards.needs_session(ctx.db, plan, now=ctx.now)
+    except PortalError:
+        return None
+
+
+@page("public", prepare=Prepare(look=_fee_look, work=card_routes.ask_stripe))
 def pay(ctx: Ctx) -> Response:
     """The applicant's private link to pay the first fee by card: a page with the button, which starts (or
-    resumes) the Checkout Session and sends the browser to Stripe."""
-    application, config = _payable(ctx)
+    resumes) the Checkout Session and sends the browser to Stripe (asked in the route's `Prepare` work, with
+    no transaction open; stored here)."""
+    application, _config = _payable(ctx)
     if ctx.request.method == "POST":
         try:
             with ctx.attempt():
                 checkout = service.fee_checkout(
-                    ctx.db,
-                    config=config,
-                    application_id=application.id,
-                    success_url=ctx.absolute_url("payments:returned"),
-                    cancel_url=ctx.absolute_url(
-                        "membership:pay", application_id=application.id, token=ctx.params["token"]
-                    ),
-                    now=ctx.now,
+                    ctx.db, application_id=application.id, created=ctx.prepared, now=ctx.now, **_fee_urls(ctx)
                 )
         except (MembershipError, PaymentError) as exc:
             ctx.flash(exc.message)

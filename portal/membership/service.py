@@ -721,23 +721,15 @@ def get_file(session: Session, *, application_id: int, file_id: int) -> Applicat
     return found
 
 
-def fee_checkout(
-    session: Session,
-    *,
-    config: cards.StripeConfig,
-    application_id: int,
-    success_url: str,
-    cancel_url: str,
-    now: datetime,
-) -> CardCheckout:
-    """A Checkout Session for an approved application's first fee, tied to its invoice."""
+def fee_plan(
+    session: Session, *, application_id: int, success_url: str, cancel_url: str
+) -> cards.CheckoutPlan:
+    """The Checkout Session for an approved application's first fee, tied to its invoice."""
     application = get_application(session, application_id)
     if application.status != "approved" or application.fee_amount <= 0 or application.fee_paid_on is not None:
         raise MembershipError(Code.NOTHING_OWED, "This application owes no fee.", kind=Kind.CONFLICT)
     category = session.scalar(select(MemberCategory).where(MemberCategory.code == application.category))
-    return cards.start_checkout(
-        session,
-        config=config,
+    return cards.CheckoutPlan(
         purpose="membership_fee",
         target_id=application.id,
         amount=application.fee_amount,
@@ -748,8 +740,22 @@ def fee_checkout(
         email=application.email,
         success_url=success_url,
         cancel_url=cancel_url,
-        now=now,
     )
+
+
+def fee_checkout(
+    session: Session,
+    *,
+    application_id: int,
+    success_url: str,
+    cancel_url: str,
+    created: Any,
+    now: datetime,
+) -> CardCheckout:
+    """The checkout for the first fee: the one still open, else the session `created` asked Stripe for with
+    no transaction open (see `cards.start_checkout`), checked against the application as it is now."""
+    plan = fee_plan(session, application_id=application_id, success_url=success_url, cancel_url=cancel_url)
+    return cards.start_checkout(session, plan, created, now=now)
 
 
 def card_fee_paid(session: Session, checkout: CardCheckout, *, now: datetime, app: Any) -> None:

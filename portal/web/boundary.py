@@ -83,10 +83,16 @@ class Access(Protocol):
 class CatchUp:
     """Work a page owes the clock before it can be shown (voting that should have closed; offers that lapsed).
     `due` looks, in a read-only transaction of its own; when it says so, `run` does the work in a short write
-    transaction of its own; then the request's transaction opens and sees the result."""
+    transaction of its own; then the request's transaction opens and sees the result.
+
+    `ask` (optional) is slow work the step needs and no transaction may wait on (a call to Stripe): when `due`
+    says so, it runs in a worker thread with no session at all, before the write turn; what it returns
+    reaches `run` as `ctx.prepared` (`due` is looked at again under the writer's turn, so `run` checks what
+    `ask` said against the database as it is then)."""
 
     due: Callable[[Ctx], bool]
     run: Callable[[Ctx], None]
+    ask: Callable[[Ctx], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -305,8 +311,9 @@ def endpoint(
                 )
             for step in catch_up:
                 if await run_in_threadpool(_step_due, request, step, now):
+                    asked = await run_in_threadpool(_step_ask, request, step, now) if step.ask else None
                     async with db.write_turn():
-                        await run_in_threadpool(_step_run, request, step, now)
+                        await run_in_threadpool(_step_run, request, step, now, asked)
             if touch and not writes:
                 assert session_token is not None
                 async with db.write_turn():
@@ -349,7 +356,7 @@ async def _run_inline(call: Callable[[], Response]) -> Response:
     return call()
 
 
-def _short_ctx(request: Request, db: Session, now: datetime, form: Any = None) -> Ctx:
+def _short_ctx(request: Request, db: Session, now: datetime, form: Any = None, prepared: Any = None) -> Ctx:
     state = request.app.state
     return Ctx(
         request=request,
@@ -359,6 +366,7 @@ def _short_ctx(request: Request, db: Session, now: datetime, form: Any = None) -
         form=form,
         client_ip=client_ip(request),
         hooks=state.hooks,
+        prepared=prepared,
     )
 
 
@@ -367,9 +375,15 @@ def _step_due(request: Request, step: CatchUp, now: datetime) -> bool:
         return step.due(_short_ctx(request, db, now))
 
 
-def _step_run(request: Request, step: CatchUp, now: datetime) -> None:
+def _step_ask(request: Request, step: CatchUp, now: datetime) -> Any:
+    assert step.ask is not None
+    with Session() as unbound:  # bound to nothing: a query in the work fails loudly instead of opening one
+        return step.ask(_short_ctx(request, unbound, now))
+
+
+def _step_run(request: Request, step: CatchUp, now: datetime, asked: Any = None) -> None:
     with request.app.state.db.session(write=True) as db:
-        ctx = _short_ctx(request, db, now)
+        ctx = _short_ctx(request, db, now, prepared=asked)
         if step.due(ctx):  # looked again under the writer's turn: another request may have done it
             step.run(ctx)
 

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
-from stripe_standin import card_settings, sign
+from stripe_standin import card_settings, sign, writer_probe
 from support import csrf_token, login
 
 from portal.app import create_app
@@ -126,6 +126,71 @@ def test_the_browser_return_alone_confirms_when_no_webhook_came(
     response = standin.deliver(standin.event("checkout.session.completed", session_id))
     assert response.json()["result"] == "unchanged"
     assert _paid(database, paid_booking.id) == ("paid", PRICE, 1)
+
+
+def test_stripe_is_called_with_the_database_free(
+    client,
+    hook,
+    standin,
+    paid_booking,
+    database,
+    links,
+    admin,
+    db_url,
+):
+    """Issue 13's rule, the writer holds only writes: at each call the portal makes to Stripe (starting a
+    session, reading it on the browser's return, refunding) the stand-in finds the database free of the
+    portal's transactions (SQLite: it takes the writer at once; PostgreSQL: no transaction open)."""
+    standin.send_on_pay = False
+    standin.probe = writer_probe(db_url)
+    session_id = _start(client, paid_booking, links)
+    standin.probe = None
+    back = httpx.post(f"{standin.base_url}/pay/{session_id}")
+    standin.probe = writer_probe(db_url)
+    assert client.get(back.headers["location"].removeprefix("http://testserver")).status_code == 200
+    assert _paid(database, paid_booking.id) == ("paid", PRICE, 1)
+    with database.session() as s:
+        checkout_id = s.scalars(select(CardCheckout.id)).one()
+    standin.probe = None
+    login(client, "admin@example.org")
+    standin.probe = writer_probe(db_url)
+    response = client.post(f"/payments/card/{checkout_id}/refund", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 303, response.text
+    assert _paid(database, paid_booking.id) == ("refunded", 0, 2)
+    calls = [call for call, _free in standin.writer_free]
+    assert calls == [
+        "POST /v1/checkout/sessions",
+        f"GET /v1/checkout/sessions/{session_id}",
+        "POST /v1/refunds",
+    ]
+    assert standin.writer_free == [(call, True) for call in calls]
+
+
+def test_a_refund_retried_after_its_write_failed_refunds_once(
+    client, hook, standin, paid_booking, database, links, admin, app, monkeypatch
+):
+    """Stripe is asked with the checkout's idempotency key: when the write that records the refund fails and
+    the office presses again, Stripe hands back the same refund, and it is recorded once."""
+    session_id = _start(client, paid_booking, links)
+    httpx.post(f"{standin.base_url}/pay/{session_id}")
+    with database.session() as s:
+        checkout_id = s.scalars(select(CardCheckout.id)).one()
+    login(client, "admin@example.org")
+    failing = monkeypatch.context()
+    with failing as m:
+        m.setattr(cards.audit, "record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("write failed")))
+        with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as broken:
+            broken.cookies.update(client.cookies)
+            first = broken.post(
+                f"/payments/card/{checkout_id}/refund", data={"csrf_token": csrf_token(client)}
+            )
+        assert first.status_code == 500
+    assert _paid(database, paid_booking.id) == ("paid", PRICE, 1)
+    again = client.post(f"/payments/card/{checkout_id}/refund", data={"csrf_token": csrf_token(client)})
+    assert again.status_code == 303, again.text
+    assert _paid(database, paid_booking.id) == ("refunded", 0, 2)
+    # Stripe was asked twice, under one key: one refund.
+    assert len(standin.refunds) == 1 and standin.refunds[0]["_key"] == f"refund-{session_id}"
 
 
 @pytest.mark.parametrize("how", ["wrong_secret", "tampered", "replayed", "no_header", "garbled_header"])
@@ -299,8 +364,9 @@ def test_the_browser_return_and_the_webhook_together_confirm_exactly_once(
         def by_return(barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
+                found = cards.read_session(config, session_id)  # as the return page: Stripe read first
                 with database.session() as s:
-                    cards.settle_returned(s, config=config, session_id=session_id, now=clock(), app=app)
+                    cards.settle(s, found, now=clock(), app=app)
             except BaseException as exc:
                 failures.append(exc)
 

@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
-from stripe_standin import card_settings, sign
+from stripe_standin import card_settings, sign, writer_probe
 from support import csrf_token
 
 from portal.events import cards
@@ -111,6 +111,20 @@ def test_the_first_fee_paid_by_card_makes_the_member_active_once(
     assert "Nothing is owed" in client.get(_pay_path(key, approved.id)).text
 
 
+def test_the_fee_checkout_asks_stripe_with_the_database_free(client, standin, approved, key, db_url):
+    """Issue 13's rule: the session for the first fee is asked of Stripe with no transaction of the portal
+    open (the route's `Prepare` work), then stored in a short write."""
+    client.get(_pay_path(key, approved.id))
+    standin.probe = writer_probe(db_url)
+    started = client.post(_pay_path(key, approved.id), data={"csrf_token": csrf_token(client)})
+    assert started.status_code == 303
+    assert standin.writer_free == [("POST /v1/checkout/sessions", True)]
+    # Pressed again: the open session is reused, and Stripe is not asked.
+    again = client.post(_pay_path(key, approved.id), data={"csrf_token": csrf_token(client)})
+    assert again.headers["location"] == started.headers["location"]
+    assert len(standin.writer_free) == 1 and len(standin.sessions) == 1
+
+
 def test_a_wrong_pay_link_finds_nothing(client, approved, key):
     assert client.get(f"/membership/pay/{approved.id}/{'0' * 32}").status_code == 404
 
@@ -141,8 +155,9 @@ def test_the_return_and_the_webhook_together_activate_the_member_once(
     def by_return() -> None:
         barrier.wait()
         try:
+            found = cards.read_session(config, session_id)  # as the return page: Stripe read first
             with database.session() as s:
-                cards.settle_returned(s, config=config, session_id=session_id, now=clock(), app=app)
+                cards.settle(s, found, now=clock(), app=app)
         except BaseException as exc:
             failures.append(exc)
 
