@@ -32,6 +32,7 @@ from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.accreditation import routes as accreditation_routes
 from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
@@ -174,6 +175,12 @@ NAV: list[NavItem] = [
         "The courses' pages and the list of external CPD courses.",
     ),
     NavItem(
+        "Accreditation",
+        "accreditation:manage",
+        ("accreditation", "admin"),
+        "The levels of accreditation and their standards.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -224,6 +231,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
         *namespaced("training", training_routes.routes),
+        *namespaced("accreditation", accreditation_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
