@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from portal.db import make_engine
+from portal.migrate import include_name
 from portal.models import metadata
 from portal.settings import Settings
 
@@ -29,6 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

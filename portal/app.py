@@ -43,6 +43,7 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
+from portal.events import catalogue as events_catalogue
 from portal.events import invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
@@ -53,12 +54,16 @@ from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import routes as membership_routes
+from portal.search import routes as search_routes
+from portal.search import service as search_service
 from portal.settings import Settings
-from portal.site import news_routes
+from portal.site import news, news_routes
 from portal.site import routes as site_routes
+from portal.site import service as site_service
 from portal.society import routes as society_routes
 from portal.team import routes as team_routes
 from portal.training import routes as training_routes
+from portal.training import service as training_service
 from portal.web import boundary, periodic
 from portal.web.errors import (
     PortalError,
@@ -81,6 +86,17 @@ log = logging.getLogger("portal")
 MAX_BODY_BYTES = 12 * 1024 * 1024
 #: Deleting what has passed its retention is due by the day; once an hour is plenty.
 PURGE_INTERVAL_SECONDS = 3600.0
+
+
+def search_sources() -> dict[str, search_service.Source]:
+    """Every room's public documents, by kind: what `portal search rebuild` makes the index from. A room that
+    adds documents to the index (news posts, courses) adds its source here."""
+    return {
+        "page": site_service.search_documents,
+        "event": events_catalogue.search_documents,
+        "news": news.search_documents,
+        "course": training_service.search_documents,
+    }
 
 
 async def healthz(request: Request) -> Response:
@@ -234,6 +250,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("accreditation", accreditation_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
+        *namespaced("search", search_routes.routes),
         # Last: a published page's address (/about-ipt/mission-vision) never hides one of the routes above.
         *namespaced("site", site_routes.page_routes),
     ]

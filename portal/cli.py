@@ -159,6 +159,8 @@ def db_upgrade(revision: str) -> None:
     if revision == "heads":
         # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
         from portal.accreditation import service as accreditation
+        from portal.app import search_sources
+        from portal.search import service as search
         from portal.site.seed import seed_site
         from portal.team import service as team
         from portal.training import service as training
@@ -171,6 +173,9 @@ def db_upgrade(revision: str) -> None:
             accreditation.ensure_levels(session, now=system_clock())
             # The captured site's menu of placeholder pages, while the site has none.
             placed = seed_site(session, now=system_clock())
+            # A database from before search (or one whose index was emptied) gets its index made once.
+            if search.is_empty(session):
+                search.rebuild(session, search_sources())
     where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
     if not before:
         click.echo(f"Created the database schema in {where} (revision {', '.join(sorted(after))}).")
@@ -183,6 +188,27 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"The database schema is already up to date (revision {', '.join(sorted(after))}).")
     if revision == "heads" and placed:
         click.echo(f"The website's menu is placed: {placed} pages, each saying what to write in it.")
+
+
+@main.group()
+def search() -> None:
+    """The site's search index."""
+
+
+@search.command("rebuild")
+def search_rebuild() -> None:
+    """Make the search index afresh from every published page and public event (the rooms keep it in step as
+    things are saved; this is for after a restore, or an index made by an older version)."""
+    from portal.app import search_sources
+    from portal.search import service
+
+    with transaction(load_settings()) as session:
+        counts = service.rebuild(session, search_sources())
+    click.echo(
+        "The search index is rebuilt: "
+        + ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+        + "."
+    )
 
 
 @main.group()

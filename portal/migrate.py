@@ -12,6 +12,16 @@ from sqlalchemy import Connection, create_engine
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+#: Tables no model describes, made by the migrations themselves: the search index's full-text side (on SQLite
+#: an FTS5 table with its shadow tables, on PostgreSQL a tsvector table), kept by triggers.
+UNMODELLED_PREFIX = "search_fts"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic's comparisons: leave out what no model describes (`UNMODELLED_PREFIX`)."""
+    return not (type_ == "table" and (name or "").startswith(UNMODELLED_PREFIX))
+
+
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

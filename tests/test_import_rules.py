@@ -11,7 +11,7 @@ PORTAL = Path(__file__).resolve().parent.parent / "portal"
 #: The rooms, bottom first: a room may import its own modules and those of rooms below it, never above.
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "settings", "db", "audit", "text"},
-    {"web"},
+    {"web", "search"},
     {"mail", "society"},
     {"accounts"},
     {"members", "contact", "site", "training"},

@@ -15,7 +15,9 @@ def test_migrations_produce_the_schema_the_models_describe(db_url):
     # db_url is already migrated to the latest revisions (the test template / per-worker database).
     engine = make_engine(db_url, null_pool=True)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": migrate.include_name}
+        )
         diff = compare_metadata(context, metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

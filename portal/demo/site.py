@@ -54,10 +54,10 @@ class SiteSteps(EventSteps):
 
     def plan_regional_meetings(self) -> None:
         """Two regional groups' next meetings, free and open to members and non-members alike."""
-        for name, title, venue, address, weeks in (
-            ("regional_nw", "North West regional IPT group", "The Friends Meeting House",
+        for name, title, region, venue, address, weeks in (
+            ("regional_nw", "North West regional IPT group", "north-west", "The Friends Meeting House",
              "6 Mount Street, Manchester M2 5NS", 3),
-            ("regional_sw", "South West regional IPT group", "Bristol Central Library",
+            ("regional_sw", "South West regional IPT group", "south-west", "Bristol Central Library",
              "College Green, Bristol BS1 5TL", 6),
         ):  # fmt: skip
             starts = london(next_weekday(self.today + timedelta(weeks=weeks), 2), 14)
@@ -68,6 +68,7 @@ class SiteSteps(EventSteps):
                     title=title,
                     slug=f"{name.replace('_', '-')}-{starts.date().isoformat()}",
                     kind="regional",
+                    region=region,
                     starts_at=starts,
                     ends_at=starts + timedelta(hours=2, minutes=30),
                     registration_opens_at=london(self.today - timedelta(days=19), 9),

@@ -4,6 +4,7 @@ flush, never commit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from portal.events.models import (
     Workshop,
 )
 from portal.members.models import Member
+from portal.search import service as search
 from portal.training.models import Course
 
 RESERVED_SLUGS = {
@@ -113,6 +115,38 @@ def _check_course(session: Session, data: EventData) -> None:
         raise EventError(Code.BAD_COURSE, "Choose a course from the list.")
 
 
+def search_document(event: Event) -> search.Document | None:
+    """The event as search finds it: every event but a draft (past ones too: their pages stay)."""
+    if event.status == "draft":
+        return None
+    words = " ".join(
+        part
+        for part in (KINDS.get(event.kind, ""), event.venue, search.plain_text(event.description))
+        if part
+    )
+    return search.Document(
+        kind="event",
+        key=str(event.id),
+        title=event.title,
+        body=words,
+        url=f"/events/{event.slug}",
+        date=event.starts_at,
+        updated_at=event.updated_at,
+    )
+
+
+def search_documents(session: Session) -> Iterator[search.Document]:
+    """Every event that is not a draft: the events' search source."""
+    for event in session.scalars(select(Event).where(Event.status != "draft")):
+        document = search_document(event)
+        if document is not None:
+            yield document
+
+
+def _index(session: Session, event: Event) -> None:
+    search.keep(session, kind="event", key=str(event.id), document=search_document(event))
+
+
 def create_event(session: Session, *, data: EventData, actor: Account | None, now: datetime) -> Event:
     _check_event(data)
     _check_course(session, data)
@@ -125,6 +159,7 @@ def create_event(session: Session, *, data: EventData, actor: Account | None, no
             session.flush()
     except IntegrityError:
         raise EventError(Code.SLUG_TAKEN, "Another event already uses this web address.") from None
+    _index(session, event)
     audit.record(
         session,
         actor=actor,
@@ -153,6 +188,7 @@ def update_event(
     event.updated_at = now
     session.flush()
     if changed:
+        _index(session, event)
         audit.record(
             session,
             actor=actor,

@@ -52,13 +52,16 @@ from portal.events.models import (
 )
 from portal.mail.service import MailError
 from portal.members.selfservice_routes import render_section
+from portal.search import service as search
 from portal.society import service as society_service
 from portal.text import not_csv
 from portal.training import service as training
+from portal.web.caching import revalidated
 from portal.web.context import Ctx, society_name
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 from portal.web.hooks import ToDo
+from portal.web.meta import share
 from portal.web.templating import local_time, long_date, money
 from portal.web.uploads import UploadRefused, UploadRule
 
@@ -79,16 +82,18 @@ def calendar(ctx: Ctx) -> Response:
     kind = ctx.query.get("kind", "")
     kind = kind if kind in KINDS else ""
     events = catalogue.upcoming_events(ctx.db, now=ctx.now, kind=kind or None)
-    return ctx.render(
+    response = ctx.render(
         "events/calendar.html",
         {
             "events": events,
             "kind": kind,
             "kinds": KINDS,
             "states": {e.id: catalogue.event_state(e, ctx.now) for e in events},
+            "share": share(ctx, title="Events", description="Conferences, meetings and training to book."),
         },
         partial="events/_calendar_list.html",
     )
+    return revalidated(ctx, response)
 
 
 @page("public")
@@ -175,12 +180,13 @@ def event_page(ctx: Ctx) -> Response:
         )
     choices = catalogue.ticket_choices(event, now=ctx.now, member_active=member is not None)
     quick = next((c.ticket for c in choices if c.available and c.ticket.price == 0), None) if member else None
-    return ctx.render(
+    response = ctx.render(
         "events/event.html",
         {
             "event": event,
             # A finished event keeps its page (found from the archive): its programme, never a booking form.
             "finished": event.ends_at <= ctx.now,
+            "share": share(ctx, title=event.title, description=search.plain_text(event.description)),
             "state": catalogue.event_state(event, ctx.now),
             "left": catalogue.places_left(event),
             "choices": choices,
@@ -198,6 +204,7 @@ def event_page(ctx: Ctx) -> Response:
             "when": notify.when(event),
         },
     )
+    return revalidated(ctx, response)
 
 
 @page("public")

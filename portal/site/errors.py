@@ -21,3 +21,5 @@ class Code(StrEnum):
     BAD_KIND = "bad_kind"
     SLUG_TAKEN = "slug_taken"
     NO_TITLE = "no_title"
+    BAD_OLD_PATH = "bad_old_path"
+    BAD_TARGET = "bad_target"

@@ -117,3 +117,18 @@ class NewsPost(Base):
     @property
     def is_published(self) -> bool:
         return self.status == "published"
+
+
+class Redirect(Base):
+    """An address of the old site (`/find-a-therapist.html`) and where it leads now: a visitor who follows an
+    old link or bookmark gets a permanent redirect instead of a 404. Editors keep the list."""
+
+    __tablename__ = "site_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The old address as a path, lower-case, starting with `/`.
+    old_path: Mapped[str] = mapped_column(String(400), unique=True)
+    #: Where it leads: an address on this site (`/about-ipt/find-a-therapist`) or a full https:// one.
+    target: Mapped[str] = mapped_column(String(400))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.errors import Conflict, Invalid, NotFound
+from portal.search import service as search
 from portal.site.errors import Code
 from portal.site.models import STATUSES, NewsPost
 from portal.site.service import MAX_SLUG, SLUG_RE
@@ -136,6 +137,34 @@ def all_posts(session: Session) -> list[NewsPost]:
 # --- writing -----------------------------------------------------------------------------------------------------
 
 
+def search_document(post: NewsPost) -> search.Document | None:
+    """A published post as search finds it (a draft is not found)."""
+    if not post.is_published:
+        return None
+    words = " ".join(part for part in (post.summary, search.plain_text(post.body)) if part)
+    return search.Document(
+        kind="news",
+        key=str(post.id),
+        title=post.title,
+        body=words,
+        url=f"/news/{post.slug}",
+        date=post.published_at,
+        updated_at=post.updated_at,
+    )
+
+
+def search_documents(session: Session) -> Iterator[search.Document]:
+    """Every published post: the news' search source."""
+    for post in session.scalars(_published()):
+        document = search_document(post)
+        if document is not None:
+            yield document
+
+
+def _index(session: Session, post: NewsPost) -> None:
+    search.keep(session, kind="news", key=str(post.id), document=search_document(post))
+
+
 def _stamp(post: NewsPost, *, actor: audit.Actor | None, now: datetime) -> None:
     post.updated_at = now
     post.updated_by_id = actor.id if actor else None
@@ -165,6 +194,7 @@ def create_post(
         with session.begin_nested():
             session.add(post)
             session.flush()
+    _index(session, post)
     audit.record(
         session,
         actor=actor,
@@ -198,6 +228,7 @@ def update_post(
                 setattr(post, name, value)
             _stamp(post, actor=actor, now=now)
             session.flush()
+    _index(session, post)
     audit.record(
         session,
         actor=actor,
@@ -219,6 +250,7 @@ def publish_post(session: Session, *, post_id: int, actor: audit.Actor | None, n
     post.status = "published"
     _stamp(post, actor=actor, now=now)
     session.flush()
+    _index(session, post)
     audit.record(
         session,
         actor=actor,
@@ -236,6 +268,7 @@ def delete_post(session: Session, *, post_id: int, actor: audit.Actor | None, no
     title, slug = post.title, post.slug
     session.delete(post)
     session.flush()
+    search.remove(session, kind="news", key=str(post_id))
     audit.record(
         session,
         actor=actor,

@@ -19,8 +19,10 @@ from portal.errors import PortalError
 from portal.site import news, service
 from portal.site.models import STATUSES, NewsPost
 from portal.site.routes import EDITORS, is_editor
+from portal.web.caching import revalidated
 from portal.web.context import Ctx, society_name
 from portal.web.forms import FormReader, whole_number
+from portal.web.meta import share
 from portal.web.templating import markdown
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -35,13 +37,18 @@ Errors = dict[str, str]
 def news_list(ctx: Ctx) -> Response:
     number = whole_number(ctx.query.get("page", "1"), maximum=100_000) or 1
     shown = news.published_page(ctx.db, number=number)
-    return ctx.render("site/news.html", {"shown": shown, "editor": is_editor(ctx)})
+    return revalidated(ctx, ctx.render("site/news.html", {"shown": shown, "editor": is_editor(ctx)}))
 
 
 @page("public")
 def news_post(ctx: Ctx) -> Response:
     found = news.post_at(ctx.db, ctx.params["slug"], include_drafts=is_editor(ctx))
-    return ctx.render("site/news_post.html", {"post": found, "editor": is_editor(ctx)})
+    values = {
+        "post": found,
+        "editor": is_editor(ctx),
+        "share": share(ctx, title=found.title, description=found.summary),
+    }
+    return revalidated(ctx, ctx.render("site/news_post.html", values))
 
 
 def _iso(moment: datetime) -> str:

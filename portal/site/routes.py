@@ -8,10 +8,13 @@ administrators.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,8 +26,10 @@ from portal.errors import NotFound, PortalError
 from portal.site import faq, files, seed, service
 from portal.site.models import KINDS, STATUSES, Page
 from portal.society import service as society_service
-from portal.web.context import Ctx
+from portal.web.caching import revalidated
+from portal.web.context import Ctx, path_for
 from portal.web.forms import FormReader, whole_number
+from portal.web.meta import share
 
 EDITORS = ("editor", "office")
 Errors = dict[str, str]
@@ -80,6 +85,8 @@ class Chrome:
     footer: list[dict[str, str]]
     #: The society's details (SOCIETY_FIELDS), None before first-run setup.
     society: dict[str, str] | None
+    #: The header menu already rendered (`site/_menu.html`), when it came from the cache.
+    menu_html: Markup | None = None
 
 
 def link_url(request: Request, link: str) -> str:
@@ -87,7 +94,33 @@ def link_url(request: Request, link: str) -> str:
     if target is None:
         return link
     name, query = target
-    return str(request.app.url_path_for(name)) + (f"?{query}" if query else "")
+    return path_for(request, name) + (f"?{query}" if query else "")
+
+
+class MenuCache:
+    """The header menu rendered once per tree version and page: it is the same HTML for every visitor of one
+    address until the tree changes (drafts are never in it), and building and rendering it was most of a
+    page's time. Bounded, oldest out first: a 404 page's address is a key too."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._html: OrderedDict[Hashable, Markup] = OrderedDict()
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self._lock:
+            found = self._html.get(key)
+            if found is not None:
+                self._html.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, html: Markup) -> None:
+        with self._lock:
+            self._html[key] = html
+            self._html.move_to_end(key)
+            while len(self._html) > self.SIZE:
+                self._html.popitem(last=False)
 
 
 def page_url(path: str) -> str:
@@ -120,9 +153,13 @@ def _society(session: Session) -> dict[str, str] | None:
     return {name: getattr(found, name) or "" for name in society_service.SOCIETY_FIELDS}
 
 
-def _build(request: Request, known: _Known) -> Chrome:
-    here = request.url.path.rstrip("/") or "/"
-    menu = _items(request, [n for n in known.nodes if n.in_menu], here)
+def _here(request: Request) -> str:
+    return request.url.path.rstrip("/") or "/"
+
+
+def _build(request: Request, known: _Known, *, with_menu: bool = True) -> Chrome:
+    here = _here(request)
+    menu = _items(request, [n for n in known.nodes if n.in_menu], here) if with_menu else []
     by_path = {n.path: n for n in service.flatten(known.nodes)}
     footer = [
         {"title": node.title, "url": link_url(request, node.link) if node.link else page_url(node.path)}
@@ -148,7 +185,19 @@ def chrome(ctx: Ctx | None, request: Request) -> Chrome:
         state.site_tree = cached
     known = _Known(nodes=cached[1], society=_society(ctx.db))
     state.site_known = known
-    return _build(request, known)
+    menus: MenuCache | None = getattr(state, "site_menus", None)
+    if menus is None:
+        menus = state.site_menus = MenuCache()
+    # The address (its current entry) and the base URL (the script tag is absolute) are in the key.
+    key = (version, _here(request), str(request.base_url))
+    html = menus.get(key)
+    if html is not None:
+        return Chrome(**{**vars(_build(request, known, with_menu=False)), "menu_html": html})
+    built = _build(request, known)
+    template = state.templates.env.get_template("site/_menu.html")
+    built.menu_html = Markup(template.render(chrome=built, request=request))  # noqa: S704 - autoescaped template
+    menus.put(key, built.menu_html)
+    return built
 
 
 # --- the published pages ------------------------------------------------------------------------------------
@@ -189,13 +238,21 @@ def public_page(ctx: Ctx) -> Response:
     if _served_with_a_slash(ctx, path):
         query = ctx.request.url.query
         return RedirectResponse(f"/{path}/" + (f"?{query}" if query else ""), status_code=307)
-    found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
+    try:
+        found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
+    except NotFound:
+        # An address of the old site (its list is kept by editors) leads to where the page is now.
+        target = service.redirect_for(ctx.db, "/" + path)
+        if target is None:
+            raise
+        return RedirectResponse(target, status_code=301)
     if found.is_home:
         return RedirectResponse("/", status_code=301)
     below = service.children(ctx.db, found, include_drafts=is_editor(ctx))
-    return ctx.render(
+    response = ctx.render(
         "site/page.html",
         {
+            "share": share(ctx, title=found.title, description=found.summary),
             "page": found,
             "faq": faq.parse(found.body) if found.kind == "faq" else None,
             "crumbs": _crumbs(ctx, found),
@@ -210,6 +267,7 @@ def public_page(ctx: Ctx) -> Response:
             "editor": is_editor(ctx),
         },
     )
+    return revalidated(ctx, response)
 
 
 # --- staff: the editor --------------------------------------------------------------------------------------
@@ -475,8 +533,59 @@ def file(ctx: Ctx) -> Response:
     )
 
 
+# --- staff: the old site's addresses --------------------------------------------------------------------------
+
+
+@page(*EDITORS)
+def redirects(ctx: Ctx) -> Response:
+    values = {"old_path": "", "target": ""}
+    errors: Errors = {}
+    status = 200
+    if ctx.request.method == "POST":
+        form = FormReader(ctx.form)
+        values = {
+            "old_path": form.text("old_path", label="the old address", max_length=400),
+            "target": form.text("target", label="where it leads", max_length=400),
+        }
+        errors = form.errors
+        if not errors:
+            try:
+                with ctx.attempt():
+                    saved = service.save_redirect(
+                        ctx.db,
+                        old_path=values["old_path"],
+                        target=values["target"],
+                        actor=actor(ctx),
+                        now=ctx.now,
+                    )
+            except PortalError as exc:
+                errors = {"old_path" if exc.code == "bad_old_path" else "target": exc.message}
+            else:
+                ctx.flash(f"{saved.old_path} now leads to {saved.target}.")
+                return ctx.redirect("site:redirects")
+        status = 422
+    return ctx.render(
+        "site/redirects.html",
+        {"redirects": service.redirects(ctx.db), "values": values, "errors": errors},
+        status_code=status,
+    )
+
+
+@page(*EDITORS)
+def redirect_delete(ctx: Ctx) -> Response:
+    old = service.delete_redirect(
+        ctx.db, redirect_id=ctx.params["redirect_id"], actor=actor(ctx), now=ctx.now
+    )
+    ctx.flash(f"{old} is no longer in the list: it answers \u201cnot found\u201d again.")
+    return ctx.redirect("site:redirects")
+
+
 routes = [
     Route("/site/pages", pages, name="pages"),
+    Route("/site/redirects", redirects, methods=["GET", "POST"], name="redirects"),
+    Route(
+        "/site/redirects/{redirect_id:int}/delete", redirect_delete, methods=["POST"], name="redirect_delete"
+    ),
     Route("/site/pages/new", page_new, methods=["GET", "POST"], name="page_new"),
     Route("/site/pages/{page_id:int}", page_edit, methods=["GET", "POST"], name="page_edit"),
     Route("/site/pages/{page_id:int}/delete", page_delete, methods=["POST"], name="page_delete"),

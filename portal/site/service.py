@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.db import rowcount
 from portal.errors import Conflict, Invalid, NotFound
+from portal.search import service as search
 from portal.site.errors import Code
-from portal.site.models import KINDS, STATUSES, Attachment, Page, PageRevision
+from portal.site.models import KINDS, STATUSES, Attachment, Page, PageRevision, Redirect
 
 HOME_SLUG = "home"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -228,6 +229,44 @@ def attachments(session: Session, page_id: int) -> list[Attachment]:
     return list(
         session.scalars(select(Attachment).where(Attachment.page_id == page_id).order_by(Attachment.id))
     )
+
+
+# --- what search finds ------------------------------------------------------------------------------------------
+
+
+def search_document(page: Page) -> search.Document | None:
+    """The page as search finds it: a published page with a text of its own (a menu link has none)."""
+    if page.link or not page.is_published:
+        return None
+    words = " ".join(part for part in (page.summary, search.plain_text(page.body)) if part)
+    return search.Document(
+        kind="page",
+        key=str(page.id),
+        title=page.title,
+        body=words,
+        url=page_address(page.path),
+        date=None,
+        updated_at=page.updated_at,
+    )
+
+
+def search_documents(session: Session) -> Iterator[search.Document]:
+    """Every published page: the site's search source."""
+    for found in session.scalars(select(Page).where(Page.status == "published", Page.link == "")):
+        document = search_document(found)
+        if document is not None:
+            yield document
+
+
+def page_address(path: str) -> str:
+    return "/" + path
+
+
+def _index(session: Session, page: Page, *, branch: bool = False) -> None:
+    search.keep(session, kind="page", key=str(page.id), document=search_document(page))
+    if branch:
+        for child in session.scalars(select(Page).where(Page.parent_id == page.id)):
+            _index(session, child, branch=True)
 
 
 # --- the differences between two versions ----------------------------------------------------------------------
@@ -440,6 +479,7 @@ def create_page(
             session.flush()
     _record_revision(session, page, note=note, actor=actor, now=now)
     session.flush()
+    _index(session, page)
     if audited:
         audit.record(
             session,
@@ -514,6 +554,7 @@ def update_page(
     if "status" in changed and len(changed) == 1:
         note = "Published" if values.status == "published" else "Made a draft"
     old_path = page.path
+    branch_before = _branch_paths(session, old_path) if path != old_path else {}
     with _one_address(path):
         session.flush()
         with session.begin_nested():
@@ -530,6 +571,10 @@ def update_page(
                 _move_branch(session, page, reserved)
     _record_revision(session, page, note=note, actor=actor, now=now)
     session.flush()
+    # A new address moves the pages below it too: their entries follow, and so do the old addresses.
+    _index(session, page, branch=path != old_path)
+    if branch_before:
+        _follow_move(session, branch_before, actor=actor, now=now)
     details: dict[str, Any] = {
         k: (v if k not in ("body", "summary") else f"{len(str(v))} characters") for k, v in changed.items()
     }
@@ -589,6 +634,7 @@ def delete_page(session: Session, *, page_id: int, actor: audit.Actor | None, no
     title, path = page.title, page.path
     session.delete(page)
     session.flush()
+    search.remove(session, kind="page", key=str(page_id))
     audit.record(
         session,
         actor=actor,
@@ -662,3 +708,121 @@ def remove_attachment(
         now=now,
     )
     return page_id
+
+
+# --- the old site's addresses ------------------------------------------------------------------------------------
+
+_OLD_PATH = re.compile(r"^/[^\s?#]{1,399}$")
+
+
+def normalise_old_path(raw: str) -> str:
+    """An old address as it is kept and looked up: the path alone (a full address loses its site, any query
+    is dropped), lower-case, starting with `/`."""
+    value = raw.strip()
+    value = re.sub(r"^https?://[^/]+", "", value, flags=re.IGNORECASE)
+    value = value.split("#", 1)[0].split("?", 1)[0]
+    return value.lower()
+
+
+def _branch_paths(session: Session, path: str) -> dict[int, str]:
+    """{id: path} of the page at `path` and every page under it (the home page's branch is not one)."""
+    if path == "":
+        return {}
+    rows = session.execute(
+        select(Page.id, Page.path).where(
+            (Page.path == path) | Page.path.startswith(path + "/", autoescape=True)
+        )
+    )
+    return {row.id: row.path for row in rows}
+
+
+def _follow_move(
+    session: Session, before: dict[int, str], *, actor: audit.Actor | None, now: datetime
+) -> None:
+    """After a branch moved: each old address of its pages leads to the new one (a link or bookmark to the
+    old address keeps working), and every redirect that led to an old address leads to the new one."""
+    after = {
+        row.id: row.path for row in session.execute(select(Page.id, Page.path).where(Page.id.in_(before)))
+    }
+    moves = {"/" + before[i]: "/" + after[i] for i in before if i in after and before[i] != after[i]}
+    who = actor.name if actor else ""
+    for following in session.scalars(select(Redirect).where(Redirect.target.in_(moves))):
+        following.target, following.updated_at, following.updated_by = moves[following.target], now, who
+    for old, new in moves.items():
+        left = session.scalar(select(Redirect).where(Redirect.old_path == old))
+        if left is None:
+            session.add(Redirect(old_path=old, target=new, updated_at=now, updated_by=who))
+        else:
+            left.target, left.updated_at, left.updated_by = new, now, who
+    # A page moved back to where it was leaves no redirect pointing at itself.
+    session.flush()
+    for itself in session.scalars(select(Redirect).where(Redirect.old_path == Redirect.target)):
+        session.delete(itself)
+    session.flush()
+
+
+def redirects(session: Session) -> list[Redirect]:
+    return list(session.scalars(select(Redirect).order_by(Redirect.old_path)))
+
+
+def redirect_for(session: Session, path: str) -> str | None:
+    """Where an old address leads now, if the list has it."""
+    return session.scalar(select(Redirect.target).where(Redirect.old_path == normalise_old_path(path)))
+
+
+def save_redirect(
+    session: Session, *, old_path: str, target: str, actor: audit.Actor | None, now: datetime
+) -> Redirect:
+    """Add an old address, or lead one already listed somewhere new."""
+    old = normalise_old_path(old_path)
+    if not _OLD_PATH.match(old) or old == "/":
+        raise Invalid(
+            Code.BAD_OLD_PATH,
+            "Enter the old address as a path starting with / (e.g. /find-a-therapist.html), without spaces.",
+        )
+    target = target.strip()
+    if not (_PATH_LINK.match(target) or _WEB_LINK.match(target)) or len(target) > 400:
+        raise Invalid(
+            Code.BAD_TARGET,
+            "Enter where it leads: an address on this site starting with / (e.g. /about-ipt/find-a-therapist) "
+            "or a full address starting with https://.",
+        )
+    if normalise_old_path(target) == old:
+        raise Invalid(Code.BAD_TARGET, "An address cannot lead to itself: enter where the page is now.")
+    found = session.scalar(select(Redirect).where(Redirect.old_path == old))
+    before = found.target if found else None
+    if found is None:
+        found = Redirect(old_path=old, target=target, updated_at=now, updated_by=actor.name if actor else "")
+        session.add(found)
+    else:
+        found.target, found.updated_at = target, now
+        found.updated_by = actor.name if actor else ""
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="site.redirect_save",
+        subject=f"redirect {found.id}",
+        details={"old_path": old, "target": target, "was": before},
+        now=now,
+    )
+    return found
+
+
+def delete_redirect(session: Session, *, redirect_id: int, actor: audit.Actor | None, now: datetime) -> str:
+    """Remove an old address from the list; the address removed."""
+    found = session.get(Redirect, redirect_id)
+    if found is None:
+        raise NotFound("There is no such old address in the list.")
+    old = found.old_path
+    session.delete(found)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="site.redirect_delete",
+        subject=f"redirect {redirect_id}",
+        details={"old_path": old},
+        now=now,
+    )
+    return old

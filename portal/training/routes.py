@@ -20,8 +20,10 @@ from portal.accounts.acting import actor
 from portal.errors import PortalError
 from portal.training import service
 from portal.training.models import STATUSES, Course, ExternalCourse
+from portal.web.caching import revalidated
 from portal.web.context import Ctx
 from portal.web.forms import FormReader, whole_number
+from portal.web.meta import share
 
 #: Who edits the courses and the CPD list: the website's editors and office staff (administrators have every
 #: staff role's rights).
@@ -54,15 +56,14 @@ def index(ctx: Ctx) -> Response:
 @page("public")
 def course(ctx: Ctx) -> Response:
     found = service.course_by_slug(ctx.db, ctx.params["slug"], include_drafts=is_editor(ctx))
-    return ctx.render(
-        "training/course.html",
-        {
-            "course": found,
-            "editor": is_editor(ctx),
-            # What other rooms add to the page: the events room's upcoming dates of this course.
-            "panels": [shown for panel in ctx.hooks.course_page if (shown := panel(ctx, found)) is not None],
-        },
-    )
+    values = {
+        "course": found,
+        "editor": is_editor(ctx),
+        # What other rooms add to the page: the events room's upcoming dates of this course.
+        "panels": [shown for panel in ctx.hooks.course_page if (shown := panel(ctx, found)) is not None],
+        "share": share(ctx, title=found.title, description=found.summary),
+    }
+    return revalidated(ctx, ctx.render("training/course.html", values))
 
 
 @page("public")

@@ -8,6 +8,7 @@ accreditation level's required training): ids are stable, addresses may change.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.errors import Conflict, Invalid, NotFound
+from portal.search import service as search
 from portal.training.errors import Code
 from portal.training.models import STATUSES, Course, ExternalCourse
 
@@ -97,6 +99,37 @@ def _check_course(data: CourseData) -> None:
         )
 
 
+def search_document(course: Course) -> search.Document | None:
+    """A published course as search finds it (a draft is not found)."""
+    if course.status != "published":
+        return None
+    parts = (
+        course.summary,
+        *(search.plain_text(t) for t in (course.about, course.audience, course.prerequisites)),
+    )
+    return search.Document(
+        kind="course",
+        key=str(course.id),
+        title=course.title,
+        body=" ".join(part for part in parts if part),
+        url=f"/training/{course.slug}",
+        date=None,
+        updated_at=course.updated_at,
+    )
+
+
+def search_documents(session: Session) -> Iterator[search.Document]:
+    """Every published course: the training room's search source."""
+    for course in list_courses(session):
+        document = search_document(course)
+        if document is not None:
+            yield document
+
+
+def _index(session: Session, course: Course) -> None:
+    search.keep(session, kind="course", key=str(course.id), document=search_document(course))
+
+
 def _slug_taken() -> Conflict:
     return Conflict(Code.SLUG_TAKEN, "Another course already has this address: choose another.", field="slug")
 
@@ -129,6 +162,7 @@ def save_course(
             session.flush()
     except IntegrityError:
         raise _slug_taken() from None
+    _index(session, found)
     changed = sorted(k for k, v in before.items() if getattr(found, k) != v)
     audit.record(
         session,
@@ -166,6 +200,8 @@ def ensure_courses(session: Session, *, now: datetime) -> int:
             )
         )
     session.flush()
+    for course in list_courses(session):
+        _index(session, course)
     return len(DEFAULT_COURSES)
 
 

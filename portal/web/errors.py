@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -64,6 +66,17 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
+#: Words of a missing address that say nothing of what was wanted.
+_ADDRESS_NOISE = frozenset({"html", "htm", "php", "asp", "aspx", "index", "www"})
+
+
+def words_of_path(path: str) -> str:
+    """What a missing address was probably about, as words to search for: `/find-a-therapist.html` ->
+    `find a therapist`."""
+    words = [w for w in re.findall(r"[^\W_]+", unquote(path).lower()) if w not in _ADDRESS_NOISE]
+    return " ".join(words)[:100]
+
+
 def error_response(request: Request, status_code: int, code: str, message: str | None = None) -> Response:
     title, default_message = TITLES.get(status_code, TITLES[500] if status_code >= 500 else TITLES[400])
     message = message or default_message
@@ -80,6 +93,8 @@ def error_response(request: Request, status_code: int, code: str, message: str |
             "title": title,
             "message": message,
             "code": code,
+            # A 404 offers search, with the missing address's words already typed.
+            "search_words": words_of_path(request.url.path) if status_code == 404 else "",
         },
         status_code=status_code,
     )

@@ -228,6 +228,13 @@ MATRIX: dict[str, set[str]] = {
     "site:news_edit": {"editor", "office", "admin"},
     "site:news_publish": {"editor", "office", "admin"},
     "site:news_delete": {"editor", "office", "admin"},
+    # The old site's addresses and where they lead: the site's editors keep the list.
+    "site:redirects": {"editor", "office", "admin"},
+    "site:redirect_delete": {"editor", "office", "admin"},
+    # Search and the files robots read are for everyone.
+    "search:results": ALL,
+    "search:sitemap": ALL,
+    "search:robots": ALL,
     "site:page": ALL,
     # Training: the courses, their dates and the external CPD list are public (a draft course answers 404 to
     # anyone but its editors, which the handler decides); editors, office staff and administrators edit them.
