@@ -32,6 +32,7 @@ from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.accreditation import cpd_routes as accreditation_cpd_routes
 from portal.accreditation import routes as accreditation_routes
 from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
@@ -248,6 +249,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("team", team_routes.routes),
         *namespaced("training", training_routes.routes),
         *namespaced("accreditation", accreditation_routes.routes),
+        *namespaced("accreditation", accreditation_cpd_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         *namespaced("search", search_routes.routes),
@@ -372,11 +374,12 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             events_routes.my_registrations_section,
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
+            accreditation_cpd_routes.cpd_section,
         ),
         things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
-        member_staff=(complaints_routes.member_cases_section,),
+        member_staff=(complaints_routes.member_cases_section, accreditation_cpd_routes.member_levels_section),
         course_page=(events_routes.course_dates_section,),
         attachments={
             "invoice": invoices.draw_pdf,

@@ -394,6 +394,11 @@ def test_the_demo_has_its_levels_of_accreditation_with_their_standards_written(l
         assert len(found) == 5 and not any("waiting for its text" in x.level.description for x in found)
         assert {x.level.updated_by for x in found} == {"Ruth Adebayo"}
         assert found[0].course is not None and found[0].level.supervised_cases == 8
+        from portal.accreditation import cpd
+
+        member = s.scalars(select(Member).where(Member.email == demo.MEMBER.email)).one()
+        progress = cpd.progress(s, member_id=member.id, today=NOW.date())
+        assert progress.level == "IPT practitioner" and progress.required == 12 and progress.hours > 0
 
 
 def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:

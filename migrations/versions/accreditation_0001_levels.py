@@ -1,4 +1,4 @@
-"""Accreditation: the levels and their standards.
+"""Accreditation: the levels and their standards, the levels members hold, members' CPD logs.
 
 Revision ID: accreditation_0001
 Revises: search_0001
@@ -45,9 +45,64 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("accreditation_standards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_accreditation_standards_course_id"), ["course_id"], unique=False)
+    op.create_table(
+        "accreditation_holdings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("level_id", sa.Integer(), nullable=False),
+        sa.Column("from_on", sa.Date(), nullable=False),
+        sa.Column("until_on", sa.Date(), nullable=False),
+        sa.Column("created_at", portal.db.UTCDateTime(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["level_id"],
+            ["accreditation_standards.id"],
+            name=op.f("fk_accreditation_holdings_level_id_accreditation_standards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_accreditation_holdings_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accreditation_holdings")),
+    )
+    with op.batch_alter_table("accreditation_holdings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_accreditation_holdings_level_id"), ["level_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_accreditation_holdings_member_id"), ["member_id"], unique=False)
+    op.create_table(
+        "cpd_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("done_on", sa.Date(), nullable=False),
+        sa.Column("activity", sa.String(length=300), nullable=False),
+        sa.Column("hours", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("category", sa.String(length=30), nullable=False),
+        sa.Column("reflection", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", portal.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_cpd_entries_event_id_events"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_cpd_entries_member_id_members"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cpd_entries")),
+        sa.UniqueConstraint("member_id", "event_id", name="uq_cpd_entries_member_id_event_id"),
+    )
+    with op.batch_alter_table("cpd_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cpd_entries_member_id"), ["member_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cpd_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cpd_entries_member_id"))
+    op.drop_table("cpd_entries")
+    with op.batch_alter_table("accreditation_holdings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_accreditation_holdings_member_id"))
+        batch_op.drop_index(batch_op.f("ix_accreditation_holdings_level_id"))
+    op.drop_table("accreditation_holdings")
     with op.batch_alter_table("accreditation_standards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_accreditation_standards_course_id"))
     op.drop_table("accreditation_standards")

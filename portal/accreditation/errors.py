@@ -13,3 +13,7 @@ class Code(StrEnum):
     SLUG_TAKEN = "slug_taken"
     BAD_NUMBER = "bad_number"
     BAD_COURSE = "bad_course"
+    BAD_DATES = "bad_dates"
+    BAD_CATEGORY = "bad_category"
+    BAD_HOURS = "bad_hours"
+    BAD_ACTIVITY = "bad_activity"

@@ -9,9 +9,10 @@ accreditation applications give a member levels from this room."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime
@@ -42,3 +43,50 @@ class Level(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Holding(Base):
+    """A member's accreditation at a level, from one day until another (both included). Staff record it on
+    the member's page until applications (issue 17, point 2) make it; the member's CPD requirement for a year
+    is the highest of the levels held."""
+
+    __tablename__ = "accreditation_holdings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    level_id: Mapped[int] = mapped_column(
+        ForeignKey("accreditation_standards.id", ondelete="CASCADE"), index=True
+    )
+    from_on: Mapped[date] = mapped_column(Date)
+    until_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+#: The kinds of CPD a member records (what the log and an audit group hours by).
+CPD_CATEGORIES: dict[str, str] = {
+    "course": "Course or workshop",
+    "conference": "Conference or meeting",
+    "supervision": "Supervision (given or received)",
+    "reading": "Reading and self-study",
+    "teaching": "Teaching or presenting",
+    "other": "Other",
+}
+
+
+class CpdEntry(Base):
+    """One piece of CPD in a member's log: recorded by the member, or by the portal when the member was
+    checked in at one of its events (`event_id`: one entry per member per event, held by the database)."""
+
+    __tablename__ = "cpd_entries"
+    __table_args__ = (UniqueConstraint("member_id", "event_id", name="uq_cpd_entries_member_id_event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    done_on: Mapped[date] = mapped_column(Date)
+    activity: Mapped[str] = mapped_column(String(300))
+    hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    category: Mapped[str] = mapped_column(String(30))
+    reflection: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,10 +3,13 @@ accreditation officer writes each standard, so the public Accreditation Standard
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from portal.accreditation import cpd
 from portal.accreditation import service as accreditation
 from portal.demo.base import DemoBase
+from portal.demo.timeline import london
 
 #: slug -> (supervised cases, supervision hours, CPD hours a year, what the standard asks, in Markdown).
 STANDARDS: dict[str, tuple[int, int, int, str]] = {
@@ -52,10 +55,52 @@ STANDARDS: dict[str, tuple[int, int, int, str]] = {
 }
 
 
+#: The demo member's CPD this year: (days ago, activity, hours, kind, reflection).
+CPD_LOG: tuple[tuple[int, str, str, str, str], ...] = (
+    (70, "Reading: Weissman, Markowitz and Klerman, The Guide to IPT, chapters 5 to 7", "4", "reading",
+     "Role transitions: I use the timeline exercise with two clients now."),
+    (40, "Peer supervision group, North West", "2", "supervision",
+     "A case of complicated grief; the group helped me keep to the focus."),
+    (12, "Webinar: IPT by video", "1.5", "course", "Practical points on starting and ending sessions online."),
+)  # fmt: skip
+
+
 class AccreditationSteps(DemoBase):
     def plan_accreditation(self) -> None:
         # After the courses are placed (their ids are what the levels name).
         self.at(self.origin + timedelta(days=3, hours=3), self.write_standards)
+        self.at(london(self.today - timedelta(days=80), 10), self.accredit_demo_member)
+        for number, (days_ago, *entry) in enumerate(CPD_LOG):
+            on = max(self.today - timedelta(days=days_ago), date(self.today.year, 1, 1))
+            if london(on, 9, number) < self.now:
+                self.at(london(on, 9, number), self.log_cpd, on, *entry)
+
+    def accredit_demo_member(self, t: datetime) -> None:
+        """The officer records the demo member as an IPT practitioner for three years (until applications do)."""
+        assert self.demo_member is not None
+        level = next(lv for lv in accreditation.list_levels(self.s) if lv.slug == "ipt-practitioner")
+        start = self.today - timedelta(days=400)
+        cpd.record_holding(
+            self.s,
+            member_id=self.demo_member.id,
+            level_id=level.id,
+            from_on=start,
+            until_on=start + timedelta(days=3 * 365),
+            actor=self.staff["accreditation"],
+            now=t,
+        )
+
+    def log_cpd(
+        self, on: date, activity: str, hours: str, category: str, reflection: str, t: datetime
+    ) -> None:
+        assert self.demo_member is not None
+        cpd.add_entry(
+            self.s,
+            member_id=self.demo_member.id,
+            data=cpd.CpdData(on, activity, Decimal(hours), category, reflection),
+            today=on,
+            now=t,
+        )
 
     def write_standards(self, t: datetime) -> None:
         accreditation.ensure_levels(self.s, now=t - timedelta(minutes=30))

@@ -28,3 +28,29 @@ def officer_client(client: Any, database: Any, passwords: Any, admin: Any) -> An
     )
     login(client, "accreditation@example.org")
     return client
+
+
+@pytest.fixture
+def member(database: Any, passwords: Any, clock: Any) -> Any:
+    """A member on the roll with a login of their own (committed)."""
+    from portal.accounts.models import Account
+    from portal.members.models import Member
+
+    with database.session() as s:
+        found = Member(
+            membership_number="2001",
+            email="megan@example.org",
+            first_name="Megan",
+            last_name="Hughes",
+            category="basic",
+            status="active",
+            created_at=clock(),
+            updated_at=clock(),
+        )
+        s.add(found)
+        s.flush()
+        member_id = found.id
+    account = make_account(database, passwords, email="megan@example.org", name="Megan Hughes")
+    with database.session() as s:
+        s.get(Account, account.id).member_id = member_id
+        return s.get(Member, member_id)

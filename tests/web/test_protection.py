@@ -252,6 +252,8 @@ MATRIX: dict[str, set[str]] = {
     "accreditation:manage": {"accreditation", "admin"},
     "accreditation:level_new": {"accreditation", "admin"},
     "accreditation:level_edit": {"accreditation", "admin"},
+    "accreditation:member": {"accreditation", "admin"},
+    "accreditation:cpd": {"member"},  # the member's own log
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
     "complaints:page": ALL,
