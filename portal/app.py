@@ -44,8 +44,8 @@ from portal.db import BACKGROUND_THREADS, Database
 from portal.elections import routes as elections_routes
 from portal.elections import tasks as election_tasks
 from portal.elections import voting_routes
+from portal.events import card_routes, cards, invoices, notify
 from portal.events import catalogue as events_catalogue
-from portal.events import invoices, notify
 from portal.events import routes as events_routes
 from portal.events import tasks as events_tasks
 from portal.events.links import Links as EventLinks
@@ -242,6 +242,7 @@ def build_routes() -> list[BaseRoute]:
         Mount("/membership", routes=membership_routes.routes, name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
+        *namespaced("payments", card_routes.routes),
         *namespaced("checkin", checkin_routes.routes),
         *namespaced("society", society_routes.routes),
         *namespaced("contact", contact_routes.routes),
@@ -276,6 +277,7 @@ def periodic_jobs(app: Starlette) -> list[periodic.Job]:
             error_pause=election_tasks.ERROR_PAUSE_SECONDS,
         ),
         periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
+        periodic.Job("cards", cards.RECONCILE_SECONDS, functools.partial(cards.run_once, app)),
         periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
     ]
 

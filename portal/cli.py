@@ -195,6 +195,15 @@ def search() -> None:
     """The site's search index."""
 
 
+#: What the index holds, one and many, for `portal search rebuild`'s summary.
+_NOUNS = {
+    "page": ("page", "pages"),
+    "event": ("event", "events"),
+    "news": ("news post", "news posts"),
+    "course": ("course", "courses"),
+}
+
+
 @search.command("rebuild")
 def search_rebuild() -> None:
     """Make the search index afresh from every published page and public event (the rooms keep it in step as
@@ -206,7 +215,9 @@ def search_rebuild() -> None:
         counts = service.rebuild(session, search_sources())
     click.echo(
         "The search index is rebuilt: "
-        + ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+        + ", ".join(
+            f"{n} {_NOUNS.get(kind, (kind, kind + 's'))[0 if n == 1 else 1]}" for kind, n in counts.items()
+        )
         + "."
     )
 

@@ -110,6 +110,22 @@ DOCUMENTED: tuple[SettingDoc, ...] = (
         "connections plus 5 (see docs/operations.md).",
     ),
     SettingDoc(
+        "PORTAL_STRIPE_SECRET_KEY",
+        "(none: card payment is not offered)",
+        "Stripe's secret API key (`sk_live_…`). With the webhook secret, it turns on card payment through "
+        "Stripe Checkout; never logged.",
+    ),
+    SettingDoc(
+        "PORTAL_STRIPE_WEBHOOK_SECRET",
+        "(none: card payment is not offered)",
+        "The signing secret (`whsec_…`) of the Stripe webhook endpoint `/payments/stripe/webhook`; never logged.",
+    ),
+    SettingDoc(
+        "PORTAL_STRIPE_API_BASE",
+        "https://api.stripe.com",
+        "Where the Stripe client sends its requests (the test suite's local stand-in sets it).",
+    ),
+    SettingDoc(
         "PORTAL_REQUIRE_STAFF_2FA",
         "on in production, off otherwise",
         "`on` or `off`. When on, every staff login must set up two-step verification before anything else.",
@@ -172,6 +188,10 @@ class Settings:
     keep_closed_complaints_days: int = 2190
     #: Request handler threads per process (anyio's default thread limiter); the pool is sized from it.
     threads: int = DEFAULT_THREADS
+    #: Stripe Checkout: card payment is offered only when both secrets are set (see `card_payments`).
+    stripe_secret_key: Secret | None = None
+    stripe_webhook_secret: Secret | None = None
+    stripe_api_base: str = "https://api.stripe.com"
     #: Starts the outbox sender with the app. Tests that drive the outbox themselves turn it off.
     run_mail_worker: bool = True
 
@@ -182,6 +202,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         metrics = env.get("PORTAL_METRICS_TOKEN", "").strip()
+        stripe_key = env.get("PORTAL_STRIPE_SECRET_KEY", "").strip()
+        stripe_hook = env.get("PORTAL_STRIPE_WEBHOOK_SECRET", "").strip()
         return cls(
             database_url=env.get("PORTAL_DATABASE_URL", "").strip() or cls.database_url,
             secret_key=Secret(env.get("PORTAL_SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY),
@@ -204,6 +226,11 @@ class Settings:
             keep_closed_enquiries_days=_int(env, "PORTAL_KEEP_CLOSED_ENQUIRIES_DAYS", 730),
             keep_closed_complaints_days=_int(env, "PORTAL_KEEP_CLOSED_COMPLAINTS_DAYS", 2190),
             threads=_int(env, "PORTAL_THREADS", DEFAULT_THREADS, maximum=MAX_THREADS),
+            stripe_secret_key=Secret(stripe_key) if stripe_key else None,
+            stripe_webhook_secret=Secret(stripe_hook) if stripe_hook else None,
+            stripe_api_base=(env.get("PORTAL_STRIPE_API_BASE", "").strip() or cls.stripe_api_base).rstrip(
+                "/"
+            ),
         )
 
     def validate(self) -> None:
@@ -219,6 +246,10 @@ class Settings:
             raise SettingsError("PORTAL_SMTP_URL must start with smtp:// or smtps://.")
         if not 1 <= self.threads <= MAX_THREADS:
             raise SettingsError(f"PORTAL_THREADS must be between 1 and {MAX_THREADS}, not {self.threads}.")
+        if urlsplit(self.stripe_api_base).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"PORTAL_STRIPE_API_BASE must be an http(s) address, not {self.stripe_api_base!r}."
+            )
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PORTAL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
         if self.production:
@@ -250,6 +281,11 @@ class Settings:
     def secure_cookies(self) -> bool:
         """Cookies are Secure everywhere but plain-http development and tests."""
         return self.base_url.startswith("https://") or self.production
+
+    @property
+    def card_payments(self) -> bool:
+        """Card payment through Stripe Checkout is offered: both Stripe secrets are set."""
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def is_sqlite(self) -> bool:

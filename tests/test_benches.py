@@ -46,3 +46,11 @@ def test_the_request_cpu_bench_prints_each_scenario():
         row = re.search(rf"^{scenario} +SQLite +([\d.]+) +([\d.]+) +([\d.]+)$", out, re.MULTILINE)
         assert row, f"no row for {scenario} in:\n{out}"
         assert float(row[1]) > 0 and float(row[3]) > 0
+
+
+def test_the_webhook_bench_reports_confirmations_and_cpu_per_webhook():
+    out = _run("bench_webhook.py", "--payments", "3", "--postgres", "")
+    rate = re.search(r"^SQLite +confirmations per second .* ([\d,]+)/s *$", out, re.MULTILINE)
+    cpu = re.search(r"^SQLite +CPU per webhook .* ([\d.]+) ms *$", out, re.MULTILINE)
+    assert rate and cpu, out
+    assert float(rate[1].replace(",", "")) > 0 and float(cpu[1]) > 0

@@ -48,6 +48,7 @@ class AccessSpec:
         devices: bool = False,
         before_setup: bool = False,
         before_totp: bool = False,
+        signed: bool = False,
     ) -> None:
         unknown = set(words) - ACCESS_WORDS - set(ROLES)
         if unknown or not words:
@@ -60,6 +61,8 @@ class AccessSpec:
         #: Reachable by a staff login that must still set up two-step verification (its setup, logging out).
         self.before_totp = before_totp
         self.anonymous_only = "anonymous" in self.words
+        #: Verified by the handler's own signature check instead of Origin and CSRF (a provider's webhook).
+        self.signed = signed
 
     def allows(self, principal: WebPrincipal | None) -> bool:
         if "public" in self.words:
@@ -103,11 +106,19 @@ def page(
 
 
 def api(
-    *allow: str, devices: bool = False, write: bool | None = None, inline: bool = False
+    *allow: str,
+    devices: bool = False,
+    write: bool | None = None,
+    inline: bool = False,
+    signed: bool = False,
 ) -> Callable[[Handler], Endpoint]:
     """A JSON endpoint. `devices=True` also accepts a scanner device's bearer token; `inline=True` runs the
-    handler on the event loop (see `web.boundary.endpoint`)."""
-    spec = AccessSpec(allow, kind="api", devices=devices)
+    handler on the event loop (see `web.boundary.endpoint`); `signed=True` (a provider's webhook, public)
+    skips the Origin and CSRF checks and hands the handler the raw body as `ctx.json`: the handler must verify
+    the request's signature before it trusts a byte of it."""
+    if signed and allow != ("public",):
+        raise ValueError("a signed route is public: its signature is its authorisation")
+    spec = AccessSpec(allow, kind="api", devices=devices, signed=signed)
 
     def decorate(handler: Handler) -> Endpoint:
         return endpoint(handler, access=spec, write=write, inline=inline)

@@ -87,6 +87,8 @@ class EventData:
     cancellation_cutoff: datetime | None = None
     cancellation_policy: str = ""
     payment_due_days: int = 14
+    #: "" follows the society's choice; else a key of `models.PROVIDERS`.
+    payment_provider: str = ""
     #: A regional meeting's region (a key of REGIONS), "" otherwise.
     region: str = ""
     #: The course a training event is a date of (training's course id), None otherwise.

@@ -32,6 +32,7 @@ class Code(StrEnum):
     NOT_OFFERED = "not_offered"
     NOT_ON_SALE = "not_on_sale"
     NOT_OPEN = "not_open"
+    NOT_PAYABLE = "not_payable"
     NOT_WAITING = "not_waiting"
     NOTHING_TO_REFUND = "nothing_to_refund"
     OFFER_EXPIRED = "offer_expired"

@@ -12,6 +12,7 @@ from portal.events.models import (
     EVENT_STATUSES,
     KINDS,
     PAYMENT_METHODS,
+    PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
     REGIONS,
@@ -93,6 +94,7 @@ def event_form(
         "cancellation_policy", label="the cancellation policy", required=False, max_length=2000
     )
     due_days = form.integer("payment_due_days", label="the days to pay an invoice", minimum=0)
+    provider = form.choice("payment_provider", PROVIDERS, label="how delegates pay", required=False)
     tax_label = form.text("tax_label", label="the tax name", max_length=40)
     tax_rate = form.raw("tax_rate")
     form.data["tax_rate"] = tax_rate
@@ -133,6 +135,7 @@ def event_form(
         waitlist_enabled=waitlist_enabled,
         offer_hours=offer_hours,
         payment_due_days=due_days,
+        payment_provider=provider,
         tax_label=tax_label,
         tax_rate_bp=tax_bp,
         cancellation_policy=policy,

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
+from portal.society.models import PAYMENT_PROVIDERS
 
 KINDS: dict[str, str] = {
     "conference": "Conference",
@@ -150,6 +151,9 @@ class Event(Base):
     cancellation_policy: Mapped[str] = mapped_column(Text, default="")
     #: An invoice is due this many days after it is issued; unpaid bookings past it may be cancelled.
     payment_due_days: Mapped[int] = mapped_column(Integer, default=14)
+    #: How delegates pay: "" follows the society's choice (`PaymentSettings.provider`), else one of
+    #: `PROVIDERS`. Card is offered only while the Stripe settings are set; the invoice is always there.
+    payment_provider: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -435,3 +439,48 @@ class Payment(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
 
     registration: Mapped[Registration] = relationship(back_populates="payments")
+
+
+#: How a booking or a membership fee may be paid: always by invoice, and by card too where chosen.
+PROVIDERS: dict[str, str] = PAYMENT_PROVIDERS
+#: A Checkout Session's state as Stripe reports it.
+CHECKOUT_STATUSES = ("open", "complete", "expired")
+
+
+class CardCheckout(Base):
+    """One Stripe Checkout Session: for a booking (`registration_id`) or a membership fee (`subject` names
+    it, e.g. `membership_fee:12`). Its status moves only from "open", by a conditional update, so the browser's
+    return, the webhook and the reconciliation confirm it once between them; a late "expired" after
+    "complete" finds nothing to move."""
+
+    __tablename__ = "card_checkouts"
+    __table_args__ = (Index("ix_card_checkouts_status_expires_at", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: "booking" or "membership_fee".
+    purpose: Mapped[str] = mapped_column(String(30))
+    #: The booking's id, or the application's id for a membership fee.
+    target_id: Mapped[int] = mapped_column(Integer)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    url: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    payment_intent: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Paid back through Stripe (minor units), and the refund's id.
+    refunded: Mapped[int] = mapped_column(Integer, default=0)
+    refund_id: Mapped[str] = mapped_column(String(255), default="")
+
+
+class CardEvent(Base):
+    """A Stripe webhook event already handled: the same event delivered again changes nothing."""
+
+    __tablename__ = "card_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,6 +17,8 @@ from portal.accounts.access import page
 from portal.errors import NotFound
 from portal.events import (
     bulk,
+    card_routes,
+    cards,
     catalogue,
     catch_up,
     changes,
@@ -38,6 +40,7 @@ from portal.events.models import (
     KINDS,
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
+    PROVIDERS,
     QUESTION_KINDS,
     QUESTION_PURPOSES,
     REGIONS,
@@ -319,6 +322,7 @@ def _booking_context(ctx: Ctx, registration: Registration) -> dict[str, Any]:
         "cutoff": changes.cancellation_cutoff(event),
         "invoice": invoice,
         "bank": society_service.payment_settings(ctx.db),
+        "card_offered": registration.status == "confirmed" and cards.offered(ctx.db, ctx.settings, event),
         "cancelled_by": CANCELLED_BY.get(registration.cancel_reason, "by the office"),
         "refunded": sum(p.amount for p in registration.payments if p.kind == "refund"),
         "refund_method": consequences.cancel_outcome(ctx.db, registration, now=ctx.now).refund_method,
@@ -339,7 +343,8 @@ def booking(ctx: Ctx) -> Response:
             "last_name": registration.last_name,
             "email": registration.email,
         }
-        return ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        response = ctx.render("events/booking.html", {**context, "values": values, "errors": {}})
+        return card_routes.allow_checkout(ctx.settings, response) if context["card_offered"] else response
     event = catalogue.get_event(ctx.db, registration.event_id)
     values, answers, errors = forms.details_form(ctx.form, questions=event.questions)
     if not errors:
@@ -666,6 +671,7 @@ def _event_form_values(event: Event) -> dict[str, Any]:
             "waitlist_enabled",
             "offer_hours",
             "payment_due_days",
+            "payment_provider",
             "tax_label",
             "cancellation_policy",
             "region",
@@ -695,6 +701,7 @@ def _event_form_page(
             "errors": errors,
             "kinds": KINDS,
             "statuses": EVENT_STATUSES,
+            "providers": PROVIDERS,
             "regions": REGIONS,
             "courses": _course_choices(ctx),
         },
@@ -998,6 +1005,14 @@ def registration(ctx: Ctx) -> Response:
             "errors": errors,
             "values": values,
             "today": invoices.today_in(event, ctx.now),
+            # Card payments (only looked up while card payment is on), each refundable in full once.
+            "card_checkouts": [
+                c
+                for c in cards.checkouts_for(ctx.db, purpose="booking", target_id=found.id)
+                if c.status == "complete"
+            ]
+            if ctx.settings.card_payments
+            else [],
         },
         status_code=422 if errors else 200,
     )

@@ -9,6 +9,8 @@ from the bookings' `IPT…`) and a numbered invoice in the one invoice series th
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -108,3 +110,12 @@ class BankTransferFees:
             if line
         )
         return FeeRequest(self.name, amount, CURRENCY, reference, instructions, invoice)
+
+
+def pay_token(key: bytes, application_id: int) -> str:
+    """The private part of the link that pays an approved application's first fee by card."""
+    return hmac.new(key, f"membership-fee:{application_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pay_token_ok(key: bytes, application_id: int, token: str) -> bool:
+    return hmac.compare_digest(pay_token(key, application_id), token)

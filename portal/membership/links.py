@@ -13,6 +13,10 @@ class Links(selfservice.Links):
         """The applicant's private link to answer the office's question."""
         return self.url("membership:answer", token=token)
 
+    def pay(self, application_id: int, token: str) -> str:
+        """The applicant's private link to pay the first fee by card."""
+        return self.url("membership:pay", application_id=application_id, token=token)
+
     def application(self, application_id: int) -> str:
         """The application's staff page."""
         return self.url("membership:application", application_id=application_id)

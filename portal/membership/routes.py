@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.errors import Invalid
+from portal.errors import Invalid, NotFound
+from portal.events import card_routes, cards
+from portal.events.payments import PaymentError
 from portal.mail.service import MailError
-from portal.membership import service
+from portal.membership import fees, service
 from portal.membership.errors import MembershipError
 from portal.membership.links import Links
 from portal.membership.models import APPLICATION_STATUSES, REGISTRATION_BODIES, TRAINING, Application
@@ -342,6 +344,7 @@ def approve(ctx: Ctx) -> Response:
             now=ctx.now,
             key=ctx.key,
             links=_links(ctx),
+            card=cards.offered(ctx.db, ctx.settings),
         ),
         done="Approved: the applicant is on the roll and has been e-mailed.",
         field="decision",
@@ -387,6 +390,47 @@ def fee_paid(ctx: Ctx) -> Response:
         ),
         done="The first fee is recorded: the member is active and has been sent the activation link.",
         field="received_on",
+    )
+
+
+def _payable(ctx: Ctx) -> tuple[Application, cards.StripeConfig]:
+    """The application whose private pay link this is, while card payment is offered."""
+    application_id = int(ctx.params["application_id"])
+    config = cards.StripeConfig.of(ctx.settings)
+    if (
+        config is None
+        or not cards.offered(ctx.db, ctx.settings)
+        or not fees.pay_token_ok(ctx.key, application_id, str(ctx.params["token"]))
+    ):
+        raise NotFound()
+    return service.get_application(ctx.db, application_id), config
+
+
+@page("public")
+def pay(ctx: Ctx) -> Response:
+    """The applicant's private link to pay the first fee by card: a page with the button, which starts (or
+    resumes) the Checkout Session and sends the browser to Stripe."""
+    application, config = _payable(ctx)
+    if ctx.request.method == "POST":
+        try:
+            with ctx.attempt():
+                checkout = service.fee_checkout(
+                    ctx.db,
+                    config=config,
+                    application_id=application.id,
+                    success_url=ctx.absolute_url("payments:returned"),
+                    cancel_url=ctx.absolute_url(
+                        "membership:pay", application_id=application.id, token=ctx.params["token"]
+                    ),
+                    now=ctx.now,
+                )
+        except (MembershipError, PaymentError) as exc:
+            ctx.flash(exc.message)
+            return ctx.redirect("membership:pay", application_id=application.id, token=ctx.params["token"])
+        return RedirectResponse(checkout.url, status_code=303)
+    owed = application.status == "approved" and application.fee_amount > 0 and application.fee_paid_on is None
+    return card_routes.allow_checkout(
+        ctx.settings, ctx.render("membership/pay.html", {"application": application, "owed": owed})
     )
 
 
@@ -462,6 +506,7 @@ routes = [
     Route("/applications/{application_id:int}/approve", approve, methods=["POST"], name="approve"),
     Route("/applications/{application_id:int}/reject", reject, methods=["POST"], name="reject"),
     Route("/applications/{application_id:int}/fee-paid", fee_paid, methods=["POST"], name="fee_paid"),
+    Route("/pay/{application_id:int}/{token}", pay, methods=["GET", "POST"], name="pay"),
     Route("/applications/{application_id:int}/files/{file_id:int}", evidence_file, name="file"),
     Route("/settings", settings, methods=["GET", "POST"], name="settings"),
 ]

@@ -30,15 +30,15 @@ from portal import audit
 from portal.accounts.models import Account
 from portal.db import rowcount
 from portal.errors import Kind
-from portal.events import invoices
-from portal.events.models import Invoice, NumberSequence
+from portal.events import cards, invoices
+from portal.events.models import CardCheckout, Invoice, NumberSequence
 from portal.mail import service as mail
 from portal.members import selfservice
 from portal.members import service as members
 from portal.members.models import Member, MemberCategory
 from portal.membership import periods
 from portal.membership.errors import Code, MembershipError
-from portal.membership.fees import BankTransferFees, FeeProvider, FeeRequest
+from portal.membership.fees import BankTransferFees, FeeProvider, FeeRequest, pay_token
 from portal.membership.links import Links
 from portal.membership.models import (
     APPLICATION_STATUSES,
@@ -434,6 +434,7 @@ def approve(
     key: bytes,
     links: Links,
     provider: FeeProvider | None = None,
+    card: bool = False,
 ) -> Application:
     """Approve: the next membership number, the applicant on the roll, and the first fee asked for. A free
     category makes the member active at once and sends the activation link; a paid one leaves them awaiting
@@ -515,6 +516,8 @@ def approve(
     request = (provider or BankTransferFees()).request_fee(
         session, application=application, member=member, category=category, amount=first.fee, now=now
     )
+    if card:  # card through Stripe Checkout, beside the invoice (see `card_fee_paid`)
+        context["card_url"] = links.pay(application.id, pay_token(key, application.id))
     _ask_fee(session, application=application, request=request, context=context, now=now)
     return application
 
@@ -716,3 +719,63 @@ def get_file(session: Session, *, application_id: int, file_id: int) -> Applicat
     if found is None:
         raise MembershipError(Code.NOT_FOUND, "There is no such file.", kind=Kind.NOT_FOUND)
     return found
+
+
+def fee_checkout(
+    session: Session,
+    *,
+    config: cards.StripeConfig,
+    application_id: int,
+    success_url: str,
+    cancel_url: str,
+    now: datetime,
+) -> CardCheckout:
+    """A Checkout Session for an approved application's first fee, tied to its invoice."""
+    application = get_application(session, application_id)
+    if application.status != "approved" or application.fee_amount <= 0 or application.fee_paid_on is not None:
+        raise MembershipError(Code.NOTHING_OWED, "This application owes no fee.", kind=Kind.CONFLICT)
+    category = session.scalar(select(MemberCategory).where(MemberCategory.code == application.category))
+    return cards.start_checkout(
+        session,
+        config=config,
+        purpose="membership_fee",
+        target_id=application.id,
+        amount=application.fee_amount,
+        currency="GBP",
+        description=f"Membership ({category.label if category else application.category}), first year",
+        reference=application.fee_reference,
+        invoice_id=application.invoice_id,
+        email=application.email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        now=now,
+    )
+
+
+def card_fee_paid(session: Session, checkout: CardCheckout, *, now: datetime, app: Any) -> None:
+    """A paid Checkout Session for a first fee: recorded as staff would record it, through `record_first_fee`
+    (the member made active, the activation link sent). Recorded already by hand: the payment is audited for
+    the office to refund, and nothing else changes."""
+    try:
+        record_first_fee(
+            session,
+            application_id=checkout.target_id,
+            received_on=now.astimezone(ZoneInfo("Europe/London")).date(),
+            actor=None,
+            now=now,
+            key=app.state.settings.key_bytes(),
+            links=Links.for_app(app),
+            method="card",
+        )
+    except MembershipError:
+        audit.record(
+            session,
+            actor=None,
+            action="membership.fee_paid_twice",
+            subject=f"APP-{checkout.target_id:05d}",
+            details={"amount": checkout.amount, "session": checkout.session_id},
+            now=now,
+        )
+
+
+cards.register("membership_fee", card_fee_paid)

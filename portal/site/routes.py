@@ -241,6 +241,11 @@ def public_page(ctx: Ctx) -> Response:
     try:
         found = service.page_at(ctx.db, path, include_drafts=is_editor(ctx))
     except NotFound:
+        # A menu entry that leads elsewhere has an address in the tree too: it sends the visitor on (not
+        # permanently: editors may change where it leads).
+        link = service.link_at(ctx.db, path)
+        if link is not None:
+            return RedirectResponse(link_url(ctx.request, link), status_code=302)
         # An address of the old site (its list is kept by editors) leads to where the page is now.
         target = service.redirect_for(ctx.db, "/" + path)
         if target is None:

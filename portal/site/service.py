@@ -120,6 +120,16 @@ def page_at(session: Session, path: str, *, include_drafts: bool) -> Page:
     return found
 
 
+def link_at(session: Session, path: str) -> str | None:
+    """The link a published menu entry at `/<path>` leads to (None when there is no such entry): its address is
+    in the menu's tree, so an old bookmark of it, or an old-site redirect made before it became a link, still
+    arrives somewhere."""
+    found = session.scalar(select(Page).where(Page.path == path.strip("/")))
+    if found is None or not found.link or not found.is_published:
+        return None
+    return found.link
+
+
 def home_page(session: Session, *, include_drafts: bool = False) -> Page | None:
     found = session.scalar(select(Page).where(Page.path == ""))
     if found is None or (not include_drafts and not found.is_published):

@@ -24,6 +24,13 @@ class Society(Base):
     phone: Mapped[str] = mapped_column(String(50), default="", server_default="")
 
 
+#: How bookings and membership fees may be paid: always by invoice, and by card too where chosen.
+PAYMENT_PROVIDERS: dict[str, str] = {
+    "bank_transfer": "Invoice and bank transfer",
+    "card": "Card (Stripe Checkout), or invoice and bank transfer",
+}
+
+
 class PaymentSettings(Base):
     """How delegates pay by bank transfer (one row, id 1): printed on invoices and confirmation e-mails."""
 
@@ -37,6 +44,9 @@ class PaymentSettings(Base):
     bic: Mapped[str] = mapped_column(String(20), default="")
     #: Anything else to print under "How to pay" (e.g. "Cheques payable to ...").
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: How bookings and membership fees are paid unless an event says otherwise: "bank_transfer" or "card"
+    #: (card is offered only while the Stripe settings are set; the invoice is always issued).
+    provider: Mapped[str] = mapped_column(String(20), default="card", server_default="card")
 
     def as_text(self) -> str:
         lines = []

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from portal.accounts.access import page
 from portal.accounts.acting import actor
 from portal.society import service
+from portal.society.models import PAYMENT_PROVIDERS
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 
@@ -41,7 +42,10 @@ def _details_form(raw: Mapping[str, Any] | None) -> tuple[dict[str, str], Errors
         "iban": form.text("iban", label="the IBAN", required=False, max_length=40),
         "bic": form.text("bic", label="the BIC", required=False, max_length=20),
         "notes": form.text("notes", label="the notes", required=False, max_length=1000),
+        "provider": form.choice("provider", PAYMENT_PROVIDERS, label="how people pay", required=False),
     }
+    if not values["provider"]:
+        del values["provider"]  # not sent: kept as it is
     return values, form.errors
 
 
@@ -51,6 +55,7 @@ def details(ctx: Ctx) -> Response:
     bank = service.payment_settings(ctx.db)
     values = {name: getattr(found, name, "") for name in service.SOCIETY_FIELDS}
     values.update({name: getattr(bank, name, "") or "" for name in service.BANK_FIELDS})
+    values["provider"] = bank.provider or "card"
     errors: Errors = {}
     if ctx.request.method == "POST":
         values, errors = _details_form(ctx.form)
@@ -60,7 +65,9 @@ def details(ctx: Ctx) -> Response:
             ctx.flash("The society's details are saved.")
             return ctx.redirect("society:details")
     return ctx.render(
-        "society/details.html", {"values": values, "errors": errors}, status_code=422 if errors else 200
+        "society/details.html",
+        {"values": values, "errors": errors, "providers": PAYMENT_PROVIDERS},
+        status_code=422 if errors else 200,
     )
 
 

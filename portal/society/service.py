@@ -23,7 +23,7 @@ SOCIETY_FIELDS = (
     "company_number",
     "registered_address",
 )
-BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes")
+BANK_FIELDS = ("account_name", "sort_code", "account_number", "iban", "bic", "notes", "provider")
 
 
 #: Where a session holds the society's rows once read: the identity map keeps an unchanged row only while

@@ -6,7 +6,9 @@ endpoint that, in this order:
 
 1. refuses a path number no column could hold;
 2. reads the body (a form, multipart or JSON; bounded);
-3. for an unsafe method, checks the Origin and the CSRF token;
+3. for an unsafe method, checks the Origin and the CSRF token — except on a route declared `signed` (a
+   provider's webhook: no browser sends it, and the handler verifies its signature over the raw body, which
+   it gets as `ctx.json`, bytes unparsed); these routes are the one exemption, listed in the CSRF walk;
 4. checks and processes the route's declared uploads (see `web/uploads.py`), before any transaction;
 5. does the route's declared CPU work (`Prepare`: argon2 at login) before the request's transaction, so the
    database writer is held for the writes alone; its result reaches the handler as `ctx.prepared`;
@@ -72,6 +74,7 @@ class Access(Protocol):
     before_setup: bool  # reachable before first-run setup (the setup page itself)
     before_totp: bool  # reachable by a login that still owes its second factor
     anonymous_only: bool  # only when not logged in (the login page)
+    signed: bool  # verified by the handler's signature check instead of Origin and CSRF (a webhook)
 
     def allows(self, principal: Principal | None) -> bool: ...
 
@@ -181,10 +184,15 @@ def _origin_ok(request: Request) -> bool:
     return origin in (f"{base.scheme}://{base.netloc}", own)
 
 
-async def _read_body(request: Request) -> tuple[FormData | None, Any]:
+async def _read_body(request: Request, *, raw: bool = False) -> tuple[FormData | None, Any]:
     ctype = request.headers.get("content-type", "")
     if request.method not in UNSAFE:
         return None, None
+    if raw:
+        body = await request.body()
+        if len(body) > MAX_JSON_BYTES:
+            raise TooLarge(Code.TOO_LARGE, "The request body is too large.")
+        return None, body
     if ctype.startswith("application/json"):
         body = await request.body()
         if len(body) > MAX_JSON_BYTES:
@@ -264,11 +272,11 @@ def endpoint(
             # `{id:int}` takes any run of digits; past what a column holds SQLite's driver would raise.
             return error_response(request, 404, "not_found")
         try:
-            form, body = await _read_body(request)
+            form, body = await _read_body(request, raw=access.signed)
         except PortalError as exc:
             return error_response(request, status_for(exc), exc.code, exc.message)
         writes = unsafe if write is None else write(form) if callable(write) else write
-        if unsafe and bearer is None:
+        if unsafe and bearer is None and not access.signed:
             if not _origin_ok(request):
                 return error_response(request, 403, "bad_origin", "This request came from another site.")
             if not _csrf_ok(request, form, key):
@@ -280,7 +288,7 @@ def endpoint(
                 )
         csrf_cookie = request.cookies.get(cookie_name(request, CSRF_COOKIE))
         new_csrf = None
-        if not csrf_cookie and bearer is None:
+        if not csrf_cookie and bearer is None and not access.signed:
             # A browser gets its CSRF secret on its first page; a scanner device with a token needs none.
             csrf_cookie = new_csrf = new_token(24)
         now = state.clock()

@@ -143,6 +143,28 @@ def test_the_editor_s_pages_are_accessible_and_the_diff_reads_as_text(demo_serve
     assert page.get_by_role("heading", name="Preview (not saved yet)").is_visible()
     assert_accessible(page)
     _shoot(page, "editor-preview-1280")
+
+    # The editor changes a page, sees what the save changed, and restores the version before it.
+    page.goto(demo_server.url + INNER)
+    before = page.locator("main p.lead").first.inner_text()
+    page.get_by_role("link", name="Edit this page").click()
+    page.get_by_label("Summary").fill("A summary changed in the browser test.")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("The page is saved as a new version.").wait_for()
+    page.get_by_role("link", name="History and earlier versions").click()
+    current = page.locator("tr.current a").first
+    changed_in = int(current.inner_text().split()[-1])
+    current.click()
+    assert (
+        page.locator("table.diff ins").first.inner_text().endswith("A summary changed in the browser test.")
+    )
+    assert before in page.locator("table.diff del").first.inner_text()
+    assert_accessible(page)
+    page.go_back()
+    page.get_by_role("button", name=f"Restore this version ({changed_in - 1})").click()
+    page.get_by_text(f"Version {changed_in - 1} is restored").wait_for()
+    page.goto(demo_server.url + INNER)
+    assert page.locator("main p.lead").first.inner_text() == before
     assert page.js_errors == []
 
 

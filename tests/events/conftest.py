@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from starlette.routing import Router
+from stripe_standin import standin, stripe_server  # noqa: F401 - the Stripe stand-in's fixtures
 from support import SECRET
 
 from portal.accounts.models import Account

@@ -349,6 +349,12 @@ def test_the_society_details_printed_on_invoices_can_be_edited(office, database)
     with database.session() as s:
         assert s.get(Society, 1).charity_number == "1170000"
         assert "11-22-33" in society_service.payment_settings(s).as_text()
+        assert society_service.payment_settings(s).provider == "card"  # not sent: kept as it was
+    invoice_only = post(office, "/society", {"name": "IPT UK", "provider": "bank_transfer"})
+    assert invoice_only.status_code == 303
+    with database.session() as s:
+        assert society_service.payment_settings(s).provider == "bank_transfer"
+    assert post(office, "/society", {"name": "IPT UK", "provider": "cheque"}).status_code == 422
 
 
 def test_a_member_account_cannot_reach_the_office_pages(client, database, passwords, admin):

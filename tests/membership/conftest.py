@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
+from stripe_standin import standin, stripe_server  # noqa: F401 - the Stripe stand-in's fixtures
 from support import login, make_account
 
 from portal.members.models import MemberCategory
