@@ -32,6 +32,7 @@ from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.accreditation import audit_routes as accreditation_audit_routes
 from portal.accreditation import cpd_routes as accreditation_cpd_routes
 from portal.accreditation import routes as accreditation_routes
 from portal.checkin import badging as checkin_badging
@@ -251,6 +252,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("training", training_routes.routes),
         *namespaced("accreditation", accreditation_routes.routes),
         *namespaced("accreditation", accreditation_cpd_routes.routes),
+        *namespaced("accreditation", accreditation_audit_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         *namespaced("search", search_routes.routes),

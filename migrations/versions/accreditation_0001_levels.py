@@ -93,9 +93,51 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cpd_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cpd_entries_member_id"), ["member_id"], unique=False)
+    op.create_table(
+        "cpd_audits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seed", sa.BigInteger(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("pool", sa.Text(), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
+        sa.Column("drawn_at", portal.db.UTCDateTime(), nullable=False),
+        sa.Column("drawn_by", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cpd_audits")),
+    )
+    op.create_table(
+        "cpd_audit_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
+        sa.Column("decided_at", portal.db.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["audit_id"],
+            ["cpd_audits.id"],
+            name=op.f("fk_cpd_audit_members_audit_id_cpd_audits"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_cpd_audit_members_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cpd_audit_members")),
+        sa.UniqueConstraint("audit_id", "member_id", name="uq_cpd_audit_members_audit_id_member_id"),
+    )
+    with op.batch_alter_table("cpd_audit_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cpd_audit_members_audit_id"), ["audit_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cpd_audit_members_member_id"), ["member_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cpd_audit_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cpd_audit_members_member_id"))
+        batch_op.drop_index(batch_op.f("ix_cpd_audit_members_audit_id"))
+    op.drop_table("cpd_audit_members")
+    op.drop_table("cpd_audits")
     with op.batch_alter_table("cpd_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cpd_entries_member_id"))
     op.drop_table("cpd_entries")

@@ -17,3 +17,5 @@ class Code(StrEnum):
     BAD_CATEGORY = "bad_category"
     BAD_HOURS = "bad_hours"
     BAD_ACTIVITY = "bad_activity"
+    NO_REGISTRANTS = "no_registrants"
+    BAD_OUTCOME = "bad_outcome"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime
@@ -90,3 +90,45 @@ class CpdEntry(Base):
     reflection: Mapped[str] = mapped_column(Text, default="")
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: What staff record for each member of a CPD audit.
+AUDIT_OUTCOMES: dict[str, str] = {
+    "pending": "Waiting for the log",
+    "met": "Met",
+    "not_met": "Not met",
+    "extension": "Extension given",
+}
+
+
+class CpdAudit(Base):
+    """A random CPD audit: `size` registrants drawn with `random.Random(seed).sample` from `pool` (the member
+    ids of everyone accredited that day, in membership-number order), so anyone can draw it again."""
+
+    __tablename__ = "cpd_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    #: JSON list of member ids, in the order the sample was drawn from.
+    pool: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CpdAuditMember(Base):
+    """One registrant drawn for an audit, and what staff decided."""
+
+    __tablename__ = "cpd_audit_members"
+    __table_args__ = (
+        UniqueConstraint("audit_id", "member_id", name="uq_cpd_audit_members_audit_id_member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("cpd_audits.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    #: Where in the sample it was drawn (the sample's order).
+    position: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -260,6 +260,8 @@ MATRIX: dict[str, set[str]] = {
     "accreditation:level_new": {"accreditation", "admin"},
     "accreditation:level_edit": {"accreditation", "admin"},
     "accreditation:member": {"accreditation", "admin"},
+    "accreditation:audits": {"accreditation", "admin"},
+    "accreditation:audit": {"accreditation", "admin"},
     "accreditation:cpd": {"member"},  # the member's own log
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
