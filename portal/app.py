@@ -55,6 +55,7 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
+from portal.membership import renewal_routes, renewals
 from portal.membership import routes as membership_routes
 from portal.search import routes as search_routes
 from portal.search import service as search_service
@@ -240,7 +241,7 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("me", selfservice_routes.routes),
         *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
-        Mount("/membership", routes=membership_routes.routes, name="membership"),
+        Mount("/membership", routes=[*membership_routes.routes, *renewal_routes.routes], name="membership"),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("payments", card_routes.routes),
@@ -279,6 +280,7 @@ def periodic_jobs(app: Starlette) -> list[periodic.Job]:
             error_pause=election_tasks.ERROR_PAUSE_SECONDS,
         ),
         periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
+        periodic.Job("renewals", renewals.INTERVAL_SECONDS, functools.partial(renewals.run_once, app)),
         periodic.Job("cards", cards.RECONCILE_SECONDS, functools.partial(cards.run_once, app)),
         periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
     ]
@@ -375,15 +377,24 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
     key = settings.key_bytes()
     return Hooks(
         my_account=(
+            renewal_routes.my_membership,
             events_routes.my_registrations_section,
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
             accreditation_cpd_routes.cpd_section,
         ),
-        things_to_do=(voting_routes.votes_to_cast, events_routes.bookings_to_act_on),
+        things_to_do=(
+            voting_routes.votes_to_cast,
+            events_routes.bookings_to_act_on,
+            renewal_routes.renewal_to_do,
+        ),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
-        member_staff=(complaints_routes.member_cases_section, accreditation_cpd_routes.member_levels_section),
+        member_staff=(
+            renewal_routes.member_renewals_section,
+            complaints_routes.member_cases_section,
+            accreditation_cpd_routes.member_levels_section,
+        ),
         course_page=(events_routes.course_dates_section,),
         attachments={
             "invoice": invoices.draw_pdf,

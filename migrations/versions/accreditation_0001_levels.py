@@ -1,7 +1,7 @@
 """Accreditation: the levels and their standards, the levels members hold, members' CPD logs.
 
 Revision ID: accreditation_0001
-Revises: card_payments_0001
+Revises: renewals_0001
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import portal.db
 
 revision = "accreditation_0001"
-down_revision = "card_payments_0001"
+down_revision = "renewals_0001"
 branch_labels = None
 depends_on = None
 

@@ -164,6 +164,9 @@ class SocietySteps(DemoBase):
                 elif lapses and roll < 0.19:
                     member.status, member.renewal_on = "resigned", member.first_renewal
                 else:
+                    # Those who stay renewed with the office before their date passed: the first export
+                    # already holds a date the portal's clock never sees lapse before the second import.
+                    member.first_renewal = anniversary(joined, today - timedelta(days=60))
                     due = anniversary(joined, today - timedelta(days=50))
                     overdue = due <= today - timedelta(days=5) and rng.random() < 0.35
                     member.renewal_on = due if overdue else anniversary(joined, today)

@@ -35,7 +35,7 @@ from portal.elections.models import (
 )
 from portal.errors import Kind
 from portal.mail.service import enqueue
-from portal.members.models import STATUSES, Member
+from portal.members.models import STATUSES, Member, MemberCategory
 from portal.members.service import member_in_good_standing
 from portal.society.service import society_name
 from portal.web.templating import local_time
@@ -83,7 +83,12 @@ def is_eligible(election: Election, member: Member, *, now: datetime) -> bool:
 
 def eligible_members(session: Session, election: Election, *, now: datetime) -> list[Member]:
     """Everyone eligible at `now`, by membership number (the database narrows, the rule decides)."""
-    query = select(Member).where(Member.status.in_(election.statuses), Member.erased_at.is_(None))
+    query = select(Member).where(
+        Member.status.in_(election.statuses),
+        Member.erased_at.is_(None),
+        # One member, one vote: a category that cannot vote (students, organisations) is never on a roll.
+        Member.category.not_in(select(MemberCategory.code).where(MemberCategory.can_vote.is_(False))),
+    )
     if election.categories:
         query = query.where(Member.category.in_(election.categories))
     if election.accreditations:

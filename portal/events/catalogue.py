@@ -34,7 +34,9 @@ from portal.events.models import (
     Workshop,
 )
 from portal.members.models import Member
+from portal.members.standing import counts_as_member, standing
 from portal.search import service as search
+from portal.society.service import membership_settings
 from portal.training.models import Course
 
 RESERVED_SLUGS = {
@@ -430,11 +432,18 @@ def ticket_choices(
     return choices
 
 
-def active_member(session: Session, member_id: int | None) -> Member | None:
+def active_member(session: Session, member_id: int | None, *, now: datetime) -> Member | None:
+    """The member who gets member prices and member-only tickets: active or within the grace period after
+    their renewal date (computed from the clock); a lapsed member books as a guest."""
     if member_id is None:
         return None
     member = session.get(Member, member_id)
-    return member if member is not None and member.is_active else None
+    if member is None:
+        return None
+    if standing(member, now, grace_days=0) == "active":
+        return member  # paid up: the grace period need not be read
+    grace = membership_settings(session).grace_days
+    return member if counts_as_member(member, now, grace_days=grace) else None
 
 
 def upcoming_events(session: Session, *, now: datetime, kind: str | None = None) -> list[Event]:

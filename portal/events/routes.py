@@ -74,7 +74,7 @@ def _links(ctx: Ctx) -> Links:
 
 
 def _member(ctx: Ctx) -> Any:
-    return catalogue.active_member(ctx.db, ctx.principal.member_id if ctx.principal else None)
+    return catalogue.active_member(ctx.db, ctx.principal.member_id if ctx.principal else None, now=ctx.now)
 
 
 # --- public -----------------------------------------------------------------------------------------------------

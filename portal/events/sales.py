@@ -161,7 +161,7 @@ def check_booking(
         raise EventError(Code.NOT_OPEN, "Registration has not opened yet.")
     if state == "closed":
         raise EventError(Code.CLOSED, "Registration has closed.")
-    member = active_member(session, member_id)
+    member = active_member(session, member_id, now=now)
     if event.members_only and member is None:
         raise EventError(
             Code.MEMBERS_ONLY, "Only members of the society can register for this event. Log in first."

@@ -45,6 +45,7 @@ SOURCES: dict[str, str] = {
     "staff": "Staff edit",
     "self-service": "The member",
     "application": "Membership application",
+    "renewal": "Renewal",
 }
 
 #: Every field a member has that history tracks, with the label people see.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
@@ -124,3 +124,57 @@ class ApplicationMessage(Base):
     body: Mapped[str] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="messages")
+
+
+#: The renewal reminders, by days before the renewal date (0: on the day).
+REMINDER_KINDS: dict[str, int] = {"days_30": 30, "days_7": 7, "on_the_day": 0}
+
+
+class RenewalReminder(Base):
+    """A renewal reminder sent: one row per member, renewal date and kind, so each goes once whichever worker
+    gets there first (the insert does nothing when the row is there)."""
+
+    __tablename__ = "membership_renewal_reminders"
+    __table_args__ = (
+        UniqueConstraint("member_id", "renewal_on", "kind", name="uq_membership_renewal_reminders_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    renewal_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: How a renewal was paid.
+RENEWAL_METHODS: dict[str, str] = {
+    "bank_transfer": "Bank transfer",
+    "cheque": "Cheque",
+    "card": "Card",
+    "cash": "Cash",
+    "other": "Other",
+}
+
+
+class Renewal(Base):
+    """One year renewed, or asked for: the member asked to renew (an invoice to pay, `paid_on` None until it
+    is paid), or staff recorded a payment by hand. Paying moves the member's renewal date from `renewal_from`
+    to `renewal_to`."""
+
+    __tablename__ = "membership_renewals"
+    __table_args__ = (Index("ix_membership_renewals_member_id", "member_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(50))
+    amount: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(20), default="")
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    #: The renewal date the renewal was asked against (None: the member had none), and the one it gives.
+    renewal_from: Mapped[date | None] = mapped_column(Date)
+    renewal_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str] = mapped_column(Text, default="")

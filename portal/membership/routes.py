@@ -466,6 +466,9 @@ def settings(ctx: Ctx) -> Response:
                 "privacy_version", label="the privacy notice's version", max_length=40
             ),
         }
+        grace = form.integer("grace_days", label="the grace period in days", minimum=0, required=False)
+        if grace is not None:
+            values["grace_days"] = grace
         if form.ok:
             try:
                 with ctx.attempt():

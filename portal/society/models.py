@@ -86,3 +86,5 @@ class MembershipSettings(Base):
     #: to accept the new text.
     conduct_version: Mapped[str] = mapped_column(String(40), default="1")
     privacy_version: Mapped[str] = mapped_column(String(40), default="1")
+    #: Days after the renewal date during which an unpaid member still counts as a member; lapsed after.
+    grace_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")

@@ -100,7 +100,10 @@ MEMBERSHIP_FIELDS = (
     "first_fee",
     "conduct_version",
     "privacy_version",
+    "grace_days",
 )
+#: The longest grace period after a renewal date, in days.
+MAX_GRACE_DAYS = 365
 
 
 def membership_settings(session: Session) -> MembershipSettings:
@@ -114,6 +117,7 @@ def membership_settings(session: Session) -> MembershipSettings:
         first_fee="full",
         conduct_version="1",
         privacy_version="1",
+        grace_days=30,
     )
 
 
@@ -131,6 +135,11 @@ def save_membership_settings(
             Code.BAD_VALUE,
             f"Enter a day from 1 to {DAYS_IN_MONTH[month - 1]} (a day every year has).",
             field="year_start_day",
+        )
+    grace = values.get("grace_days", 0)
+    if not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_DAYS:
+        raise Invalid(
+            Code.BAD_VALUE, f"Enter the grace period as 0 to {MAX_GRACE_DAYS} days.", field="grace_days"
         )
     found = session.get(MembershipSettings, 1)
     if found is None:

@@ -84,6 +84,33 @@ def test_a_member_who_joins_after_the_freeze_is_not_on_the_roll(database, office
         assert voting.voter_status(s, election=election, member_id=newcomer.id, now=clock()) == "not_on_roll"
 
 
+def test_a_member_lapsed_by_the_clock_and_a_category_that_cannot_vote_are_left_off_a_roll_frozen_after(
+    database, officer, clock, links, key, kit
+):
+    """Lapsed is computed from the clock: the status on the roll still says active, but the renewal date and
+    the grace period have passed by the time voting opens. A category whose terms say it cannot vote is never
+    on a roll, whatever the election's own rule."""
+    from portal.members.models import MemberCategory
+
+    world = kit.build_world(database, officer, now=clock(), voters=1)
+    with database.session() as s:
+        opens = s.get(Election, world.election_id).voting_open_at
+        kit.add_member(s, "PAIDUP", renewal_on=opens.date() + timedelta(days=200))
+        kit.add_member(s, "LAPSES", renewal_on=opens.date() - timedelta(days=45))
+        kit.add_member(s, "ORG1", category="organisation", renewal_on=opens.date() + timedelta(days=200))
+        found = s.scalar(select(MemberCategory).where(MemberCategory.code == "organisation"))
+        if found is None:
+            s.add(MemberCategory(code="organisation", label="Organisation", position=5, can_vote=False))
+        else:
+            found.can_vote = False
+    kit.open_world(database, world, now=opens, links=links, key=key)
+    with database.session() as s:
+        numbers = _roll_numbers(s, world.election_id)
+    assert "PAIDUP" in numbers
+    assert "LAPSES" not in numbers
+    assert "ORG1" not in numbers
+
+
 def test_the_first_request_after_voting_opens_freezes_the_roll(database, officer, clock, links, key, kit):
     world = kit.build_world(database, officer, now=clock(), voters=2)
     with database.session() as s:

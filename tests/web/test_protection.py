@@ -88,6 +88,14 @@ MATRIX: dict[str, set[str]] = {
     "payments:returned": ALL,
     "payments:webhook": ALL,
     "payments:refund": {"office", "admin"},
+    # Renewing: the member's own renewal, invoices and certificate; the office's page for one member.
+    "membership:renew": {"member"},
+    "membership:my_invoice": {"member"},  # the member's own invoices only (another's is not found)
+    "membership:certificate": {"member"},
+    "membership:member_renewals": {"office", "admin"},
+    "membership:record_renewal": {"office", "admin"},
+    "membership:renewal_paid": {"office", "admin"},
+    "membership:change_category": {"office", "admin"},
     # Check-in: the scanner API also takes a scanner device's bearer token (tested in tests/checkin).
     "checkin:api_checkin": {"door", "admin"},
     "checkin:api_sync": {"door", "admin"},
