@@ -166,6 +166,9 @@ def db_upgrade(revision: str) -> None:
         from portal.training import service as training
 
         with transaction(settings) as session:
+            # Asked before anything below is placed (placing a course indexes it): a database from before search,
+            # or one whose index was emptied, gets its index made once, from everything.
+            unindexed = search.is_empty(session)
             team.ensure_defaults(session, now=system_clock())
             # The society's six courses, which the menu's training entries lead to, while there are none.
             training.ensure_courses(session, now=system_clock())
@@ -173,8 +176,7 @@ def db_upgrade(revision: str) -> None:
             accreditation.ensure_levels(session, now=system_clock())
             # The captured site's menu of placeholder pages, while the site has none.
             placed = seed_site(session, now=system_clock())
-            # A database from before search (or one whose index was emptied) gets its index made once.
-            if search.is_empty(session):
+            if unindexed:
                 search.rebuild(session, search_sources())
     where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
     if not before:
