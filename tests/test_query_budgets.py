@@ -63,6 +63,9 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "ballot cast": (15, 14),
     # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
     "course page": (5, 4),
+    # The courses (for the levels' required training) and the levels, each one query whatever their number;
+    # the chrome.
+    "accreditation standards": (5, 4),
 }
 
 
@@ -318,3 +321,17 @@ def test_a_course_page_with_its_dates(client, database, engine_name, admin, cloc
         database, engine_name, "course page", lambda: client.get("/training/ipt-practitioner")
     )
     assert response.status_code == 200 and "Practitioner block 2" in response.text
+
+
+def test_the_public_accreditation_standards_page(client, database, engine_name, admin, clock):
+    from portal.accreditation import service as accreditation
+    from portal.training import service as training
+
+    with database.session() as s:
+        training.ensure_courses(s, now=clock())
+        accreditation.ensure_levels(s, now=clock())
+    client.get("/accreditation/standards")
+    response = within_budget(
+        database, engine_name, "accreditation standards", lambda: client.get("/accreditation/standards")
+    )
+    assert response.status_code == 200 and "IPC practitioner" in response.text
