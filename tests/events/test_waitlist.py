@@ -19,7 +19,8 @@ from portal.mail.models import OutboxEmail
 def emails(database, kind):
     with database.session() as s:
         return [
-            (e.to_addr, e.text_body) for e in s.scalars(select(OutboxEmail).where(OutboxEmail.kind == kind))
+            (e.to_addr, e.text_body)
+            for e in s.scalars(select(OutboxEmail).where(OutboxEmail.kind == kind).order_by(OutboxEmail.id))
         ]
 
 
