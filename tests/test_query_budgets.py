@@ -63,8 +63,9 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "ballot cast": (15, 14),
     # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
     "course page": (5, 4),
-    # The staff roll filtered by standing (SQLite: its BEGIN), the login, the membership settings (the grace period), the count
-    # and the page (each one query, the standing computed in SQL), the category and level labels, the chrome.
+    # The staff roll filtered by standing (SQLite: its BEGIN): the login, the membership settings (the grace
+    # period), the count and the page (one query each, the standing computed in SQL), the category and level
+    # labels, the chrome.
     "members list": (9, 8),
 }
 
