@@ -32,6 +32,9 @@ from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.accreditation import audit_routes as accreditation_audit_routes
+from portal.accreditation import cpd_routes as accreditation_cpd_routes
+from portal.accreditation import routes as accreditation_routes
 from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
 from portal.checkin.caches import DoorState
@@ -191,6 +194,12 @@ NAV: list[NavItem] = [
         "The courses' pages and the list of external CPD courses.",
     ),
     NavItem(
+        "Accreditation",
+        "accreditation:manage",
+        ("accreditation", "admin"),
+        "The levels of accreditation and their standards.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -242,6 +251,9 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("complaints", complaints_routes.routes),
         *namespaced("team", team_routes.routes),
         *namespaced("training", training_routes.routes),
+        *namespaced("accreditation", accreditation_routes.routes),
+        *namespaced("accreditation", accreditation_cpd_routes.routes),
+        *namespaced("accreditation", accreditation_audit_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         *namespaced("search", search_routes.routes),
@@ -369,6 +381,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             events_routes.my_registrations_section,
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
+            accreditation_cpd_routes.cpd_section,
         ),
         things_to_do=(
             voting_routes.votes_to_cast,
@@ -377,7 +390,11 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
         ),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,
-        member_staff=(renewal_routes.member_renewals_section, complaints_routes.member_cases_section),
+        member_staff=(
+            renewal_routes.member_renewals_section,
+            complaints_routes.member_cases_section,
+            accreditation_cpd_routes.member_levels_section,
+        ),
         course_page=(events_routes.course_dates_section,),
         attachments={
             "invoice": invoices.draw_pdf,

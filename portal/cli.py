@@ -158,6 +158,7 @@ def db_upgrade(revision: str) -> None:
     placed = 0
     if revision == "heads":
         # What a fresh install's site needs to have pages at all (idempotent: nothing is changed once made).
+        from portal.accreditation import service as accreditation
         from portal.app import search_sources
         from portal.search import service as search
         from portal.site.seed import seed_site
@@ -165,13 +166,17 @@ def db_upgrade(revision: str) -> None:
         from portal.training import service as training
 
         with transaction(settings) as session:
+            # Asked before anything below is placed (placing a course indexes it): a database from before search,
+            # or one whose index was emptied, gets its index made once, from everything.
+            unindexed = search.is_empty(session)
             team.ensure_defaults(session, now=system_clock())
             # The society's six courses, which the menu's training entries lead to, while there are none.
             training.ensure_courses(session, now=system_clock())
+            # The five levels of accreditation (naming those courses), which Accreditation Standards lists.
+            accreditation.ensure_levels(session, now=system_clock())
             # The captured site's menu of placeholder pages, while the site has none.
             placed = seed_site(session, now=system_clock())
-            # A database from before search (or one whose index was emptied) gets its index made once.
-            if search.is_empty(session):
+            if unindexed:
                 search.rebuild(session, search_sources())
     where = settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "the database"
     if not before:

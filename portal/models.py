@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal import audit
 from portal.accounts import models as accounts_models
 from portal.accounts import uploads as accounts_uploads
+from portal.accreditation import models as accreditation_models
 from portal.checkin import models as checkin_models
 from portal.complaints import models as complaints_models
 from portal.contact import models as contact_models
@@ -25,6 +26,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "accounts_uploads",
+    "accreditation_models",
     "audit",
     "checkin_models",
     "complaints_models",

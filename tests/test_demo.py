@@ -353,8 +353,9 @@ def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal
         meeting = s.scalars(select(Event).where(Event.kind == "meeting")).one()
         assert pages["training-events/ipt-uk-national-meeting"].link == f"/events/{meeting.slug}"
         assert pages["training-events/events-calendar"].link == "events:calendar"
-        standards = pages["accreditation-membership/accreditation-standards"]
-        assert standards.revision == 3 and "at least three years" in standards.body
+        assert pages["accreditation-membership/accreditation-standards"].link == "accreditation:standards"
+        about = pages["about-ipt/meet-the-team/about-ipt-uk"]
+        assert about.revision == 3 and "more than 300 members" in about.body
         assert pages["accreditation-membership/membership-options"].link == "membership:options"
         fees = dict(s.execute(select(MemberCategory.code, MemberCategory.annual_fee)).all())
         assert fees["basic"] == 4500 and fees["honorary"] == 0
@@ -382,6 +383,22 @@ def test_the_demo_has_its_courses_with_dates_regional_meetings_cpd_courses_and_a
         assert (2024, 1) in catalogue.archive_years(s, now=NOW)
         (isipt,) = catalogue.archive_year(s, year=2024, now=NOW)
         assert isipt.title == "ISIPT Conference 2024" and "Opening keynote" in isipt.description
+
+
+def test_the_demo_has_its_levels_of_accreditation_with_their_standards_written(loaded: Loaded) -> None:
+    from portal.accreditation import service as accreditation
+
+    with loaded.session() as s:
+        found = accreditation.standards(s)
+        assert [x.level.slug for x in found][:2] == ["ipt-practitioner", "ipt-a-practitioner"]
+        assert len(found) == 5 and not any("waiting for its text" in x.level.description for x in found)
+        assert {x.level.updated_by for x in found} == {"Ruth Adebayo"}
+        assert found[0].course is not None and found[0].level.supervised_cases == 8
+        from portal.accreditation import cpd
+
+        member = s.scalars(select(Member).where(Member.email == demo.MEMBER.email)).one()
+        progress = cpd.progress(s, member_id=member.id, today=NOW.date())
+        assert progress.level == "IPT practitioner" and progress.required == 12 and progress.hours > 0
 
 
 def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:

@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"mail", "society"},
     {"accounts"},
     {"members", "contact", "site", "training"},
-    {"events", "elections", "complaints"},
+    {"events", "elections", "complaints", "accreditation"},
     {"checkin", "team", "membership", "home"},
     {"models", "ops", "demo", "app", "cli", "migrate"},
 ]

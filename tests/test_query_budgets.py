@@ -67,6 +67,9 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # period), the count and the page (one query each, the standing computed in SQL), the category and level
     # labels, the chrome.
     "members list": (9, 8),
+    # The courses (for the levels' required training) and the levels, each one query whatever their number;
+    # the chrome.
+    "accreditation standards": (5, 4),
 }
 
 
@@ -346,3 +349,17 @@ def test_the_members_list_filtered_by_standing(client, database, engine_name, ad
         database, engine_name, "members list", lambda: client.get("/members/?status=lapsed")
     )
     assert response.status_code == 200 and "Lapsed (renewal due since" in response.text
+
+
+def test_the_public_accreditation_standards_page(client, database, engine_name, admin, clock):
+    from portal.accreditation import service as accreditation
+    from portal.training import service as training
+
+    with database.session() as s:
+        training.ensure_courses(s, now=clock())
+        accreditation.ensure_levels(s, now=clock())
+    client.get("/accreditation/standards")
+    response = within_budget(
+        database, engine_name, "accreditation standards", lambda: client.get("/accreditation/standards")
+    )
+    assert response.status_code == 200 and "IPC practitioner" in response.text

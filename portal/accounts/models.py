@@ -18,6 +18,7 @@ ROLES: dict[str, str] = {
     "door": "Door staff",
     "editor": "Website editor",
     "complaints": "Complaints handler",
+    "accreditation": "Accreditation officer",
 }
 
 

@@ -18,7 +18,8 @@ afterwards sends nothing to the demo's example.org addresses.
 The parts: `timeline` (the clock and UK time), `people` (names, words and the roll's members), `base` (what
 the steps share), `society` (logins, staff, settings, the roll, members' accounts), `events` (events and
 bookings), `checkin` (the skills day and its door), `elections`, `complaints` (cases at each stage), `site` (the website's pages), `training`
-(the courses, their dates, regional meetings, the CPD list and the 2024 conference for the archive)
+(the courses, their dates, regional meetings, the CPD list and the 2024 conference for the archive),
+`accreditation` (the levels and their standards)
 and `report` (the outbox and what the command prints). Each part's steps are a class; `Demo` is all of them, and `load_demo` runs it.
 """
 
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import Account
 from portal.accounts.passwords import Passwords
+from portal.demo.accreditation import AccreditationSteps
 from portal.demo.checkin import CheckinSteps
 from portal.demo.complaints import ComplaintSteps
 from portal.demo.elections import ElectionSteps
@@ -90,6 +92,7 @@ class Demo(
     SiteSteps,
     MembershipSteps,
     TrainingSteps,
+    AccreditationSteps,
 ):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
@@ -106,6 +109,7 @@ class Demo(
         self.plan_site()
         self.plan_membership()
         self.plan_training()
+        self.plan_accreditation()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.demo.events import EventSteps
-from portal.demo.site_text import CATEGORY_TERMS, NEWS, PAGES, STANDARDS_UPDATE
+from portal.demo.site_text import CATEGORY_TERMS, HISTORY_EDIT, NEWS, PAGES
 from portal.demo.timeline import london, next_weekday
 from portal.events import catalogue
 from portal.members import service as members
@@ -31,7 +31,7 @@ class SiteSteps(EventSteps):
         self.at(self.origin + timedelta(days=3), self.write_site)
         self.at(london(self.today - timedelta(days=45), 11), self.link_national_meeting)
         self.at(self.origin + timedelta(days=3, hours=1), self.set_membership_terms)
-        self.at(london(self.today - timedelta(days=30), 15), self.update_standards)
+        self.at(london(self.today - timedelta(days=30), 15), self.update_about_page)
         for days_ago, title, slug, summary, body, status in NEWS:
             self.at(
                 london(self.today - timedelta(days=days_ago), 10),
@@ -144,8 +144,8 @@ class SiteSteps(EventSteps):
                 now=t,
             )
 
-    def update_standards(self, t: datetime) -> None:
-        path, old, new = STANDARDS_UPDATE
+    def update_about_page(self, t: datetime) -> None:
+        path, old, new = HISTORY_EDIT
         page = self.s.scalar(select(Page).where(Page.path == path))
         if page is not None and old in page.body:
             self._save(page, t, body=page.body.replace(old, new))

@@ -162,25 +162,6 @@ National Meeting, a vote in the Executive Committee elections, and access to the
         """Membership is open to anyone with an interest in IPT. Accreditation recognises that a member has been
 trained and supervised to the society's standards, at the level of practitioner, supervisor or trainer.""",
     ),
-    "accreditation-membership/accreditation-standards": (
-        "What each level of accreditation requires.",
-        """### Accredited practitioner
-
-- Completion of an IPT practitioner course approved by the society.
-- At least **eight supervised cases**, two of them recorded and rated at the required standard.
-- A core professional training (for example in psychology, nursing, psychiatry or counselling).
-
-### Accredited supervisor
-
-- Accredited practitioner for at least two years.
-- The supervisor course, and supervision of two practitioners' cases under the supervision of a trainer.
-
-### Accredited trainer
-
-- Accredited supervisor, with co-delivery of two practitioner courses with an accredited trainer.
-
-Accreditation is renewed every three years with evidence of continuing practice and CPD.""",
-    ),
     "training-events": (
         "The courses the society runs and the events where members meet.",
         """The society runs the core IPT courses, a refresher day and a supervisor course, and keeps a list of
@@ -214,7 +195,7 @@ Yes. The bank details are on your invoice; please quote the invoice number as th
 
 ## How do I become accredited?
 
-See the [Accreditation Standards](/accreditation-membership/accreditation-standards).""",
+See the [Accreditation Standards](/accreditation/standards).""",
     ),
     "members-area/training-faqs": (
         "Answers to common questions about the society's courses.",
@@ -311,10 +292,10 @@ working days.""",
     ),
 }
 
-#: A later edit the demo makes (so a page has a history to read): supervisors need longer as practitioners.
-STANDARDS_UPDATE = ("accreditation-membership/accreditation-standards",
-                    "- Accredited practitioner for at least two years.",
-                    "- Accredited practitioner for at least three years.")  # fmt: skip
+#: A later edit the demo makes (so a page has a history to read): the society has grown.
+HISTORY_EDIT = ("about-ipt/meet-the-team/about-ipt-uk",
+                    "Today the society has around 300 members",
+                    "Today the society has more than 300 members")  # fmt: skip
 
 #: The categories' terms, as the office sets them (the Membership Options page is drawn from them):
 #: code → (annual fee in pence, who is eligible, evidence needed, a file asked for).

@@ -49,6 +49,7 @@ STAFF: tuple[tuple[DemoLogin, tuple[str, ...]], ...] = (
     (DemoLogin("Door staff", "Tom Reid", "door@example.org"), ("door",)),
     (DemoLogin("Website editor", "Priya Shah", "editor@example.org"), ("editor",)),
     (DemoLogin("Complaints handler", "Nadia Rahman", "complaints@example.org"), ("complaints",)),
+    (DemoLogin("Accreditation officer", "Ruth Adebayo", "accreditation@example.org"), ("accreditation",)),
 )
 MEMBER = DemoLogin("Member", "Megan Hughes", "member@example.org")
 LOGINS: tuple[DemoLogin, ...] = (ADMIN, *(login for login, _ in STAFF), MEMBER)

@@ -100,10 +100,7 @@ SITE: tuple[SeedPage, ...] = (
     _p(
         "Accreditation & Membership",
         "Why join, the levels of accreditation, and where to start.",
-        _p(
-            "Accreditation Standards",
-            "The standards for each level of accreditation and how they are assessed.",
-        ),
+        _link("Accreditation Standards", "accreditation:standards", slug="accreditation-standards"),
         _link("Membership Options", "membership:options", slug="membership-options"),
         _link("Register as a Member", "membership:apply", slug="register-as-a-member"),
     ),

@@ -48,6 +48,7 @@ LINK_ROUTES: dict[str, str] = {
     "complaints:page": "Complaints (the procedure and its form)",
     "membership:options": "Membership Options (drawn from the categories and their fees)",
     "membership:apply": "Register as a Member (the application form)",
+    "accreditation:standards": "Accreditation Standards (drawn from the levels and their standards)",
     "accounts:login": "Members' login",
     "me:account": "My account (members)",
     "elections:index": "Elections (members nominate and vote)",

@@ -183,7 +183,7 @@ def test_rebuild_makes_the_same_index_from_the_sources(db, admin, clock):
     db.execute(text("DELETE FROM search_documents"))
     assert search.search(db, "mission").total == 0
     counts = search.rebuild(db, search_sources())
-    assert counts == {"page": 1, "event": 0}
+    assert counts == {"page": 1, "event": 0, "news": 0, "course": 0}
     assert _urls(search.search(db, "mission")) == ["/mission"]
 
 

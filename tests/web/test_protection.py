@@ -23,6 +23,7 @@ PERSONAS = [
     "scrutineer",
     "complaints",
     "editor",
+    "accreditation",
     "admin",
 ]
 ALL = set(PERSONAS)
@@ -261,6 +262,15 @@ MATRIX: dict[str, set[str]] = {
     "training:cpd_new": {"editor", "office", "admin"},
     "training:cpd_edit": {"editor", "office", "admin"},
     "training:cpd_remove": {"editor", "office", "admin"},
+    # Accreditation: the public standards page; the accreditation role edits the levels.
+    "accreditation:standards": ALL,
+    "accreditation:manage": {"accreditation", "admin"},
+    "accreditation:level_new": {"accreditation", "admin"},
+    "accreditation:level_edit": {"accreditation", "admin"},
+    "accreditation:member": {"accreditation", "admin"},
+    "accreditation:audits": {"accreditation", "admin"},
+    "accreditation:audit": {"accreditation", "admin"},
+    "accreditation:cpd": {"member"},  # the member's own log
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
     "complaints:page": ALL,

@@ -1,0 +1,1 @@
+"""Accreditation: the levels the society accredits practitioners at, each with its standard."""
