@@ -63,6 +63,10 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "ballot cast": (15, 14),
     # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
     "course page": (5, 4),
+    # The staff roll filtered by standing (SQLite: its BEGIN): the login, the membership settings (the grace
+    # period), the count and the page (one query each, the standing computed in SQL), the category and level
+    # labels, the chrome.
+    "members list": (9, 8),
     # The courses (for the levels' required training) and the levels, each one query whatever their number;
     # the chrome.
     "accreditation standards": (5, 4),
@@ -321,6 +325,30 @@ def test_a_course_page_with_its_dates(client, database, engine_name, admin, cloc
         database, engine_name, "course page", lambda: client.get("/training/ipt-practitioner")
     )
     assert response.status_code == 200 and "Practitioner block 2" in response.text
+
+
+def test_the_members_list_filtered_by_standing(client, database, engine_name, admin, clock):
+    with database.session() as s:
+        s.add_all(
+            Member(
+                membership_number=str(1000 + i),
+                email=f"person{i}@example.org",
+                first_name=f"First{i}",
+                last_name=f"Last{i}",
+                category="basic",
+                status="active",
+                renewal_on=clock().date() - timedelta(days=i),
+                created_at=clock(),
+                updated_at=clock(),
+            )
+            for i in range(80)
+        )
+    login(client, "admin@example.org")
+    client.get("/members/?status=lapsed")
+    response = within_budget(
+        database, engine_name, "members list", lambda: client.get("/members/?status=lapsed")
+    )
+    assert response.status_code == 200 and "Lapsed (renewal due since" in response.text
 
 
 def test_the_public_accreditation_standards_page(client, database, engine_name, admin, clock):

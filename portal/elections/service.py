@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -37,6 +37,7 @@ from portal.errors import Kind
 from portal.mail.service import enqueue
 from portal.members.models import STATUSES, Member, MemberCategory
 from portal.members.service import member_in_good_standing
+from portal.members.standing import standing_sql
 from portal.society.service import society_name
 from portal.web.templating import local_time
 from portal.web.tokens import new_token, token_digest
@@ -44,10 +45,6 @@ from portal.web.tokens import new_token, token_digest
 LONDON = ZoneInfo("Europe/London")
 WORD_RE = re.compile(r"\S+")
 MAX_SEATS = 20
-
-
-def london_date(now: datetime) -> date:
-    return now.astimezone(LONDON).date()
 
 
 def count_words(text: str) -> int:
@@ -78,14 +75,17 @@ def is_eligible(election: Election, member: Member, *, now: datetime) -> bool:
         return False
     if election.accreditations and member.accreditation not in election.accreditations:
         return False
-    return member_in_good_standing(member, on=london_date(now))
+    return member_in_good_standing(member, now=now)
 
 
 def eligible_members(session: Session, election: Election, *, now: datetime) -> list[Member]:
-    """Everyone eligible at `now`, by membership number (the database narrows, the rule decides)."""
+    """Everyone eligible at `now`, by membership number (the database narrows, the rule decides). Stricter
+    than the roll's standing: no grace period, so a member whose renewal date has passed cannot vote (the
+    same SQL standing as the staff list, with 0 grace days, as `member_in_good_standing` in Python)."""
     query = select(Member).where(
         Member.status.in_(election.statuses),
         Member.erased_at.is_(None),
+        standing_sql(now, grace_days=0) == "active",
         # One member, one vote: a category that cannot vote (students, organisations) is never on a roll.
         Member.category.not_in(select(MemberCategory.code).where(MemberCategory.can_vote.is_(False))),
     )

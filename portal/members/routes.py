@@ -16,6 +16,7 @@ from portal.accounts import acting
 from portal.accounts.access import page
 from portal.members import importer, service
 from portal.members.models import STATUSES, Member
+from portal.members.standing import STANDINGS, grace_ends, standing
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 from portal.web.uploads import UploadRule
@@ -30,6 +31,7 @@ def _labels(ctx: Ctx) -> dict[str, Any]:
         "categories": service.option_labels(ctx.db, "category"),
         "levels": service.option_labels(ctx.db, "accreditation"),
         "statuses": STATUSES,
+        "standings": STANDINGS,
         "fields": service.FIELDS,
         "sources": service.SOURCES,
     }
@@ -49,7 +51,7 @@ def _download(body: bytes, *, filename: str, media_type: str) -> Response:
 @page("office")
 def member_list(ctx: Ctx) -> Response:
     query = service.MemberQuery.from_params(ctx.query)
-    result = service.search_members(ctx.db, query)
+    result = service.search_members(ctx.db, query, now=ctx.now)
     # Going back to a pushed search URL, htmx asks for the whole page again (its history cache is off).
     restoring = ctx.request.headers.get("HX-History-Restore-Request") == "true"
     response = ctx.render(
@@ -92,13 +94,16 @@ def _read_member_form(form: FormReader, labels: dict[str, Any]) -> dict[str, Any
 def _render_member(
     ctx: Ctx, member: Member, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
 ) -> Response:
+    grace = service.grace_days(ctx.db)
     return ctx.render(
         "members/detail.html",
         {
             "member": member,
             "history": service.history_entries(ctx.db, member.id),
             "account": service.account_for(ctx.db, member),
-            "good_standing": service.member_in_good_standing(member, on=ctx.now.astimezone(LONDON).date()),
+            "good_standing": service.member_in_good_standing(member, now=ctx.now),
+            "standing": standing(member, ctx.now, grace_days=grace),
+            "grace_ends": grace_ends(member, grace_days=grace),
             "errors": errors or {},
             "values": values if values is not None else _member_values(member),
             # What other domains add to the page (complaints about the member, for the complaints role).

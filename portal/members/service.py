@@ -36,6 +36,8 @@ from portal.members.models import (
     MemberChange,
     RollUpload,
 )
+from portal.members.standing import STANDINGS, grace_ends, standing, standing_sql
+from portal.society.service import membership_settings
 from portal.text import csv_safe
 from portal.web.forms import EMAIL_RE
 
@@ -97,11 +99,16 @@ class MemberError(PortalError):
 # --- look-ups other domains use -----------------------------------------------------------------------------
 
 
-def member_in_good_standing(member: Member, *, on: date) -> bool:
-    """Active, not erased, and the renewal date (if the office set one) not yet passed on `on`."""
-    if member.status != "active" or member.erased_at is not None:
-        return False
-    return member.renewal_on is None or member.renewal_on >= on
+def member_in_good_standing(member: Member, *, now: datetime) -> bool:
+    """Active with no grace at all: not erased, not resigned, pending or lapsed, and the renewal date (if the
+    office set one) not yet passed on the UK day of `now`. Elections use this stricter rule (a member in
+    grace may not vote); it is `standing` with a grace period of 0 days, so the boundaries are the same."""
+    return standing(member, now, grace_days=0) == "active"
+
+
+def grace_days(session: Session) -> int:
+    """The society's grace period after a renewal date, in days (society settings)."""
+    return membership_settings(session).grace_days
 
 
 def find_member_by_email(session: Session, email: str) -> Member | None:
@@ -457,7 +464,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "name": (Member.last_name, Member.first_name, Member.id),
     "number": (Member.membership_number,),
     "category": (Member.category, Member.last_name, Member.first_name, Member.id),
-    "status": (Member.status, Member.last_name, Member.first_name, Member.id),
+    # "status" sorts by the standing at `now` (see `_ordered`), not the stored column.
+    "status": (Member.last_name, Member.first_name, Member.id),
     "renewal": (Member.renewal_on, Member.last_name, Member.first_name, Member.id),
 }
 
@@ -484,7 +492,7 @@ class MemberQuery:
         page = params.get("page", "")
         return cls(
             q=" ".join("".join(c for c in params.get("q", "") if c.isprintable()).split())[:100],
-            status=params.get("status", "") if params.get("status", "") in STATUSES else "",
+            status=params.get("status", "") if params.get("status", "") in STANDINGS else "",
             category=code("category"),
             accreditation=code("accreditation"),
             sort=params.get("sort", "") if params.get("sort", "") in SORTS else "name",
@@ -513,8 +521,18 @@ class MemberQuery:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A member on the list with their standing at the time of the request."""
+
+    member: Member
+    standing: str
+    #: The last day of the grace period (None without a renewal date).
+    grace_ends: date | None
+
+
+@dataclass(frozen=True)
 class MemberPage:
-    members: list[Member]
+    rows: list[Listed]
     total: int
     page: int
     pages: int
@@ -525,8 +543,8 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _filtered(query: MemberQuery) -> Any:
-    statement = select(Member)
+def _filtered(query: MemberQuery, standing_expr: Any) -> Any:
+    statement = select(Member, standing_expr.label("standing"))
     for word in query.q.split():
         pattern = _like(word.lower())
         statement = statement.where(
@@ -538,7 +556,7 @@ def _filtered(query: MemberQuery) -> Any:
             )
         )
     if query.status:
-        statement = statement.where(Member.status == query.status)
+        statement = statement.where(standing_expr == query.status)
     if query.category:
         statement = statement.where(Member.category == query.category)
     if query.accreditation:
@@ -546,25 +564,38 @@ def _filtered(query: MemberQuery) -> Any:
     return statement
 
 
-def _ordered(statement: Any, query: MemberQuery) -> Any:
-    columns = SORTS[query.sort]
+def _ordered(statement: Any, query: MemberQuery, standing_expr: Any) -> Any:
+    columns = (standing_expr, *SORTS["status"]) if query.sort == "status" else SORTS[query.sort]
     first, rest = columns[0], columns[1:]
     first_order = first.desc() if query.direction == "desc" else first.asc()
     return statement.order_by(first_order.nulls_last(), *rest)
 
 
-def search_members(session: Session, query: MemberQuery, *, per_page: int = PER_PAGE) -> MemberPage:
-    statement = _filtered(query)
+def search_members(
+    session: Session, query: MemberQuery, *, now: datetime, per_page: int = PER_PAGE
+) -> MemberPage:
+    """One page of the list. The status filter and sort are by standing at `now` (the clock lapses members;
+    nothing rewrites the stored status), computed in SQL so the count and the page are one query each."""
+    grace = grace_days(session)
+    standing_expr = standing_sql(now, grace_days=grace)
+    statement = _filtered(query, standing_expr)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(query.page, pages)
-    members = session.scalars(_ordered(statement, query).limit(per_page).offset((page - 1) * per_page)).all()
-    return MemberPage(list(members), total, page, pages, replace(query, page=page))
+    found = session.execute(
+        _ordered(statement, query, standing_expr).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    rows = [Listed(member, where, grace_ends(member, grace_days=grace)) for member, where in found]
+    return MemberPage(rows, total, page, pages, replace(query, page=page))
 
 
-def filtered_members(session: Session, query: MemberQuery) -> Iterator[Member]:
-    """Every member the query matches (all pages), in its order."""
-    yield from session.scalars(_ordered(_filtered(query), query)).yield_per(1000)
+def filtered_members(session: Session, query: MemberQuery, *, now: datetime) -> Iterator[Listed]:
+    """Every member the query matches (all pages), in its order, with their standing at `now`."""
+    grace = grace_days(session)
+    standing_expr = standing_sql(now, grace_days=grace)
+    statement = _ordered(_filtered(query, standing_expr), query, standing_expr)
+    for member, found in session.execute(statement.execution_options(yield_per=1000)):
+        yield Listed(member, found, grace_ends(member, grace_days=grace))
 
 
 # --- CSV export -----------------------------------------------------------------------------------------------
@@ -579,6 +610,8 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("Status", "status"),
     ("Joined", "joined_on"),
     ("Renewal date", "renewal_on"),
+    # Computed at the time of the export (the import ignores it: the stored status is what it reads).
+    ("Standing", "standing"),
 ]
 
 
@@ -599,10 +632,11 @@ def export_csv(
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([heading for heading, _ in EXPORT_COLUMNS])
     count = 0
-    for member in filtered_members(session, query):
+    for listed in filtered_members(session, query, now=now):
+        member = listed.member
         row = []
         for _, field in EXPORT_COLUMNS:
-            value = getattr(member, field)
+            value = STANDINGS[listed.standing] if field == "standing" else getattr(member, field)
             if field == "category":
                 value = categories.get(value, value)
             elif field == "accreditation":

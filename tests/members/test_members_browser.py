@@ -73,7 +73,7 @@ def test_office_imports_the_roll_and_finds_a_member_with_live_search(
     rows = page.locator("#member-rows tbody tr")
     expect(rows).to_have_count(3)
 
-    page.get_by_label("Search").press_sequentially("okaf", delay=30)
+    page.get_by_label("Search", exact=True).press_sequentially("okaf", delay=30)
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Okafor, Chidi")
     expect(page.get_by_role("status").filter(has_text="1 member")).to_be_visible()

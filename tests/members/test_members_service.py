@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -30,7 +30,8 @@ def _member(**fields):
     ],
 )
 def test_good_standing_means_active_and_renewal_not_passed(fields, expected):
-    assert service.member_in_good_standing(_member(**fields), on=date(2026, 11, 25)) is expected
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert service.member_in_good_standing(_member(**fields), now=now) is expected
 
 
 def test_members_are_found_by_email_whatever_its_case(db, add_member):
