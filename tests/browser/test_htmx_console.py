@@ -48,7 +48,7 @@ def test_htmx_swaps_break_no_content_security_policy(demo_server: LiveServer, pa
     with page.expect_response(
         lambda r: "/members/" in r.url and r.request.headers.get("hx-request") == "true"
     ):
-        page.get_by_role("searchbox", name="Search").fill("Hughes")
+        page.get_by_role("searchbox", name="Search", exact=True).fill("Hughes")
     page.wait_for_function(
         "(before) => document.querySelector('#member-rows').innerHTML !== before", arg=before
     )
