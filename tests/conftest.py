@@ -104,10 +104,15 @@ def _truncate_all(url: str) -> None:
     a new file on disk (about a second a test on a busy machine); DELETE of an empty table costs next to nothing.
     Foreign keys are not checked while the tables are emptied (replica mode), so the order does not matter."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    emptying = "".join(f'DELETE FROM "{t.name}";' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
+        # Every table the migrations made, not only the models' (search's full-text table has no model).
+        names = conn.scalars(
+            sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ).all()
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.exec_driver_sql(emptying)
+        conn.exec_driver_sql("".join(f'DELETE FROM "{name}";' for name in names))
         conn.exec_driver_sql("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
         conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
         for table, rows in _SEEDS.get(url, []):
