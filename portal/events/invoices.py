@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.events.models import Event, Invoice, NumberSequence, Registration
+from portal.mail.service import Attachment
 from portal.society import service as society_service
 from portal.web.fonts import add_unicode_font, latin1
 from portal.web.templating import money
@@ -229,6 +230,15 @@ def draw_pdf(session: Session, invoice_id: int, now: datetime) -> bytes | None:
 
 def invoice_filename(invoice: Invoice) -> str:
     return f"invoice-{invoice.label}.pdf"
+
+
+def invoice_attachments(invoice: Invoice | None) -> list[Attachment]:
+    """The invoice as an e-mail's attachment (none without one), drawn as a PDF by the outbox sender."""
+    if invoice is None:
+        return []
+    return [
+        Attachment.drawn(invoice_filename(invoice), "application/pdf", source="invoice", source_id=invoice.id)
+    ]
 
 
 def today_in(event: Event, now: datetime) -> date:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.events import ics
+from portal.events import ics, invoices
 from portal.events.links import Links
 from portal.events.models import Event, Invoice, Registration, RegistrationWorkshop, Workshop
 from portal.mail.service import Attachment, enqueue
@@ -206,14 +206,9 @@ def send_confirmation(
     attachments = [
         Attachment.drawn(
             "event.ics", "text/calendar", source="calendar", source_id=registration.id, secret=True
-        )
+        ),
+        *invoices.invoice_attachments(invoice),
     ]
-    if invoice is not None:
-        attachments.append(
-            Attachment.drawn(
-                f"invoice-{invoice.label}.pdf", "application/pdf", source="invoice", source_id=invoice.id
-            )
-        )
     # What other domains add (the badge's QR code): each gives context and attachments; list values under
     # one key are joined (the templates show `notes`, and in HTML `inline_images`).
     for hook in links.extras:

@@ -292,16 +292,7 @@ def request_renewal(
     renewal.invoice_id = request.invoice.id if request.invoice is not None else None
     session.flush()
     if member.email:
-        attachments = []
-        if request.invoice is not None:
-            attachments.append(
-                mail.Attachment.drawn(
-                    invoices.invoice_filename(request.invoice),
-                    "application/pdf",
-                    source="invoice",
-                    source_id=request.invoice.id,
-                )
-            )
+        attachments = invoices.invoice_attachments(request.invoice)
         mail.enqueue(
             session,
             to=member.email,

@@ -528,16 +528,7 @@ def _ask_fee(
     application.fee_reference = request.reference
     application.invoice_id = request.invoice.id if request.invoice is not None else None
     session.flush()
-    attachments = []
-    if request.invoice is not None:
-        attachments.append(
-            mail.Attachment.drawn(
-                invoices.invoice_filename(request.invoice),
-                "application/pdf",
-                source="invoice",
-                source_id=request.invoice.id,
-            )
-        )
+    attachments = invoices.invoice_attachments(request.invoice)
     mail.enqueue(
         session,
         to=application.email,
