@@ -275,6 +275,32 @@ def _move(session: Session, application: Application, *, to: str, now: datetime,
     session.refresh(application)
 
 
+def _tell_applicant(
+    session: Session,
+    application: Application,
+    template: str,
+    context: dict[str, Any],
+    *,
+    now: datetime,
+    **sending: Any,
+) -> None:
+    """E-mail the applicant (through the outbox, in the action's transaction): every such e-mail names the
+    society, greets them and quotes their reference."""
+    mail.enqueue(
+        session,
+        to=application.email,
+        template=template,
+        context={
+            "society_name": society_name(session),
+            "name": application.first_name,
+            "reference": application.reference,
+            **context,
+        },
+        now=now,
+        **sending,
+    )
+
+
 def ask_for_more(
     session: Session,
     *,
@@ -312,16 +338,11 @@ def ask_for_more(
     )
     session.flush()
     audit.record(session, actor=actor, action="membership.ask", subject=application.reference, now=now)
-    mail.enqueue(
+    _tell_applicant(
         session,
-        to=application.email,
-        template="membership/more_needed",
-        context={
-            "society_name": society_name(session),
-            "name": application.first_name,
-            "reference": application.reference,
-            "question": question,
-        },
+        application,
+        "membership/more_needed",
+        {"question": question},
         now=now,
         secrets={"link": links.answer(token)},
         key=key,
@@ -391,17 +412,7 @@ def answer(
         details={"files": len(files)},
         now=now,
     )
-    mail.enqueue(
-        session,
-        to=application.email,
-        template="membership/answer_received",
-        context={
-            "society_name": society_name(session),
-            "name": application.first_name,
-            "reference": application.reference,
-        },
-        now=now,
-    )
+    _tell_applicant(session, application, "membership/answer_received", {}, now=now)
     return application
 
 
@@ -565,18 +576,7 @@ def reject(
         answer_digest=None,
     )
     audit.record(session, actor=actor, action="membership.reject", subject=application.reference, now=now)
-    mail.enqueue(
-        session,
-        to=application.email,
-        template="membership/rejected",
-        context={
-            "society_name": society_name(session),
-            "name": application.first_name,
-            "reference": application.reference,
-            "reason": reason,
-        },
-        now=now,
-    )
+    _tell_applicant(session, application, "membership/rejected", {"reason": reason}, now=now)
     return application
 
 
