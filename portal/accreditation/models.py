@@ -59,6 +59,8 @@ class Holding(Base):
     )
     from_on: Mapped[date] = mapped_column(Date)
     until_on: Mapped[date] = mapped_column(Date)
+    #: Conditions attached when the level was granted, in the words the public register shows ("" for none).
+    conditions: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(200), default="")
 
