@@ -104,9 +104,21 @@ class Confirmer(Protocol):
 _CONFIRMERS: dict[str, Confirmer] = {}
 
 
-def register(purpose: str, confirmer: Confirmer) -> None:
-    """A room above events says what a paid checkout of its `purpose` does (membership: the first fee)."""
+class RefundRecorder(Protocol):
+    def __call__(
+        self, session: Session, checkout: CardCheckout, *, refund_id: str, actor: Account, now: datetime
+    ) -> None: ...
+
+
+_REFUNDS: dict[str, RefundRecorder] = {}
+
+
+def register(purpose: str, confirmer: Confirmer, refunded: RefundRecorder | None = None) -> None:
+    """A room above events says what a paid checkout of its `purpose` does (membership: the first fee, a
+    renewal), and how it records the checkout refunded (its ledger's refund row)."""
     _CONFIRMERS[purpose] = confirmer
+    if refunded is not None:
+        _REFUNDS[purpose] = refunded
 
 
 def _confirm_booking(session: Session, checkout: CardCheckout, *, now: datetime, app: Any) -> None:
@@ -124,7 +136,25 @@ def _confirm_booking(session: Session, checkout: CardCheckout, *, now: datetime,
     )
 
 
-register("booking", _confirm_booking)
+def _refunded_booking(
+    session: Session, checkout: CardCheckout, *, refund_id: str, actor: Account, now: datetime
+) -> None:
+    payments.record_payment(
+        session,
+        registration_id=checkout.target_id,
+        amount=checkout.amount,
+        method="card",
+        received_on=now.astimezone(LONDON).date(),
+        note=f"Stripe refund {refund_id}",
+        kind="refund",
+        actor=actor,
+        now=now,
+        source="provider",
+        external_id=f"stripe-refund:{refund_id}"[:100],
+    )
+
+
+register("booking", _confirm_booking, _refunded_booking)
 
 
 # --- starting a payment ---------------------------------------------------------------------------------------
@@ -527,20 +557,8 @@ def refund(
         )
     checkout = session.get(CardCheckout, checkout_id, populate_existing=True)
     assert checkout is not None
-    if checkout.purpose == "booking":
-        payments.record_payment(
-            session,
-            registration_id=checkout.target_id,
-            amount=checkout.amount,
-            method="card",
-            received_on=now.astimezone(LONDON).date(),
-            note=f"Stripe refund {refund_id}",
-            kind="refund",
-            actor=actor,
-            now=now,
-            source="provider",
-            external_id=f"stripe-refund:{refund_id}"[:100],
-        )
+    if checkout.purpose in _REFUNDS:
+        _REFUNDS[checkout.purpose](session, checkout, refund_id=refund_id, actor=actor, now=now)
     audit.record(
         session,
         actor=actor,
