@@ -18,8 +18,9 @@ from portal.members import service as members
 from portal.members.models import STATUSES
 from portal.members.selfservice_routes import render_section
 from portal.members.standing import STANDINGS, london_day
-from portal.membership import certificate, renewals
+from portal.membership import certificate, ledger, renewals
 from portal.membership.errors import Code, MembershipError
+from portal.membership.models import PAYMENT_METHODS
 from portal.society import service as society
 from portal.web.boundary import Prepare
 from portal.web.context import Ctx
@@ -208,6 +209,13 @@ def _render_staff(
             "standings": STANDINGS,
             "statuses": STATUSES,
             "history": renewals.renewals_of(ctx.db, member_id),
+            "payments": ledger.of_member(ctx.db, member_id),
+            "payment_methods": PAYMENT_METHODS,
+            "card_checkouts": [
+                c
+                for c in cards.checkouts_for(ctx.db, purpose=renewals.CARD_PURPOSE, target_id=member_id)
+                if c.status == "complete"
+            ],
             "methods": renewals.methods(),
             "categories": members.option_labels(ctx.db, "category"),
             "errors": errors or {},

@@ -45,6 +45,8 @@ FIELDS = [
     "reminder_days",
     "contest",
     "seats",
+    "method",
+    "received_on",
 ]
 #: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
 #: Arabic-Indic, N'Ko).
