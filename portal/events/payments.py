@@ -19,9 +19,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.accounts.models import Account
@@ -249,6 +250,32 @@ def _move_paid(session: Session, registration: Registration, delta: int) -> None
     session.expire(registration, ["amount_paid", "payments"])
 
 
+def _add_paid(session: Session, registration: Registration, amount: int, now: datetime) -> None:
+    """Money in: the amount added and the status moved in one statement, which returns what it wrote (the
+    card webhook's hot path; `_status_after` says the same for a payment: waived stays, else paid once the
+    amount due is reached)."""
+    paid = Registration.amount_paid + amount
+    new_paid, status = session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id)
+        .values(
+            amount_paid=paid,
+            payment_status=case(
+                (Registration.payment_status == "waived", "waived"),
+                (or_(Registration.amount_due <= 0, paid >= Registration.amount_due), "paid"),
+                else_="unpaid",
+            ),
+            updated_at=now,
+        )
+        .returning(Registration.amount_paid, Registration.payment_status)
+        .execution_options(synchronize_session=False)
+    ).one()
+    set_committed_value(registration, "amount_paid", new_paid)
+    set_committed_value(registration, "payment_status", status)
+    set_committed_value(registration, "updated_at", now)
+    session.expire(registration, ["payments"])
+
+
 def record_payment(
     session: Session,
     *,
@@ -287,10 +314,13 @@ def record_payment(
     )
     session.add(payment)
     session.flush()
-    _move_paid(session, registration, amount if kind == "payment" else -amount)
-    registration.payment_status = _status_after(registration)
-    registration.updated_at = now
-    session.flush()
+    if kind == "payment":
+        _add_paid(session, registration, amount, now)
+    else:
+        _move_paid(session, registration, -amount)
+        registration.payment_status = _status_after(registration)
+        registration.updated_at = now
+        session.flush()
     audit.record(
         session,
         actor=actor,

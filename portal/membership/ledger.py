@@ -53,8 +53,9 @@ def record(
     reference: str = "",
     kind: str = "payment",
 ) -> MembershipPayment:
-    """One row of the ledger, in the caller's transaction (flushed: a provider reference seen before raises
-    IntegrityError, which the statement import turns into "imported a moment ago")."""
+    """One row of the ledger, in the caller's transaction, flushed with the caller's next statement (a
+    provider reference seen before then raises IntegrityError, which the statement import's savepoint turns
+    into "imported a moment ago")."""
     assert paid.method in PAYMENT_METHODS and paid.source in PAYMENT_SOURCES, paid
     row = MembershipPayment(
         purpose=purpose,
@@ -77,7 +78,6 @@ def record(
         note=paid.note[:300],
     )
     session.add(row)
-    session.flush()
     return row
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.accounts.models import Account
@@ -335,10 +336,10 @@ def _apply_payment(
         changes["status"] = ["lapsed", "active"]
         member.status = "active"
     member.updated_at = now
+    # Flushed with what the caller writes next (the ledger's row and the audit entry): one unit of work.
     members.record_change(
         session, member=member, changes=changes, actor=actor_label, source="renewal", now=now
     )
-    session.flush()
 
 
 def record_paid(
@@ -358,20 +359,21 @@ def record_paid(
     renewal = session.get(Renewal, renewal_id)
     if renewal is None or (member_id is not None and renewal.member_id != member_id):
         raise MembershipError(Code.NOT_FOUND, "There is no such renewal.", kind=Kind.NOT_FOUND)
-    claimed = rowcount(
+    label = audit.actor_label(actor) if actor is not None else "Payment provider"
+    claimed = {"paid_on": paid_on, "method": paid.method, "recorded_by": label[:300]}
+    moved = rowcount(
         session.execute(
             update(Renewal)
             .where(Renewal.id == renewal.id, Renewal.paid_on.is_(None))
-            .values(paid_on=paid_on, method=paid.method)
+            .values(**claimed)
             .execution_options(synchronize_session=False)
         )
     )
-    if claimed != 1:
+    if moved != 1:
         raise MembershipError(Code.NOTHING_OWED, "This renewal has already been paid.", kind=Kind.CONFLICT)
-    session.refresh(renewal)
+    for name, value in claimed.items():  # what the update wrote, without reading the row back
+        set_committed_value(renewal, name, value)
     member = members.get_member(session, renewal.member_id, lock=True)
-    label = audit.actor_label(actor) if actor is not None else "Payment provider"
-    renewal.recorded_by = label[:300]
     _apply_payment(session, renewal=renewal, member=member, paid_on=paid_on, actor_label=label, now=now)
     if renewal.amount > 0:
         ledger.record(

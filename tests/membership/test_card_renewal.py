@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from stripe_standin import card_settings, sign, writer_probe
-from support import csrf_token, login, make_account
+from support import StatementCounter, csrf_token, login, make_account
 
 from portal.audit import AuditEvent
 from portal.events import cards
@@ -268,3 +268,26 @@ def test_the_office_refunds_a_renewal_paid_by_card_and_the_ledger_says_so(
         ("payment", "card", 4500),
         ("refund", "card", 4500),
     ]
+
+
+#: The renewal webhook's statements (SQLite, PostgreSQL), held like tests/test_query_budgets.py's: the event
+#: stored once, the checkout moved (its row returned), the renewal read and claimed, the member (locked on
+#: PostgreSQL), the membership year's settings, the member's new date and its history, the ledger's row, the
+#: audit entry (PostgreSQL: its advisory lock); SQLite's BEGIN IMMEDIATE.
+WEBHOOK_BUDGET = (12, 12)
+
+
+def test_the_renewal_webhook_holds_its_statement_budget(
+    member_client, standin, database, engine_name, app, clock
+):
+    session_id = _renew_by_card(member_client)
+    standin.complete(session_id)
+    config = cards.StripeConfig.of(app.state.settings)
+    payload = json.dumps(standin.event("checkout.session.completed", session_id)).encode()
+    with StatementCounter(database.engine) as counter, database.session() as s:
+        outcome = cards.handle_webhook(
+            s, config=config, payload=payload, signature=sign(payload), now=clock(), app=app
+        )
+    assert outcome.result == "confirmed"
+    allowed = WEBHOOK_BUDGET[0 if engine_name == "sqlite" else 1]
+    assert counter.count == allowed, f"{counter.count} statements, budget {allowed}:\n{counter.report()}"
