@@ -528,6 +528,17 @@ def settings(ctx: Ctx) -> Response:
     )
 
 
+def _fee_back(ctx: Ctx, checkout: Any) -> tuple[str, str]:
+    """The return page's way back to the first fee's pay page (where an expired payment can start again)."""
+    application_id = int(checkout.target_id)
+    return "Back to your first fee", ctx.url_for(
+        "membership:pay", application_id=application_id, token=fees.pay_token(ctx.key, application_id)
+    )
+
+
+card_routes.register_back("membership_fee", _fee_back)
+
+
 routes = [
     Route("/options", options, name="options"),
     Route("/apply", apply, name="apply"),
