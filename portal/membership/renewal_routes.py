@@ -28,6 +28,8 @@ from portal.web.forms import FormReader
 from portal.web.hooks import ToDo
 
 STAFF = ("office", "admin")
+#: How the office may say a renewal invoice was paid (a card payment is Stripe's to record).
+HAND_METHODS = {k: v for k, v in PAYMENT_METHODS.items() if k != "card"}
 
 
 # --- the member -----------------------------------------------------------------------------------------------
@@ -211,6 +213,7 @@ def _render_staff(
             "history": renewals.renewals_of(ctx.db, member_id),
             "payments": ledger.of_member(ctx.db, member_id),
             "payment_methods": PAYMENT_METHODS,
+            "hand_methods": HAND_METHODS,
             "card_checkouts": [
                 c
                 for c in cards.checkouts_for(ctx.db, purpose=renewals.CARD_PURPOSE, target_id=member_id)
@@ -280,10 +283,12 @@ def renewal_paid(ctx: Ctx) -> Response:
     member_id = int(ctx.params["member_id"])
     form = FormReader(ctx.form)
     paid_on = form.date("invoice_paid_on", label="the day the payment arrived")
-    values = {"invoice_paid_on": form.raw("invoice_paid_on")}
+    method = form.choice("invoice_method", HAND_METHODS, label="how it was paid", required=False)
+    values = {"invoice_paid_on": form.raw("invoice_paid_on"), "invoice_method": form.raw("invoice_method")}
     if paid_on is None or not form.ok:
         return _render_staff(ctx, member_id, errors=dict(form.errors), values=values, status_code=422)
     renewal_id = int(ctx.params["renewal_id"])
+    paid = ledger.Paid(method=method or "bank_transfer", source="staff")
     return _done(
         ctx,
         member_id,
@@ -293,6 +298,7 @@ def renewal_paid(ctx: Ctx) -> Response:
             paid_on=paid_on,
             actor=acting.actor(ctx),
             now=ctx.now,
+            paid=paid,
             member_id=member_id,
         ),
         message="The invoice is marked paid and the renewal date moved on.",

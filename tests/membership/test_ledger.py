@@ -179,3 +179,20 @@ def test_my_membership_lists_the_receipts_from_the_ledger(
     with database.session(write=False) as s:
         invoice_id = s.get(Renewal, renewing.id).invoice_id
     assert f"/membership/invoices/{invoice_id}.pdf" in page
+
+
+def test_the_office_marks_a_renewal_invoice_paid_by_cheque(office_client, database, renewing):
+    url = f"/membership/members/{renewing.member_id}/renewals/{renewing.id}/paid"
+    page = office_client.get(f"/membership/members/{renewing.member_id}/renewals").text
+    assert 'name="invoice_method"' in page
+    done = post(office_client, url, {"invoice_paid_on": "2026-11-22", "invoice_method": "cheque"})
+    assert done.status_code == 303
+    [row] = _rows(database)
+    assert (row.purpose, row.method, row.source, row.renewal_id) == (
+        "renewal",
+        "cheque",
+        "staff",
+        renewing.id,
+    )
+    page = office_client.get(f"/membership/members/{renewing.member_id}/renewals").text
+    assert "Payments" in page and "Cheque" in page and "Olive Office" in page

@@ -47,6 +47,7 @@ FIELDS = [
     "seats",
     "method",
     "received_on",
+    "invoice_method",
 ]
 #: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
 #: Arabic-Indic, N'Ko).
