@@ -61,9 +61,10 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "login": (8, 6),
     "door scan": (4, 3),
     "ballot review": (8, 7),
-    # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot;
-    # the receipt page with the chrome.
-    "ballot cast": (14, 13),
+    # The member read once (kept for the cast), the ballot's contests and candidates once (they cannot change
+    # while voting is open), the election afresh under its lock, the roll mark, the ballot; the receipt page with
+    # the chrome.
+    "ballot cast": (13, 12),
     # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
     "course page": (4, 3),
     # The staff roll filtered by standing (SQLite: its BEGIN): the login, the membership settings (the grace
