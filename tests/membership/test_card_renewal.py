@@ -291,3 +291,16 @@ def test_the_renewal_webhook_holds_its_statement_budget(
     assert outcome.result == "confirmed"
     allowed = WEBHOOK_BUDGET[0 if engine_name == "sqlite" else 1]
     assert counter.count == allowed, f"{counter.count} statements, budget {allowed}:\n{counter.report()}"
+
+
+def test_a_membership_that_cannot_be_renewed_here_starts_no_card_payment(
+    member_client, standin, database, member_id
+):
+    with database.session() as s:
+        s.get(Member, member_id).status = "resigned"
+    refused = member_client.post("/membership/renew/card", data={"csrf_token": csrf_token(member_client)})
+    assert refused.status_code == 409 and "contact the office" in refused.text
+    assert standin.sessions == {}
+    with database.session(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Renewal)) == 0
+        assert s.scalar(select(func.count()).select_from(CardCheckout)) == 0
