@@ -13,10 +13,12 @@ only writes (issue 13): starting a session and refunding are a route's `Prepare`
 look and its short write, which checks what the look read; the return page reads the session in its
 catch-up step, before that step's short write; the reconciliation reads first and settles each in its own.
 
-What a confirmed checkout does belongs to its purpose: a booking records a card payment here; a membership
-fee is handed to the membership room, which registers its confirmer (`register`) — it sits above events.
-An expired checkout releases nothing: the booking keeps its place on its invoice, as every unpaid booking does
-until its payment is due (`Event.payment_due_days`), and can be paid by card again or by bank transfer.
+What a confirmed checkout does belongs to its purpose: a booking records a card payment here; a membership's
+first fee and a renewal are handed to the membership room, which registers its confirmer and its refund
+recorder (`register`) — it sits above events. An expired checkout releases nothing, for a Checkout Session holds
+nothing: the booking keeps its place on its invoice, as every unpaid booking does until its payment is due
+(`Event.payment_due_days`), and a fee or renewal stays owed; each can be paid by card again (a new session: an
+expired one is never reused) or by bank transfer. See docs/payments.md.
 """
 
 from __future__ import annotations
