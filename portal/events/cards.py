@@ -191,7 +191,9 @@ class Created:
 
 
 def open_checkout(session: Session, plan: CheckoutPlan, *, now: datetime) -> CardCheckout | None:
-    """The checkout still open for the plan's target and amount, with time left to pay: reused, not remade."""
+    """The checkout still open for the plan's target, amount and invoice, with time left to pay: reused, not
+    remade. (The invoice too: a member's renewal session left open for a renewal since paid by hand is for
+    that invoice, never the next one's.)"""
     return session.scalar(
         select(CardCheckout)
         .where(
@@ -199,6 +201,9 @@ def open_checkout(session: Session, plan: CheckoutPlan, *, now: datetime) -> Car
             CardCheckout.target_id == plan.target_id,
             CardCheckout.status == "open",
             CardCheckout.amount == plan.amount,
+            CardCheckout.invoice_id.is_(None)
+            if plan.invoice_id is None
+            else CardCheckout.invoice_id == plan.invoice_id,
             CardCheckout.expires_at > now + timedelta(minutes=5),
         )
         .order_by(CardCheckout.id.desc())

@@ -444,7 +444,8 @@ def card_plan(session: Session, *, member_id: int, success_url: str, cancel_url:
         description=f"Membership renewal ({category.label if category else code}), "
         f"membership number {member.membership_number}",
         reference=member.membership_number,
-        invoice_id=None,
+        # The open renewal's invoice; none yet when the renewal is made with the session (`card_checkout`).
+        invoice_id=found.invoice_id if found is not None else None,
         email=member.email or "",
         success_url=success_url,
         cancel_url=cancel_url,

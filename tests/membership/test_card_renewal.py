@@ -304,3 +304,24 @@ def test_a_membership_that_cannot_be_renewed_here_starts_no_card_payment(
     with database.session(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Renewal)) == 0
         assert s.scalar(select(func.count()).select_from(CardCheckout)) == 0
+
+
+def test_a_session_left_open_for_a_renewal_since_paid_by_hand_is_not_reused_for_the_next(
+    member_client, hook, standin, database, member_id, admin, clock
+):
+    first = _renew_by_card(member_client)  # abandoned on Stripe's page
+    with database.session() as s:
+        renewal = s.scalars(select(Renewal)).one()
+        renewals.record_paid(s, renewal_id=renewal.id, paid_on=clock().date(), actor=admin, now=clock())
+        after_hand = s.get(Member, member_id).renewal_on
+    again = member_client.post("/membership/renew/card", data={"csrf_token": csrf_token(member_client)})
+    second = again.headers["location"].rsplit("/", 1)[-1]
+    assert second != first
+    httpx.post(f"{standin.base_url}/pay/{second}")
+    with database.session(write=False) as s:
+        paid = s.scalars(select(Renewal).order_by(Renewal.id)).all()
+        assert [r.paid_on is not None for r in paid] == [True, True]
+        assert s.get(Member, member_id).renewal_on == date(
+            after_hand.year + 1, after_hand.month, after_hand.day
+        )
+    assert [row[2] for row in _ledger(database)] == ["bank_transfer", "card"]
