@@ -390,6 +390,21 @@ def record_paid(
             invoice_id=renewal.invoice_id,
             reference=renewal.reference,
         )
+    if member.email and renewal.amount > 0 and renewal.renewal_to is not None:
+        mail.enqueue(
+            session,
+            to=member.email,
+            template="membership/renewal_paid",
+            context={
+                "society_name": society_name(session),
+                "name": member.first_name,
+                "membership_number": member.membership_number,
+                "amount": invoices.amount_text(renewal.amount, CURRENCY),
+                "method": PAYMENT_METHODS.get(paid.method, paid.method).lower(),
+                "renewal_to": renewal.renewal_to,
+            },
+            now=now,
+        )
     audit.record(
         session,
         actor=actor,

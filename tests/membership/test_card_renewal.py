@@ -273,8 +273,9 @@ def test_the_office_refunds_a_renewal_paid_by_card_and_the_ledger_says_so(
 #: The renewal webhook's statements (SQLite, PostgreSQL), held like tests/test_query_budgets.py's: the event
 #: stored once, the checkout moved (its row returned), the renewal read and claimed, the member (locked on
 #: PostgreSQL), the membership year's settings, the member's new date and its history, the ledger's row, the
-#: audit entry (PostgreSQL: its advisory lock); SQLite's BEGIN IMMEDIATE.
-WEBHOOK_BUDGET = (12, 12)
+#: e-mail saying so (the society's name, the outbox row), the audit entry (PostgreSQL: its advisory lock);
+#: SQLite's BEGIN IMMEDIATE.
+WEBHOOK_BUDGET = (14, 14)
 
 
 def test_the_renewal_webhook_holds_its_statement_budget(

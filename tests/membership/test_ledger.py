@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 from support import login, make_account, post
 
+from portal.mail import rendering
+from portal.mail.models import OutboxEmail
 from portal.members.models import Member
-from portal.membership import renewals, service
+from portal.membership import ledger, renewals, service
 from portal.membership.models import Application, MembershipPayment, Renewal
 
 
@@ -196,3 +198,22 @@ def test_the_office_marks_a_renewal_invoice_paid_by_cheque(office_client, databa
     )
     page = office_client.get(f"/membership/members/{renewing.member_id}/renewals").text
     assert "Payments" in page and "Cheque" in page and "Olive Office" in page
+
+
+def test_the_member_is_told_the_renewal_has_arrived(database, renewing, admin, clock):
+    with database.session() as s:
+        renewals.record_paid(
+            s,
+            renewal_id=renewing.id,
+            paid_on=clock().date(),
+            actor=admin,
+            now=clock(),
+            paid=ledger.Paid(method="cheque", source="staff"),
+        )
+    with database.session(write=False) as s:
+        [email] = s.scalars(select(OutboxEmail).where(OutboxEmail.kind == "membership/renewal_paid")).all()
+        renewal_to = s.get(Renewal, renewing.id).renewal_to
+    rendered = rendering.render(email.kind, rendering.thaw(email.context))
+    assert email.to_addr == "megan@example.org"
+    assert renewal_to.strftime("%-d %B %Y") in rendered.subject
+    assert "£45.00 (cheque) has arrived" in " ".join(rendered.text.split())
