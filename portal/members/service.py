@@ -36,7 +36,7 @@ from portal.members.models import (
     MemberChange,
     RollUpload,
 )
-from portal.members.standing import STANDINGS, grace_ends, standing, standing_sql
+from portal.members.standing import STANDINGS, grace_ends, london_day, standing, standing_sql
 from portal.society.service import membership_settings
 from portal.text import csv_safe
 from portal.web.forms import EMAIL_RE
@@ -224,6 +224,10 @@ def change_member(
         return member, {}
     for field in changes:
         setattr(member, field, values[field])
+    if "status" in changes and member.status == "resigned" and member.left_on is None:
+        # The day they left, which the erasure of a former member's data counts its years from.
+        member.left_on = london_day(now)
+        changes["left_on"] = [None, member.left_on.isoformat()]
     member.updated_at = now
     try:
         with session.begin_nested():

@@ -500,3 +500,16 @@ def test_the_data_export_holds_the_applications_and_payments(database, zebedee, 
     [booking] = payments["bookings"]
     assert booking["payment_status"] == "unpaid"
     assert data["member"]["membership_number"]
+
+
+def test_staff_setting_the_status_to_resigned_keeps_the_day_they_left(
+    database, zebedee, office_client, clock
+):
+    from portal.members import service as members
+
+    with database.session() as s:
+        _member_row, changes = members.change_member(
+            s, member_id=zebedee, values={"status": "resigned"}, actor="Olive", source="staff", now=clock()
+        )
+    assert changes["left_on"] == [None, "2026-11-25"]
+    assert _member(database, zebedee).left_on == date(2026, 11, 25)

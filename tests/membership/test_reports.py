@@ -241,13 +241,13 @@ def test_the_report_page_shows_the_tables_and_the_chart_with_every_month(office_
     totals = re.search(r"<tfoot><tr><th scope=\"row\">All categories</th>(.*?)</tr></tfoot>", text).group(1)
     assert re.findall(r">(\d+)<", totals) == ["4", "1", "1", "1", "1", "8"]
     assert '<svg class="chart"' in text
-    ticks = re.findall(r'<text x="[\d.]+" y="212" text-anchor="\w+" class="tick">([^<]+)</text>', text)
+    ticks = re.findall(r'<text x="[\d.]+" y="232" text-anchor="middle" class="tick">([^<]+)</text>', text)
     assert ticks == ["Dec 25", "Jan 26", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov"]
     lines = re.findall(r'<polyline points="([^"]+)" class="chart-line series-(\d)">', text)
     assert [n for _points, n in lines] == ["1", "2", "3"]
     joins = [float(p.split(",")[1]) for p in lines[0][0].split()]
-    # The top of the axis is 1; 1 is drawn at the top (y 30), 0 at the axis (y 192).
-    assert joins == [192.0, 30.0, 192.0, 30.0, 192.0, 192.0, 192.0, 192.0, 192.0, 192.0, 192.0, 30.0]
+    # The top of the axis is 1; 1 is drawn at the top (y 30), 0 at the axis (y 212).
+    assert joins == [212.0, 30.0, 212.0, 30.0, 212.0, 212.0, 212.0, 212.0, 212.0, 212.0, 212.0, 30.0]
     assert "Joins" in text and "Renewals" in text and "Lapses" in text
     assert "£90.00" in text and "£120.00" in text  # basic's income, and all of it
     assert "INV-000002" in text and "INV-000003" in text and "£75.00" in text  # owed, and its total
