@@ -674,6 +674,10 @@ def member_record(member: Member) -> dict[str, Any]:
         "created_at": member.created_at.isoformat(),
         "updated_at": member.updated_at.isoformat(),
         "erased_at": member.erased_at.isoformat() if member.erased_at else None,
+        "left_on": json_value(member.left_on),
+        "conduct_version": member.conduct_version,
+        "privacy_version": member.privacy_version,
+        "consented_at": member.consented_at.isoformat() if member.consented_at else None,
     }
 
 
