@@ -2,7 +2,7 @@
 applications and renewals already record as paid.
 
 Revision ID: payments_0001
-Revises: accreditation_0002
+Revises: dataprot_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "payments_0001"
-down_revision = "accreditation_0002"
+down_revision = "dataprot_0001"
 branch_labels = None
 depends_on = None
 
@@ -22,13 +22,13 @@ depends_on = None
 FIRST_FEES = """
 INSERT INTO membership_payments (purpose, kind, member_id, category, application_id, renewal_id, invoice_id,
     amount, currency, method, source, provider_ref, reference, received_on, recorded_at, recorded_by_id,
-    recorded_by, note)
+    recorded_by)
 SELECT 'first_fee', 'payment', a.member_id, a.category, a.id, NULL, a.invoice_id, a.fee_amount, 'GBP',
     CASE WHEN c.session_id IS NULL THEN 'bank_transfer' ELSE 'card' END,
     CASE WHEN c.session_id IS NULL THEN 'staff' ELSE 'stripe' END,
     CASE WHEN c.session_id IS NULL THEN NULL ELSE 'stripe:' || c.session_id END,
     a.fee_reference, a.fee_paid_on, a.updated_at, NULL,
-    CASE WHEN c.session_id IS NULL THEN '' ELSE 'Payment provider' END, ''
+    CASE WHEN c.session_id IS NULL THEN '' ELSE 'Payment provider' END
 FROM membership_applications a
 LEFT JOIN card_checkouts c ON c.purpose = 'membership_fee' AND c.target_id = a.id AND c.status = 'complete'
 WHERE a.fee_paid_on IS NOT NULL AND a.fee_amount > 0
@@ -36,9 +36,9 @@ WHERE a.fee_paid_on IS NOT NULL AND a.fee_amount > 0
 RENEWALS = """
 INSERT INTO membership_payments (purpose, kind, member_id, category, application_id, renewal_id, invoice_id,
     amount, currency, method, source, provider_ref, reference, received_on, recorded_at, recorded_by_id,
-    recorded_by, note)
+    recorded_by)
 SELECT 'renewal', 'payment', r.member_id, r.category, NULL, r.id, r.invoice_id, r.amount, 'GBP', r.method,
-    'staff', NULL, r.reference, r.paid_on, r.created_at, NULL, r.recorded_by, ''
+    'staff', NULL, r.reference, r.paid_on, r.created_at, NULL, r.recorded_by
 FROM membership_renewals r
 WHERE r.paid_on IS NOT NULL AND r.amount > 0
 """
@@ -65,7 +65,6 @@ def upgrade() -> None:
         sa.Column("recorded_at", portal.db.UTCDateTime(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
         sa.Column("recorded_by", sa.String(length=300), nullable=False),
-        sa.Column("note", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["membership_applications.id"],

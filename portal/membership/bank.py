@@ -22,9 +22,7 @@ from portal.membership.models import Application, Renewal
 
 
 def _paid(line: BankLine) -> ledger.Paid:
-    return ledger.Paid(
-        method="bank_transfer", source="bank_statement", provider_ref=line.fingerprint, note=line.description
-    )
+    return ledger.Paid(method="bank_transfer", source="bank_statement", provider_ref=line.fingerprint)
 
 
 class FirstFees:

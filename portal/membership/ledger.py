@@ -32,8 +32,6 @@ class Paid:
     source: str = "staff"
     #: Unique when given (`stripe:<session id>`, a bank line's fingerprint); None for a hand entry.
     provider_ref: str | None = None
-    #: What the staff member or the bank line said, kept short.
-    note: str = ""
 
 
 def record(
@@ -75,7 +73,6 @@ def record(
         recorded_at=now,
         recorded_by_id=actor.id if actor is not None else None,
         recorded_by=(audit.actor_label(actor) if actor is not None else "Payment provider")[:300],
-        note=paid.note[:300],
     )
     session.add(row)
     return row

@@ -202,8 +202,9 @@ class MembershipPayment(Base):
     """The membership ledger: one row for each sum paid for a membership (a first fee or a renewal), or paid
     back (`kind` "refund"), written in the same transaction as whatever the payment changed (the member made
     active, the renewal date moved on). Rows are never updated; what a report counts is here (see
-    docs/payments.md). A member erased later keeps their payments as counts (`member_id` then stays, the
-    member row being anonymised; `category` is the category paid for, kept for income by category)."""
+    docs/payments.md). It holds no personal data (no names, no free text: the office's note stays on the
+    renewal, which erasure blanks, and a bank line's words are not kept), so a member erased later keeps their payments
+    as counts (`member_id` stays, the member row being anonymised; `category` is the category paid for)."""
 
     __tablename__ = "membership_payments"
     __table_args__ = (
@@ -240,4 +241,3 @@ class MembershipPayment(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     #: Who recorded it, as the audit log names them ("Payment provider", a member of staff).
     recorded_by: Mapped[str] = mapped_column(String(300), default="")
-    note: Mapped[str] = mapped_column(String(300), default="")

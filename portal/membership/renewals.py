@@ -607,7 +607,7 @@ def record_manual(
         paid_on=data.paid_on,
         actor=actor,
         now=now,
-        paid=ledger.Paid(method=data.method, source="staff", note=data.note.strip()),
+        paid=ledger.Paid(method=data.method, source="staff"),
     )
 
 

@@ -48,6 +48,9 @@ FIELDS = [
     "method",
     "received_on",
     "invoice_method",
+    "left_on",
+    "erase_after_years",
+    "confirm",
 ]
 #: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
 #: Arabic-Indic, N'Ko).
