@@ -23,6 +23,7 @@ from portal.errors import PortalError
 from portal.members.selfservice_routes import render_section
 from portal.site import files
 from portal.web.context import Ctx
+from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
 
 EVIDENCE_FIELDS = tuple(f"evidence_{n}" for n in range(1, apps.MAX_FILES + 1))
@@ -146,6 +147,7 @@ def apply_form(ctx: Ctx) -> Response:
     )
     errors: Errors = {}
     values: dict[str, Any] = _prefill(records)
+    problem, status = "", 200
     if ctx.request.method == "POST":
         data, form = read_application(ctx.form, level, records)
         evidence = files.evidence_of(ctx.uploads, EVIDENCE_FIELDS, form)
@@ -165,7 +167,10 @@ def apply_form(ctx: Ctx) -> Response:
                         links=links(ctx),
                     )
             except PortalError as exc:
-                errors = {exc.details.get("field", "supervisor_name"): exc.message}
+                if "field" in exc.details:
+                    errors = {exc.details["field"]: exc.message}
+                else:
+                    problem, status = exc.message, status_for(exc)
             else:
                 ctx.flash(
                     f"Your application {found.reference} is sent. We have e-mailed {found.supervisor_name} "
@@ -183,8 +188,9 @@ def apply_form(ctx: Ctx) -> Response:
             "values": values,
             "evidence_fields": EVIDENCE_FIELDS,
             "max_mb": files.MAX_BYTES // (1024 * 1024),
+            "problem": problem,
         },
-        status_code=422 if errors else 200,
+        status_code=422 if errors else status,
     )
 
 

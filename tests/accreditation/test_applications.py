@@ -505,3 +505,19 @@ def test_two_workers_at_the_same_moment_send_each_reminder_once(
             select(OutboxEmail.kind).where(OutboxEmail.kind == "accreditation/reaccreditation_reminder")
         )
         assert len(kinds.all()) == 2
+
+
+def test_the_form_says_when_reaccreditation_opens_and_a_post_before_then_writes_nothing(
+    client, database, admin, member, levels, clock
+):
+    _hold(database, member, levels, clock, admin, TODAY + timedelta(days=200))
+    login(client, "megan@example.org")
+    url = f"/me/accreditation/apply/{levels['ipt-practitioner']}"
+    page = client.get(url)
+    assert "Re-accreditation for this level opens on" in page.text and "Send the application" not in page.text
+    form = {"training": "elsewhere", "training_note": "Leeds", "supervised_cases": "5", "supervision_hours": "32",
+            "supervisor_name": "Sam", "supervisor_email": "sam@example.org"}  # fmt: skip
+    refused = post(client, url, form)
+    assert refused.status_code == 409 and "re-accreditation opens on" in refused.text
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(LevelApplication)) == 0
