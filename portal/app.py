@@ -398,6 +398,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             voting_routes.votes_to_cast,
             events_routes.bookings_to_act_on,
             renewal_routes.renewal_to_do,
+            accreditation_application_routes.reaccreditation_to_do,
         ),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,

@@ -25,6 +25,7 @@ from portal.site import files
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader, whole_number
+from portal.web.hooks import ToDo
 
 EVIDENCE_FIELDS = tuple(f"evidence_{n}" for n in range(1, apps.MAX_FILES + 1))
 EVIDENCE = files.evidence_rules(EVIDENCE_FIELDS)
@@ -71,6 +72,34 @@ def accreditation_section(ctx: Ctx) -> tuple[str, str] | None:
     return "Accreditation", render_section(
         ctx, "accreditation/_my_accreditation.html", {"standings": found, "statuses": APPLICATION_STATUSES}
     )
+
+
+def reaccreditation_to_do(ctx: Ctx) -> list[ToDo]:
+    """For "Things to do": a level held whose re-accreditation is open and not yet applied for, or an
+    application the reviewer asked more of."""
+    if ctx.principal is None or ctx.principal.member_id is None:
+        return []
+    out = []
+    for s in apps.standings(ctx.db, member_id=ctx.principal.member_id, today=today(ctx)):
+        if s.application is not None and s.application.status == "more":
+            out.append(
+                ToDo(
+                    title=f"Answer the reviewer: {s.level.name}",
+                    detail=f"Application {s.application.reference} waits for your answer",
+                    url=ctx.url_for("accreditation:my_application", application_id=s.application.id),
+                    action="Answer",
+                )
+            )
+        elif s.held and s.renewable and s.may_apply and s.holding is not None:
+            out.append(
+                ToDo(
+                    title=f"Apply for re-accreditation: {s.level.name}",
+                    detail=f"Your accreditation ends on {s.holding.until_on.strftime('%-d %B %Y')}",
+                    url=ctx.url_for("accreditation:apply", level_id=s.level.id),
+                    action="Apply",
+                )
+            )
+    return out
 
 
 # --- applying -------------------------------------------------------------------------------------------------

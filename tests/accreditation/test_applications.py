@@ -521,3 +521,12 @@ def test_the_form_says_when_reaccreditation_opens_and_a_post_before_then_writes_
     assert refused.status_code == 409 and "re-accreditation opens on" in refused.text
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(LevelApplication)) == 0
+
+
+def test_my_account_says_when_reaccreditation_is_open(client, database, admin, member, levels, clock):
+    _hold(database, member, levels, clock, admin, TODAY + timedelta(days=60))
+    login(client, "megan@example.org")
+    page = client.get("/me")
+    assert "Apply for re-accreditation: IPT practitioner" in page.text
+    assert f"/me/accreditation/apply/{levels['ipt-practitioner']}" in page.text
+    assert "re-accreditation is open" in page.text
