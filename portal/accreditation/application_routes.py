@@ -244,7 +244,10 @@ def my_application(ctx: Ctx) -> Response:
                         now=ctx.now,
                     )
             except PortalError as exc:
-                form.error(exc.details.get("field", "answer"), exc.message)
+                if "field" not in exc.details:
+                    ctx.flash(exc.message)
+                    return ctx.redirect("accreditation:my_application", application_id=found.id)
+                form.error(exc.details["field"], exc.message)
             else:
                 ctx.flash("Your answer is sent to the reviewer.")
                 return ctx.redirect("accreditation:my_application", application_id=found.id)

@@ -530,3 +530,34 @@ def test_my_account_says_when_reaccreditation_is_open(client, database, admin, m
     assert "Apply for re-accreditation: IPT practitioner" in page.text
     assert f"/me/accreditation/apply/{levels['ipt-practitioner']}" in page.text
     assert "re-accreditation is open" in page.text
+
+
+def test_the_member_answers_the_reviewer_on_their_applications_page(
+    client, database, admin, member, levels, clock, key, links
+):
+    application_id = _confirmed(database, member, levels, clock, key, links)
+    with database.session() as s:
+        apps.ask(
+            s, application_id=application_id, question="Send your log.", actor=admin, now=clock(), links=links
+        )
+    login(client, "megan@example.org")
+    url = f"/me/accreditation/applications/{application_id}"
+    page = client.get(url)
+    assert "Send your log." in page.text and "Answer the reviewer" in page.text
+    empty = post(client, url, {"answer": ""})
+    assert empty.status_code == 422 and 'id="f-answer-error"' in empty.text
+    bad_file = post(
+        client, url, {"answer": "Here"}, files={"evidence_1": ("x.gif", b"GIF89a....", "image/gif")}
+    )
+    assert bad_file.status_code == 422 and 'id="f-evidence_1-error"' in bad_file.text
+    assert _application(database, application_id).status == "more"
+    done = post(
+        client, url, {"answer": "Here it is."}, files={"evidence_1": ("log.pdf", PDF, "application/pdf")}
+    )
+    assert done.status_code == 303
+    again = post(client, url, {"answer": "And again"})
+    assert again.status_code == 303 and "not waiting for an answer" in client.get(url).text
+    with database.session() as s:
+        found = s.get(LevelApplication, application_id)
+        assert found.status == "new" and [f.filename for f in found.files] == ["log.pdf"]
+        assert [m.author for m in found.messages] == ["reviewer", "member"]
