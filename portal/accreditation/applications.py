@@ -423,6 +423,36 @@ def supervisor_answer(
     return application
 
 
+def resend_supervisor(
+    session: Session,
+    *,
+    application_id: int,
+    actor: audit.Actor | None,
+    now: datetime,
+    key: bytes,
+    links: Links,
+) -> LevelApplication:
+    """The reviewer sends the supervisor a new link (the last one expired or went astray): the old one stops
+    working, since only the new digest is kept."""
+    application = get_application(session, application_id)
+    if application.status != "supervisor":
+        raise Conflict(Code.WRONG_STATE, "This application is no longer waiting for the supervisor.")
+    member = session.get(Member, application.member_id)
+    level = get_level(session, application.level_id)
+    assert member is not None
+    _ask_supervisor(session, application, member, level, now=now, key=key, links=links)
+    application.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="accreditation.supervisor_link_resent",
+        subject=application.reference,
+        details={"supervisor": application.supervisor_email},
+        now=now,
+    )
+    return application
+
+
 # --- the member's own application -----------------------------------------------------------------------------
 
 

@@ -160,6 +160,18 @@ def refuse(ctx: Ctx) -> Response:
 
 
 @page(*STAFF)
+def resend(ctx: Ctx) -> Response:
+    return _decide(
+        ctx,
+        FormReader(ctx.form),
+        lambda found: apps.resend_supervisor(
+            ctx.db, application_id=found.id, actor=actor(ctx), now=ctx.now, key=ctx.key, links=links(ctx)
+        ),
+        "The supervisor is sent a new link; the old one no longer works.",
+    )
+
+
+@page(*STAFF)
 def file(ctx: Ctx) -> Response:
     return _file_response(
         apps.get_file(ctx.db, application_id=ctx.params["application_id"], file_id=ctx.params["file_id"])
@@ -174,6 +186,7 @@ routes = [
     ),
     Route("/accreditation/applications/{application_id:int}/ask", ask, methods=["POST"], name="ask"),
     Route("/accreditation/applications/{application_id:int}/refuse", refuse, methods=["POST"], name="refuse"),
+    Route("/accreditation/applications/{application_id:int}/resend", resend, methods=["POST"], name="resend"),
     Route(
         "/accreditation/applications/{application_id:int}/files/{file_id:int}", file, name="application_file"
     ),

@@ -561,3 +561,24 @@ def test_the_member_answers_the_reviewer_on_their_applications_page(
         found = s.get(LevelApplication, application_id)
         assert found.status == "new" and [f.filename for f in found.files] == ["log.pdf"]
         assert [m.author for m in found.messages] == ["reviewer", "member"]
+
+
+def test_the_reviewer_sends_the_supervisor_a_new_link_and_the_old_one_stops_working(
+    officer_client, database, member, levels, clock, key, links
+):
+    application_id = _apply(database, member, levels, clock, key, links)
+    old = _token(database)
+    done = post(officer_client, f"/accreditation/applications/{application_id}/resend")
+    assert done.status_code == 303
+    new = _token(database)
+    assert new != old
+    with database.session() as s:
+        with pytest.raises(PortalError) as caught:
+            apps.for_supervisor(s, token=old, key=key, now=clock())
+        assert caught.value.code == "bad_link"
+        assert apps.for_supervisor(s, token=new, key=key, now=clock()).id == application_id
+        assert "accreditation.supervisor_link_resent" in s.scalars(select(AuditEvent.action)).all()
+    with database.session() as s:
+        apps.supervisor_answer(s, token=new, confirm=True, comment="", key=key, now=clock())
+    late = post(officer_client, f"/accreditation/applications/{application_id}/resend")
+    assert late.status_code == 422 and "no longer waiting for the supervisor" in late.text

@@ -284,6 +284,7 @@ MATRIX: dict[str, set[str]] = {
     "accreditation:approve": {"accreditation", "admin"},
     "accreditation:ask": {"accreditation", "admin"},
     "accreditation:refuse": {"accreditation", "admin"},
+    "accreditation:resend": {"accreditation", "admin"},
     "accreditation:application_file": {"accreditation", "admin"},
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
