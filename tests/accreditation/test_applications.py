@@ -582,3 +582,16 @@ def test_the_reviewer_sends_the_supervisor_a_new_link_and_the_old_one_stops_work
         apps.supervisor_answer(s, token=new, confirm=True, comment="", key=key, now=clock())
     late = post(officer_client, f"/accreditation/applications/{application_id}/resend")
     assert late.status_code == 422 and "no longer waiting for the supervisor" in late.text
+
+
+def test_a_level_naming_no_course_asks_no_training_and_the_trainer_applies(client, database, member, levels):
+    login(client, "megan@example.org")
+    url = f"/me/accreditation/apply/{levels['trainer']}"
+    page = client.get(url)
+    assert "names no particular course" in page.text and 'name="training"' not in page.text
+    form = {"supervised_cases": "0", "supervision_hours": "0", "supervisor_name": "Sam Supervisor",
+            "supervisor_email": "sam@example.org"}  # fmt: skip
+    assert post(client, url, form).status_code == 303
+    with database.session() as s:
+        found = s.scalars(select(LevelApplication)).one()
+        assert (found.training_done, found.training_registration_id) == (False, None)
