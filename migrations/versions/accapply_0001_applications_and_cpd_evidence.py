@@ -2,7 +2,7 @@
 private link as a keyed digest), the re-accreditation reminders sent, and optional evidence on a CPD entry.
 
 Revision ID: accapply_0001
-Revises: accreditation_0002
+Revises: dataprot_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "accapply_0001"
-down_revision = "accreditation_0002"
+down_revision = "dataprot_0001"
 branch_labels = None
 depends_on = None
 
