@@ -20,8 +20,11 @@ and erasers to the staff pages through the app's hooks):
 | registrations | names blanked, e-mail replaced by a placeholder; amounts and status kept |
 | registration_answers | deleted (dietary and access needs) |
 | payments (bookings) | the note blanked; amounts and dates kept |
-| cpd_entries | the activity and reflection blanked; date, hours, category kept (aggregates) |
+| cpd_entries | the activity, reflection and evidence blanked; date, hours, category kept (aggregates) |
 | accreditation_holdings | the conditions blanked; level and dates kept |
+| accreditation_applications | the training note, statement, supervisor's name, address and comment, reasons blanked, the supervisor's link gone; level, status, numbers, dates kept |
+| accreditation_application_files, accreditation_application_messages | deleted |
+| accreditation_reminders | kept: a holding id, a kind and a time |
 | cpd_audit_members | kept: an outcome |
 | election_nominations | the statement and photo removed; the record of the nomination kept |
 | roll_entries, ballot_links, election_reminders, nomination tokens | kept: ids only (turnout counts) |
@@ -42,7 +45,13 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import LoginAttempt
-from portal.accreditation.models import CpdEntry, Holding
+from portal.accreditation.models import (
+    CpdEntry,
+    Holding,
+    LevelApplication,
+    LevelApplicationFile,
+    LevelApplicationMessage,
+)
 from portal.db import Database
 from portal.elections.models import Nomination
 from portal.events.models import Answer, Invoice, Payment, Registration
@@ -244,12 +253,27 @@ def erase_bookings(session: Session, member: Member, now: datetime) -> None:
 
 
 def erase_accreditation(session: Session, member: Member, now: datetime) -> None:
-    """CPD: what was done and the reflections go; the dates, hours and kinds stay for the counts."""
+    """CPD: what was done, the reflections and the evidence go; the dates, hours and kinds stay for the counts.
+    Applications for a level: what the member and their supervisor wrote, and the files, go; the level, the
+    status and the dates stay."""
     for entry in session.scalars(select(CpdEntry).where(CpdEntry.member_id == member.id)):
         entry.activity = ""
         entry.reflection = ""
+        entry.evidence_name, entry.evidence_type, entry.evidence = "", "", None
     for holding in session.scalars(select(Holding).where(Holding.member_id == member.id)):
         holding.conditions = ""
+    applications = select(LevelApplication.id).where(LevelApplication.member_id == member.id)
+    session.execute(delete(LevelApplicationFile).where(LevelApplicationFile.application_id.in_(applications)))
+    session.execute(
+        delete(LevelApplicationMessage).where(LevelApplicationMessage.application_id.in_(applications))
+    )
+    for application in session.scalars(
+        select(LevelApplication).where(LevelApplication.member_id == member.id)
+    ):
+        application.training_note = application.statement = application.reason = ""
+        application.supervisor_name = application.supervisor_email = application.supervisor_comment = ""
+        application.supervisor_digest = None
+        session.expire(application, ["files", "messages"])
 
 
 def erase_nominations(session: Session, member: Member, now: datetime) -> None:

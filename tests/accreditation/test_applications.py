@@ -595,3 +595,39 @@ def test_a_level_naming_no_course_asks_no_training_and_the_trainer_applies(clien
     with database.session() as s:
         found = s.scalars(select(LevelApplication)).one()
         assert (found.training_done, found.training_registration_id) == (False, None)
+
+
+def test_erasing_a_former_member_blanks_their_applications_and_cpd_evidence(
+    database, admin, member, levels, clock, key, links
+):
+    from portal import privacy
+    from portal.accreditation.models import LevelApplicationFile, LevelApplicationMessage
+    from portal.site.files import Evidence
+
+    application_id = _apply(database, member, levels, clock, key, links, statement="My own words")
+    with database.session() as s:
+        apps.refuse(s, application_id=application_id, reasons="Too few cases.", actor=admin, now=clock(),
+                    links=links)  # fmt: skip
+        s.add(
+            apps.LevelApplicationFile(
+                application_id=application_id,
+                filename="c.pdf",
+                content_type="application/pdf",
+                content=PDF,
+                uploaded_at=clock(),
+            )
+        )
+        cpd.add_entry(s, member_id=member.id, data=cpd.CpdData(date(2026, 3, 1), "Course", Decimal("2"), "course",
+                      "Notes", Evidence("e.pdf", "application/pdf", PDF)), today=TODAY, now=clock())  # fmt: skip
+    with database.session() as s:
+        privacy.erase_accreditation(s, s.get(Member, member.id), clock())
+    with database.session() as s:
+        found = s.get(LevelApplication, application_id)
+        assert (found.statement, found.training_note, found.supervisor_name, found.supervisor_email) == (
+            "",
+        ) * 4
+        assert (found.status, found.level_id) == ("refused", levels["ipt-practitioner"])
+        assert s.scalars(select(LevelApplicationFile)).all() == []
+        assert s.scalars(select(LevelApplicationMessage)).all() == []
+        (entry,) = s.scalars(select(cpd.CpdEntry)).all()
+        assert (entry.evidence_name, entry.evidence, entry.hours) == ("", None, Decimal("2.00"))
