@@ -196,7 +196,68 @@ def export_payments(session: Session, member: Member) -> tuple[str, Any]:
     return "payments", {"first_fees": first_fees, "renewals": renewals, "bookings": bookings}
 
 
-EXPORTERS = (export_applications, export_payments)
+def export_accreditation(session: Session, member: Member) -> tuple[str, Any]:
+    """The levels held, the applications for a level (what was sent, the supervisor's answer, the files named,
+    the conversation) and the CPD log (its evidence named, not its bytes)."""
+    applications = session.scalars(
+        select(LevelApplication).where(LevelApplication.member_id == member.id).order_by(LevelApplication.id)
+    )
+    return "accreditation", {
+        "levels_held": [
+            {
+                "level_id": h.level_id,
+                "from": _iso(h.from_on),
+                "until": _iso(h.until_on),
+                "conditions": h.conditions,
+            }
+            for h in session.scalars(
+                select(Holding).where(Holding.member_id == member.id).order_by(Holding.id)
+            )
+        ],
+        "applications": [
+            {
+                "reference": a.reference,
+                "level_id": a.level_id,
+                "status": a.status,
+                "training_done": a.training_done,
+                "training_note": a.training_note,
+                "supervised_cases": a.supervised_cases,
+                "supervision_hours": a.supervision_hours,
+                "statement": a.statement,
+                "supervisor": {"name": a.supervisor_name, "email": a.supervisor_email},
+                "supervisor_answer": a.supervisor_answer,
+                "supervisor_comment": a.supervisor_comment,
+                "created_at": _iso(a.created_at),
+                "decided_at": _iso(a.decided_at),
+                "reason": a.reason,
+                "files": [{"filename": f.filename, "uploaded_at": _iso(f.uploaded_at)} for f in a.files],
+                "messages": [
+                    {"at": _iso(m.at), "from": m.author, "name": m.author_name, "body": m.body}
+                    for m in a.messages
+                ],
+            }
+            for a in applications
+        ],
+        "cpd": [
+            {
+                "done_on": _iso(e.done_on),
+                "activity": e.activity,
+                "hours": str(e.hours),
+                "category": e.category,
+                "reflection": e.reflection,
+                "from_check_in": e.event_id is not None,
+                "evidence": e.evidence_name,
+            }
+            for e in session.scalars(
+                select(CpdEntry)
+                .where(CpdEntry.member_id == member.id)
+                .order_by(CpdEntry.done_on, CpdEntry.id)
+            )
+        ],
+    }
+
+
+EXPORTERS = (export_applications, export_payments, export_accreditation)
 
 
 # --- erasure: each room's tables --------------------------------------------------------------------------------

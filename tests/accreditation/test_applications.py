@@ -631,3 +631,16 @@ def test_erasing_a_former_member_blanks_their_applications_and_cpd_evidence(
         assert s.scalars(select(LevelApplicationMessage)).all() == []
         (entry,) = s.scalars(select(cpd.CpdEntry)).all()
         assert (entry.evidence_name, entry.evidence, entry.hours) == ("", None, Decimal("2.00"))
+
+
+def test_the_members_data_export_holds_their_accreditation(
+    client, database, admin, member, levels, clock, key, links
+):
+    _apply(database, member, levels, clock, key, links, statement="My own words")
+    login(client, "admin@example.org")
+    data = post(client, f"/members/{member.id}/export").json()
+    [application] = data["accreditation"]["applications"]
+    assert (
+        application["statement"] == "My own words" and application["supervisor"]["email"] == "sam@example.org"
+    )
+    assert data["accreditation"]["levels_held"] == [] and data["accreditation"]["cpd"] == []
