@@ -16,6 +16,7 @@ and erasers to the staff pages through the app's hooks):
 | membership_application_messages | deleted (the conversation with the office) |
 | membership_renewals | the note blanked; amount, method, reference, dates kept |
 | membership_renewal_reminders | kept: a member id, a date and a kind |
+| membership_payments (the ledger) | kept: it holds no personal data (amounts, methods, dates, ids) |
 | invoices (membership and bookings) | the buyer's name and e-mail blanked; number, lines, figures kept |
 | registrations | names blanked, e-mail replaced by a placeholder; amounts and status kept |
 | registration_answers | deleted (dietary and access needs) |
@@ -59,7 +60,13 @@ from portal.mail.models import MailRequest, OutboxAttachment, OutboxEmail
 from portal.members import service as members
 from portal.members.models import Member
 from portal.members.standing import london_day
-from portal.membership.models import Application, ApplicationFile, ApplicationMessage, Renewal
+from portal.membership.models import (
+    Application,
+    ApplicationFile,
+    ApplicationMessage,
+    MembershipPayment,
+    Renewal,
+)
 from portal.society.service import membership_settings
 
 log = logging.getLogger("portal.privacy")
@@ -193,7 +200,31 @@ def export_payments(session: Session, member: Member) -> tuple[str, Any]:
         }
         for registration in _registrations_of(session, member)
     ]
-    return "payments", {"first_fees": first_fees, "renewals": renewals, "bookings": bookings}
+    ledger = [
+        {
+            "purpose": p.purpose,
+            "kind": p.kind,
+            "category": p.category,
+            "amount": p.amount,
+            "currency": p.currency,
+            "method": p.method,
+            "source": p.source,
+            "reference": p.reference,
+            "received_on": _iso(p.received_on),
+            "invoice": p.invoice_id,
+        }
+        for p in session.scalars(
+            select(MembershipPayment)
+            .where(MembershipPayment.member_id == member.id)
+            .order_by(MembershipPayment.id)
+        )
+    ]
+    return "payments", {
+        "first_fees": first_fees,
+        "renewals": renewals,
+        "membership_ledger": ledger,
+        "bookings": bookings,
+    }
 
 
 def export_accreditation(session: Session, member: Member) -> tuple[str, Any]:

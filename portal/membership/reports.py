@@ -3,8 +3,9 @@ month, income by category, and what is owed (shown, and as CSV).
 
 Standing is computed from the clock (`standing_sql`), as the roll's list computes it. A lapse is dated the day
 after the grace period ends: for a member lapsed now, from their renewal date; for one who lapsed and then
-renewed, from the renewal date their late renewal was asked against. Income is what the portal recorded as
-paid: first fees (`Application.fee_paid_on`) and renewals (`Renewal.paid_on`), by the category paid for.
+renewed, from the renewal date their late renewal was asked against. Income is what the membership ledger
+(`MembershipPayment`) recorded as received, less what it paid back: first fees and renewals, by the category paid
+for, on the day received.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -23,7 +24,7 @@ from portal.accounts.models import Account
 from portal.events.models import Invoice
 from portal.members.models import Member, MemberCategory
 from portal.members.standing import STANDINGS, london_day, standing_sql
-from portal.membership.models import Application, Renewal
+from portal.membership.models import Application, MembershipPayment, Renewal
 from portal.society.service import membership_settings
 from portal.text import csv_safe
 
@@ -183,25 +184,19 @@ class Income:
 
 
 def income(session: Session, *, since: date, until: date) -> list[Income]:
-    """Membership income paid from `since` to `until` (both included), in pence, by category."""
-    first = dict(
-        session.execute(
-            select(Application.category, func.sum(Application.fee_amount))
-            .where(
-                Application.fee_paid_on.is_not(None),
-                Application.fee_paid_on >= since,
-                Application.fee_paid_on <= until,
-            )
-            .group_by(Application.category)
-        ).all()
+    """Membership income received from `since` to `until` (both included), in pence, by the category paid for:
+    the ledger's payments less its refunds (`MembershipPayment`: every way a fee is paid writes it)."""
+    signed = case(
+        (MembershipPayment.kind == "refund", -MembershipPayment.amount), else_=MembershipPayment.amount
     )
-    renewed = dict(
-        session.execute(
-            select(Renewal.category, func.sum(Renewal.amount))
-            .where(Renewal.paid_on.is_not(None), Renewal.paid_on >= since, Renewal.paid_on <= until)
-            .group_by(Renewal.category)
-        ).all()
-    )
+    sums: dict[str, dict[str, int]] = {"first_fee": {}, "renewal": {}}
+    for purpose, category, total in session.execute(
+        select(MembershipPayment.purpose, MembershipPayment.category, func.sum(signed))
+        .where(MembershipPayment.received_on >= since, MembershipPayment.received_on <= until)
+        .group_by(MembershipPayment.purpose, MembershipPayment.category)
+    ):
+        sums.setdefault(purpose, {})[category] = int(total or 0)
+    first, renewed = sums["first_fee"], sums["renewal"]
     labels = _labels(session)
     codes = [c for c in labels if c in first or c in renewed] + sorted(
         c for c in {*first, *renewed} if c not in labels

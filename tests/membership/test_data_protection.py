@@ -486,6 +486,12 @@ def test_the_data_export_holds_the_applications_and_payments(database, zebedee, 
         "cheque",
         "Cheque from Z. Quixotic",
     )
+    # The ledger: the first fee and the renewal by cheque, each as every way of paying records it.
+    assert [(p["purpose"], p["kind"], p["amount"]) for p in payments["membership_ledger"]] == [
+        ("first_fee", "payment", 3000),
+        ("renewal", "payment", 3000),
+    ]
+    assert payments["membership_ledger"][1]["method"] == "cheque"
     [booking] = payments["bookings"]
     assert booking["payment_status"] == "unpaid"
     assert (data["member"]["privacy_version"], data["member"]["conduct_version"]) == ("3", "2")

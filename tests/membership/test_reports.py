@@ -19,7 +19,7 @@ from portal.audit import AuditEvent
 from portal.events.models import Invoice
 from portal.members.models import Member
 from portal.membership import reports
-from portal.membership.models import Application, Renewal
+from portal.membership.models import Application, MembershipPayment, Renewal
 
 # The clock stands at 25 November 2026, 09:00 UTC; the grace period is 30 days; the report's months run from
 # December 2025 to November 2026.
@@ -92,6 +92,27 @@ def _application(
             fee_paid_on=paid_on,
         )
     )
+    if paid_on is not None:
+        _paid(s, member, purpose="first_fee", category=category, amount=fee, on=paid_on)
+
+
+def _paid(
+    s: Any, member: Member, *, purpose: str, category: str, amount: int, on: date, kind: str = "payment"
+) -> None:
+    """The ledger's row, as every way a fee is paid writes it beside the application or the renewal."""
+    s.add(
+        MembershipPayment(
+            purpose=purpose,
+            kind=kind,
+            member_id=member.id,
+            category=category,
+            amount=amount,
+            method="bank_transfer",
+            source="bank_statement",
+            received_on=on,
+            recorded_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        )
+    )
 
 
 def _renewal(
@@ -111,6 +132,8 @@ def _renewal(
             paid_on=paid_on,
         )
     )
+    if paid_on is not None:
+        _paid(s, member, purpose="renewal", category=member.category, amount=amount, on=paid_on)
 
 
 @pytest.fixture
@@ -217,6 +240,21 @@ def test_income_is_what_was_paid_in_the_window_by_category(db, roll):
         ("basic", 4500, 4500, 9000),
     ]
     assert reports.income(db, since=date(2026, 7, 1), until=date(2026, 11, 25)) == []
+
+
+def test_income_takes_off_what_was_paid_back(db, roll):
+    """A refund is the ledger's row of kind "refund": basic's renewal of £45 paid back in part (£15) on
+    1 July leaves £30 of renewals for basic in the year, and July alone shows minus £15."""
+    member = db.scalars(select(Member).where(Member.category == "basic")).first()
+    _paid(db, member, purpose="renewal", category="basic", amount=1500, on=date(2026, 7, 1), kind="refund")
+    db.flush()
+    found = reports.income(db, since=date(2025, 12, 1), until=date(2026, 11, 25))
+    assert [(i.code, i.first_fees, i.renewals, i.total) for i in found] == [
+        ("trainee", 0, 3000, 3000),
+        ("basic", 4500, 3000, 7500),
+    ]
+    july = reports.income(db, since=date(2026, 7, 1), until=date(2026, 7, 31))
+    assert [(i.code, i.renewals) for i in july] == [("basic", -1500)]
 
 
 def test_what_is_owed_lists_open_renewals_and_first_fees_oldest_first_and_not_the_resigned(db, roll):
