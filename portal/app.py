@@ -57,6 +57,8 @@ from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import renewal_routes, renewals
 from portal.membership import routes as membership_routes
+from portal.register import directory_routes as register_directory_routes
+from portal.register import routes as register_routes
 from portal.search import routes as search_routes
 from portal.search import service as search_service
 from portal.settings import Settings
@@ -200,6 +202,12 @@ NAV: list[NavItem] = [
         "The levels of accreditation and their standards.",
     ),
     NavItem(
+        "Register",
+        "register:manage",
+        ("complaints", "accreditation", "admin"),
+        "The public register: statuses after complaints, accreditations ending, the regulator's export.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -254,6 +262,8 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("accreditation", accreditation_routes.routes),
         *namespaced("accreditation", accreditation_cpd_routes.routes),
         *namespaced("accreditation", accreditation_audit_routes.routes),
+        *namespaced("register", register_routes.routes),
+        *namespaced("register", register_directory_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         *namespaced("search", search_routes.routes),
@@ -382,6 +392,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
             accreditation_cpd_routes.cpd_section,
+            register_directory_routes.my_profile_section,
         ),
         things_to_do=(
             voting_routes.votes_to_cast,

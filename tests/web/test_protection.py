@@ -271,6 +271,24 @@ MATRIX: dict[str, set[str]] = {
     "accreditation:audits": {"accreditation", "admin"},
     "accreditation:audit": {"accreditation", "admin"},
     "accreditation:cpd": {"member"},  # the member's own log
+    # The public register and Find a Therapist are public; the roles that act after a complaint (complaints,
+    # accreditation) set statuses, read the accreditations ending and export the CSV; a member edits their own
+    # practice profile.
+    "register:index": ALL,
+    "register:removals": ALL,
+    "register:entry": ALL,
+    "register:verify": ALL,
+    "register:badge": ALL,
+    "register:manage": {"complaints", "accreditation", "admin"},
+    "register:status": {"complaints", "accreditation", "admin"},
+    "register:export": {"complaints", "accreditation", "admin"},
+    "register:expiring": {"complaints", "accreditation", "admin"},
+    "register:directory": ALL,
+    "register:sent": ALL,
+    "register:profile": ALL,
+    "register:photo": ALL,
+    "register:contact": ALL,
+    "register:my_profile": {"member"},
     # Complaints: the page and its form are public; only the complaints role and administrators see the cases,
     # act on them and edit the procedure.
     "complaints:page": ALL,
