@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal import audit
@@ -42,12 +42,24 @@ STAFF = ("complaints", "accreditation", "admin")
 HANDLERS = ("complaints", "admin")
 
 
+#: The holdings as the correlated EXISTS names them (made once: an alias is costly to build per request).
+_HELD = aliased(Holding, name="held_today")
+
+
 # --- who is on the register --------------------------------------------------------------------------------------
 
 
-def holds_today(today: date) -> Any:
-    """A level held on `today` by the member of the row (a correlated EXISTS)."""
-    held = aliased(Holding)
+def holds_today(today: date, *, whole: bool = False) -> Any:
+    """The member of the row holds a level on `today`. Two spellings of one condition, for two plans: a
+    correlated EXISTS suits a query that walks the members in name order and stops after a page (SQLite
+    checks each row's holdings by index), an IN over the day's holdings suits one that reads them all (a
+    count: the list is made once). Measured on SQLite over 5,000 registrants (bench_register.py): the page
+    1.6 ms against 4.8 ms, the count 1.8 ms against 3.2 ms."""
+    if whole:
+        return Member.id.in_(
+            select(Holding.member_id).where(Holding.from_on <= today, Holding.until_on >= today)
+        )
+    held = _HELD
     return exists(
         select(held.id)
         .where(held.member_id == Member.id, held.from_on <= today, held.until_on >= today)
@@ -55,10 +67,11 @@ def holds_today(today: date) -> Any:
     )
 
 
-def on_register(session: Session, now: datetime) -> Any:
-    """The SQL condition over `members` that the member is on the register at `now`."""
+def on_register(session: Session, now: datetime, *, whole: bool = False) -> Any:
+    """The SQL condition over `members` that the member is on the register at `now` (`whole`: for a query
+    reading every row, see `holds_today`)."""
     standing = standing_sql(now, grace_days=grace_days(session))
-    return and_(standing.in_(("active", "grace")), holds_today(london_day(now)))
+    return and_(standing.in_(("active", "grace")), holds_today(london_day(now), whole=whole))
 
 
 def is_on_register(session: Session, *, member_id: int, now: datetime) -> bool:
@@ -188,12 +201,12 @@ def _located() -> Any:
     return and_(PracticeProfile.member_id == Member.id, PracticeProfile.published)
 
 
-def _base(session: Session, now: datetime) -> Any:
+def _base(session: Session, now: datetime, listed: Any = None) -> Any:
     return (
         select(Member, RegisterStatus, PracticeProfile)
         .outerjoin(RegisterStatus, RegisterStatus.member_id == Member.id)
         .outerjoin(PracticeProfile, _located())
-        .where(on_register(session, now))
+        .where(on_register(session, now) if listed is None else listed)
     )
 
 
@@ -203,29 +216,43 @@ def town_key(town: str) -> str:
 
 def search(session: Session, found: Search, *, now: datetime) -> Results:
     """The registrants matching a name (any part), a registration number (exactly), a town (the start of one of
-    their towns) and a region, by name, a page at a time: three statements whatever the page holds."""
-    query = _base(session, now)
-    count = select(func.count()).select_from(Member).outerjoin(PracticeProfile, _located())
-    count = count.where(on_register(session, now))
+        their towns) and a region, by name, a page at a time: at most four statements (the grace period, the count,
+    the page, its levels) whatever the page holds."""
+    grace = grace_days(session)
+    today = london_day(now)
+    standing = standing_sql(now, grace_days=grace).in_(("active", "grace"))
+    query = _base(session, now, and_(standing, holds_today(today)))
     conditions = []
     q = " ".join(found.q.split())[:MAX_QUERY]
-    if q:
+    number = bool(q) and any(c.isdigit() for c in q)
+    if number:
+        # A name has no digits: this is a registration number, found exactly (by its unique index).
+        conditions.append(Member.membership_number == q)
+    elif q:
         name = func.lower(Member.first_name + " " + Member.last_name)
-        conditions.append(or_(name.contains(q.lower(), autoescape=True), Member.membership_number == q))
+        conditions.append(name.contains(q.lower(), autoescape=True))
     if found.town:
         conditions.append(PracticeProfile.towns_key.contains("|" + town_key(found.town), autoescape=True))
     if found.region:
         conditions.append(PracticeProfile.region == found.region)
-    if conditions:
-        query, count = query.where(*conditions), count.where(*conditions)
-    total = session.scalar(count) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(found.page, 1), pages)
-    rows = session.execute(
-        query.order_by(Member.last_name, Member.first_name, Member.id)
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
+    query = query.where(*conditions).order_by(Member.last_name, Member.first_name, Member.id)
+    if number:
+        # One registrant at most: the page is the count.
+        rows = session.execute(query.limit(PAGE_SIZE)).all()
+        total, pages, page = len(rows), 1, 1
+    else:
+        # The whole register is counted with the day's holdings listed once; a filtered count checks only
+        # the rows the filter keeps (see `holds_today`).
+        count = (
+            select(func.count())
+            .select_from(Member)
+            .outerjoin(PracticeProfile, _located())
+            .where(standing, holds_today(today, whole=not conditions), *conditions)
+        )
+        total = session.scalar(count) or 0
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(found.page, 1), pages)
+        rows = session.execute(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     entries = _entries(session, [tuple(r) for r in rows], today=london_day(now))
     return Results(entries=entries, total=total, page=page, pages=pages, search=found)
 
