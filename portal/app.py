@@ -405,6 +405,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             renewal_routes.member_renewals_section,
             complaints_routes.member_cases_section,
             accreditation_cpd_routes.member_levels_section,
+            register_routes.member_register_section,
         ),
         course_page=(events_routes.course_dates_section,),
         attachments={

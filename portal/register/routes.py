@@ -17,6 +17,7 @@ from portal.complaints.models import Complaint
 from portal.errors import NotFound, PortalError
 from portal.events.models import REGIONS
 from portal.members.models import Member
+from portal.members.selfservice_routes import render_section
 from portal.members.standing import london_day
 from portal.register import service
 from portal.register.errors import Code
@@ -238,6 +239,22 @@ def expiring(ctx: Ctx) -> Response:
     return ctx.render(
         "register/expiring.html",
         {"endings": service.expiring(ctx.db, now=ctx.now), "days": service.EXPIRING_DAYS},
+    )
+
+
+def member_register_section(ctx: Ctx, member: Member) -> tuple[str, str] | None:
+    """The member's place on the register, on their staff page: for the roles that set register statuses."""
+    if not _is_staff(ctx):
+        return None
+    return "Register", render_section(
+        ctx,
+        "register/_member_panel.html",
+        {
+            "member": member,
+            "current": service.status_of(ctx.db, member.id),
+            "on_register": service.is_on_register(ctx.db, member_id=member.id, now=ctx.now),
+            "labels": STATUSES,
+        },
     )
 
 

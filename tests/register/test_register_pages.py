@@ -152,3 +152,59 @@ def test_the_staff_page_lists_the_accreditations_ending_in_90_days(client, regis
 def test_the_staff_menu_and_the_public_menu_lead_to_the_register(client, registrant, staff):
     login(client, staff("complaints"))
     assert 'href="/register/manage"' in client.get("/").text
+
+
+def test_a_lapsed_person_is_absent_from_search_csv_and_directory_and_a_suspended_one_is_marked(
+    client, database, clock, registrant, staff, admin
+):
+    from portal.register import directory
+
+    lapsed = registrant("Lara", "Lapsed", renewal_on=TODAY - timedelta(days=31))
+    suspended = registrant("Sue", "Suspended")
+    for r in (lapsed, suspended):
+        with database.session() as s:
+            directory.save_profile(
+                s, member_id=r.member_id, photo=None, remove_photo=False, actor=None, now=clock() - timedelta(days=60),
+                data=directory.ProfileData(published=False, towns=("York",), region="yorkshire"),
+            )  # fmt: skip
+            s.get(directory.PracticeProfile, directory.profile_of(s, r.member_id).id).published = True
+    with database.session() as s:
+        service.set_status(
+            s, member_id=suspended.member_id, status="suspended", wording="Suspended.", complaint_id=None,
+            actor=admin, now=clock(),
+        )  # fmt: skip
+    assert "Lara Lapsed" not in client.get("/register", params={"q": "lara"}).text
+    assert "Lara Lapsed" not in client.get("/register", params={"region": "yorkshire"}).text
+    assert client.get(f"/register/{lapsed.number}").status_code == 404
+    assert client.get(f"/find-a-therapist/{lapsed.number}").status_code == 404
+    assert client.get(f"/find-a-therapist/{suspended.number}").status_code == 404
+    listing = client.get("/find-a-therapist", params={"region": "yorkshire"}).text
+    assert "Lara Lapsed" not in listing and "Sue Suspended" not in listing
+    marked = client.get("/register", params={"q": "sue"}).text
+    assert "Sue Suspended" in marked and "Suspended</span>" in marked
+    login(client, staff("complaints"))
+    exported = client.get("/register/export.csv").content.decode("utf-8-sig")
+    assert "Lara Lapsed" not in exported and "Sue Suspended,Suspended" in exported
+
+
+def test_staff_wording_with_html_is_shown_as_text(client, database, clock, registrant, admin):
+    r = registrant()
+    with database.session() as s:
+        service.set_status(
+            s, member_id=r.member_id, status="removed", wording="<script>alert('x')</script> Removed.",
+            complaint_id=None, actor=admin, now=clock(),
+        )  # fmt: skip
+    for url in (f"/register/{r.number}", "/register/removals", "/register"):
+        text = client.get(url).text
+        assert "<script>alert" not in text, url
+    assert "&lt;script&gt;" in client.get("/register/removals").text
+
+
+def test_the_member_s_staff_page_shows_their_place_on_the_register_to_those_who_set_it(
+    client, registrant, staff, admin
+):
+    r = registrant()
+    login(client, "admin@example.org")
+    page = client.get(f"/members/{r.member_id}")
+    assert page.status_code == 200 and "On the register today" in page.text
+    assert f"/register/manage/{r.member_id}" in page.text
