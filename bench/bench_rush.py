@@ -156,7 +156,12 @@ class Measured:
         self.faults = Faults(server, fault_cluster, database_url) if fault_cluster else None
         self.thread = self.faults.run(progress) if self.faults else None
         self.meter = servers.CpuMeter(server)
+        self.db_meter = servers.PostgresMeter(database_url) if database_url.startswith("postgresql") else None
         self.client_cpu = time.process_time()
+        #: Set by `finish`: PostgreSQL's CPU seconds for the database (None on SQLite: it is in the server's),
+        #: and the cores the server, the database and the clients kept busy on average.
+        self.db_cpu: float | None = None
+        self.cores = 0.0
 
     def finish(self) -> tuple[float, float, list[str]]:
         """Seconds the rush took, server CPU seconds, and notes."""
@@ -166,13 +171,17 @@ class Measured:
         if self.thread is not None:
             self.thread.join(timeout=120)
         cpu = self.meter.stop()
+        self.db_cpu = self.db_meter.stop() if self.db_meter else None
+        self.cores = (cpu + (self.db_cpu or 0.0) + client) / elapsed
         notes = []
         if self.faults is not None:
             notes += self.faults.notes + self.faults.failures
             if self.faults.failures:
                 notes.append("FAULTS NOT INJECTED AS PLANNED")
         notes.append(
-            f"CPU: the server {cpu / elapsed:.0%} of one core, the clients {client / elapsed:.0%} "
+            f"CPU: the server {cpu / elapsed:.0%} of one core, "
+            + (f"PostgreSQL {self.db_cpu / elapsed:.0%}, " if self.db_cpu is not None else "")
+            + f"the clients {client / elapsed:.0%}: {self.cores:.2f} of the machine's {os.cpu_count()} cores "
             f"(load average {self.load:.1f} when it started)"
         )
         return elapsed, cpu, notes
@@ -223,6 +232,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     #: What `/healthz` and a public page answered in while the rush ran (bookings only).
     bystander: clients.Stats | None = None
+    #: PostgreSQL's CPU seconds for the rush's database (None on SQLite, where it is the server's own).
+    db_cpu: float | None = None
+    #: The cores the server, the database and the clients kept busy on average (the machine's share used).
+    cores: float = 0.0
 
     def bystander_ms(self, kind: str) -> str:
         if self.bystander is None:
@@ -411,7 +424,18 @@ def run_config(
                 seen = bystander.stop()
                 check = checks.bookings(database, event, attempts=options.people, told_booked=told)
                 results["bookings"] = Result(
-                    label, workers, options.people, elapsed, stats, check, "booking confirm", cpu, notes, seen
+                    label,
+                    workers,
+                    options.people,
+                    elapsed,
+                    stats,
+                    check,
+                    "booking confirm",
+                    cpu,
+                    notes,
+                    seen,
+                    db_cpu=run.db_cpu,
+                    cores=run.cores,
                 )
             if "door" in options.scenarios:
                 run = measured(Progress(seconds=options.door_seconds))
@@ -424,7 +448,19 @@ def run_config(
                 )
                 elapsed, cpu, notes = run.finish()
                 check = checks.admissions(database, door, told_admitted=admitted, answered_nonces=answered)
-                results["door"] = Result(label, workers, answered, elapsed, stats, check, "scan", cpu, notes)
+                results["door"] = Result(
+                    label,
+                    workers,
+                    answered,
+                    elapsed,
+                    stats,
+                    check,
+                    "scan",
+                    cpu,
+                    notes,
+                    db_cpu=run.db_cpu,
+                    cores=run.cores,
+                )
             if "votes" in options.scenarios:
                 run = measured(Progress(total=options.voters))
                 stats, told, outcomes = rush_votes(
@@ -437,7 +473,17 @@ def run_config(
                 )
                 notes += [f"{n} {what}" for what, n in sorted(outcomes.items()) if what != "cast"]
                 results["votes"] = Result(
-                    label, workers, options.voters, elapsed, stats, check, "ballot cast", cpu, notes
+                    label,
+                    workers,
+                    options.voters,
+                    elapsed,
+                    stats,
+                    check,
+                    "ballot cast",
+                    cpu,
+                    notes,
+                    db_cpu=run.db_cpu,
+                    cores=run.cores,
                 )
         finally:
             servers.stop(server)
@@ -472,13 +518,15 @@ def print_table(title: str, noun: str, results: list[Result], figures: list[str]
         *probes,
         *figures,
         "cpu ms",
+        "db cpu ms",
+        "cores busy",
         "guarantees",
     ]
     widths = (
         [max(w, len(h)) for (_, w, _), h in zip(COLUMNS, heads, strict=False)]
         + [len(p) for p in probes]
         + [max(8, len(f)) for f in figures]
-        + [6, 10]
+        + [6, 9, 10, 10]
     )
     print(f"\n{title}")
     print(
@@ -502,6 +550,8 @@ def print_table(title: str, noun: str, results: list[Result], figures: list[str]
             *[r.bystander_ms(kind) for kind, _ in Bystander.PROBES][: len(probes)],
             *[f"{r.check.figures.get(f, 0):,}" for f in figures],
             f"{r.cpu / max(r.actions, 1) * 1000:.1f}",
+            "-" if r.db_cpu is None else f"{r.db_cpu / max(r.actions, 1) * 1000:.1f}",
+            f"{r.cores:.2f}",
             "hold" if r.check.ok else "BROKEN",
         ]
         print(

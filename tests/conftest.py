@@ -77,6 +77,9 @@ def postgres_url() -> Iterator[str]:
     migrate.upgrade(url)
     _SEEDS[url] = _rows_the_migrations_made(url)
     yield url
+    cleaner = _CLEANERS.pop(url, None)
+    if cleaner is not None:
+        cleaner.dispose()
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -103,7 +106,12 @@ def _truncate_all(url: str) -> None:
     DELETE rather than TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE of every table gives each
     a new file on disk (about a second a test on a busy machine); DELETE of an empty table costs next to nothing.
     Foreign keys are not checked while the tables are emptied (replica mode), so the order does not matter."""
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = _CLEANERS.get(url)
+    if engine is None:
+        # One connection kept for the run: connecting again for every test costs more than the clean-up.
+        engine = _CLEANERS[url] = sa.create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1, max_overflow=0
+        )
     with engine.begin() as conn:
         # Every table the migrations made, not only the models' (search's full-text table has no model).
         names = conn.scalars(
@@ -124,7 +132,10 @@ def _truncate_all(url: str) -> None:
                         f'(SELECT max(id) FROM "{table.name}"))'
                     )
                 )
-    engine.dispose()
+
+
+#: The clean-up's engine per test database (disposed before the database is dropped).
+_CLEANERS: dict[str, sa.Engine] = {}
 
 
 @pytest.fixture(params=ENGINES)

@@ -33,49 +33,53 @@ from portal.society import service as society_service
 #: `BEGIN IMMEDIATE` (and every engine's count its savepoints); PostgreSQL begins implicitly.
 BUDGETS: dict[str, tuple[int, int]] = {
     # Every page the site's chrome is on also reads the menu's freshness (one aggregate over the pages: the tree
-    # itself is re-read only when it changed, by any worker) and the society's row for the footer: 2 statements.
+    # itself is re-read only when it changed, by any worker) with the society's row for the footer beside it:
+    # 1 statement.
     # Anonymous home, one statement a block: the introduction (the site's home page), the next three events with
-    # places, the election under way, the latest news, the society's standing (the row the footer then reuses);
+    # places, the election under way, the latest news, the society's standing;
     # then the chrome's freshness (SQLite: and its BEGIN).
     "home": (7, 6),
     # The login's session row, then the same.
     "home, logged in": (8, 7),
     # The catch-up's look for lapsed offers (one statement, the slug as a subquery), then the event, its
     # tickets, the waitlist count and its workshops.
-    "event page": (9, 7),
-    "booking: start": (6, 5),
-    "booking: details": (7, 6),
+    "event page": (8, 6),
+    "booking: start": (5, 4),
+    "booking: details": (6, 5),
     # The event's tickets, questions and workshops once each; the address's live booking.
-    "booking: review": (8, 7),
-    # The form key, the lapsed-offer look, the event's columns afresh, the live booking; the registration with
-    # its answer and workshop (a savepoint), the counters (a savepoint), the workshop seat; the invoice (its
-    # number, the society and the bank details, each read once); the delegate's workshops once for the
-    # e-mail and its calendar; the e-mail, its 4 attachments (SQLite inserts them one by one), its seal.
-    "booking: confirm": (34, 30),
+    "booking: review": (7, 6),
+    # The lapsed-offer look, the event's columns afresh, the live booking (the form key's own booking is looked
+    # for only when this one cannot be made); the registration with its answer and workshop (a savepoint), the
+    # counters (no savepoint: a ticket that is full gives the event's place back), the workshop seat (its row
+    # then set in the session, not reloaded); the invoice (its number, the society and the bank details, each
+    # read once); the delegate's workshops once for the e-mail and its calendar; the e-mail, its 3 attachments
+    # (one statement), its seal.
+    "booking: confirm": (27, 26),
     # Before the write transaction, in a read one of its own (SQLite: and its BEGIN), the throttle's counts with
     # the stored hash, so argon2 runs with no transaction open; then in the write transaction the throttle
     # again (decided there), the account, the attempts cleared, the login.
     "login": (8, 6),
     "door scan": (4, 3),
-    "ballot review": (9, 8),
-    # The member read once (kept for the cast), the election afresh under its lock, the roll mark, the ballot;
-    # the receipt page with the chrome.
-    "ballot cast": (15, 14),
+    "ballot review": (8, 7),
+    # The member read once (kept for the cast), the ballot's contests and candidates once (they cannot change
+    # while voting is open), the election afresh under its lock, the roll mark, the ballot; the receipt page with
+    # the chrome.
+    "ballot cast": (13, 12),
     # The course (by its address), its upcoming dates in one query (the events room's panel), the chrome.
-    "course page": (5, 4),
+    "course page": (4, 3),
     # The staff roll filtered by standing (SQLite: its BEGIN): the login, the membership settings (the grace
     # period), the count and the page (one query each, the standing computed in SQL), the category and level
     # labels, the chrome.
-    "members list": (9, 8),
+    "members list": (8, 7),
     # The courses (for the levels' required training) and the levels, each one query whatever their number;
     # the chrome.
-    "accreditation standards": (5, 4),
+    "accreditation standards": (4, 3),
     # The grace period (membership settings), the count and the page of registrants (the standing and the level
     # held today in SQL), their levels held today in one statement; the chrome (SQLite: and its BEGIN).
-    "register search": (7, 6),
+    "register search": (6, 5),
     # The grace period, the ids shown (the filters and the register in SQL, shuffled here), the page's
     # profiles with their members in one statement; the chrome (SQLite: and its BEGIN).
-    "find a therapist": (6, 5),
+    "find a therapist": (5, 4),
 }
 
 

@@ -133,9 +133,20 @@ def _in_canonical_order(
 
 
 def cast_ballot(
-    session: Session, *, election_id: int, member_id: int, selections: Selections, key: bytes, now: datetime
+    session: Session,
+    *,
+    election_id: int,
+    member_id: int,
+    selections: Selections,
+    key: bytes,
+    now: datetime,
+    contests: list[BallotContest] | None = None,
 ) -> str:
     """Cast one member's ballot; returns the tracker, formatted, to show once on screen.
+
+    `contests`: the ballot as the request read it, if it did. The ballot cannot change while voting is open
+    (`Election.locked`: no nomination is accepted, rejected or withdrawn once it opens), so the contests read
+    before the lock are the ones under it, and are not read again.
 
     Raises ElectionError: not_open, closed, invalid_ballot, already_voted, not_on_roll, not_eligible.
     The caller commits; on any error it must roll back (the roll mark and the ballot go together or not at all).
@@ -146,7 +157,8 @@ def cast_ballot(
         raise ElectionError(Code.CLOSED, "Voting has closed.", kind=Kind.CONFLICT)
     if state != "voting" or election.roll_frozen_at is None:
         raise ElectionError(Code.NOT_OPEN, "Voting is not open yet.", kind=Kind.CONFLICT)
-    contests = ballot_contests(session, election, key=key)
+    if contests is None:
+        contests = ballot_contests(session, election, key=key)
     contents = canonical(_in_canonical_order(contests, check_selections(contests, selections)))
     marked = session.execute(
         update(RollEntry)

@@ -219,6 +219,7 @@ def _cast(ctx: Ctx) -> Response:
                 selections=read.selections,
                 key=ctx.key,
                 now=ctx.now,
+                contests=contests,
             )
     except ElectionError as exc:
         if exc.code in ("already_voted", "not_on_roll", "not_eligible", "closed", "not_open"):

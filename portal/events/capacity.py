@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, inspect, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from portal.db import is_postgres
@@ -75,22 +76,28 @@ def take_places(
     workshops are then left as they were, pending). With `enforce=False` (staff promoting over capacity)
     the event's and ticket's counters move whatever the limits say; workshops always keep their limit.
     """
-    savepoint = session.begin_nested()
     failed: str | None = None
     if not _take(session, _EVENTS, registration.event_id, "places_taken", "capacity", enforce=enforce):
         failed = "event"
     elif not _take(session, _TICKETS, registration.ticket_type_id, "taken", "quota", enforce=enforce):
+        # Both or neither: the event's place, just taken under its row lock (held to the commit), is given
+        # back by the same transaction (no savepoint: two statements fewer on every booking that fits).
+        _give_back(session, _EVENTS, registration.event_id, "places_taken")
         failed = "ticket"
-    if failed:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
     _forget_counters(session, registration, [])
     if failed:
         return failed
-    for workshop_id in workshop_ids(session, registration, statuses=("pending",)):
+    for workshop_id in _pending_workshops(session, registration):
         seat_or_queue(session, registration_id=registration.id, workshop_id=workshop_id, now=now)
     return None
+
+
+def _pending_workshops(session: Session, registration: Registration) -> list[int]:
+    """The registration's pending workshop choices: from its rows when this session holds them (a booking just
+    made), else from the database."""
+    if "workshop_places" in inspect(registration).unloaded:
+        return workshop_ids(session, registration, statuses=("pending",))
+    return sorted(p.workshop_id for p in registration.workshop_places if p.status == "pending")
 
 
 def take_seat(session: Session, workshop_id: int) -> bool:
@@ -134,7 +141,11 @@ def seat_or_queue(session: Session, *, registration_id: int, workshop_id: int, n
         .where(_ENTRIES.c.registration_id == registration_id, _ENTRIES.c.workshop_id == workshop_id)
         .values(values)
     )
-    forget_entry(session, registration_id, workshop_id)
+    # The row as the update left it, when this session holds it (no reload for the e-mail that follows).
+    loaded = session.identity_map.get(identity_key(RegistrationWorkshop, (registration_id, workshop_id)))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
     return str(values["status"])
 
 
@@ -161,12 +172,6 @@ def cancel_workshop_choices(session: Session, registration: Registration) -> Non
     for entry in list(session.identity_map.values()):
         if isinstance(entry, RegistrationWorkshop) and entry.registration_id == registration.id:
             session.expire(entry)
-
-
-def forget_entry(session: Session, registration_id: int, workshop_id: int) -> None:
-    loaded = session.identity_map.get(identity_key(RegistrationWorkshop, (registration_id, workshop_id)))
-    if loaded is not None:
-        session.expire(loaded)
 
 
 def _forget_workshop(session: Session, workshop_id: int) -> None:

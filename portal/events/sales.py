@@ -237,9 +237,13 @@ def book(
     reload, the back button) returns the booking it made the first time instead of a second one."""
     key = links.key
     digest = idempotency_digest(key, form_key)
-    existing = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
-    if existing is not None:
-        return BookingResult(existing, False, manage_token(key, existing.manage_seed))
+
+    def made_already() -> BookingResult | None:
+        # The form key's booking, when this form was sent before: looked for only when this one cannot be made
+        # (the address's live booking is then that one, or the key's unique index refused the insert).
+        again = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
+        return BookingResult(again, False, manage_token(key, again.manage_seed)) if again else None
+
     if waitlist.offers_lapsed(session, now=now, event_id=event_id):  # one look; the sweep only when due
         waitlist.expire_offers(session, now=now, links=links, event_id=event_id)
     # No lock yet: the rules are checked and the row inserted first; the place itself is decided by the
@@ -252,11 +256,12 @@ def book(
     session.refresh(event, attribute_names=EVENT_COLUMNS)
     try:
         checked = check_booking(session, event=event, booking=booking, member_id=member_id, now=now)
-    except EventError as exc:
-        # The same form sent twice at once (two workers): the first made the booking this address now has.
-        again = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
-        if exc.code == "already_booked" and again is not None:
-            return BookingResult(again, False, manage_token(key, again.manage_seed))
+    except EventError:
+        # The same form sent again (a double click, a reload, the back button; or twice at once, to two
+        # workers): the booking it made the first time, whatever the rules say now.
+        made = made_already()
+        if made is not None:
+            return made
         raise
     member = checked.member
     seed = secrets.token_hex(16)
@@ -295,9 +300,9 @@ def book(
     except IntegrityError:
         if registration in session:
             session.expunge(registration)
-        again = session.scalar(select(Registration).where(Registration.idempotency_key == digest))
-        if again is not None:
-            return BookingResult(again, False, manage_token(key, again.manage_seed))
+        made = made_already()
+        if made is not None:
+            return made
         # Another booking from this address (or this member) got in first, perhaps from another tab: the
         # unique indexes decided, whatever the check above saw.
         raise already_booked(event) from None

@@ -29,7 +29,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -41,6 +41,8 @@ from portal.mail.models import MAIL_STATUSES, MailRequest, OutboxAttachment, Out
 from portal.mail.rendering import EMAIL_TEMPLATES as EMAIL_TEMPLATES
 from portal.mail.rendering import render
 from portal.web.hooks import AttachmentSource
+
+_ATTACHMENTS: Table = OutboxAttachment.__table__  # type: ignore[assignment]
 
 #: A sender that has held a claim this long is taken to have died; its e-mail may be claimed again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -163,19 +165,25 @@ def enqueue(
         next_attempt_at=now,
         secret=needs_seal,
     )
-    email.attachments = [
-        OutboxAttachment(
-            filename=a.filename,
-            content_type=a.content_type,
-            content=sealing.ATTACHMENT_PLACEHOLDER if a.secret else a.content,
-            content_id=a.content_id,
-            source=a.source,
-            source_id=a.source_id,
-        )
-        for a in attachments
-    ]
     session.add(email)
     session.flush()
+    if attachments:
+        # One statement for them all (the ORM would insert them one by one on SQLite, to learn each id).
+        session.execute(
+            insert(_ATTACHMENTS),
+            [
+                {
+                    "email_id": email.id,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "content": sealing.ATTACHMENT_PLACEHOLDER if a.secret else a.content,
+                    "content_id": a.content_id,
+                    "source": a.source,
+                    "source_id": a.source_id,
+                }
+                for a in attachments
+            ],
+        )
     if needs_seal:
         assert key is not None
         email.sealed = sealing.seal(

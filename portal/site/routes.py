@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
@@ -146,13 +145,6 @@ class _Known:
     society: dict[str, str] | None
 
 
-def _society(session: Session) -> dict[str, str] | None:
-    found = society_service.society(session)
-    if found is None:
-        return None
-    return {name: getattr(found, name) or "" for name in society_service.SOCIETY_FIELDS}
-
-
 def _here(request: Request) -> str:
     return request.url.path.rstrip("/") or "/"
 
@@ -178,12 +170,12 @@ def chrome(ctx: Ctx | None, request: Request) -> Chrome:
     if ctx is None:
         known = getattr(state, "site_known", None)
         return _build(request, known) if known is not None else Chrome(menu=[], footer=[], society=None)
-    version = service.tree_version(ctx.db)
+    version, society = service.freshness(ctx.db, society_service.SOCIETY_FIELDS)
     cached = getattr(state, "site_tree", None)
     if cached is None or cached[0] != version:
         cached = (version, service.tree(ctx.db, include_drafts=False))
         state.site_tree = cached
-    known = _Known(nodes=cached[1], society=_society(ctx.db))
+    known = _Known(nodes=cached[1], society=society)
     state.site_known = known
     menus: MenuCache | None = getattr(state, "site_menus", None)
     if menus is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.search import service as search
 from portal.site.errors import Code
 from portal.site.models import KINDS, STATUSES, Attachment, Page, PageRevision, Redirect
+from portal.society.models import Society
 
 HOME_SLUG = "home"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -186,10 +187,25 @@ def tree(session: Session, *, include_drafts: bool, menu_only: bool = False) -> 
 def tree_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever the tree could have: a page added or deleted (the count), any save (each takes the
     next revision number, so the sum moves), and the time of the latest."""
+    return freshness(session, ())[0]
+
+
+def freshness(session: Session, columns: Sequence[str]) -> tuple[tuple[Any, ...], dict[str, str] | None]:
+    """The tree's version (see `tree_version`) and the society row's `columns` (None before first-run setup),
+    in one statement: every page's chrome needs both."""
+    version = select(
+        func.count(Page.id).label("pages"),
+        func.sum(Page.revision).label("revisions"),
+        func.max(Page.updated_at).label("latest"),
+    ).subquery()
+    society = Society.__table__
     row = session.execute(
-        select(func.count(Page.id), func.sum(Page.revision), func.max(Page.updated_at))
+        select(version, *(society.c[name] for name in columns), society.c.id.label("society_id"))
+        .select_from(version)
+        .outerjoin(society, society.c.id == 1)
     ).one()
-    return tuple(row)
+    found = None if row.society_id is None else {name: getattr(row, name) or "" for name in columns}
+    return (row.pages, row.revisions, row.latest), found
 
 
 def flatten(nodes: Iterable[Node]) -> list[Node]:
