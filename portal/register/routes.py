@@ -76,6 +76,9 @@ def entry(ctx: Ctx) -> Response:
             "today": london_day(ctx.now),
             "handler": _handles_complaints(ctx),
             "staff": _is_staff(ctx),
+            # For the snippet a therapist copies onto their own site: the portal's configured address.
+            "verify_url": ctx.absolute_url("register:verify", number=found.number),
+            "badge_url": ctx.absolute_url("register:badge", number=found.number),
         },
     )
 

@@ -45,6 +45,11 @@ def test_an_entry_shows_its_conditions_status_and_last_updated_date(client, regi
     assert "Registered with conditions" in page.text
     assert "IPT practitioner: Works only under fortnightly supervision." in page.text
     assert "Last updated</dt><dd>25 November 2026" in page.text
+    # The snippet a therapist copies onto their own site: a link to the verify page around the badge.
+    assert (
+        f'&lt;a href="http://testserver/register/verify/{r.number}"&gt;&lt;img src="http://testserver/register/verify/{r.number}/badge.svg"'
+        in page.text
+    )
 
 
 def test_someone_not_on_the_register_has_no_entry(client, registrant, clock):
