@@ -194,6 +194,11 @@ def test_a_registrant_with_conditions_publishes_a_profile_is_written_to_and_is_s
     try:
         _log_in(handler, url, "cara@example.org")
         handler.get_by_role("link", name="Register").first.click()
+        handler.get_by_role("link", name="Accreditations ending in the next 90 days").click()
+        handler.get_by_role("heading", name="Accreditations ending in the next 90 days").wait_for()
+        assert_accessible(handler)
+        handler.go_back()
+        assert_accessible(handler)
         handler.get_by_label("Membership number").fill("2001")
         handler.get_by_role("button", name="Find").click()
         handler.get_by_role("heading", name="Register status of Megan Hughes").wait_for()
