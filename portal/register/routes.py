@@ -93,7 +93,7 @@ def _verified(ctx: Ctx) -> service.Entry | None:
         found = service.entry(ctx.db, number=ctx.params["number"], now=ctx.now)
     except NotFound:
         return None
-    return found if found.on_register else None
+    return found if found.verified else None
 
 
 @page("public")

@@ -108,6 +108,11 @@ class Entry:
     on_register: bool = True
 
     @property
+    def verified(self) -> bool:
+        """What "verify a practitioner" answers: on the register today and not removed from it."""
+        return self.on_register and self.status != "removed"
+
+    @property
     def shown_status(self) -> str:
         """What the register says: a level granted with conditions makes "registered" "with conditions"."""
         if self.status == "registered" and any(h.conditions for h in self.held):
@@ -243,12 +248,10 @@ def search(session: Session, found: Search, *, now: datetime) -> Results:
     else:
         # The whole register is counted with the day's holdings listed once; a filtered count checks only
         # the rows the filter keeps (see `holds_today`).
-        count = (
-            select(func.count())
-            .select_from(Member)
-            .outerjoin(PracticeProfile, _located())
-            .where(standing, holds_today(today, whole=not conditions), *conditions)
-        )
+        count = select(func.count()).select_from(Member)
+        if found.town or found.region:
+            count = count.join(PracticeProfile, _located())
+        count = count.where(standing, holds_today(today, whole=not conditions), *conditions)
         total = session.scalar(count) or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(found.page, 1), pages)

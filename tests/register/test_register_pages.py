@@ -130,7 +130,11 @@ def test_removal_notices_are_public(client, database, clock, registrant, admin):
         )  # fmt: skip
     page = client.get("/register/removals")
     assert "Rhys Removed" in page.text and "Removed after a finding of misconduct." in page.text
-    assert "Removed from the register" in client.get(f"/register/{r.number}").text
+    entry = client.get(f"/register/{r.number}").text
+    assert "Removed from the register" in entry and "Verify this practitioner" not in entry
+    # Still holding a level, but verify and the badge say what the register decided.
+    assert f"Nobody with registration number {r.number}" in client.get(f"/register/verify/{r.number}").text
+    assert "Not on the register" in client.get(f"/register/verify/{r.number}/badge.svg").text
 
 
 def test_the_regulator_s_csv_is_for_staff_and_is_an_attachment(client, registrant, staff):
