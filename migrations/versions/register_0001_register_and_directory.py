@@ -102,9 +102,29 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_register_messages_client_created", ["client_digest", "created_at"], unique=False
         )
+    # The menu's Find a Therapist entry leads to the directory: a fresh install's seed makes it so, and an
+    # installed site's entry that is still the untouched placeholder becomes the link here (a page an editor
+    # wrote is left as it is: they may point it at the directory from the Website pages).
+    pages = sa.table("site_pages", sa.column("path", sa.String), sa.column("link", sa.String),
+                     sa.column("body", sa.Text))  # fmt: skip
+    op.execute(
+        pages.update()
+        .where(
+            pages.c.path == "about-ipt/find-a-therapist",
+            pages.c.link == "",
+            pages.c.body.like("*This page is waiting for its text.*%"),
+        )
+        .values(link="register:directory")
+    )
 
 
 def downgrade() -> None:
+    pages = sa.table("site_pages", sa.column("path", sa.String), sa.column("link", sa.String))
+    op.execute(
+        pages.update()
+        .where(pages.c.path == "about-ipt/find-a-therapist", pages.c.link == "register:directory")
+        .values(link="")
+    )
     with op.batch_alter_table("register_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_register_messages_client_created")
         batch_op.drop_index(batch_op.f("ix_register_messages_member_id"))
