@@ -217,4 +217,5 @@ def test_a_registrant_with_conditions_publishes_a_profile_is_written_to_and_is_s
     assert "C-2026-0031" not in page.content()
     page.goto(url + "/find-a-therapist?region=north-west&modality=ipt")
     page.get_by_text("No therapist matches all of these choices.").wait_for()
+    assert not page.js_errors, page.js_errors
     assert page.goto(url + "/find-a-therapist/2001").status == 404
