@@ -32,6 +32,7 @@ def test_the_register_searches_by_name_and_number_and_htmx_gets_the_results_alon
     page = client.get("/register", params={"q": "hughes"})
     assert page.status_code == 200 and "Megan Hughes" in page.text and "Owen Price" not in page.text
     assert "1 practitioner found" in page.text and "IPT practitioner, 26 October 2026 to" in page.text
+    assert "Last updated 25 November 2026" in page.text
     fragment = client.get("/register", params={"q": megan.number}, headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<div id="register-results"') and "Megan Hughes" in fragment.text
     assert fragment.headers["vary"] == "HX-Request"
