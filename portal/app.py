@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import portal.models  # noqa: F401 - registers every table, so foreign keys across domains resolve
-from portal import audit, ops
+from portal import audit, ops, privacy
 from portal.accounts import access
 from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
@@ -55,7 +55,7 @@ from portal.mail import routes as mail_routes
 from portal.mail import sender as mail_sender
 from portal.members import routes as members_routes
 from portal.members import selfservice_routes
-from portal.membership import renewal_routes, renewals
+from portal.membership import leaving_routes, renewal_routes, renewals, report_routes
 from portal.membership import routes as membership_routes
 from portal.register import directory_routes as register_directory_routes
 from portal.register import routes as register_routes
@@ -249,7 +249,16 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("me", selfservice_routes.routes),
         *namespaced("mail", mail_routes.routes),
         Mount("/members", routes=members_routes.routes, name="members"),
-        Mount("/membership", routes=[*membership_routes.routes, *renewal_routes.routes], name="membership"),
+        Mount(
+            "/membership",
+            routes=[
+                *membership_routes.routes,
+                *renewal_routes.routes,
+                *report_routes.routes,
+                *leaving_routes.routes,
+            ],
+            name="membership",
+        ),
         Mount("/elections", routes=elections_routes.routes, name="elections"),
         *namespaced("events", events_routes.routes),
         *namespaced("payments", card_routes.routes),
@@ -292,6 +301,7 @@ def periodic_jobs(app: Starlette) -> list[periodic.Job]:
         periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
         periodic.Job("renewals", renewals.INTERVAL_SECONDS, functools.partial(renewals.run_once, app)),
         periodic.Job("cards", cards.RECONCILE_SECONDS, functools.partial(cards.run_once, app)),
+        periodic.Job("erasure", privacy.INTERVAL_SECONDS, functools.partial(privacy.run_once, app)),
         periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
     ]
 
@@ -408,6 +418,8 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             register_routes.member_register_section,
         ),
         course_page=(events_routes.course_dates_section,),
+        member_exporters=privacy.EXPORTERS,
+        member_erasers=privacy.ERASERS,
         attachments={
             "invoice": invoices.draw_pdf,
             "calendar": notify.calendar_source(EventLinks(settings.base_url, path_for, key=key)),

@@ -110,7 +110,10 @@ def _truncate_all(url: str) -> None:
     if engine is None:
         # One connection kept for the run: connecting again for every test costs more than the clean-up.
         engine = _CLEANERS[url] = sa.create_engine(
-            url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1, max_overflow=0
+            url.replace("postgresql://", "postgresql+psycopg://", 1),
+            pool_size=1,
+            max_overflow=0,
+            pool_pre_ping=True,
         )
     with engine.begin() as conn:
         # Every table the migrations made, not only the models' (search's full-text table has no model).

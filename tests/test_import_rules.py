@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"members", "contact", "site", "training"},
     {"events", "elections", "complaints", "accreditation"},
     {"checkin", "team", "membership", "home", "register"},
-    {"models", "ops", "demo", "app", "cli", "migrate"},
+    {"models", "ops", "privacy", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}
 #: Rooms on one level that must not import each other either.

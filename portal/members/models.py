@@ -37,6 +37,13 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Set when a lapsed member's personal data was erased; the row stays so counts stay right.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The versions of the code of conduct and privacy notice the member last accepted ("" for none kept:
+    #: an imported member), and when: carried from the application at approval, renewed by re-consenting.
+    conduct_version: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    privacy_version: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The day a resigned member left (the erasure of a former member's data counts its years from it).
+    left_on: Mapped[date | None] = mapped_column(Date)
 
     history: Mapped[list[MemberChange]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="MemberChange.id"

@@ -148,7 +148,11 @@ def member_detail(ctx: Ctx) -> Response:
 @page("office")
 def member_export(ctx: Ctx) -> Response:
     data = service.export_member_data(
-        ctx.db, member_id=int(ctx.params["member_id"]), actor=acting.actor(ctx), now=ctx.now
+        ctx.db,
+        member_id=int(ctx.params["member_id"]),
+        actor=acting.actor(ctx),
+        now=ctx.now,
+        exporters=ctx.hooks.member_exporters,
     )
     number = re.sub(r"[^A-Za-z0-9_-]+", "_", data["member"]["membership_number"])[:40]
     body = json.dumps(data, indent=2, ensure_ascii=False).encode()
@@ -162,7 +166,9 @@ def member_erase(ctx: Ctx) -> Response:
     if not form.checkbox("confirm"):
         form.error("confirm", "Tick the box to confirm that this member's personal data should be erased.")
         return _render_member(ctx, member, errors=form.errors)
-    service.erase_member(ctx.db, member_id=member.id, actor=acting.actor(ctx), now=ctx.now)
+    service.erase_member(
+        ctx.db, member_id=member.id, actor=acting.actor(ctx), now=ctx.now, erasers=ctx.hooks.member_erasers
+    )
     ctx.flash(f"The personal data of member {member.membership_number} has been erased.")
     return ctx.redirect("members:detail", member_id=member.id)
 

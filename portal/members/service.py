@@ -13,13 +13,13 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from portal.members.models import (
     MemberChange,
     RollUpload,
 )
-from portal.members.standing import STANDINGS, grace_ends, standing, standing_sql
+from portal.members.standing import STANDINGS, grace_ends, london_day, standing, standing_sql
 from portal.society.service import membership_settings
 from portal.text import csv_safe
 from portal.web.forms import EMAIL_RE
@@ -224,6 +224,10 @@ def change_member(
         return member, {}
     for field in changes:
         setattr(member, field, values[field])
+    if "status" in changes and member.status == "resigned" and member.left_on is None:
+        # The day they left, which the erasure of a former member's data counts its years from.
+        member.left_on = london_day(now)
+        changes["left_on"] = [None, member.left_on.isoformat()]
     member.updated_at = now
     try:
         with session.begin_nested():
@@ -670,6 +674,10 @@ def member_record(member: Member) -> dict[str, Any]:
         "created_at": member.created_at.isoformat(),
         "updated_at": member.updated_at.isoformat(),
         "erased_at": member.erased_at.isoformat() if member.erased_at else None,
+        "left_on": json_value(member.left_on),
+        "conduct_version": member.conduct_version,
+        "privacy_version": member.privacy_version,
+        "consented_at": member.consented_at.isoformat() if member.consented_at else None,
     }
 
 
@@ -725,9 +733,15 @@ ERASERS: list[Eraser] = [erase_account, erase_uploads]
 
 
 def export_member_data(
-    session: Session, *, member_id: int, actor: Account | None, now: datetime
+    session: Session,
+    *,
+    member_id: int,
+    actor: Account | None,
+    now: datetime,
+    exporters: Sequence[Exporter] = (),
 ) -> dict[str, Any]:
-    """Everything the portal holds about a member (a subject access request), audit-logged."""
+    """Everything the portal holds about a member (a subject access request), audit-logged. `exporters` are
+    the other domains' sections (the app's `hooks.member_exporters`: applications, payments ...)."""
     member = get_member(session, member_id)
     data: dict[str, Any] = {
         "exported_at": now.isoformat(),
@@ -737,7 +751,7 @@ def export_member_data(
             for row, changes in reversed(history_entries(session, member.id))
         ],
     }
-    for exporter in EXPORTERS:
+    for exporter in (*EXPORTERS, *exporters):
         section, value = exporter(session, member)
         data[section] = value
     audit.record(
@@ -751,44 +765,74 @@ def export_member_data(
     return data
 
 
-def erase_member(session: Session, *, member_id: int, actor: Account | None, now: datetime) -> Member:
-    """Erase a former member's personal data. The row and its membership number, category, accreditation and
-    status stay, so counts stay right; names, e-mail and dates go; the history keeps which fields changed and
-    when, not the values; the linked login is disabled. Refused for an active member."""
+def claim_erasure(session: Session, member: Member, *, now: datetime) -> bool:
+    """Mark the member erased, unless someone else did a moment ago (another worker's job, a second click):
+    one conditional UPDATE, so only one of them goes on to erase and audit."""
+    claimed = rowcount(
+        session.execute(
+            update(Member)
+            .where(Member.id == member.id, Member.erased_at.is_(None))
+            .values(erased_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.refresh(member)
+    return claimed == 1
+
+
+def erase_member(
+    session: Session,
+    *,
+    member_id: int,
+    actor: Account | None,
+    now: datetime,
+    erasers: Sequence[Eraser] = (),
+) -> Member:
+    """Erase a former member's personal data (staff, by hand). Refused for an active member. `erasers` are
+    the other domains' (the app's `hooks.member_erasers`)."""
     member = get_member(session, member_id, lock=True)
     if member.status == "active":
         raise MemberError(
             Code.MEMBER_ACTIVE,
             "An active member's data cannot be erased. Mark them lapsed or resigned first.",
         )
-    if member.erased_at is not None:
+    if member.erased_at is not None or not claim_erasure(session, member, now=now):
         raise MemberError(Code.MEMBER_ERASED, "This member's personal data has already been erased.")
+    erase_claimed(session, member, actor_label=audit.actor_label(actor), now=now, erasers=erasers)
+    audit.record(session, actor=actor, action="member.erase", subject=member.membership_number, now=now)
+    return member
+
+
+def erase_claimed(
+    session: Session, member: Member, *, actor_label: str, now: datetime, erasers: Sequence[Eraser] = ()
+) -> None:
+    """Blank a claimed member (`claim_erasure`). The row and its membership number, category, accreditation,
+    status and consent versions stay, so counts stay right; names, e-mail and dates go; the history keeps
+    which fields changed and when, not the values; the linked login is disabled. Each eraser does its
+    domain's tables first, while the member still holds the e-mail and name it may look for. The caller
+    writes the audit entry."""
+    for eraser in (*ERASERS, *erasers):
+        eraser(session, member, now)
     personal = [v for v in (member.email, member.full_name) if v]
     member.first_name = ""
     member.last_name = ERASED_NAME
     member.email = None
     member.joined_on = None
     member.renewal_on = None
-    member.erased_at = now
-    member.updated_at = now
     for row in session.scalars(select(MemberChange).where(MemberChange.member_id == member.id)):
         blank = {field: [None, None] for field in json.loads(row.changes or "{}")}
         row.changes = json.dumps(blank, sort_keys=True)
         if row.source == "self-service" or any(p.lower() in row.actor.lower() for p in personal):
             row.actor = ERASED_NAME
-    for eraser in ERASERS:
-        eraser(session, member, now)
     record_change(
         session,
         member=member,
         changes={"erased_at": [None, now.isoformat()]},
-        actor=audit.actor_label(actor),
+        actor=actor_label,
         source="staff",
         now=now,
     )
     session.flush()
-    audit.record(session, actor=actor, action="member.erase", subject=member.membership_number, now=now)
-    return member
 
 
 def account_for(session: Session, member: Member) -> Account | None:

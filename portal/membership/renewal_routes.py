@@ -17,7 +17,7 @@ from portal.members import service as members
 from portal.members.models import STATUSES
 from portal.members.selfservice_routes import render_section
 from portal.members.standing import STANDINGS, london_day
-from portal.membership import certificate, renewals
+from portal.membership import certificate, leaving, renewals
 from portal.membership.errors import Code, MembershipError
 from portal.society import service as society
 from portal.web.context import Ctx
@@ -38,7 +38,13 @@ def my_membership(ctx: Ctx) -> tuple[str, str] | None:
     return "My membership", render_section(
         ctx,
         "membership/_my_membership.html",
-        {"s": found, "standings": STANDINGS, "invoice": renewals.open_invoice(ctx.db, found.open)},
+        {
+            "s": found,
+            "standings": STANDINGS,
+            "invoice": renewals.open_invoice(ctx.db, found.open),
+            "needs_consent": leaving.needs_consent(ctx.db, found.member),
+            "year": society.membership_settings(ctx.db),
+        },
     )
 
 
@@ -91,6 +97,8 @@ def renew(ctx: Ctx) -> Response:
     try:
         with ctx.attempt():
             renewal = renewals.request_renewal(ctx.db, member_id=acting.member_id(ctx), now=ctx.now)
+            # Renewing accepts the current code of conduct and privacy notice (the page says so).
+            leaving.accept_current(ctx.db, member_id=acting.member_id(ctx), now=ctx.now, source="renewal")
     except MembershipError as exc:
         if exc.code == "application_not_found":
             raise

@@ -484,6 +484,9 @@ def settings(ctx: Ctx) -> Response:
         grace = form.integer("grace_days", label="the grace period in days", minimum=0, required=False)
         if grace is not None:
             values["grace_days"] = grace
+        years = form.integer("erase_after_years", label="the years after leaving", minimum=1, required=False)
+        if years is not None:
+            values["erase_after_years"] = years
         if form.ok:
             try:
                 with ctx.attempt():

@@ -476,6 +476,10 @@ def approve(
         status="active" if first.fee == 0 else "pending",
         joined_on=first.joined_on,
         renewal_on=first.renewal_on,
+        # What the applicant accepted goes with them onto the roll (renewing or re-consenting updates it).
+        conduct_version=application.conduct_version,
+        privacy_version=application.privacy_version,
+        consented_at=application.declared_at,
         created_at=now,
         updated_at=now,
     )

@@ -88,3 +88,5 @@ class MembershipSettings(Base):
     privacy_version: Mapped[str] = mapped_column(String(40), default="1")
     #: Days after the renewal date during which an unpaid member still counts as a member; lapsed after.
     grace_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    #: Whole years after a member left (resigned, or lapsed by the clock) when their personal data is erased.
+    erase_after_years: Mapped[int] = mapped_column(Integer, default=6, server_default="6")

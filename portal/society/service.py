@@ -101,9 +101,12 @@ MEMBERSHIP_FIELDS = (
     "conduct_version",
     "privacy_version",
     "grace_days",
+    "erase_after_years",
 )
 #: The longest grace period after a renewal date, in days.
 MAX_GRACE_DAYS = 365
+#: The years after leaving within which a former member's personal data is erased (at least 1, at most 50).
+MIN_ERASE_YEARS, MAX_ERASE_YEARS = 1, 50
 
 
 def membership_settings(session: Session) -> MembershipSettings:
@@ -118,6 +121,7 @@ def membership_settings(session: Session) -> MembershipSettings:
         conduct_version="1",
         privacy_version="1",
         grace_days=30,
+        erase_after_years=6,
     )
 
 
@@ -140,6 +144,13 @@ def save_membership_settings(
     if not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_DAYS:
         raise Invalid(
             Code.BAD_VALUE, f"Enter the grace period as 0 to {MAX_GRACE_DAYS} days.", field="grace_days"
+        )
+    years = values.get("erase_after_years", 6)
+    if not isinstance(years, int) or not MIN_ERASE_YEARS <= years <= MAX_ERASE_YEARS:
+        raise Invalid(
+            Code.BAD_VALUE,
+            f"Enter the years after leaving as {MIN_ERASE_YEARS} to {MAX_ERASE_YEARS}.",
+            field="erase_after_years",
         )
     found = session.get(MembershipSettings, 1)
     if found is None:

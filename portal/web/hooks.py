@@ -50,6 +50,11 @@ CoursePanel = Callable[[Any, Any], "tuple[str, str] | None"]
 #: An attachment the outbox sender draws at send time from stored data: `(session, source_id, now) -> bytes`,
 #: or None when what it is drawn from is gone (the booking was removed) or no longer valid.
 AttachmentSource = Callable[[Session, int, datetime], "bytes | None"]
+#: A section of a member's data export: `(session, member) -> (name, JSON-able data)` (applications, payments).
+MemberExporter = Callable[[Session, Any], "tuple[str, Any]"]
+#: What a domain erases of a former member's personal data: `(session, member, now) -> None`, in the erasure's
+#: transaction, before the member's own row is blanked (so it can still find them by e-mail or name).
+MemberEraser = Callable[[Session, Any, datetime], None]
 #: Monitoring gauges: `(session, now) -> [(name, help, [(labels, value)])]`.
 GaugeSource = Callable[[Session, datetime], "list[Any]"]
 
@@ -62,5 +67,7 @@ class Hooks:
     gauges: tuple[GaugeSource, ...] = ()
     member_staff: tuple[MemberPanel, ...] = ()
     course_page: tuple[CoursePanel, ...] = ()
+    member_exporters: tuple[MemberExporter, ...] = ()
+    member_erasers: tuple[MemberEraser, ...] = ()
     #: What draws each kind of attachment an outbox e-mail holds by reference ("invoice", "badge" ...).
     attachments: Mapping[str, AttachmentSource] = field(default_factory=dict)

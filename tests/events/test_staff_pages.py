@@ -119,7 +119,7 @@ def test_the_overview_shows_gauges_the_sign_ups_chart_and_the_catering_summary(
     assert "2 of 5 places taken" in page.text
     assert '<svg class="chart"' in page.text and "bookings rose to 2" in page.text
     # Three days (the second with no booking), so three points; the top of the axis is the total, 2.
-    line = re.search(r'<polyline points="([^"]+)" class="chart-line">', page.text)
+    line = re.search(r'<polyline points="([^"]+)" class="chart-line series-1">', page.text)
     assert line is not None and line.group(1) == "44.0,102.0 317.0,102.0 590.0,12.0"
     assert re.search(r'<text x="38" y="16.0" text-anchor="end" class="tick">2</text>', page.text)
     # The event's gauge: 2 of 5 is a bar 40 of 100 long, not yet full.

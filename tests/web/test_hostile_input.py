@@ -45,6 +45,9 @@ FIELDS = [
     "reminder_days",
     "contest",
     "seats",
+    "left_on",
+    "erase_after_years",
+    "confirm",
 ]
 #: Digits that `str.isdigit()` accepts but `int()` refuses (superscript two) or reads as a number (full-width,
 #: Arabic-Indic, N'Ko).

@@ -96,6 +96,11 @@ MATRIX: dict[str, set[str]] = {
     "membership:record_renewal": {"office", "admin"},
     "membership:renewal_paid": {"office", "admin"},
     "membership:change_category": {"office", "admin"},
+    "membership:reports": {"office", "admin"},
+    "membership:owed_csv": {"office", "admin"},
+    "membership:resign_member": {"office", "admin"},
+    "membership:resign": {"member"},
+    "membership:consent": {"member"},
     # Check-in: the scanner API also takes a scanner device's bearer token (tested in tests/checkin).
     "checkin:api_checkin": {"door", "admin"},
     "checkin:api_sync": {"door", "admin"},
