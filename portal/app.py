@@ -32,8 +32,11 @@ from portal.accounts import routes as accounts_routes
 from portal.accounts.access import AccessSpec, system_clock
 from portal.accounts.passwords import Passwords
 from portal.accounts.service import Principal
+from portal.accreditation import application_routes as accreditation_application_routes
 from portal.accreditation import audit_routes as accreditation_audit_routes
 from portal.accreditation import cpd_routes as accreditation_cpd_routes
+from portal.accreditation import reaccreditation
+from portal.accreditation import review_routes as accreditation_review_routes
 from portal.accreditation import routes as accreditation_routes
 from portal.checkin import badging as checkin_badging
 from portal.checkin import routes as checkin_routes
@@ -271,6 +274,8 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("accreditation", accreditation_routes.routes),
         *namespaced("accreditation", accreditation_cpd_routes.routes),
         *namespaced("accreditation", accreditation_audit_routes.routes),
+        *namespaced("accreditation", accreditation_application_routes.routes),
+        *namespaced("accreditation", accreditation_review_routes.routes),
         *namespaced("register", register_routes.routes),
         *namespaced("register", register_directory_routes.routes),
         *namespaced("site", site_routes.routes),
@@ -300,6 +305,11 @@ def periodic_jobs(app: Starlette) -> list[periodic.Job]:
         ),
         periodic.Job("events", events_tasks.INTERVAL_SECONDS, functools.partial(events_tasks.run_once, app)),
         periodic.Job("renewals", renewals.INTERVAL_SECONDS, functools.partial(renewals.run_once, app)),
+        periodic.Job(
+            "reaccreditation",
+            reaccreditation.INTERVAL_SECONDS,
+            functools.partial(reaccreditation.run_once, app),
+        ),
         periodic.Job("cards", cards.RECONCILE_SECONDS, functools.partial(cards.run_once, app)),
         periodic.Job("erasure", privacy.INTERVAL_SECONDS, functools.partial(privacy.run_once, app)),
         periodic.Job("purge", PURGE_INTERVAL_SECONDS, functools.partial(_purge_once, app)),
@@ -401,6 +411,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             events_routes.my_registrations_section,
             checkin_routes.my_badges_section,
             voting_routes.my_elections,
+            accreditation_application_routes.accreditation_section,
             accreditation_cpd_routes.cpd_section,
             register_directory_routes.my_profile_section,
         ),
@@ -408,6 +419,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             voting_routes.votes_to_cast,
             events_routes.bookings_to_act_on,
             renewal_routes.renewal_to_do,
+            accreditation_application_routes.reaccreditation_to_do,
         ),
         confirmation=(checkin_badging.confirmation_extra(key),),
         gauges=ops.GAUGES,

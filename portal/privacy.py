@@ -20,8 +20,11 @@ and erasers to the staff pages through the app's hooks):
 | registrations | names blanked, e-mail replaced by a placeholder; amounts and status kept |
 | registration_answers | deleted (dietary and access needs) |
 | payments (bookings) | the note blanked; amounts and dates kept |
-| cpd_entries | the activity and reflection blanked; date, hours, category kept (aggregates) |
+| cpd_entries | the activity, reflection and evidence blanked; date, hours, category kept (aggregates) |
 | accreditation_holdings | the conditions blanked; level and dates kept |
+| accreditation_applications | the training note, statement, supervisor's name, address and comment, reasons blanked, the supervisor's link gone; level, status, numbers, dates kept |
+| accreditation_application_files, accreditation_application_messages | deleted |
+| accreditation_reminders | kept: a holding id, a kind and a time |
 | cpd_audit_members | kept: an outcome |
 | practice_profiles | deleted (the Find a Therapist profile, its photo) |
 | register_messages | deleted (the count of visitors' messages relayed to them) |
@@ -45,7 +48,13 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import LoginAttempt
-from portal.accreditation.models import CpdEntry, Holding
+from portal.accreditation.models import (
+    CpdEntry,
+    Holding,
+    LevelApplication,
+    LevelApplicationFile,
+    LevelApplicationMessage,
+)
 from portal.db import Database
 from portal.elections.models import Nomination
 from portal.events.models import Answer, Invoice, Payment, Registration
@@ -191,6 +200,67 @@ def export_payments(session: Session, member: Member) -> tuple[str, Any]:
     return "payments", {"first_fees": first_fees, "renewals": renewals, "bookings": bookings}
 
 
+def export_accreditation(session: Session, member: Member) -> tuple[str, Any]:
+    """The levels held, the applications for a level (what was sent, the supervisor's answer, the files named,
+    the conversation) and the CPD log (its evidence named, not its bytes)."""
+    applications = session.scalars(
+        select(LevelApplication).where(LevelApplication.member_id == member.id).order_by(LevelApplication.id)
+    )
+    return "accreditation", {
+        "levels_held": [
+            {
+                "level_id": h.level_id,
+                "from": _iso(h.from_on),
+                "until": _iso(h.until_on),
+                "conditions": h.conditions,
+            }
+            for h in session.scalars(
+                select(Holding).where(Holding.member_id == member.id).order_by(Holding.id)
+            )
+        ],
+        "applications": [
+            {
+                "reference": a.reference,
+                "level_id": a.level_id,
+                "status": a.status,
+                "training_done": a.training_done,
+                "training_note": a.training_note,
+                "supervised_cases": a.supervised_cases,
+                "supervision_hours": a.supervision_hours,
+                "statement": a.statement,
+                "supervisor": {"name": a.supervisor_name, "email": a.supervisor_email},
+                "supervisor_answer": a.supervisor_answer,
+                "supervisor_comment": a.supervisor_comment,
+                "created_at": _iso(a.created_at),
+                "decided_at": _iso(a.decided_at),
+                "reason": a.reason,
+                "files": [{"filename": f.filename, "uploaded_at": _iso(f.uploaded_at)} for f in a.files],
+                "messages": [
+                    {"at": _iso(m.at), "from": m.author, "name": m.author_name, "body": m.body}
+                    for m in a.messages
+                ],
+            }
+            for a in applications
+        ],
+        "cpd": [
+            {
+                "done_on": _iso(e.done_on),
+                "activity": e.activity,
+                "hours": str(e.hours),
+                "category": e.category,
+                "reflection": e.reflection,
+                "from_check_in": e.event_id is not None,
+                "evidence": e.evidence_name,
+            }
+            for e in session.scalars(
+                select(CpdEntry)
+                .where(CpdEntry.member_id == member.id)
+                .order_by(CpdEntry.done_on, CpdEntry.id)
+            )
+        ],
+    }
+
+
 def export_register(session: Session, member: Member) -> tuple[str, Any]:
     """The register's status set on them and their Find a Therapist profile (the photo named, not its bytes)."""
     status = session.scalar(select(RegisterStatus).where(RegisterStatus.member_id == member.id))
@@ -211,7 +281,7 @@ def export_register(session: Session, member: Member) -> tuple[str, Any]:
     }
 
 
-EXPORTERS = (export_applications, export_payments, export_register)
+EXPORTERS = (export_applications, export_payments, export_accreditation, export_register)
 
 
 # --- erasure: each room's tables --------------------------------------------------------------------------------
@@ -268,12 +338,27 @@ def erase_bookings(session: Session, member: Member, now: datetime) -> None:
 
 
 def erase_accreditation(session: Session, member: Member, now: datetime) -> None:
-    """CPD: what was done and the reflections go; the dates, hours and kinds stay for the counts."""
+    """CPD: what was done, the reflections and the evidence go; the dates, hours and kinds stay for the counts.
+    Applications for a level: what the member and their supervisor wrote, and the files, go; the level, the
+    status and the dates stay."""
     for entry in session.scalars(select(CpdEntry).where(CpdEntry.member_id == member.id)):
         entry.activity = ""
         entry.reflection = ""
+        entry.evidence_name, entry.evidence_type, entry.evidence = "", "", None
     for holding in session.scalars(select(Holding).where(Holding.member_id == member.id)):
         holding.conditions = ""
+    applications = select(LevelApplication.id).where(LevelApplication.member_id == member.id)
+    session.execute(delete(LevelApplicationFile).where(LevelApplicationFile.application_id.in_(applications)))
+    session.execute(
+        delete(LevelApplicationMessage).where(LevelApplicationMessage.application_id.in_(applications))
+    )
+    for application in session.scalars(
+        select(LevelApplication).where(LevelApplication.member_id == member.id)
+    ):
+        application.training_note = application.statement = application.reason = ""
+        application.supervisor_name = application.supervisor_email = application.supervisor_comment = ""
+        application.supervisor_digest = None
+        session.expire(application, ["files", "messages"])
 
 
 def erase_nominations(session: Session, member: Member, now: datetime) -> None:

@@ -164,7 +164,7 @@ def test_login_attempts_are_kept_for_the_throttles_day_however_short_the_setting
 
 def test_the_apps_periodic_jobs_include_the_purge_and_it_removes_what_has_expired(app, old_and_new):
     names = [job.name for job in periodic_jobs(app)]
-    assert names == ["elections", "events", "renewals", "cards", "erasure", "purge"]
+    assert names == ["elections", "events", "renewals", "reaccreditation", "cards", "erasure", "purge"]
     purge_job = next(job for job in periodic_jobs(app) if job.name == "purge")
     assert purge_job.interval == 3600
     assert _purge_once(app)["login_attempts"] == 1

@@ -13,6 +13,7 @@ from portal.accounts.access import page
 from portal.accounts.acting import actor
 from portal.accreditation import audits
 from portal.accreditation.cpd_routes import today
+from portal.accreditation.links import Links
 from portal.accreditation.models import AUDIT_OUTCOMES, CpdAudit
 from portal.accreditation.routes import STAFF
 from portal.errors import PortalError
@@ -42,7 +43,13 @@ def index(ctx: Ctx) -> Response:
             try:
                 with ctx.attempt():
                     found = audits.draw(
-                        ctx.db, size=size, deadline=deadline, today=today(ctx), actor=actor(ctx), now=ctx.now
+                        ctx.db,
+                        size=size,
+                        deadline=deadline,
+                        today=today(ctx),
+                        actor=actor(ctx),
+                        now=ctx.now,
+                        links=Links.for_app(ctx.request.app),
                     )
             except PortalError as exc:
                 errors = {exc.details.get("field", "size"): exc.message}

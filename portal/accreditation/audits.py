@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accreditation.errors import Code
+from portal.accreditation.links import Links
 from portal.accreditation.models import AUDIT_OUTCOMES, CpdAudit, CpdAuditMember, Holding
 from portal.errors import Invalid, NotFound
 from portal.mail import service as mail
@@ -50,10 +51,12 @@ def draw(
     today: date,
     actor: audit.Actor | None,
     now: datetime,
+    links: Links,
     seed: int | None = None,
 ) -> CpdAudit:
     """Draw an audit of `size` registrants (all of them when fewer), store it with its seed and pool, and
-    e-mail each one drawn, in one transaction."""
+    e-mail each one drawn (asking for their log and evidence by the deadline, with a link to the log), in one
+    transaction."""
     if not 1 <= size <= MAX_SIZE:
         raise Invalid(Code.BAD_NUMBER, f"Draw from 1 to {MAX_SIZE} registrants.", field="size")
     if deadline <= today:
@@ -87,6 +90,7 @@ def draw(
                     "society_name": name,
                     "name": member.full_name,
                     "deadline": deadline.strftime("%-d %B %Y"),
+                    "log_link": links.log(),
                 },
                 now=now,
             )

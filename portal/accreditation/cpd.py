@@ -19,6 +19,7 @@ from portal.accreditation.models import CPD_CATEGORIES, CpdEntry, Holding, Level
 from portal.accreditation.service import get_level
 from portal.errors import Invalid, NotFound
 from portal.members.models import Member
+from portal.site.files import Evidence
 
 MAX_HOURS = Decimal(100)
 
@@ -92,6 +93,8 @@ class CpdData:
     hours: Decimal
     category: str
     reflection: str = ""
+    #: Optional evidence (a certificate, notes), checked and cleaned before it gets here.
+    evidence: Evidence | None = None
 
 
 def parse_hours(raw: str) -> Decimal | None:
@@ -128,9 +131,21 @@ def add_entry(session: Session, *, member_id: int, data: CpdData, today: date, n
         reflection=data.reflection,
         created_at=now,
     )
+    if data.evidence is not None:
+        entry.evidence_name = data.evidence.filename[:200]
+        entry.evidence_type = data.evidence.content_type
+        entry.evidence = data.evidence.content
     session.add(entry)
     session.flush()
     return entry
+
+
+def entry_evidence(session: Session, *, member_id: int, entry_id: int) -> CpdEntry:
+    """A CPD entry of the member's with evidence; "not found" for anyone else's, or one with none."""
+    found = session.get(CpdEntry, entry_id)
+    if found is None or found.member_id != member_id or not found.evidence_name:
+        raise NotFound("There is no such evidence.", Code.NOT_FOUND)
+    return found
 
 
 def entries_of(session: Session, *, member_id: int, year: int | None = None) -> list[CpdEntry]:

@@ -19,10 +19,12 @@ from portal.accreditation.models import CPD_CATEGORIES
 from portal.accreditation.routes import STAFF
 from portal.errors import PortalError
 from portal.members.selfservice_routes import render_section
+from portal.site import files
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 
 UK = ZoneInfo("Europe/London")
+EVIDENCE = files.evidence_rule("evidence")
 Errors = dict[str, str]
 
 
@@ -33,7 +35,9 @@ def today(ctx: Ctx) -> date:
 # --- the member's log ------------------------------------------------------------------------------------------
 
 
-def _entry_form(raw: Mapping[str, Any] | None) -> tuple[cpd.CpdData | None, Errors, dict[str, Any]]:
+def _entry_form(
+    raw: Mapping[str, Any] | None, uploads: Mapping[str, Any] | None = None
+) -> tuple[cpd.CpdData | None, Errors, dict[str, Any]]:
     form = FormReader(raw)
     done_on = form.date("done_on", label="the date of the activity")
     form.data.setdefault("done_on", form.raw("done_on"))
@@ -47,18 +51,20 @@ def _entry_form(raw: Mapping[str, Any] | None) -> tuple[cpd.CpdData | None, Erro
         form.error("hours", "Enter the hours as a number more than 0 and at most 100, like 1.5.")
     category = form.choice("category", CPD_CATEGORIES, label="the kind of CPD")
     reflection = form.text("reflection", label="the reflection", required=False, max_length=5000)
+    evidence = files.evidence_of(uploads or {}, ("evidence",), form)
     if not form.ok or done_on is None or hours is None:
         return None, form.errors, form.data
-    return cpd.CpdData(done_on, activity, hours, category, reflection), form.errors, form.data
+    data = cpd.CpdData(done_on, activity, hours, category, reflection, evidence[0] if evidence else None)
+    return data, form.errors, form.data
 
 
-@page("member")
+@page("member", uploads=(EVIDENCE,))
 def log(ctx: Ctx) -> Response:
     member_id = acting.member_id(ctx)
     errors: Errors = {}
     values: dict[str, Any] = {}
     if ctx.request.method == "POST":
-        data, errors, values = _entry_form(ctx.form)
+        data, errors, values = _entry_form(ctx.form, ctx.uploads)
         if data is not None:
             try:
                 with ctx.attempt():
@@ -76,8 +82,34 @@ def log(ctx: Ctx) -> Response:
             "categories": CPD_CATEGORIES,
             "errors": errors,
             "values": values,
+            "max_mb": files.MAX_BYTES // (1024 * 1024),
         },
         status_code=422 if errors else 200,
+    )
+
+
+def _evidence_response(found: Any) -> Response:
+    assert found.evidence is not None
+    return Response(
+        found.evidence,
+        media_type=found.evidence_type,
+        headers=files.headers(found.evidence_name, found.evidence_type, public=False),
+    )
+
+
+@page("member")
+def evidence(ctx: Ctx) -> Response:
+    """The evidence of one of the member's own CPD entries."""
+    return _evidence_response(
+        cpd.entry_evidence(ctx.db, member_id=acting.member_id(ctx), entry_id=ctx.params["entry_id"])
+    )
+
+
+@page(*STAFF)
+def member_evidence(ctx: Ctx) -> Response:
+    """The evidence of a member's CPD entry, for the reviewer (a CPD audit)."""
+    return _evidence_response(
+        cpd.entry_evidence(ctx.db, member_id=ctx.params["member_id"], entry_id=ctx.params["entry_id"])
     )
 
 
@@ -140,6 +172,8 @@ def member(ctx: Ctx) -> Response:
             "member": found,
             "holdings": cpd.holdings_of(ctx.db, member_id=found.id),
             "progress": cpd.progress(ctx.db, member_id=found.id, today=today(ctx)),
+            "entries": cpd.entries_of(ctx.db, member_id=found.id),
+            "categories": CPD_CATEGORIES,
             "levels": levels,
             "errors": errors,
             "values": values,
@@ -161,5 +195,11 @@ def member_levels_section(ctx: Ctx, found: Any) -> tuple[str, str] | None:
 
 routes = [
     Route("/me/cpd", log, methods=["GET", "POST"], name="cpd"),
+    Route("/me/cpd/{entry_id:int}/evidence", evidence, name="cpd_evidence"),
     Route("/accreditation/members/{member_id:int}", member, methods=["GET", "POST"], name="member"),
+    Route(
+        "/accreditation/members/{member_id:int}/cpd/{entry_id:int}/evidence",
+        member_evidence,
+        name="member_cpd_evidence",
+    ),
 ]

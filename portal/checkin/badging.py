@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.accounts.models import Account
 from portal.checkin import badges, pdf, qr
+from portal.checkin import cpd as checkin_cpd
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RIBBONS, BadgeRibbon, CheckInScan, WorkshopCpd
 from portal.checkin.rosters import affiliations
@@ -311,6 +312,7 @@ def set_cpd_hours(
             changed[workshop_id] = value
     session.flush()
     if changed:
+        checkin_cpd.recount_event(session, event_id=event_id, now=now)
         audit.record(
             session,
             actor=actor,

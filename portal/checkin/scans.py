@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.accounts.models import Account
 from portal.checkin import badges
+from portal.checkin import cpd as checkin_cpd
 from portal.checkin.errors import CheckInError, Code
 from portal.checkin.models import RESULTS, CheckInScan
 from portal.db import rowcount
@@ -89,6 +90,8 @@ class Place:
     closes_at: datetime
     workshop_id: int | None = None
     title: str = ""
+    #: What an admission here writes to a member's CPD log (see `checkin.cpd`).
+    cpd: checkin_cpd.PlaceCpd | None = None
 
     def is_open(self, at: datetime) -> bool:
         return self.opens_at <= at <= self.closes_at
@@ -166,6 +169,7 @@ def place_for(session: Session, *, event_id: int, workshop_id: int | None = None
             opens_at=row.starts_at - EVENT_OPENS_BEFORE,
             closes_at=row.ends_at + EVENT_CLOSES_AFTER,
             title=row.title,
+            cpd=checkin_cpd.place_cpd(session, event_id=event_id, workshop_id=None),
         )
     row = session.execute(
         select(Workshop.starts_at, Workshop.ends_at, Workshop.title).where(
@@ -182,6 +186,7 @@ def place_for(session: Session, *, event_id: int, workshop_id: int | None = None
         opens_at=row.starts_at - SESSION_OPENS_BEFORE,
         closes_at=row.ends_at,
         title=row.title,
+        cpd=checkin_cpd.place_cpd(session, event_id=event_id, workshop_id=workshop_id),
     )
 
 
@@ -197,6 +202,7 @@ BOOKING_COLUMNS = (
     Registration.badge_serial,
     Registration.first_name,
     Registration.last_name,
+    Registration.member_id,
     TicketType.name.label("ticket"),
 )
 
@@ -283,6 +289,9 @@ class Judged:
     ticket: str
     offline: bool
     client_said_ok: bool
+    #: The member a booking is linked to, and what admitting them adds to their CPD log (None: nothing).
+    member_id: int | None = None
+    cpd: checkin_cpd.PlaceCpd | None = None
 
     def answer(self, status: str, first: dict[str, str] | None = None) -> CheckInAnswer:
         return CheckInAnswer(
@@ -355,6 +364,8 @@ def judge(
         ticket=row.ticket if row is not None else "",
         offline=offline,
         client_said_ok=scan.client_result == "ok",
+        member_id=row.member_id if row is not None else None,
+        cpd=place.cpd,
     )
 
 
@@ -369,6 +380,10 @@ def record(connection: Connection, judged: Judged) -> CheckInAnswer:
         key_value = admission_key(judged.registration_id, values["workshop_id"])
         row = {**values, "result": "ok", "admission_key": key_value, "conflict": False}
         if _insert(connection, {**row, "answer": json.dumps(result.to_json())}) is not None:
+            if judged.member_id is not None and judged.cpd is not None:
+                checkin_cpd.credit(
+                    connection, member_id=judged.member_id, cpd=judged.cpd, now=values["received_at"]
+                )
             return result
         replayed = _replay(connection, values["nonce"])
         if replayed is not None:
@@ -453,6 +468,9 @@ def undo(
     )
     if rowcount(done) != 1:
         raise CheckInError(Code.NOT_ADMITTED, "That admission was already undone.", kind=Kind.CONFLICT)
+    member_id = session.scalar(select(Registration.member_id).where(Registration.id == row.registration_id))
+    if member_id is not None:
+        checkin_cpd.recount(session, event_id=row.event_id, member_id=member_id, now=now)
     audit.record(
         session,
         actor=actor,

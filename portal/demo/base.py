@@ -22,8 +22,9 @@ from portal.elections.links import Links as ElectionLinks
 from portal.events.links import Links as EventLinks
 from portal.members import selfservice
 
-#: The e-mailed links whose tokens the demo's people use: activating an account, answering a nomination.
-READ_LINKS = frozenset({"accounts:set_password", "elections:nomination_link"})
+#: The e-mailed links whose tokens the demo's people use: activating an account, answering a nomination, a
+#: supervisor confirming an accreditation application.
+READ_LINKS = frozenset({"accounts:set_password", "elections:nomination_link", "accreditation:supervise"})
 
 
 class DemoBase:

@@ -27,7 +27,6 @@ from portal.web.boundary import Prepare
 from portal.web.context import Ctx
 from portal.web.errors import status_for
 from portal.web.forms import FormReader
-from portal.web.uploads import UploadRule
 
 STAFF = ("office", "admin")
 EVIDENCE_FIELDS = tuple(f"evidence_{n}" for n in range(1, service.MAX_FILES + 1))
@@ -47,43 +46,15 @@ MONTHS = (
 )
 
 
-def _evidence_rule(field: str) -> UploadRule:
-    """An evidence file: a PDF, JPEG or PNG of at most 8 MB, checked and cleaned as the site's attachments
-    are (`site.files`: the type from the bytes, images re-encoded without metadata, active PDFs refused)."""
-    return UploadRule(
-        field=field,
-        max_bytes=files.MAX_BYTES,
-        too_large=f"The file is larger than {files.MAX_BYTES // (1024 * 1024)} MB. Upload a smaller one.",
-        check=files.check_file,
-        process=files.clean_file,
-    )
-
-
-EVIDENCE = tuple(_evidence_rule(field) for field in EVIDENCE_FIELDS)
+EVIDENCE = files.evidence_rules(EVIDENCE_FIELDS)
 
 
 def _links(ctx: Ctx) -> Links:
     return Links.for_app(ctx.request.app)
 
 
-def _evidence(ctx: Ctx, form: FormReader) -> list[service.Evidence]:
-    found = []
-    for field in EVIDENCE_FIELDS:
-        upload = ctx.uploads.get(field)
-        if upload is None:
-            continue
-        if upload.error is not None:
-            form.error(field, upload.error.message)
-            continue
-        clean: files.CleanFile = upload.value
-        found.append(
-            service.Evidence(
-                filename=files.safe_filename(upload.filename or "evidence", clean.extension),
-                content_type=clean.content_type,
-                content=clean.data,
-            )
-        )
-    return found
+def _evidence(ctx: Ctx, form: FormReader) -> list[files.Evidence]:
+    return files.evidence_of(ctx.uploads, EVIDENCE_FIELDS, form)
 
 
 # --- the public pages -----------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from portal.membership.models import (
     ApplicationFile,
     ApplicationMessage,
 )
+from portal.site.files import Evidence
 from portal.society.service import membership_settings, society_name
 from portal.web.tokens import new_token, token_digest
 
@@ -68,15 +69,6 @@ LIMITS = {
     "profession": 200,
     "registration_number": 60,
 }
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A file the applicant sent, already checked and cleaned (`site.files.clean_file`)."""
-
-    filename: str
-    content_type: str
-    content: bytes
 
 
 @dataclass(frozen=True)

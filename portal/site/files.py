@@ -13,12 +13,15 @@ import io
 import re
 import unicodedata
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image, ImageOps
 
-from portal.web.uploads import UploadRefused, UploadRule
+from portal.web.forms import FormReader
+from portal.web.uploads import Upload, UploadRefused, UploadRule
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 24_000_000
@@ -131,6 +134,55 @@ ATTACHMENT = UploadRule(
     process=clean_file,
     noun="files",
 )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A file of evidence someone sent (a certificate, a log), already checked and cleaned (`clean_file`)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def evidence_rule(field: str) -> UploadRule:
+    """An evidence file: a PDF, JPEG or PNG of at most 8 MB, checked and cleaned as the site's attachments
+    are (the type from the bytes, images re-encoded without metadata, active PDFs refused). Membership
+    applications and accreditation (applications, CPD entries) take their evidence by this one rule."""
+    return UploadRule(
+        field=field,
+        max_bytes=MAX_BYTES,
+        too_large=f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Upload a smaller one.",
+        check=check_file,
+        process=clean_file,
+    )
+
+
+def evidence_rules(fields: Sequence[str]) -> tuple[UploadRule, ...]:
+    return tuple(evidence_rule(field) for field in fields)
+
+
+def evidence_of(
+    uploads: Mapping[str, Upload | Any], fields: Sequence[str], form: FormReader
+) -> list[Evidence]:
+    """The evidence files a form sent, in field order; a refused one puts its message beside its field."""
+    found = []
+    for field in fields:
+        upload = uploads.get(field)
+        if upload is None:
+            continue
+        if upload.error is not None:
+            form.error(field, upload.error.message)
+            continue
+        clean: CleanFile = upload.value
+        found.append(
+            Evidence(
+                filename=safe_filename(upload.filename or "evidence", clean.extension),
+                content_type=clean.content_type,
+                content=clean.data,
+            )
+        )
+    return found
 
 
 def safe_filename(name: str, extension: str) -> str:

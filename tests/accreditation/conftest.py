@@ -9,6 +9,7 @@ import pytest
 from support import login, make_account
 
 from portal.accreditation import service
+from portal.accreditation.links import Links
 from portal.training import service as training
 
 
@@ -54,3 +55,8 @@ def member(database: Any, passwords: Any, clock: Any) -> Any:
     with database.session() as s:
         s.get(Account, account.id).member_id = member_id
         return s.get(Member, member_id)
+
+
+@pytest.fixture
+def links(app: Any) -> Links:
+    return Links.for_app(app)

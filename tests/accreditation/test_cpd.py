@@ -127,3 +127,33 @@ def test_the_members_staff_page_shows_the_levels_held_to_the_accreditation_role(
     page = client.get(f"/members/{member.id}")
     assert page.status_code == 200 and "No accreditation recorded" in page.text
     assert f'/accreditation/members/{member.id}"' in page.text
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_an_entry_takes_optional_evidence_checked_as_every_upload_and_the_officer_sees_it(
+    client, database, passwords, member, levels
+):
+    login(client, "megan@example.org")
+    form = {"done_on": "2026-10-01", "activity": "Workshop", "hours": "3", "category": "course"}
+    wrong = post(
+        client, "/me/cpd", form, files={"evidence": ("notes.docx", b"PK\x03\x04rest", "application/msword")}
+    )
+    assert wrong.status_code == 422 and 'id="f-evidence-error"' in wrong.text and "Word" in wrong.text
+    done = post(client, "/me/cpd", form, files={"evidence": ("cert.pdf", PDF, "application/pdf")})
+    assert done.status_code == 303
+    with database.session() as s:
+        (entry,) = cpd.entries_of(s, member_id=member.id)
+        entry_id = entry.id
+    log = client.get("/me/cpd")
+    assert f"/me/cpd/{entry_id}/evidence" in log.text
+    own = client.get(f"/me/cpd/{entry_id}/evidence")
+    assert own.content == PDF and own.headers["content-disposition"].startswith("attachment")
+    client.cookies.clear()
+    make_account(database, passwords, email="acc@example.org", roles="accreditation", name="Avi Officer")
+    login(client, "acc@example.org")
+    page = client.get(f"/accreditation/members/{member.id}")
+    url = f"/accreditation/members/{member.id}/cpd/{entry_id}/evidence"
+    assert url in page.text and client.get(url).content == PDF
+    assert client.get(f"/accreditation/members/{member.id + 1}/cpd/{entry_id}/evidence").status_code == 404

@@ -38,36 +38,48 @@ def test_the_pool_is_everyone_accredited_and_active_today_in_membership_number_o
     assert audits.registrants(db, today=TODAY) == registrants[:12]
 
 
-def test_an_audit_is_reproducible_from_its_stored_seed(db, clock, admin, registrants):
-    found = audits.draw(db, size=5, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock())
+def test_an_audit_is_reproducible_from_its_stored_seed(db, clock, admin, registrants, links):
+    found = audits.draw(
+        db, size=5, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), links=links
+    )
     drawn = [row.member_id for row, _ in audits.drawn(db, audit_id=found.id)]
     assert len(drawn) == 5 and set(drawn) <= set(registrants[:12])
     db.expire_all()
     stored = audits.get_audit(db, found.id)
     assert audits.redraw(stored) == drawn
     # The same seed over the same pool gives the same draw; another seed (almost surely) another.
-    again = audits.draw(db, size=5, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(),
+    again = audits.draw(db, size=5, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), links=links,
                         seed=stored.seed)  # fmt: skip
     assert [row.member_id for row, _ in audits.drawn(db, audit_id=again.id)] == drawn
 
 
-def test_each_registrant_drawn_is_asked_by_email_for_their_log_by_the_deadline(db, clock, admin, registrants):
-    audits.draw(db, size=3, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), seed=7)
+def test_each_registrant_drawn_is_asked_by_email_for_their_log_by_the_deadline(
+    db, clock, admin, registrants, links
+):
+    audits.draw(
+        db, size=3, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), links=links, seed=7
+    )
     emails = db.scalars(select(OutboxEmail).where(OutboxEmail.kind == "accreditation/cpd_audit")).all()
     assert len(emails) == 3
     from portal.mail import rendering
 
     for email in emails:
-        assert "31 January 2027" in rendering.render(email.kind, rendering.thaw(email.context)).subject
+        rendered = rendering.render(email.kind, rendering.thaw(email.context))
+        assert "31 January 2027" in rendered.subject
+        assert "http://testserver/me/cpd" in rendered.text
 
 
-def test_an_audit_larger_than_the_pool_draws_everyone(db, clock, admin, registrants):
-    found = audits.draw(db, size=50, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock())
+def test_an_audit_larger_than_the_pool_draws_everyone(db, clock, admin, registrants, links):
+    found = audits.draw(
+        db, size=50, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), links=links
+    )
     assert sorted(row.member_id for row, _ in audits.drawn(db, audit_id=found.id)) == registrants[:12]
 
 
-def test_outcomes_are_recorded_and_a_bad_one_refused(db, clock, admin, registrants):
-    found = audits.draw(db, size=2, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock())
+def test_outcomes_are_recorded_and_a_bad_one_refused(db, clock, admin, registrants, links):
+    found = audits.draw(
+        db, size=2, deadline=date(2027, 1, 31), today=TODAY, actor=admin, now=clock(), links=links
+    )
     (first, _), _ = audits.drawn(db, audit_id=found.id)
     row = audits.record_outcome(db, audit_id=found.id, member_id=first.member_id, outcome="extension",
                                 actor=admin, now=clock())  # fmt: skip
@@ -78,12 +90,12 @@ def test_outcomes_are_recorded_and_a_bad_one_refused(db, clock, admin, registran
     assert caught.value.code == "bad_outcome"
 
 
-def test_a_deadline_not_after_today_or_an_empty_pool_is_refused(db, clock, admin, levels):
+def test_a_deadline_not_after_today_or_an_empty_pool_is_refused(db, clock, admin, levels, links):
     with pytest.raises(PortalError) as caught:
-        audits.draw(db, size=2, deadline=TODAY, today=TODAY, actor=admin, now=clock())
+        audits.draw(db, size=2, deadline=TODAY, today=TODAY, actor=admin, now=clock(), links=links)
     assert caught.value.code == "bad_dates"
     with pytest.raises(PortalError) as caught:
-        audits.draw(db, size=2, deadline=date(2027, 1, 1), today=TODAY, actor=admin, now=clock())
+        audits.draw(db, size=2, deadline=date(2027, 1, 1), today=TODAY, actor=admin, now=clock(), links=links)
     assert caught.value.code == "no_registrants"
 
 

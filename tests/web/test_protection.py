@@ -276,6 +276,21 @@ MATRIX: dict[str, set[str]] = {
     "accreditation:audits": {"accreditation", "admin"},
     "accreditation:audit": {"accreditation", "admin"},
     "accreditation:cpd": {"member"},  # the member's own log
+    "accreditation:cpd_evidence": {"member"},  # evidence of the member's own entry (another's: not found)
+    "accreditation:member_cpd_evidence": {"accreditation", "admin"},
+    # Applying: the member's own pages; the supervisor's private link (the token decides); the reviewer's queue.
+    "accreditation:mine": {"member"},
+    "accreditation:apply": {"member"},
+    "accreditation:my_application": {"member"},
+    "accreditation:my_file": {"member"},
+    "accreditation:supervise": ALL,
+    "accreditation:applications": {"accreditation", "admin"},
+    "accreditation:application": {"accreditation", "admin"},
+    "accreditation:approve": {"accreditation", "admin"},
+    "accreditation:ask": {"accreditation", "admin"},
+    "accreditation:refuse": {"accreditation", "admin"},
+    "accreditation:resend": {"accreditation", "admin"},
+    "accreditation:application_file": {"accreditation", "admin"},
     # The public register and Find a Therapist are public; the roles that act after a complaint (complaints,
     # accreditation) set statuses, read the accreditations ending and export the CSV; a member edits their own
     # practice profile.
