@@ -414,8 +414,10 @@ def test_the_demo_has_a_register_with_conditions_a_suspension_a_removal_and_publ
         assert found.total >= 8 and {"registered", "conditions", "suspended", "removed"} <= shown
         assert len(register.removals(s)) == 1 and register.expiring(s, now=NOW)
         listing = directory.directory(s, directory.Filters(), now=NOW, key=b"k" * 32)
-        # Not in the directory: the suspended, the removed, and the demo member (who has published no profile).
-        assert listing.total == found.total - 3
+        # Nine published profiles, less the suspended and the removed practitioners'.
+        assert listing.total == 7
+        statuses = {e.member_id: e.status for e in found.entries}
+        assert all(statuses[m.id] not in ("suspended", "removed") for _p, m in listing.profiles)
         suspended = next(e for e in found.entries if e.status == "suspended")
         assert suspended.complaint_id is not None
 
