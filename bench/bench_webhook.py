@@ -9,7 +9,8 @@ PORTAL_TEST_PORTS) and then paid there. Timed:
   the portal's webhook (the app in-process, through Starlette's test client), one after another;
 - CPU per webhook: the handler's own work for another N (the signature verified by the official client, the
   event stored once, the checkout settled, the payment recorded and audited, the commit), measured with
-  `time.process_time` (aim: under 5 ms).
+  `time.process_time`, the median of the N (aim: under 5 ms);
+- the same for N members renewing by card (the renewal date moved on, the membership ledger written).
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from scratch import postgres_scratch
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.routing import Router
 from starlette.testclient import TestClient
 from stripe_standin import Running, StandIn, card_settings, sign
@@ -41,6 +44,10 @@ from portal.db import Database
 from portal.events import cards, catalogue, sales
 from portal.events.links import Links
 from portal.events.models import CardCheckout, Registration
+from portal.members.models import Member, MemberCategory
+from portal.members.service import seed_default_options
+from portal.membership import renewals
+from portal.membership.models import MembershipPayment
 from portal.settings import Settings
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -114,6 +121,62 @@ def setup(database: Database, settings: Settings, standin: StandIn, payments: in
     return ids
 
 
+def setup_renewals(database: Database, settings: Settings, standin: StandIn, payments: int) -> list[str]:
+    """`payments` members whose renewal (£45) was started by card, each session paid; their session ids."""
+    config = cards.StripeConfig.of(settings)
+    assert config is not None
+    with database.session() as s:
+        seed_default_options(s)
+        s.execute(update(MemberCategory).where(MemberCategory.code == "basic").values(annual_fee=4500))
+    ids = []
+    for n in range(payments):
+        with database.session() as s:
+            member = Member(
+                membership_number=f"R{n:05d}",
+                email=f"renewer{n}@example.org",
+                first_name="Renewer",
+                last_name=str(n),
+                category="basic",
+                status="active",
+                joined_on=NOW.date() - timedelta(days=350),
+                renewal_on=NOW.date() + timedelta(days=15),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            s.add(member)
+            s.flush()
+            urls = {
+                "success_url": "http://testserver/payments/card/return",
+                "cancel_url": "http://testserver/",
+            }
+            plan = renewals.card_plan(s, member_id=member.id, **urls)
+            created = cards.create_session(config, plan, now=NOW)
+            checkout = renewals.card_checkout(s, member_id=member.id, created=created, now=NOW, **urls)
+            ids.append(checkout.session_id)
+        standin.complete(ids[-1])
+    return ids
+
+
+def cpu_per_webhook(
+    database: Database, settings: Settings, app: Any, bodies: list[tuple[bytes, str]]
+) -> float:
+    """The handler's own CPU for each signed event, in milliseconds: verified, stored once, settled and
+    committed, in a transaction of its own as the route does. The median of the webhooks: on a machine shared
+    with other work one preempted webhook would move a mean by more than the handler costs."""
+    config = cards.StripeConfig.of(settings)
+    assert config is not None
+    samples = []
+    for payload, signature in bodies:
+        before = time.process_time()
+        with database.session() as s:
+            outcome = cards.handle_webhook(
+                s, config=config, payload=payload, signature=signature, now=NOW, app=app
+            )
+        samples.append(time.process_time() - before)
+        assert outcome.result == "confirmed"
+    return statistics.median(samples) * 1000
+
+
 def signed(standin: StandIn, session_id: str) -> tuple[bytes, str]:
     payload = json.dumps(standin.event("checkout.session.completed", session_id)).encode()
     return payload, sign(payload)
@@ -150,23 +213,15 @@ def run_engine(url: str, running: Running, payments: int) -> list[tuple[str, str
                 )
                 assert response.json()["result"] == "confirmed", response.text
             elapsed = time.perf_counter() - started
-        config = cards.StripeConfig.of(settings)
-        assert config is not None
-        bodies = [signed(standin, sid) for sid in direct]
-        cpu = 0.0
-        for payload, signature in bodies:
-            before = time.process_time()
-            with database.session() as s:
-                outcome = cards.handle_webhook(
-                    s, config=config, payload=payload, signature=signature, now=NOW, app=app
-                )
-            cpu += time.process_time() - before
-            assert outcome.result == "confirmed"
+        booking_cpu = cpu_per_webhook(database, settings, app, [signed(standin, sid) for sid in direct])
+        renewing = setup_renewals(database, settings, standin, payments)
+        renewal_cpu = cpu_per_webhook(database, settings, app, [signed(standin, sid) for sid in renewing])
         with database.session(write=False) as s:
             complete = s.scalar(
                 select(func.count()).select_from(CardCheckout).where(CardCheckout.status == "complete")
             )
-        assert complete == 2 * payments
+            ledger = s.scalar(select(func.count()).select_from(MembershipPayment))
+        assert complete == 3 * payments and ledger == payments
         return [
             (
                 "confirmations per second (HTTP, in-process)",
@@ -174,9 +229,14 @@ def run_engine(url: str, running: Running, payments: int) -> list[tuple[str, str
                 f"{payments / elapsed:,.0f}/s",
             ),
             (
-                "CPU per webhook (handler and commit)",
+                "CPU per webhook (handler and commit, median)",
                 f"{payments:,} webhooks",
-                f"{cpu / payments * 1000:.2f} ms",
+                f"{booking_cpu:.2f} ms",
+            ),
+            (
+                "CPU per webhook, a renewal by card (median)",
+                f"{payments:,} webhooks",
+                f"{renewal_cpu:.2f} ms",
             ),
         ]
     finally:

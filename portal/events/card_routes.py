@@ -4,6 +4,7 @@ refund."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,12 +142,30 @@ def returned(ctx: Ctx) -> Response:
     as it now is. (`Prepare` is for a writing request with a form; a browser's return is neither.)"""
     _config(ctx)
     checkout = cards.find_checkout(ctx.db, str(ctx.query.get("session_id", "")))
-    back = None
-    if checkout.purpose == "booking":
-        registration = ctx.db.get(Registration, checkout.target_id)
-        if registration is not None:
-            back = ctx.url_for("events:booking", token=manage_token(ctx.key, registration.manage_seed))
+    back = _BACKS[checkout.purpose](ctx, checkout) if checkout.purpose in _BACKS else None
     return ctx.render("events/card_return.html", {"checkout": checkout, "back": back})
+
+
+#: The return page's way back, by purpose: `(ctx, checkout) -> (link text, address)` or None. A room above
+#: events registers its own (the renewal goes back to Renew, where an expired one can be paid again).
+BackLink = Callable[[Ctx, CardCheckout], tuple[str, str] | None]
+_BACKS: dict[str, BackLink] = {}
+
+
+def register_back(purpose: str, back: BackLink) -> None:
+    _BACKS[purpose] = back
+
+
+def _booking_back(ctx: Ctx, checkout: CardCheckout) -> tuple[str, str] | None:
+    registration = ctx.db.get(Registration, checkout.target_id)
+    if registration is None:
+        return None
+    return "Back to your booking", ctx.url_for(
+        "events:booking", token=manage_token(ctx.key, registration.manage_seed)
+    )
+
+
+register_back("booking", _booking_back)
 
 
 @api("public", signed=True)
@@ -198,6 +217,8 @@ def refund(ctx: Ctx) -> Response:
         return ctx.redirect(
             "events:registration", event_id=registration.event_id, registration_id=registration.id
         )
+    if checkout.purpose == "renewal":
+        return ctx.redirect("membership:member_renewals", member_id=checkout.target_id)
     return ctx.redirect("membership:applications")
 
 

@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.accounts.models import Account
@@ -62,15 +63,69 @@ def reference_for(registration_id: int, *, prefix: str = REFERENCE_PREFIX) -> st
     return f"{prefix}{digits}{_check_digit(digits)}"
 
 
-def find_references(text: str) -> list[str]:
+def find_references(text: str, *, prefix: str = REFERENCE_PREFIX) -> list[str]:
     """Valid references in free text, however the bank spaced or punctuated them."""
     squashed = re.sub(r"[^A-Z0-9]", "", text.upper())
+    pattern = REFERENCE_RE if prefix == REFERENCE_PREFIX else re.compile(rf"{prefix}(\d{{7}})")
     found = []
-    for match in REFERENCE_RE.finditer(squashed):
+    for match in pattern.finditer(squashed):
         digits = match.group(1)
         if _check_digit(digits[:6]) == digits[6]:
-            found.append(f"{REFERENCE_PREFIX}{digits}")
+            found.append(f"{prefix}{digits}")
     return found
+
+
+# --- what else a reference may pay --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What a reference of another kind pays (a membership's first fee `MEM…`, a renewal `REN…`), as the kind
+    registered for its prefix found it: shown in the statement's preview, and recorded by the kind."""
+
+    #: The kind's prefix (`MEM`, `REN`).
+    kind: str
+    reference: str
+    target_id: int
+    #: Who and what, for the preview's column.
+    label: str
+    #: Still owed, in minor units: 0 when it has been paid.
+    remaining: int
+
+
+class ReferenceKind(Protocol):
+    """A room above events whose payments are matched on their own reference prefix (see `register_kind`).
+    A kind takes the sum owed whole: a line for less is shown, and left for the office to record by hand."""
+
+    prefix: str
+
+    def find(self, session: Session, reference: str) -> Owed | None: ...
+
+    def imported(self, session: Session, fingerprints: list[str]) -> set[str]: ...
+
+    def record(
+        self, session: Session, owed: Owed, line: BankLine, *, actor: Account | None, now: datetime, app: Any
+    ) -> object: ...
+
+
+_KINDS: dict[str, ReferenceKind] = {}
+
+
+def register_kind(kind: ReferenceKind) -> None:
+    """Match a statement's lines on `kind.prefix` too, and record them through `kind` (membership does)."""
+    _KINDS[kind.prefix] = kind
+
+
+def _other_kind(session: Session, line: BankLine) -> tuple[ReferenceKind, list[str], Owed | None] | None:
+    for kind in _KINDS.values():
+        references = find_references(line.description, prefix=kind.prefix)
+        if references:
+            for reference in references:
+                owed = kind.find(session, reference)
+                if owed is not None:
+                    return kind, references, owed
+            return kind, references, None
+    return None
 
 
 # --- the provider interface ---------------------------------------------------------------------------------------
@@ -101,7 +156,7 @@ class PaymentProvider(Protocol):
 
     def handle_webhook(
         self, session: Session, *, payload: bytes, headers: Mapping[str, str], now: datetime
-    ) -> list[Payment]: ...
+    ) -> list[object]: ...
 
 
 class BankTransferProvider:
@@ -147,7 +202,7 @@ class BankTransferProvider:
 
     def handle_webhook(
         self, session: Session, *, payload: bytes, headers: Mapping[str, str], now: datetime
-    ) -> list[Payment]:
+    ) -> list[object]:
         """A bank's notification of an incoming credit, JSON `{"id", "date", "amount", "description"}`
         (amount in minor units), signed with HMAC-SHA256 in `X-Signature`. Recorded once per `id`."""
         sent = headers.get("x-signature", "")
@@ -167,7 +222,7 @@ class BankTransferProvider:
         except (ValueError, KeyError, TypeError):
             raise PaymentError(Code.BAD_NOTIFICATION, "The notification could not be read.") from None
         match = match_lines(session, [line])[0]
-        if not match.recordable:
+        if not match.recordable or match.owed is not None:  # a membership's: the statement import records it
             return []
         return apply_matches(session, [match], actor=None, now=now, source="provider")
 
@@ -193,6 +248,32 @@ def _move_paid(session: Session, registration: Registration, delta: int) -> None
         .execution_options(synchronize_session=False)
     )
     session.expire(registration, ["amount_paid", "payments"])
+
+
+def _add_paid(session: Session, registration: Registration, amount: int, now: datetime) -> None:
+    """Money in: the amount added and the status moved in one statement, which returns what it wrote (the
+    card webhook's hot path; `_status_after` says the same for a payment: waived stays, else paid once the
+    amount due is reached)."""
+    paid = Registration.amount_paid + amount
+    new_paid, status = session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id)
+        .values(
+            amount_paid=paid,
+            payment_status=case(
+                (Registration.payment_status == "waived", "waived"),
+                (or_(Registration.amount_due <= 0, paid >= Registration.amount_due), "paid"),
+                else_="unpaid",
+            ),
+            updated_at=now,
+        )
+        .returning(Registration.amount_paid, Registration.payment_status)
+        .execution_options(synchronize_session=False)
+    ).one()
+    set_committed_value(registration, "amount_paid", new_paid)
+    set_committed_value(registration, "payment_status", status)
+    set_committed_value(registration, "updated_at", now)
+    session.expire(registration, ["payments"])
 
 
 def record_payment(
@@ -233,10 +314,13 @@ def record_payment(
     )
     session.add(payment)
     session.flush()
-    _move_paid(session, registration, amount if kind == "payment" else -amount)
-    registration.payment_status = _status_after(registration)
-    registration.updated_at = now
-    session.flush()
+    if kind == "payment":
+        _add_paid(session, registration, amount, now)
+    else:
+        _move_paid(session, registration, -amount)
+        registration.payment_status = _status_after(registration)
+        registration.updated_at = now
+        session.flush()
     audit.record(
         session,
         actor=actor,
@@ -288,6 +372,8 @@ class LineMatch:
     registration: Registration | None
     outcome: str
     message: str
+    #: What a line quoting another kind's reference pays (the line then names no booking).
+    owed: Owed | None = None
 
     @property
     def recordable(self) -> bool:
@@ -300,7 +386,8 @@ OUTCOMES = {
     "overpaid": "More than is owed",
     "already_paid": "Booking already paid",
     "already_imported": "Already imported",
-    "no_reference": "No booking reference found",
+    "no_reference": "No booking or membership reference found",
+    "short": "Less than the fee: record it by hand",
     "unknown_reference": "Reference not known",
     "not_a_credit": "Money out, not in",
     "cancelled": "Booking cancelled",
@@ -422,12 +509,12 @@ def parse_statement(text: str) -> tuple[list[BankLine], list[str]]:
 
 def match_lines(session: Session, lines: Sequence[BankLine]) -> list[LineMatch]:
     """What each line would do, without recording anything: the preview, and what `apply_matches` records."""
-    imported = set(
-        session.scalars(
-            select(Payment.external_id).where(Payment.external_id.in_([line.fingerprint for line in lines]))
-        )
-    )
+    fingerprints = [line.fingerprint for line in lines]
+    imported = set(session.scalars(select(Payment.external_id).where(Payment.external_id.in_(fingerprints))))
+    for kind in _KINDS.values():
+        imported |= kind.imported(session, fingerprints)
     owed: dict[int, int] = {}
+    taken: dict[tuple[str, int], int] = {}
     results: list[LineMatch] = []
     for line in lines:
         if line.fingerprint in imported:
@@ -438,7 +525,7 @@ def match_lines(session: Session, lines: Sequence[BankLine]) -> list[LineMatch]:
             continue
         references = find_references(line.description)
         if not references:
-            results.append(LineMatch(line, None, "no_reference", OUTCOMES["no_reference"]))
+            results.append(_match_other(session, line, taken))
             continue
         registration = session.scalar(
             select(Registration).where(Registration.payment_reference.in_(references)).limit(1)
@@ -464,6 +551,27 @@ def match_lines(session: Session, lines: Sequence[BankLine]) -> list[LineMatch]:
     return results
 
 
+def _match_other(session: Session, line: BankLine, taken: dict[tuple[str, int], int]) -> LineMatch:
+    """A line with no booking reference: another kind's (a membership's), or none at all. Each sum owed is
+    taken whole, once per statement (`taken`: what earlier lines of the same statement paid)."""
+    other = _other_kind(session, line)
+    if other is None:
+        return LineMatch(line, None, "no_reference", OUTCOMES["no_reference"])
+    kind, references, found = other
+    if found is None:
+        message = f"Reference {' or '.join(references)} not known"
+        return LineMatch(line, None, "unknown_reference", message)
+    remaining = found.remaining - taken.get((kind.prefix, found.target_id), 0)
+    if remaining <= 0:
+        outcome = "already_paid"
+    elif line.amount < remaining:
+        outcome = "short"
+    else:
+        outcome = "full" if line.amount == remaining else "overpaid"
+        taken[(kind.prefix, found.target_id)] = found.remaining
+    return LineMatch(line, None, outcome, OUTCOMES[outcome], owed=found)
+
+
 def apply_matches(
     session: Session,
     matches: Sequence[LineMatch],
@@ -471,11 +579,24 @@ def apply_matches(
     actor: Account | None,
     now: datetime,
     source: str = "bank_csv",
-) -> list[Payment]:
-    """Record every recordable line, in the caller's one transaction."""
-    recorded: list[Payment] = []
+    app: Any = None,
+) -> list[object]:
+    """Record every recordable line, in the caller's one transaction: a booking's payment, or (through its
+    kind) a membership's; `app` is what a kind needs to e-mail (the first fee's activation link)."""
+    recorded: list[object] = []
     for match in matches:
-        if not match.recordable or match.registration is None:
+        if not match.recordable:
+            continue
+        if match.owed is not None:
+            kind = _KINDS[match.owed.kind]
+            try:
+                with session.begin_nested():
+                    done = kind.record(session, match.owed, match.line, actor=actor, now=now, app=app)
+            except (IntegrityError, PortalError):
+                continue  # recorded by someone else a moment ago
+            recorded.append(done)
+            continue
+        if match.registration is None:
             continue
         try:
             with session.begin_nested():

@@ -1286,7 +1286,9 @@ def payments_import(ctx: Ctx) -> Response:
             return ctx.render("events/payments_import.html", context, status_code=422)
         matches = payments.match_lines(ctx.db, lines)
         if form is not None and form.get("action") == "apply":
-            recorded = payments.apply_matches(ctx.db, matches, actor=acting.actor(ctx), now=ctx.now)
+            recorded = payments.apply_matches(
+                ctx.db, matches, actor=acting.actor(ctx), now=ctx.now, app=ctx.request.app
+            )
             ctx.flash(
                 f"{len(recorded)} payment{'s' if len(recorded) != 1 else ''} recorded from the statement."
             )

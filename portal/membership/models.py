@@ -178,3 +178,66 @@ class Renewal(Base):
     paid_on: Mapped[date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(300), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+#: How money for a membership was paid (the ledger's `method`).
+PAYMENT_METHODS: dict[str, str] = {
+    "card": "Card",
+    "bank_transfer": "Bank transfer",
+    "cheque": "Cheque",
+    "cash": "Cash",
+    "other": "Other",
+}
+#: Which path recorded it (the ledger's `source`).
+PAYMENT_SOURCES: dict[str, str] = {
+    "stripe": "Stripe (webhook, return page or reconciliation)",
+    "staff": "Recorded by hand by the office",
+    "bank_statement": "A bank statement import",
+    "bank_notification": "The bank's notification",
+    "free": "A free category",
+}
+
+
+class MembershipPayment(Base):
+    """The membership ledger: one row for each sum paid for a membership (a first fee or a renewal), or paid
+    back (`kind` "refund"), written in the same transaction as whatever the payment changed (the member made
+    active, the renewal date moved on). Rows are never updated; what a report counts is here (see
+    docs/payments.md). It holds no personal data (no names, no free text: the office's note stays on the
+    renewal, which erasure blanks, and a bank line's words are not kept), so a member erased later keeps their payments
+    as counts (`member_id` stays, the member row being anonymised; `category` is the category paid for)."""
+
+    __tablename__ = "membership_payments"
+    __table_args__ = (
+        Index("ix_membership_payments_member_id", "member_id", "id"),
+        Index("ix_membership_payments_received_on", "received_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "first_fee" or "renewal".
+    purpose: Mapped[str] = mapped_column(String(20))
+    #: "payment" or "refund"; `amount` is always positive.
+    kind: Mapped[str] = mapped_column(String(20), default="payment")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(50))
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("membership_applications.id", ondelete="SET NULL")
+    )
+    renewal_id: Mapped[int | None] = mapped_column(ForeignKey("membership_renewals.id", ondelete="SET NULL"))
+    #: The invoice it settles (one series with the events' invoices).
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    #: Minor units (pence), and the ISO currency.
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    #: One of PAYMENT_METHODS, and the path that recorded it (PAYMENT_SOURCES).
+    method: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))
+    #: The provider's reference, unique when given: `stripe:<Checkout Session id>`, a bank line's fingerprint
+    #: (`csv:…`, so importing a statement twice records nothing twice); None for a payment recorded by hand.
+    provider_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: The payment reference the payer quoted (`MEM…`, `REN…`).
+    reference: Mapped[str] = mapped_column(String(20), default="")
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    #: Who recorded it, as the audit log names them ("Payment provider", a member of staff).
+    recorded_by: Mapped[str] = mapped_column(String(300), default="")

@@ -6,25 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.accounts import acting
 from portal.accounts.access import page
-from portal.errors import Kind
-from portal.events import invoices
+from portal.errors import Kind, NotFound, PortalError
+from portal.events import card_routes, cards, invoices
+from portal.events.payments import PaymentError
 from portal.members import service as members
 from portal.members.models import STATUSES
 from portal.members.selfservice_routes import render_section
 from portal.members.standing import STANDINGS, london_day
-from portal.membership import certificate, leaving, renewals
+from portal.membership import certificate, leaving, ledger, renewals
 from portal.membership.errors import Code, MembershipError
+from portal.membership.models import PAYMENT_METHODS
 from portal.society import service as society
+from portal.web.boundary import Prepare
 from portal.web.context import Ctx
 from portal.web.forms import FormReader
 from portal.web.hooks import ToDo
 
 STAFF = ("office", "admin")
+#: How the office may say a renewal invoice was paid (a card payment is Stripe's to record).
+HAND_METHODS = {k: v for k, v in PAYMENT_METHODS.items() if k != "card"}
 
 
 # --- the member -----------------------------------------------------------------------------------------------
@@ -76,7 +81,8 @@ def renewal_to_do(ctx: Ctx) -> list[ToDo]:
 
 def _render_renew(ctx: Ctx, *, status_code: int = 200, error: str = "") -> Response:
     found = renewals.summary(ctx.db, member_id=acting.member_id(ctx), now=ctx.now)
-    return ctx.render(
+    card = cards.offered(ctx.db, ctx.settings)
+    response = ctx.render(
         "membership/renew.html",
         {
             "s": found,
@@ -84,9 +90,12 @@ def _render_renew(ctx: Ctx, *, status_code: int = 200, error: str = "") -> Respo
             "invoice": renewals.open_invoice(ctx.db, found.open),
             "error": error,
             "payment": society.payment_settings(ctx.db).as_text(),
+            "card": card,
         },
         status_code=status_code,
     )
+    # The card button's form ends on Stripe's page: the policy's form-action names it.
+    return card_routes.allow_checkout(ctx.settings, response) if card else response
 
 
 @page("member")
@@ -108,6 +117,45 @@ def renew(ctx: Ctx) -> Response:
     else:
         ctx.flash("Your invoice has been e-mailed to you; the details to pay are below.")
     return ctx.redirect("membership:renew")
+
+
+def _card_urls(ctx: Ctx) -> dict[str, str]:
+    return {
+        "success_url": ctx.absolute_url("payments:returned"),
+        "cancel_url": ctx.absolute_url("membership:renew"),
+    }
+
+
+def _card_look(ctx: Ctx) -> cards.CheckoutPlan | None:
+    """The renewal's plan, when Stripe must be asked for a new session (None: nothing to ask; the handler
+    says why, from its own reads)."""
+    principal = acting.login_or_none(ctx)
+    if principal is None or principal.member_id is None or not cards.offered(ctx.db, ctx.settings):
+        return None
+    try:
+        plan = renewals.card_plan(ctx.db, member_id=principal.member_id, **_card_urls(ctx))
+        return cards.needs_session(ctx.db, plan, now=ctx.now)
+    except PortalError:
+        return None
+
+
+@page("member", prepare=Prepare(look=_card_look, work=card_routes.ask_stripe))
+def renew_card(ctx: Ctx) -> Response:
+    """The second click, by card: the renewal asked for (if it was not already) and its Checkout Session
+    started or resumed, then the browser goes to Stripe. Stripe is asked in the route's `Prepare` work, with no
+    transaction open; the session is stored here with the renewal and its invoice, in one short write."""
+    if not cards.offered(ctx.db, ctx.settings):
+        raise NotFound("Card payment is not offered.")
+    try:
+        with ctx.attempt():
+            checkout = renewals.card_checkout(
+                ctx.db, member_id=acting.member_id(ctx), created=ctx.prepared, now=ctx.now, **_card_urls(ctx)
+            )
+    except (MembershipError, PaymentError) as exc:
+        if exc.code == "application_not_found":
+            raise
+        return _render_renew(ctx, status_code=409, error=exc.message)
+    return RedirectResponse(checkout.url, status_code=303)
 
 
 def _pdf(content: bytes, filename: str) -> Response:
@@ -171,6 +219,14 @@ def _render_staff(
             "standings": STANDINGS,
             "statuses": STATUSES,
             "history": renewals.renewals_of(ctx.db, member_id),
+            "payments": ledger.of_member(ctx.db, member_id),
+            "payment_methods": PAYMENT_METHODS,
+            "hand_methods": HAND_METHODS,
+            "card_checkouts": [
+                c
+                for c in cards.checkouts_for(ctx.db, purpose=renewals.CARD_PURPOSE, target_id=member_id)
+                if c.status == "complete"
+            ],
             "methods": renewals.methods(),
             "categories": members.option_labels(ctx.db, "category"),
             "errors": errors or {},
@@ -235,10 +291,12 @@ def renewal_paid(ctx: Ctx) -> Response:
     member_id = int(ctx.params["member_id"])
     form = FormReader(ctx.form)
     paid_on = form.date("invoice_paid_on", label="the day the payment arrived")
-    values = {"invoice_paid_on": form.raw("invoice_paid_on")}
+    method = form.choice("invoice_method", HAND_METHODS, label="how it was paid", required=False)
+    values = {"invoice_paid_on": form.raw("invoice_paid_on"), "invoice_method": form.raw("invoice_method")}
     if paid_on is None or not form.ok:
         return _render_staff(ctx, member_id, errors=dict(form.errors), values=values, status_code=422)
     renewal_id = int(ctx.params["renewal_id"])
+    paid = ledger.Paid(method=method or "bank_transfer", source="staff")
     return _done(
         ctx,
         member_id,
@@ -248,6 +306,7 @@ def renewal_paid(ctx: Ctx) -> Response:
             paid_on=paid_on,
             actor=acting.actor(ctx),
             now=ctx.now,
+            paid=paid,
             member_id=member_id,
         ),
         message="The invoice is marked paid and the renewal date moved on.",
@@ -282,8 +341,16 @@ def member_renewals_section(ctx: Ctx, member: Any) -> tuple[str, str] | None:
     )
 
 
+def _renewal_back(ctx: Ctx, checkout: Any) -> tuple[str, str]:
+    return "Back to your membership", ctx.url_for("membership:renew")
+
+
+card_routes.register_back(renewals.CARD_PURPOSE, _renewal_back)
+
+
 routes = [
     Route("/renew", renew, methods=["GET", "POST"], name="renew"),
+    Route("/renew/card", renew_card, methods=["POST"], name="renew_card"),
     Route("/invoices/{invoice_id:int}.pdf", my_invoice, name="my_invoice"),
     Route("/certificate.pdf", my_certificate, name="certificate"),
     Route("/members/{member_id:int}/renewals", member_renewals, name="member_renewals"),

@@ -19,22 +19,31 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.accounts.models import Account
 from portal.db import Database, rowcount
 from portal.errors import Kind
-from portal.events import invoices
-from portal.events.models import Invoice
+from portal.events import cards, invoices
+from portal.events.models import CardCheckout, Invoice
 from portal.events.payments import reference_for
 from portal.mail import service as mail
 from portal.members import service as members
 from portal.members.models import Member, MemberCategory
 from portal.members.standing import london_day, standing
+from portal.membership import ledger
 from portal.membership.errors import Code, MembershipError
 from portal.membership.fees import CURRENCY, DUE_DAYS
 from portal.membership.links import Links
-from portal.membership.models import REMINDER_KINDS, RENEWAL_METHODS, Application, Renewal, RenewalReminder
+from portal.membership.models import (
+    PAYMENT_METHODS,
+    REMINDER_KINDS,
+    RENEWAL_METHODS,
+    Application,
+    Renewal,
+    RenewalReminder,
+)
 from portal.membership.periods import _anniversary, next_start
 from portal.society.models import MembershipSettings
 from portal.society.service import membership_settings, payment_settings, society_name
@@ -240,16 +249,14 @@ def request_renewal(
     member_id: int,
     now: datetime,
     provider: RenewalProvider | None = None,
+    tell: bool = True,
 ) -> Renewal:
     """The member asks to renew: a renewal for the next year at their category's fee, with its invoice (the
-    one already open is given again: pressing twice never bills twice). A free category renews at once."""
+    one already open is given again: pressing twice never bills twice). A free category renews at once.
+    `tell=False` when the member pays by card there and then: the invoice is not e-mailed with its bank
+    transfer instructions (it stays on My membership, and the payment's receipt with it)."""
     member = members.get_member(session, member_id, lock=True)
-    if member.status in ("resigned", "pending") or member.erased_at is not None:
-        raise MembershipError(
-            Code.WRONG_STATUS,
-            "This membership cannot be renewed here: please contact the office.",
-            kind=Kind.CONFLICT,
-        )
+    _renewable(member)
     found = open_renewal(session, member.id)
     if found is not None:
         return found
@@ -291,7 +298,7 @@ def request_renewal(
     renewal.reference = request.reference
     renewal.invoice_id = request.invoice.id if request.invoice is not None else None
     session.flush()
-    if member.email:
+    if member.email and tell:
         attachments = invoices.invoice_attachments(request.invoice)
         mail.enqueue(
             session,
@@ -329,10 +336,10 @@ def _apply_payment(
         changes["status"] = ["lapsed", "active"]
         member.status = "active"
     member.updated_at = now
+    # Flushed with what the caller writes next (the ledger's row and the audit entry): one unit of work.
     members.record_change(
         session, member=member, changes=changes, actor=actor_label, source="renewal", now=now
     )
-    session.flush()
 
 
 def record_paid(
@@ -342,30 +349,62 @@ def record_paid(
     paid_on: date,
     actor: Account | None,
     now: datetime,
-    method: str = "",
+    paid: ledger.Paid = ledger.Paid(),
     member_id: int | None = None,
 ) -> Renewal:
-    """The renewal's invoice has been paid (staff saw it on the statement, or a provider's webhook): the
-    renewal date moves on one membership year. Once only: a second call is refused. `member_id`, when given,
-    must be the renewal's (a staff page names both)."""
+    """The renewal's invoice has been paid (staff saw it on the statement, a statement's line quoted its
+    reference, or the card provider said so): the renewal date moves on one membership year, and the payment
+    is entered in the ledger. Once only: a second call is refused. `member_id`, when given, must be the
+    renewal's (a staff page names both)."""
     renewal = session.get(Renewal, renewal_id)
     if renewal is None or (member_id is not None and renewal.member_id != member_id):
         raise MembershipError(Code.NOT_FOUND, "There is no such renewal.", kind=Kind.NOT_FOUND)
-    claimed = rowcount(
+    label = audit.actor_label(actor) if actor is not None else "Payment provider"
+    claimed = {"paid_on": paid_on, "method": paid.method, "recorded_by": label[:300]}
+    moved = rowcount(
         session.execute(
             update(Renewal)
             .where(Renewal.id == renewal.id, Renewal.paid_on.is_(None))
-            .values(paid_on=paid_on, **({"method": method} if method else {}))
+            .values(**claimed)
             .execution_options(synchronize_session=False)
         )
     )
-    if claimed != 1:
+    if moved != 1:
         raise MembershipError(Code.NOTHING_OWED, "This renewal has already been paid.", kind=Kind.CONFLICT)
-    session.refresh(renewal)
+    for name, value in claimed.items():  # what the update wrote, without reading the row back
+        set_committed_value(renewal, name, value)
     member = members.get_member(session, renewal.member_id, lock=True)
-    label = audit.actor_label(actor) if actor is not None else "Payment provider"
-    renewal.recorded_by = label[:300]
     _apply_payment(session, renewal=renewal, member=member, paid_on=paid_on, actor_label=label, now=now)
+    if renewal.amount > 0:
+        ledger.record(
+            session,
+            purpose="renewal",
+            paid=paid,
+            member_id=member.id,
+            category=renewal.category,
+            amount=renewal.amount,
+            received_on=paid_on,
+            actor=actor,
+            now=now,
+            renewal_id=renewal.id,
+            invoice_id=renewal.invoice_id,
+            reference=renewal.reference,
+        )
+    if member.email and renewal.amount > 0 and renewal.renewal_to is not None:
+        mail.enqueue(
+            session,
+            to=member.email,
+            template="membership/renewal_paid",
+            context={
+                "society_name": society_name(session),
+                "name": member.first_name,
+                "membership_number": member.membership_number,
+                "amount": invoices.amount_text(renewal.amount, CURRENCY),
+                "method": PAYMENT_METHODS.get(paid.method, paid.method).lower(),
+                "renewal_to": renewal.renewal_to,
+            },
+            now=now,
+        )
     audit.record(
         session,
         actor=actor,
@@ -375,12 +414,136 @@ def record_paid(
             "renewal": renewal.id,
             "amount": renewal.amount,
             "method": renewal.method,
+            "source": paid.source,
             "reference": renewal.reference,
             "renewal_on": renewal.renewal_to.isoformat() if renewal.renewal_to else None,
         },
         now=now,
     )
     return renewal
+
+
+# --- renewing by card ------------------------------------------------------------------------------------------
+
+#: A renewal's Checkout Session (`CardCheckout.purpose`): its target is the member, and its invoice the
+#: renewal's, which is how the confirmer finds the renewal it pays.
+CARD_PURPOSE = "renewal"
+
+
+def _renewable(member: Member) -> None:
+    if member.status in ("resigned", "pending") or member.erased_at is not None:
+        raise MembershipError(
+            Code.WRONG_STATUS,
+            "This membership cannot be renewed here: please contact the office.",
+            kind=Kind.CONFLICT,
+        )
+
+
+def card_plan(session: Session, *, member_id: int, success_url: str, cancel_url: str) -> cards.CheckoutPlan:
+    """The Checkout Session for a member's renewal: the open renewal's amount, or a year at the category's fee
+    when none is asked for yet (the renewal and its invoice are then made in the write that stores the
+    session, `card_checkout`). Read alike by the route's look and its write, so the two can be compared."""
+    member = members.get_member(session, member_id)
+    _renewable(member)
+    found = open_renewal(session, member.id)
+    code = found.category if found is not None else member.category
+    category = session.scalar(select(MemberCategory).where(MemberCategory.code == code))
+    amount = found.amount if found is not None else (category.annual_fee if category is not None else 0)
+    if amount <= 0:
+        raise MembershipError(Code.NOTHING_OWED, "Nothing is owed to renew.", kind=Kind.CONFLICT)
+    return cards.CheckoutPlan(
+        purpose=CARD_PURPOSE,
+        target_id=member.id,
+        amount=amount,
+        currency=CURRENCY,
+        description=f"Membership renewal ({category.label if category else code}), "
+        f"membership number {member.membership_number}",
+        reference=member.membership_number,
+        # The open renewal's invoice; none yet when the renewal is made with the session (`card_checkout`).
+        invoice_id=found.invoice_id if found is not None else None,
+        email=member.email or "",
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+
+
+def card_checkout(
+    session: Session, *, member_id: int, created: Any, now: datetime, success_url: str, cancel_url: str
+) -> CardCheckout:
+    """Renew by card, in the request's short write: the plan checked against what Stripe was asked for (see
+    `cards.start_checkout`; the open session is reused), the renewal and its invoice made if the member had
+    not asked yet, and the checkout tied to that invoice. Refused, it leaves nothing (the caller's savepoint)."""
+    plan = card_plan(session, member_id=member_id, success_url=success_url, cancel_url=cancel_url)
+    checkout = cards.start_checkout(session, plan, created, now=now)
+    renewal = request_renewal(session, member_id=member_id, now=now, tell=False)
+    if checkout.invoice_id is None and renewal.invoice_id is not None:
+        checkout.invoice_id = renewal.invoice_id
+        session.flush()
+    return checkout
+
+
+def _checkout_renewal(session: Session, checkout: CardCheckout) -> Renewal | None:
+    if checkout.invoice_id is not None:
+        return session.scalar(
+            select(Renewal).where(
+                Renewal.member_id == checkout.target_id, Renewal.invoice_id == checkout.invoice_id
+            )
+        )
+    return open_renewal(session, checkout.target_id)
+
+
+def card_renewal_paid(session: Session, checkout: CardCheckout, *, now: datetime, app: Any) -> None:
+    """A paid Checkout Session for a renewal: recorded as staff would record it (`record_paid`: the renewal
+    date moved on, the ledger written). Paid already (by hand, or by a statement's line): the card payment is
+    audited for the office to refund from the member's renewals page, and nothing else changes."""
+    renewal = _checkout_renewal(session, checkout)
+    try:
+        if renewal is None:
+            raise MembershipError(Code.NOT_FOUND, "There is no such renewal.", kind=Kind.NOT_FOUND)
+        record_paid(
+            session,
+            renewal_id=renewal.id,
+            paid_on=london_day(now),
+            actor=None,
+            now=now,
+            paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe:{checkout.session_id}"),
+        )
+    except MembershipError:
+        audit.record(
+            session,
+            actor=None,
+            action="membership.renewal_paid_twice",
+            subject=f"member {checkout.target_id}",
+            details={"amount": checkout.amount, "session": checkout.session_id},
+            now=now,
+        )
+
+
+def card_renewal_refunded(
+    session: Session, checkout: CardCheckout, *, refund_id: str, actor: Account, now: datetime
+) -> None:
+    """A renewal's card payment paid back through Stripe: a refund row in the ledger (the renewal date stays
+    where it is: the office changes it by hand if the membership is to end)."""
+    renewal = _checkout_renewal(session, checkout)
+    member = members.get_member(session, checkout.target_id)
+    ledger.record(
+        session,
+        purpose="renewal",
+        kind="refund",
+        paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe-refund:{refund_id}"),
+        member_id=member.id,
+        category=renewal.category if renewal is not None else member.category,
+        amount=checkout.amount,
+        received_on=london_day(now),
+        actor=actor,
+        now=now,
+        renewal_id=renewal.id if renewal is not None else None,
+        invoice_id=checkout.invoice_id,
+        reference=renewal.reference if renewal is not None else "",
+    )
+
+
+cards.register(CARD_PURPOSE, card_renewal_paid, card_renewal_refunded)
 
 
 @dataclass(frozen=True)
@@ -439,7 +602,12 @@ def record_manual(
     renewal.note = data.note.strip()
     session.flush()
     return record_paid(
-        session, renewal_id=renewal.id, paid_on=data.paid_on, actor=actor, now=now, method=data.method
+        session,
+        renewal_id=renewal.id,
+        paid_on=data.paid_on,
+        actor=actor,
+        now=now,
+        paid=ledger.Paid(method=data.method, source="staff"),
     )
 
 
@@ -479,33 +647,59 @@ def change_category(
 
 @dataclass(frozen=True)
 class Receipt:
-    invoice: Invoice
+    """One line of My membership's receipts: a payment from the ledger (or a refund), or an invoice still to
+    pay (`paid_on` None)."""
+
+    invoice: Invoice | None
     paid_on: date | None
     what: str
+    amount: int
+    #: How it was paid ("Card", "Bank transfer"), empty while unpaid.
+    method: str = ""
 
 
 def receipts(session: Session, member_id: int) -> list[Receipt]:
-    """The member's membership invoices, newest first: the first fee's and every renewal's."""
+    """The member's membership receipts, newest first, read from the ledger (every path that records a
+    payment writes it), after the invoices still to pay (the first fee's, an open renewal's)."""
     found: list[Receipt] = []
+    payments = ledger.of_member(session, member_id)
+    wanted = {p.invoice_id for p in payments if p.invoice_id is not None}
+    unpaid: list[tuple[int | None, int, str]] = []
     for application in session.scalars(
-        select(Application).where(Application.member_id == member_id, Application.invoice_id.is_not(None))
+        select(Application).where(
+            Application.member_id == member_id,
+            Application.invoice_id.is_not(None),
+            Application.fee_paid_on.is_(None),
+        )
     ):
-        invoice = session.get(Invoice, application.invoice_id)
-        if invoice is not None:
-            found.append(Receipt(invoice, application.fee_paid_on, "First year"))
-    for renewal in session.scalars(
-        select(Renewal).where(Renewal.member_id == member_id, Renewal.invoice_id.is_not(None))
-    ):
-        invoice = session.get(Invoice, renewal.invoice_id)
-        if invoice is not None:
-            found.append(Receipt(invoice, renewal.paid_on, "Renewal"))
-    return sorted(found, key=lambda r: r.invoice.number, reverse=True)
+        unpaid.append((application.invoice_id, application.fee_amount, "First year"))
+    renewal = open_renewal(session, member_id)
+    if renewal is not None and renewal.invoice_id is not None:
+        unpaid.append((renewal.invoice_id, renewal.amount, "Renewal"))
+    wanted |= {invoice_id for invoice_id, _amount, _what in unpaid if invoice_id is not None}
+    by_id = (
+        {i.id: i for i in session.scalars(select(Invoice).where(Invoice.id.in_(wanted)))} if wanted else {}
+    )
+    for invoice_id, amount, what in unpaid:
+        found.append(Receipt(by_id.get(invoice_id) if invoice_id else None, None, what, amount))
+    for payment in payments:
+        what = "First year" if payment.purpose == "first_fee" else "Renewal"
+        found.append(
+            Receipt(
+                by_id.get(payment.invoice_id) if payment.invoice_id else None,
+                payment.received_on,
+                what if payment.kind == "payment" else f"Refund ({what.lower()})",
+                payment.amount,
+                PAYMENT_METHODS.get(payment.method, payment.method),
+            )
+        )
+    return found
 
 
 def member_invoice(session: Session, *, member_id: int, invoice_id: int) -> Invoice:
     """One of the member's own membership invoices (another's is not found)."""
     for receipt in receipts(session, member_id):
-        if receipt.invoice.id == invoice_id:
+        if receipt.invoice is not None and receipt.invoice.id == invoice_id:
             return receipt.invoice
     raise MembershipError(Code.NOT_FOUND, "There is no such invoice.", kind=Kind.NOT_FOUND)
 

@@ -16,10 +16,21 @@ from portal.errors import Invalid, NotFound, PortalError
 from portal.events import card_routes, cards
 from portal.events.payments import PaymentError
 from portal.mail.service import MailError
-from portal.membership import fees, service
+from portal.membership import (
+    bank,  # noqa: F401 - registers MEM/REN with the statement import
+    fees,
+    ledger,
+    service,
+)
 from portal.membership.errors import MembershipError
 from portal.membership.links import Links
-from portal.membership.models import APPLICATION_STATUSES, REGISTRATION_BODIES, TRAINING, Application
+from portal.membership.models import (
+    APPLICATION_STATUSES,
+    PAYMENT_METHODS,
+    REGISTRATION_BODIES,
+    TRAINING,
+    Application,
+)
 from portal.site import files
 from portal.society import service as society
 from portal.society.models import FIRST_FEES, YEAR_KINDS
@@ -29,6 +40,8 @@ from portal.web.errors import status_for
 from portal.web.forms import FormReader
 
 STAFF = ("office", "admin")
+#: How the office may say a fee was paid by hand (a card payment is Stripe's to record).
+HAND_METHODS = {k: v for k, v in PAYMENT_METHODS.items() if k != "card"}
 EVIDENCE_FIELDS = tuple(f"evidence_{n}" for n in range(1, service.MAX_FILES + 1))
 MONTHS = (
     "January",
@@ -256,6 +269,7 @@ def _render_application(
             "errors": errors or {},
             "values": values or {},
             "today": ctx.now.astimezone(service.LONDON).date().isoformat(),
+            "methods": HAND_METHODS,
         },
         status_code=422 if errors else 200,
     )
@@ -341,14 +355,16 @@ def reject(ctx: Ctx) -> Response:
 def fee_paid(ctx: Ctx) -> Response:
     form = FormReader(ctx.form)
     received_on = form.date("received_on", label="the day the payment arrived")
+    method = form.choice("method", HAND_METHODS, label="how it was paid", required=False)
     if received_on is None or not form.ok:
         application_id = int(ctx.params["application_id"])
         return _render_application(
             ctx,
             service.get_application(ctx.db, application_id),
             errors=form.errors,
-            values={"received_on": form.raw("received_on")},
+            values={"received_on": form.raw("received_on"), "method": form.raw("method")},
         )
+    paid = ledger.Paid(method=method or "bank_transfer", source="staff")
     return _step(
         ctx,
         lambda application_id: service.record_first_fee(
@@ -359,6 +375,7 @@ def fee_paid(ctx: Ctx) -> Response:
             now=ctx.now,
             key=ctx.key,
             links=_links(ctx),
+            paid=paid,
         ),
         done="The first fee is recorded: the member is active and has been sent the activation link.",
         field="received_on",
@@ -483,6 +500,17 @@ def settings(ctx: Ctx) -> Response:
         },
         status_code=422 if form.errors else 200,
     )
+
+
+def _fee_back(ctx: Ctx, checkout: Any) -> tuple[str, str]:
+    """The return page's way back to the first fee's pay page (where an expired payment can start again)."""
+    application_id = int(checkout.target_id)
+    return "Back to your first fee", ctx.url_for(
+        "membership:pay", application_id=application_id, token=fees.pay_token(ctx.key, application_id)
+    )
+
+
+card_routes.register_back("membership_fee", _fee_back)
 
 
 routes = [

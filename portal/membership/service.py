@@ -36,7 +36,7 @@ from portal.mail import service as mail
 from portal.members import selfservice
 from portal.members import service as members
 from portal.members.models import Member, MemberCategory
-from portal.membership import periods
+from portal.membership import ledger, periods
 from portal.membership.errors import Code, MembershipError
 from portal.membership.fees import BankTransferFees, FeeProvider, FeeRequest, pay_token
 from portal.membership.links import Links
@@ -585,14 +585,15 @@ def record_first_fee(
     now: datetime,
     key: bytes,
     links: Links,
-    method: str = "bank_transfer",
+    paid: ledger.Paid = ledger.Paid(),
 ) -> Member:
-    """The first fee has been paid (staff saw it on the statement; later, a provider's webhook): the member is
-    made active and sent the activation link. Once only: a second call is refused."""
+    """The first fee has been paid (staff saw it on the statement, a statement's line quoted its reference, or
+    the card provider said so): the member is made active and sent the activation link, and the payment is
+    entered in the ledger. Once only: a second call is refused."""
     application = get_application(session, application_id)
     if application.status != "approved" or application.member_id is None or application.fee_amount <= 0:
         raise MembershipError(Code.NOTHING_OWED, "This application owes no fee.", kind=Kind.CONFLICT)
-    paid = rowcount(
+    claimed = rowcount(
         session.execute(
             update(Application)
             .where(Application.id == application.id, Application.fee_paid_on.is_(None))
@@ -600,7 +601,7 @@ def record_first_fee(
             .execution_options(synchronize_session=False)
         )
     )
-    if paid != 1:
+    if claimed != 1:
         raise MembershipError(
             Code.NOTHING_OWED, "The first fee has already been recorded.", kind=Kind.CONFLICT
         )
@@ -619,6 +620,20 @@ def record_first_fee(
             now=now,
         )
     session.flush()
+    ledger.record(
+        session,
+        purpose="first_fee",
+        paid=paid,
+        member_id=member.id,
+        category=application.category,
+        amount=application.fee_amount,
+        received_on=received_on,
+        actor=actor,
+        now=now,
+        application_id=application.id,
+        invoice_id=application.invoice_id,
+        reference=application.fee_reference,
+    )
     audit.record(
         session,
         actor=actor,
@@ -627,7 +642,8 @@ def record_first_fee(
         details={
             "member": member.membership_number,
             "amount": application.fee_amount,
-            "method": method,
+            "method": paid.method,
+            "source": paid.source,
             "reference": application.fee_reference,
         },
         now=now,
@@ -758,7 +774,7 @@ def card_fee_paid(session: Session, checkout: CardCheckout, *, now: datetime, ap
             now=now,
             key=app.state.settings.key_bytes(),
             links=Links.for_app(app),
-            method="card",
+            paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe:{checkout.session_id}"),
         )
     except MembershipError:
         audit.record(
@@ -771,4 +787,26 @@ def card_fee_paid(session: Session, checkout: CardCheckout, *, now: datetime, ap
         )
 
 
-cards.register("membership_fee", card_fee_paid)
+def card_fee_refunded(
+    session: Session, checkout: CardCheckout, *, refund_id: str, actor: Account, now: datetime
+) -> None:
+    """A first fee's card payment paid back through Stripe: a refund row in the ledger."""
+    application = get_application(session, checkout.target_id)
+    ledger.record(
+        session,
+        purpose="first_fee",
+        kind="refund",
+        paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe-refund:{refund_id}"),
+        member_id=application.member_id,
+        category=application.category,
+        amount=checkout.amount,
+        received_on=now.astimezone(LONDON).date(),
+        actor=actor,
+        now=now,
+        application_id=application.id,
+        invoice_id=application.invoice_id,
+        reference=application.fee_reference,
+    )
+
+
+cards.register("membership_fee", card_fee_paid, card_fee_refunded)

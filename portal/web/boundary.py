@@ -105,7 +105,8 @@ class Prepare:
     starts; `work(ctx, looked)` then runs in a worker thread with no session at all (its `ctx.db` is bound to
     nothing, so a query fails loudly). What it returns reaches the handler as `ctx.prepared`. It runs only for
     a request that writes and carries a form, and only for a principal the route admits once setup is done
-    (or for a route reachable before setup); otherwise `ctx.prepared` is None. What it looked at may change
+    (or for a route reachable before setup); otherwise `ctx.prepared` is None. A route for logins only gets
+    the principal in the look's `ctx.principal` (a member's renewal is read for them). What it looked at may change
     before the request's transaction opens, so the handler treats the result as a claim to check against what
     it reads there (login: the stored hash it was verified against must still be the stored one)."""
 
@@ -401,8 +402,10 @@ def _prepare(
             return None
         # A route anyone may use (the login page) needs no look-up of who is asking.
         anyone = access.allows(None) and not access.anonymous_only
-        if not anyone and not access.allows(wiring.load_principal(ctx, bearer)):
-            return None
+        if not anyone:
+            ctx.principal = wiring.load_principal(ctx, bearer)
+            if not access.allows(ctx.principal):
+                return None
         looked = prepare.look(ctx) if prepare.look is not None else None
     with Session() as unbound:  # bound to nothing: a query in the work fails loudly instead of opening one
         return prepare.work(_short_ctx(request, unbound, now, form), looked)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from stripe_standin import card_settings, sign, writer_probe
-from support import csrf_token, login
+from support import StatementCounter, csrf_token, login
 
 from portal.app import create_app
 from portal.audit import AuditEvent
@@ -490,3 +490,26 @@ def test_an_event_or_the_society_may_choose_invoice_only(client, standin, make_e
         make_event(tickets=[catalogue.TicketData(name="Standard", price=PRICE)], payment_provider="card")
     ).registration
     assert "by card" in client.get(_manage_path(client, chooses, links)).text
+
+
+#: The booking webhook's statements (SQLite, PostgreSQL): the event stored once, the checkout moved (its row
+#: returned with the update), the booking, the payment, the booking's paid amount and status (one update that
+#: returns them), the audit entry (PostgreSQL: its advisory lock); SQLite's BEGIN IMMEDIATE.
+WEBHOOK_BUDGET = (8, 8)
+
+
+def test_the_booking_webhook_holds_its_statement_budget(
+    client, standin, paid_booking, database, links, app, clock, engine_name
+):
+    session_id = _start(client, paid_booking, links)
+    standin.complete(session_id)
+    config = cards.StripeConfig.of(app.state.settings)
+    payload = json.dumps(standin.event("checkout.session.completed", session_id)).encode()
+    with StatementCounter(database.engine) as counter, database.session() as s:
+        outcome = cards.handle_webhook(
+            s, config=config, payload=payload, signature=sign(payload), now=clock(), app=app
+        )
+    assert outcome.result == "confirmed"
+    assert _paid(database, paid_booking.id) == ("paid", PRICE, 1)
+    allowed = WEBHOOK_BUDGET[0 if engine_name == "sqlite" else 1]
+    assert counter.count == allowed, f"{counter.count} statements, budget {allowed}:\n{counter.report()}"

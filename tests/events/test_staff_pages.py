@@ -237,7 +237,10 @@ def test_a_bank_statement_is_previewed_then_applied(office, conference, book, da
         files={"file": ("statement.csv", text, "text/csv")},
     )
     assert preview.status_code == 200
-    assert "Pays the booking in full" in preview.text and "No booking reference found" in preview.text
+    assert (
+        "Pays the booking in full" in preview.text
+        and "No booking or membership reference found" in preview.text
+    )
     with database.session() as s:
         assert s.scalar(select(Payment)) is None
     statement = re.search(r'name="statement" value="([^"]*)"', preview.text).group(1)

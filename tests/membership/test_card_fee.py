@@ -21,7 +21,7 @@ from portal.events.models import CardCheckout, Invoice
 from portal.mail.models import OutboxEmail
 from portal.members.models import Member
 from portal.membership import fees, service
-from portal.membership.models import Application
+from portal.membership.models import Application, MembershipPayment
 from portal.settings import Settings
 
 
@@ -171,3 +171,27 @@ def test_the_return_and_the_webhook_together_activate_the_member_once(
     assert _welcomes(database) == 1
     with database.session() as s:
         assert s.scalars(select(CardCheckout.status)).one() == "complete"
+
+
+def test_an_expired_fee_session_leaves_the_fee_owed_and_the_card_is_offered_again(
+    client, hook, standin, approved, database, key
+):
+    started = client.post(_pay_path(key, approved.id), data={"csrf_token": csrf_token(client)})
+    session_id = started.headers["location"].rsplit("/", 1)[-1]
+    standin.expire(session_id)
+    assert (
+        standin.deliver(standin.event("checkout.session.expired", session_id)).json()["result"] == "expired"
+    )
+    returned = client.get(f"/payments/card/return?session_id={session_id}")
+    assert "This card payment has lapsed" in returned.text
+    assert f'href="{_pay_path(key, approved.id)}"' in returned.text
+    assert _member(database, approved.id).status == "pending"
+    assert "Pay £45.00 by card" in client.get(_pay_path(key, approved.id)).text
+    again = client.post(_pay_path(key, approved.id), data={"csrf_token": csrf_token(client)})
+    second = again.headers["location"].rsplit("/", 1)[-1]
+    assert second != session_id
+    httpx.post(f"{standin.base_url}/pay/{second}")
+    assert _member(database, approved.id).status == "active"
+    with database.session(write=False) as s:
+        [row] = s.scalars(select(MembershipPayment)).all()
+        assert (row.method, row.provider_ref) == ("card", f"stripe:{second}")

@@ -90,6 +90,7 @@ MATRIX: dict[str, set[str]] = {
     "payments:refund": {"office", "admin"},
     # Renewing: the member's own renewal, invoices and certificate; the office's page for one member.
     "membership:renew": {"member"},
+    "membership:renew_card": {"member"},  # 404 without card payment, for a member too
     "membership:my_invoice": {"member"},  # the member's own invoices only (another's is not found)
     "membership:certificate": {"member"},
     "membership:member_renewals": {"office", "admin"},
