@@ -2,7 +2,7 @@
 Therapist, and the count of visitors' messages relayed to therapists.
 
 Revision ID: register_0001
-Revises: accapply_0001
+Revises: payments_0001
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision = "register_0001"
-down_revision = "accapply_0001"
+down_revision = "payments_0001"
 branch_labels = None
 depends_on = None
 

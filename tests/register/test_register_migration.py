@@ -18,7 +18,7 @@ from portal.db import make_engine
 ])  # fmt: skip
 def test_the_placeholder_find_a_therapist_page_becomes_the_link_to_the_directory(tmp_path, body, link):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, "accapply_0001")
+    migrate.upgrade(url, "payments_0001")
     engine = make_engine(url, null_pool=True)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
