@@ -60,6 +60,8 @@ from portal.members import routes as members_routes
 from portal.members import selfservice_routes
 from portal.membership import leaving_routes, renewal_routes, renewals, report_routes
 from portal.membership import routes as membership_routes
+from portal.register import directory_routes as register_directory_routes
+from portal.register import routes as register_routes
 from portal.search import routes as search_routes
 from portal.search import service as search_service
 from portal.settings import Settings
@@ -203,6 +205,12 @@ NAV: list[NavItem] = [
         "The levels of accreditation and their standards.",
     ),
     NavItem(
+        "Register",
+        "register:manage",
+        ("complaints", "accreditation", "admin"),
+        "The public register: statuses after complaints, accreditations ending, the regulator's export.",
+    ),
+    NavItem(
         "Check-in", "checkin:index", ("door", "office"), "Door scanner, live attendance, badges to print."
     ),
     NavItem(
@@ -268,6 +276,8 @@ def build_routes() -> list[BaseRoute]:
         *namespaced("accreditation", accreditation_audit_routes.routes),
         *namespaced("accreditation", accreditation_application_routes.routes),
         *namespaced("accreditation", accreditation_review_routes.routes),
+        *namespaced("register", register_routes.routes),
+        *namespaced("register", register_directory_routes.routes),
         *namespaced("site", site_routes.routes),
         *namespaced("site", news_routes.routes),
         *namespaced("search", search_routes.routes),
@@ -403,6 +413,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             voting_routes.my_elections,
             accreditation_application_routes.accreditation_section,
             accreditation_cpd_routes.cpd_section,
+            register_directory_routes.my_profile_section,
         ),
         things_to_do=(
             voting_routes.votes_to_cast,
@@ -416,6 +427,7 @@ def build_hooks(settings: Settings, path_for: Callable[..., Any]) -> Hooks:
             renewal_routes.member_renewals_section,
             complaints_routes.member_cases_section,
             accreditation_cpd_routes.member_levels_section,
+            register_routes.member_register_section,
         ),
         course_page=(events_routes.course_dates_section,),
         member_exporters=privacy.EXPORTERS,

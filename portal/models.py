@@ -15,6 +15,7 @@ from portal.events import models as events_models
 from portal.mail import models as mail_models
 from portal.members import models as members_models
 from portal.membership import models as membership_models
+from portal.register import models as register_models
 from portal.search import models as search_models
 from portal.site import models as site_models
 from portal.society import models as society_models
@@ -37,6 +38,7 @@ __all__ = [
     "members_models",
     "membership_models",
     "metadata",
+    "register_models",
     "search_models",
     "site_models",
     "society_models",

@@ -28,6 +28,7 @@ from portal.db import EXTRA_CONNECTIONS, Database, connections_for, normalise_ur
 from portal.elections.models import RollEntry
 from portal.mail import service as mail
 from portal.mail.models import OutboxEmail
+from portal.register import directory as register_directory
 from portal.settings import DEVELOPMENT_SECRET_KEY, Settings
 from portal.web.hooks import GaugeSource
 
@@ -405,6 +406,7 @@ def purge(database: Database, settings: Settings, *, now: datetime) -> dict[str,
         removed.update(
             contact.purge(session, now=now, keep_closed=timedelta(days=settings.keep_closed_enquiries_days))
         )
+        removed.update(register_directory.purge(session, now=now))
         removed.update(
             complaints.purge(
                 session, now=now, keep_closed=timedelta(days=settings.keep_closed_complaints_days)

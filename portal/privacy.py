@@ -27,6 +27,9 @@ and erasers to the staff pages through the app's hooks):
 | accreditation_application_files, accreditation_application_messages | deleted |
 | accreditation_reminders | kept: a holding id, a kind and a time |
 | cpd_audit_members | kept: an outcome |
+| practice_profiles | deleted (the Find a Therapist profile, its photo) |
+| register_messages | deleted (the count of visitors' messages relayed to them) |
+| register_statuses | kept: the status and its public wording, what the register decided |
 | election_nominations | the statement and photo removed; the record of the nomination kept |
 | roll_entries, ballot_links, election_reminders, nomination tokens | kept: ids only (turnout counts) |
 | outbox_emails (to the member), mail_requests, login_attempts | deleted |
@@ -67,6 +70,7 @@ from portal.membership.models import (
     MembershipPayment,
     Renewal,
 )
+from portal.register.models import PracticeProfile, RegisterStatus, RelayedMessage
 from portal.society.service import membership_settings
 
 log = logging.getLogger("portal.privacy")
@@ -288,7 +292,27 @@ def export_accreditation(session: Session, member: Member) -> tuple[str, Any]:
     }
 
 
-EXPORTERS = (export_applications, export_payments, export_accreditation)
+def export_register(session: Session, member: Member) -> tuple[str, Any]:
+    """The register's status set on them and their Find a Therapist profile (the photo named, not its bytes)."""
+    status = session.scalar(select(RegisterStatus).where(RegisterStatus.member_id == member.id))
+    profile = session.scalar(select(PracticeProfile).where(PracticeProfile.member_id == member.id))
+    names = ("published", "practice_name", "towns", "region", "outward_code", "delivery", "modalities",
+             "client_groups", "languages", "fee_from", "fee_to", "description", "website", "phone")  # fmt: skip
+    return "register", {
+        "status": None
+        if status is None
+        else {"status": status.status, "wording": status.wording, "set_at": _iso(status.updated_at)},
+        "practice_profile": None
+        if profile is None
+        else {
+            **{name: getattr(profile, name) for name in names},
+            "photo": f"{len(profile.photo)} bytes" if profile.photo else None,
+            "updated_at": _iso(profile.updated_at),
+        },
+    }
+
+
+EXPORTERS = (export_applications, export_payments, export_accreditation, export_register)
 
 
 # --- erasure: each room's tables --------------------------------------------------------------------------------
@@ -386,7 +410,15 @@ def erase_mail(session: Session, member: Member, now: datetime) -> None:
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == member.email))
 
 
-ERASERS = (erase_applications, erase_bookings, erase_accreditation, erase_nominations, erase_mail)
+def erase_register(session: Session, member: Member, now: datetime) -> None:
+    """The practice profile goes (it is the member's own words and photo); the register's status stays."""
+    session.execute(delete(PracticeProfile).where(PracticeProfile.member_id == member.id))
+    session.execute(delete(RelayedMessage).where(RelayedMessage.member_id == member.id))
+
+
+ERASERS = (
+    erase_applications, erase_bookings, erase_accreditation, erase_nominations, erase_register, erase_mail,
+)  # fmt: skip
 
 
 # --- the periodic erasure ---------------------------------------------------------------------------------------

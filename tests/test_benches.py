@@ -54,3 +54,14 @@ def test_the_webhook_bench_reports_confirmations_and_cpu_per_webhook():
     cpu = re.search(r"^SQLite +CPU per webhook .* ([\d.]+) ms *$", out, re.MULTILINE)
     assert rate and cpu, out
     assert float(rate[1].replace(",", "")) > 0 and float(cpu[1]) > 0
+
+
+def test_the_register_bench_prints_each_search():
+    out = _run("bench_register.py", "--registrants", "60", "--requests", "3")
+    for search in ("register, first page", "register, a number", "directory, region + modality"):
+        row = re.search(
+            rf"^SQLite +{re.escape(search)} +([\d.]+) +([\d.]+) +([\d.]+) +([\d,]+)$", out, re.MULTILINE
+        )
+        assert row, f"no row for {search} in:\n{out}"
+        assert 0 < float(row[1]) <= float(row[2])
+    assert re.search(r"^SQLite +register, a number +[\d.]+ +[\d.]+ +[\d.]+ +1$", out, re.MULTILINE)

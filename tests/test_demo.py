@@ -354,6 +354,7 @@ def test_every_page_of_the_website_has_its_text_and_the_menu_leads_to_the_portal
         assert pages["training-events/ipt-uk-national-meeting"].link == f"/events/{meeting.slug}"
         assert pages["training-events/events-calendar"].link == "events:calendar"
         assert pages["accreditation-membership/accreditation-standards"].link == "accreditation:standards"
+        assert pages["about-ipt/find-a-therapist"].link == "register:directory"
         about = pages["about-ipt/meet-the-team/about-ipt-uk"]
         assert about.revision == 3 and "more than 300 members" in about.body
         assert pages["accreditation-membership/membership-options"].link == "membership:options"
@@ -399,6 +400,26 @@ def test_the_demo_has_its_levels_of_accreditation_with_their_standards_written(l
         member = s.scalars(select(Member).where(Member.email == demo.MEMBER.email)).one()
         progress = cpd.progress(s, member_id=member.id, today=NOW.date())
         assert progress.level == "IPT practitioner" and progress.required == 12 and progress.hours > 0
+
+
+def test_the_demo_has_a_register_with_conditions_a_suspension_a_removal_and_published_profiles(
+    loaded: Loaded,
+) -> None:
+    from portal.register import directory
+    from portal.register import service as register
+
+    with loaded.session() as s:
+        found = register.search(s, register.Search(), now=NOW)
+        shown = {e.shown_status for e in found.entries}
+        assert found.total >= 8 and {"registered", "conditions", "suspended", "removed"} <= shown
+        assert len(register.removals(s)) == 1 and register.expiring(s, now=NOW)
+        listing = directory.directory(s, directory.Filters(), now=NOW, key=b"k" * 32)
+        # Nine published profiles, less the suspended and the removed practitioners'.
+        assert listing.total == 7
+        statuses = {e.member_id: e.status for e in found.entries}
+        assert all(statuses[m.id] not in ("suspended", "removed") for _p, m in listing.profiles)
+        suspended = next(e for e in found.entries if e.status == "suspended")
+        assert suspended.complaint_id is not None
 
 
 def test_the_demo_happened_before_its_present_and_reaches_up_to_it(loaded: Loaded) -> None:

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"members", "contact", "site", "training"},
     {"events", "elections", "complaints", "accreditation"},
-    {"checkin", "team", "membership", "home"},
+    {"checkin", "team", "membership", "home", "register"},
     {"models", "ops", "privacy", "demo", "app", "cli", "migrate"},
 ]
 LEVEL = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}

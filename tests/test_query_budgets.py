@@ -80,6 +80,12 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # The courses (for the levels' required training) and the levels, each one query whatever their number;
     # the chrome.
     "accreditation standards": (4, 3),
+    # The grace period (membership settings), the count and the page of registrants (the standing and the level
+    # held today in SQL), their levels held today in one statement; the chrome (SQLite: and its BEGIN).
+    "register search": (6, 5),
+    # The grace period, the ids shown (the filters and the register in SQL, shuffled here), the page's
+    # profiles with their members in one statement; the chrome (SQLite: and its BEGIN).
+    "find a therapist": (5, 4),
 }
 
 
@@ -386,3 +392,56 @@ def test_the_public_accreditation_standards_page(client, database, engine_name, 
         database, engine_name, "accreditation standards", lambda: client.get("/accreditation/standards")
     )
     assert response.status_code == 200 and "IPC practitioner" in response.text
+
+
+def _registrants(database: Any, clock: Any, count: int) -> None:
+    """`count` members on the register, each with a published practice profile in the North West."""
+    from datetime import date
+
+    from portal.accreditation import cpd
+    from portal.accreditation import service as accreditation
+    from portal.register import directory
+    from portal.training import service as training
+
+    with database.session() as s:
+        training.ensure_courses(s, now=clock())
+        accreditation.ensure_levels(s, now=clock())
+        level = accreditation.list_levels(s)[0].id
+        for n in range(count):
+            member = Member(
+                membership_number=f"R{n:04d}", email=f"r{n}@example.org", first_name="Reg", last_name=f"Istrant{n:03d}",
+                category="basic", status="active", created_at=clock(), updated_at=clock(),
+            )  # fmt: skip
+            s.add(member)
+            s.flush()
+            cpd.record_holding(
+                s, member_id=member.id, level_id=level, from_on=date(2026, 1, 1), until_on=date(2028, 1, 1),
+                actor=None, now=clock(),
+            )  # fmt: skip
+            directory.save_profile(
+                s, member_id=member.id, photo=None, remove_photo=False, actor=None, now=clock(),
+                data=directory.ProfileData(published=True, towns=("Manchester",), region="north-west",
+                                           modalities=("ipt",)),
+            )  # fmt: skip
+
+
+def test_a_register_search(client, database, engine_name, admin, clock):
+    _registrants(database, clock, 40)
+    client.get("/register")
+    response = within_budget(
+        database, engine_name, "register search", lambda: client.get("/register", params={"q": "reg istrant"})
+    )
+    assert response.status_code == 200 and "40 practitioners found" in response.text
+    assert "Reg Istrant000" in response.text and "Reg Istrant039" not in response.text  # a page of 25
+
+
+def test_find_a_therapist_by_region_and_modality(client, database, engine_name, admin, clock):
+    _registrants(database, clock, 40)
+    client.get("/find-a-therapist")
+    response = within_budget(
+        database,
+        engine_name,
+        "find a therapist",
+        lambda: client.get("/find-a-therapist", params={"region": "north-west", "modality": "ipt"}),
+    )
+    assert response.status_code == 200 and "40 therapists" in response.text

@@ -17,6 +17,8 @@ from portal.cli import main
 from portal.complaints.models import Complaint
 from portal.contact.models import Enquiry
 from portal.mail.models import MailRequest, OutboxAttachment, OutboxEmail
+from portal.members.models import Member
+from portal.register.models import RelayedMessage
 
 DAY = timedelta(days=1)
 
@@ -89,6 +91,13 @@ def old_and_new(database, admin, clock):
             s.add(_enquiry(now, closed_ago=closed))
         for n, closed in enumerate((2191 * DAY, 2189 * DAY, None)):  # an open case is kept, whatever its age
             s.add(_complaint(now, n, closed_ago=closed))
+        # Find a Therapist's counts of relayed messages: kept two days (the limits read one).
+        therapist = Member(membership_number="T-1", email="t@example.org", first_name="T", last_name="Herapist",
+                           category="basic", status="active", created_at=now, updated_at=now)  # fmt: skip
+        s.add(therapist)
+        s.flush()
+        for age in (3 * DAY, 1 * DAY):
+            s.add(RelayedMessage(member_id=therapist.id, client_digest="0" * 64, created_at=now - age))
     return now
 
 
@@ -141,6 +150,7 @@ def test_purge_removes_each_table_past_its_retention_and_keeps_the_rest(database
         "outbox_attachments": 2,
         "enquiries": 1,
         "complaints": 1,
+        "register_messages": 1,
     }
     assert _count(database, Enquiry) == 2
     assert _count(database, Complaint) == 2

@@ -38,6 +38,7 @@ from portal.demo.checkin import CheckinSteps
 from portal.demo.complaints import ComplaintSteps
 from portal.demo.elections import ElectionSteps
 from portal.demo.membership import MembershipSteps
+from portal.demo.register import RegisterSteps
 from portal.demo.report import DemoReport, deliver_outbox, report
 from portal.demo.site import SiteSteps
 from portal.demo.society import ADMIN, DEMO_PASSWORD, LOGINS, MEMBER, SOCIETY, STAFF, DemoLogin, SocietySteps
@@ -93,6 +94,7 @@ class Demo(
     MembershipSteps,
     TrainingSteps,
     AccreditationSteps,
+    RegisterSteps,
 ):
     """The demo's plan (who, what and when, drawn from the seeded generator) and its steps, each a call to
     the services at its own moment on the timeline."""
@@ -110,6 +112,7 @@ class Demo(
         self.plan_membership()
         self.plan_training()
         self.plan_accreditation()
+        self.plan_register()
         assert all(b.at < self.now for group in self.bookers.values() for b in group)
 
 

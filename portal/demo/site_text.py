@@ -111,16 +111,6 @@ for depression in adults, adolescents and older people, and as a maintenance tre
 
 Members who are researching IPT are welcome to present at the National Meeting; contact the office.""",
     ),
-    "about-ipt/find-a-therapist": (
-        "How to find an accredited IPT practitioner.",
-        """Many NHS Talking Therapies services offer IPT: ask your GP or refer yourself to your local service.
-
-If you are looking for a practitioner privately, ask whether they are **accredited by IPT UK** and at which
-level (practitioner, supervisor or trainer), and whether they are in regular IPT supervision.
-
-The society is building a public register of accredited practitioners. Until it is published, the office can
-confirm whether a named practitioner is accredited: e-mail [office@example.org](mailto:office@example.org).""",
-    ),
     "about-ipt/policies": (
         "The policies every member is expected to follow.",
         """The society's policies are agreed by the Executive Committee and reviewed every two years.

@@ -26,6 +26,9 @@ PUBLIC_ROUTES = (
     "contact:form",
     "complaints:page",
     "elections:archive",
+    "register:index",
+    "register:removals",
+    "register:directory",
 )
 #: What robots are asked to leave alone: staff pages, accounts, private links, APIs.
 PRIVATE_PREFIXES = (
@@ -53,6 +56,9 @@ PRIVATE_PREFIXES = (
     "/my/",
     "/outbox",
     "/password/",
+    "/register/expiring",
+    "/register/export",
+    "/register/manage",
     "/search",
     "/setup",
     "/site/pages",

@@ -65,7 +65,7 @@ SITE: tuple[SeedPage, ...] = (
         _p("Mission & Vision", "The society's mission and vision, as the trustees agreed them."),
         _p("Stages of IPT", "The initial, middle and ending phases of IPT, and what happens in each."),
         _p("IPT Research", "The evidence for IPT: key trials and reviews, with links to them."),
-        _p("Find a Therapist", "How the public finds an accredited IPT practitioner, and what to ask them."),
+        _link("Find a Therapist", "register:directory", slug="find-a-therapist"),
         _p(
             "Policies",
             "The society's policies, each as a PDF attached to this page, with a line on what it covers.",

@@ -50,6 +50,8 @@ LINK_ROUTES: dict[str, str] = {
     "membership:options": "Membership Options (drawn from the categories and their fees)",
     "membership:apply": "Register as a Member (the application form)",
     "accreditation:standards": "Accreditation Standards (drawn from the levels and their standards)",
+    "register:index": "The public register of accredited practitioners (search, removals, verify)",
+    "register:directory": "Find a Therapist (the practice profiles registrants publish)",
     "accounts:login": "Members' login",
     "me:account": "My account (members)",
     "elections:index": "Elections (members nominate and vote)",

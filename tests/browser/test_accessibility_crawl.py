@@ -86,3 +86,47 @@ def test_no_page_has_a_serious_accessibility_violation(demo_server, browser, who
     assert visited >= (3 if who == "visitor" else 6), f"only {visited} pages reached as {who}"
     report = "\n".join(f"{url}\n  " + "\n  ".join(found) for url, found in problems.items())
     assert not problems, f"axe found serious or critical violations as {who}:\n{report}"
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_the_register_and_the_directory_have_no_serious_violation_at_phone_and_laptop_width(
+    demo_server, browser, width, height
+):
+    """The public register (search, an entry with conditions, a suspended one, removals, verify) and Find a
+    Therapist (filtered, a profile, its contact form), as a visitor on a phone and on a laptop."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+    page = context.new_page()
+    problems: dict[str, list[str]] = {}
+    try:
+        page.goto(demo_server.url + "/register")
+        entries = page.eval_on_selector_all(
+            ".register-item h2 a", "els => els.map(e => e.getAttribute('href'))"
+        )
+        assert len(entries) >= 8, "the demo's register has its practitioners"
+        page.goto(demo_server.url + "/find-a-therapist")
+        profiles = page.eval_on_selector_all(
+            ".directory-item h2 a", "els => els.map(e => e.getAttribute('href'))"
+        )
+        assert profiles, "the demo's directory has profiles"
+        paths = [
+            "/register",
+            "/register?q=a&region=north-west",
+            *entries[:3],
+            "/register/removals",
+            entries[0].replace("/register/", "/register/verify/"),
+            "/find-a-therapist",
+            "/find-a-therapist?region=london&modality=ipt-a",
+            "/find-a-therapist?postcode=ZZ9",
+            profiles[0],
+            profiles[0] + "/contact",
+        ]
+        for path in paths:
+            response = page.goto(urljoin(demo_server.url, path))
+            assert response is not None and response.status == 200, path
+            found = axe_violations(page)
+            if found:
+                problems[path] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in found]
+    finally:
+        context.close()
+    report = "\n".join(f"{path}\n  " + "\n  ".join(found) for path, found in problems.items())
+    assert not problems, f"axe found serious or critical violations at {width} px:\n{report}"

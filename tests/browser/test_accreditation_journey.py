@@ -1,7 +1,7 @@
 """Accreditation in a real browser: a member applies for a level from My account (a document uploaded), the
 supervisor they named gets the private link by e-mail (a real SMTP server) and confirms, and a reviewer with
 the accreditation role approves with conditions; the member is told, with the conditions. axe checks each page
-at both widths. (The public register that then shows the conditions is the register room's.)
+at both widths; the public register then shows the entry with the conditions.
 Set PORTAL_SCREENSHOT_DIR to keep the screenshots of the application form and the review page (1280 and 390 px)."""
 
 from __future__ import annotations
@@ -168,3 +168,11 @@ def test_a_member_applies_the_supervisor_confirms_and_the_reviewer_approves_with
         database.dispose()
     # The first attempt is answered 422, which Chromium reports on the console.
     assert [error for error in page.js_errors if "422" not in error] == []
+
+    # The public register shows the new registrant with the conditions, to anyone.
+    page.get_by_role("button", name="Log out").click()
+    page.goto(url + "/register?q=hughes")
+    page.get_by_role("link", name="Megan Hughes").click()
+    page.get_by_role("heading", name="Megan Hughes").wait_for()
+    assert "Registered with conditions" in page.content() and CONDITIONS in page.content()
+    assert_accessible(page)

@@ -147,6 +147,7 @@ def test_the_sitemap_lists_published_pages_events_and_public_routes(client, site
     locs = [loc.text for loc in tree.findall("s:url/s:loc", ns)]
     assert "http://testserver/about-ipt/mission-vision" in locs
     assert "http://testserver/events" in locs and "http://testserver/" in locs
+    assert "http://testserver/register" in locs and "http://testserver/find-a-therapist" in locs
     assert "http://testserver/cookies" not in locs
     assert tree.find("s:url/s:lastmod", ns) is not None
 
@@ -155,6 +156,7 @@ def test_robots_keeps_staff_areas_out_and_names_the_sitemap(client):
     text = client.get("/robots.txt").text
     assert "Disallow: /site/pages" in text and "Disallow: /members/" in text
     assert "Disallow: /events/manage" in text
+    assert "Disallow: /register/manage" in text and "Disallow: /register/export" in text
     assert "Sitemap: http://testserver/sitemap.xml" in text
 
 
