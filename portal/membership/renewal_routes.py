@@ -62,7 +62,9 @@ def renewal_to_do(ctx: Ctx) -> list[ToDo]:
         return []
     renewal_on = found.member.renewal_on
     if found.open is not None:
-        detail = f"{invoices.amount_text(found.open.amount, 'GBP')} by bank transfer, reference {found.open.reference}"
+        # Card as well when it is offered (the settings answer first: no look-up where Stripe is not set up).
+        how = "by card or bank transfer" if cards.offered(ctx.db, ctx.settings) else "by bank transfer"
+        detail = f"{invoices.amount_text(found.open.amount, 'GBP')} {how}, reference {found.open.reference}"
         action = "How to pay"
     else:
         detail = (

@@ -141,6 +141,8 @@ def test_an_invoice_asked_for_earlier_can_be_paid_by_card(member_client, hook, s
     member_client.post("/membership/renew", data={"csrf_token": csrf_token(member_client)})
     page = member_client.get("/membership/renew").text
     assert "Pay £45.00 by card" in page
+    # My account's "Things to do" says card too, where it is offered.
+    assert "£45.00 by card or bank transfer, reference REN" in member_client.get("/me").text
     session_id = (
         member_client.post("/membership/renew/card", data={"csrf_token": csrf_token(member_client)})
         .headers["location"]
