@@ -255,7 +255,18 @@ def search(session: Session, found: Search, *, now: datetime) -> Results:
         total = session.scalar(count) or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(found.page, 1), pages)
-        rows = session.execute(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        # The page's members first, from the narrow rows alone (ids in name order: PostgreSQL misjudges how many
+        # rows the clock's standing keeps, and would otherwise join every registrant's status and profile before
+        # sorting); then those members' rows with their status and profile.
+        order = (Member.last_name, Member.first_name, Member.id)
+        ids = select(Member.id)
+        if found.town or found.region:
+            ids = ids.join(PracticeProfile, _located())
+        ids = ids.where(standing, holds_today(today), *conditions).order_by(*order)
+        ids = ids.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        rows = session.execute(
+            _base(session, now, Member.id.in_(ids.scalar_subquery())).order_by(*order)
+        ).all()
     entries = _entries(session, [tuple(r) for r in rows], today=london_day(now))
     return Results(entries=entries, total=total, page=page, pages=pages, search=found)
 
