@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.models import Account
+from portal.events.models import CardCheckout
 from portal.membership.models import PAYMENT_METHODS, PAYMENT_SOURCES, MembershipPayment
 
 CURRENCY = "GBP"
@@ -32,6 +33,25 @@ class Paid:
     source: str = "staff"
     #: Unique when given (`stripe:<session id>`, a bank line's fingerprint); None for a hand entry.
     provider_ref: str | None = None
+
+
+def by_card(checkout: CardCheckout) -> Paid:
+    """A paid Checkout Session, as the ledger records it (its session id keeps the row unique)."""
+    return Paid(method="card", source="stripe", provider_ref=f"stripe:{checkout.session_id}")
+
+
+def card_paid_twice(
+    session: Session, checkout: CardCheckout, *, action: str, subject: str, now: datetime
+) -> None:
+    """A card payment for something already paid another way: audited for the office to refund, nothing else."""
+    audit.record(
+        session,
+        actor=None,
+        action=action,
+        subject=subject,
+        details={"amount": checkout.amount, "session": checkout.session_id},
+        now=now,
+    )
 
 
 def record(

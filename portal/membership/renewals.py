@@ -506,15 +506,14 @@ def card_renewal_paid(session: Session, checkout: CardCheckout, *, now: datetime
             paid_on=london_day(now),
             actor=None,
             now=now,
-            paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe:{checkout.session_id}"),
+            paid=ledger.by_card(checkout),
         )
     except MembershipError:
-        audit.record(
+        ledger.card_paid_twice(
             session,
-            actor=None,
+            checkout,
             action="membership.renewal_paid_twice",
             subject=f"member {checkout.target_id}",
-            details={"amount": checkout.amount, "session": checkout.session_id},
             now=now,
         )
 

@@ -774,15 +774,14 @@ def card_fee_paid(session: Session, checkout: CardCheckout, *, now: datetime, ap
             now=now,
             key=app.state.settings.key_bytes(),
             links=Links.for_app(app),
-            paid=ledger.Paid(method="card", source="stripe", provider_ref=f"stripe:{checkout.session_id}"),
+            paid=ledger.by_card(checkout),
         )
     except MembershipError:
-        audit.record(
+        ledger.card_paid_twice(
             session,
-            actor=None,
+            checkout,
             action="membership.fee_paid_twice",
             subject=f"APP-{checkout.target_id:05d}",
-            details={"amount": checkout.amount, "session": checkout.session_id},
             now=now,
         )
 
