@@ -163,9 +163,9 @@ def _build(request: Request, known: _Known, *, with_menu: bool = True) -> Chrome
 
 def chrome(ctx: Ctx | None, request: Request) -> Chrome:
     """The menu and footer for this page (what visitors see: drafts are left out for everyone). The tree is read
-    again only when `tree_version` says it changed (by any worker), so a page costs one small query. An error page
-    has no request transaction and may be showing that the database failed: it shows what the last page read,
-    without asking the database again."""
+    again only when its version (`service.freshness`, with the footer's society row) says it changed (by any
+    worker), so a page costs one small query. An error page has no request transaction and may be showing that
+    the database failed: it shows what the last page read, without asking the database again."""
     state = request.app.state
     if ctx is None:
         known = getattr(state, "site_known", None)

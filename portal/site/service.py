@@ -184,15 +184,10 @@ def tree(session: Session, *, include_drafts: bool, menu_only: bool = False) -> 
     return build(None, 0)
 
 
-def tree_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever the tree could have: a page added or deleted (the count), any save (each takes the
-    next revision number, so the sum moves), and the time of the latest."""
-    return freshness(session, ())[0]
-
-
 def freshness(session: Session, columns: Sequence[str]) -> tuple[tuple[Any, ...], dict[str, str] | None]:
-    """The tree's version (see `tree_version`) and the society row's `columns` (None before first-run setup),
-    in one statement: every page's chrome needs both."""
+    """The tree's version and the society row's `columns` (None before first-run setup), in one statement:
+    every page's chrome needs both. The version changes whenever the tree could have: a page added or deleted
+    (the count), any save (each takes the next revision number, so the sum moves), and the time of the latest."""
     version = select(
         func.count(Page.id).label("pages"),
         func.sum(Page.revision).label("revisions"),
